@@ -1,0 +1,411 @@
+//! The types the stages exchange: Inventory (scan), Plan (shake), Artifact (package).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// A Lambda runtime identifier, with the facts lamina needs about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Runtime {
+    #[serde(rename = "nodejs18.x")]
+    Nodejs18,
+    #[serde(rename = "nodejs20.x")]
+    Nodejs20,
+    #[serde(rename = "nodejs22.x")]
+    Nodejs22,
+    #[serde(rename = "nodejs24.x")]
+    Nodejs24,
+}
+
+impl Runtime {
+    pub const ALL: [Runtime; 4] = [
+        Runtime::Nodejs18,
+        Runtime::Nodejs20,
+        Runtime::Nodejs22,
+        Runtime::Nodejs24,
+    ];
+
+    /// The runtime used when neither the flag nor the function says which.
+    pub const DEFAULT_NODE: Runtime = Runtime::Nodejs22;
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Runtime::Nodejs18 => "nodejs18.x",
+            Runtime::Nodejs20 => "nodejs20.x",
+            Runtime::Nodejs22 => "nodejs22.x",
+            Runtime::Nodejs24 => "nodejs24.x",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Runtime> {
+        Runtime::ALL.into_iter().find(|r| r.id() == text)
+    }
+
+    /// The Node.js major version of a Node runtime.
+    pub fn node_major(self) -> u32 {
+        match self {
+            Runtime::Nodejs18 => 18,
+            Runtime::Nodejs20 => 20,
+            Runtime::Nodejs22 => 22,
+            Runtime::Nodejs24 => 24,
+        }
+    }
+
+    /// Whether the runtime ships the AWS SDK for JavaScript v3 (`@aws-sdk/*`).
+    pub fn provides_aws_sdk_v3(self) -> bool {
+        self.node_major() >= 18
+    }
+}
+
+impl fmt::Display for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// The instruction set the function runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    #[default]
+    X86_64,
+    Arm64,
+}
+
+impl Arch {
+    pub fn id(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+}
+
+/// Where a setting came from, so the report can say "inferred" or "assumed".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Flag,
+    Inferred(String),
+    Default,
+}
+
+/// The function being processed, as scan found it.
+#[derive(Debug, Clone)]
+pub struct Function {
+    /// The zip is `OUT/<name>.zip`.
+    pub name: String,
+    pub root: PathBuf,
+    pub runtime: Runtime,
+    pub runtime_origin: Origin,
+    pub arch: Arch,
+    pub handler: Handler,
+}
+
+/// `index.handler` → the file `index.js` (or `.mjs`/`.cjs`) and its export `handler`.
+#[derive(Debug, Clone)]
+pub struct Handler {
+    pub spec: String,
+    /// Artifact path of the handler file.
+    pub file: String,
+    pub origin: Origin,
+}
+
+/// Who a file belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The user's own code and assets.
+    User,
+    Package(PackageId),
+    /// Under `node_modules` but inside no package (`.bin` links, `.package-lock.json`).
+    Unowned,
+}
+
+/// One file or symbolic link of the function, at its path inside the artifact.
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    /// Relative path inside the artifact, with forward slashes.
+    pub path: String,
+    /// Where to read the contents (for a followed link: the real file).
+    pub source: PathBuf,
+    pub bytes: u64,
+    pub executable: bool,
+    /// For a link kept as a link: its target, relative to the link's folder, inside the artifact.
+    pub link_target: Option<String>,
+    pub owner: Owner,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PackageId(pub usize);
+
+/// The fields of a `package.json` lamina uses.
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub main: Option<String>,
+    pub exports: Option<serde_json::Value>,
+    pub module_type: Option<String>,
+    pub engines_node: Option<String>,
+    pub dependencies: BTreeMap<String, String>,
+    pub optional_dependencies: BTreeMap<String, String>,
+    pub peer_dependencies: BTreeMap<String, String>,
+    pub dev_dependencies: BTreeMap<String, String>,
+    pub bundle_dependencies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DependencyKind {
+    Production,
+    Optional,
+    Peer,
+    Dev,
+}
+
+impl DependencyKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            DependencyKind::Production => "dependencies",
+            DependencyKind::Optional => "optionalDependencies",
+            DependencyKind::Peer => "peerDependencies",
+            DependencyKind::Dev => "devDependencies",
+        }
+    }
+}
+
+/// A declared dependency and the installed package Node's resolution finds for it.
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    pub name: String,
+    pub kind: DependencyKind,
+    pub target: Option<PackageId>,
+}
+
+/// `package-lock.json` flags for one installed package.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LockFlags {
+    pub dev: bool,
+    pub optional: bool,
+}
+
+/// One installed package (counted once, at its real location in the artifact).
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub id: PackageId,
+    pub name: String,
+    pub version: String,
+    /// Artifact path of the package's folder.
+    pub path: String,
+    pub manifest: Manifest,
+    pub lock: Option<LockFlags>,
+    pub dependencies: Vec<Dependency>,
+    /// Indices into `Inventory::files`.
+    pub files: Vec<usize>,
+    /// Linked from outside the function (a workspace package) and copied in as real files.
+    pub workspace: bool,
+}
+
+/// What the user's own code imports, for finding unused root dependencies.
+#[derive(Debug, Clone, Default)]
+pub struct Imports {
+    /// Bare package names (`express`, `@aws-sdk/client-s3`).
+    pub packages: BTreeSet<String>,
+    /// Imports lamina cannot follow: `file:line: code`. Any one keeps every root dependency.
+    pub dynamic: Vec<String>,
+}
+
+/// Everything scan learned about one function.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub function: Function,
+    pub manifest: Manifest,
+    /// The root package's declared dependencies, resolved.
+    pub dependencies: Vec<Dependency>,
+    /// Sorted by path.
+    pub files: Vec<FileEntry>,
+    pub packages: Vec<Package>,
+    pub imports: Imports,
+    /// The output folder, when it lies inside the function folder (artifact path).
+    pub output_folder: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Inventory {
+    pub fn package(&self, id: PackageId) -> &Package {
+        &self.packages[id.0]
+    }
+
+    pub fn input_bytes(&self) -> u64 {
+        self.files.iter().map(|file| file.bytes).sum()
+    }
+}
+
+/// How much shake removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShakeMode {
+    /// Package-level closure, unused dependencies and junk rules.
+    #[default]
+    Deps,
+    /// Ship the folder as it is (only lamina's own output folder is left out).
+    None,
+}
+
+/// What a package is to the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackageClass {
+    /// Reachable from the root `dependencies` through an import of the user's code.
+    Production,
+    /// A root dependency no file of the user's code imports, or only needed by one.
+    Unused,
+    /// Only reachable through `devDependencies`.
+    Dev,
+    /// Installed, reachable from nothing.
+    Extraneous,
+    /// Shipped by the Lambda runtime (`@aws-sdk/*`, `@smithy/*`).
+    RuntimeProvided,
+}
+
+impl PackageClass {
+    pub const ALL: [PackageClass; 5] = [
+        PackageClass::Production,
+        PackageClass::Unused,
+        PackageClass::Dev,
+        PackageClass::Extraneous,
+        PackageClass::RuntimeProvided,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PackageClass::Production => "production",
+            PackageClass::Unused => "unused",
+            PackageClass::Dev => "dev",
+            PackageClass::Extraneous => "extraneous",
+            PackageClass::RuntimeProvided => "runtime-provided",
+        }
+    }
+}
+
+/// Why a file or package is kept or dropped: a rule id or a reachability fact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The user's own code or asset.
+    UserCode,
+    /// Under `node_modules`, but in no package: kept, never silently dropped.
+    Unowned,
+    /// Kept package: what makes it needed.
+    Needed(String),
+    /// Dropped package: a reachability fact (`dev-dependency`, `unused: ...`).
+    Unneeded(String),
+    /// Dropped file: the id of the rule that matched (`junk/markdown`).
+    Rule(&'static str),
+    /// The file belongs to a kept package and no rule drops it.
+    InKeptPackage,
+    /// The file belongs to a dropped package.
+    PackageDropped,
+    /// `--shake none`.
+    NotShaken,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::UserCode => f.write_str("user code"),
+            Reason::Unowned => f.write_str("unowned: in node_modules but in no package"),
+            Reason::Needed(why) | Reason::Unneeded(why) => f.write_str(why),
+            Reason::Rule(id) => f.write_str(id),
+            Reason::InKeptPackage => f.write_str("in a kept package"),
+            Reason::PackageDropped => f.write_str("package dropped"),
+            Reason::NotShaken => f.write_str("--shake none"),
+        }
+    }
+}
+
+/// Keep or drop, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub keep: bool,
+    pub reason: Reason,
+}
+
+/// What shake decided about one package.
+#[derive(Debug, Clone)]
+pub struct PackageDecision {
+    pub class: PackageClass,
+    pub keep: bool,
+    pub reason: Reason,
+}
+
+/// Shake's output: a decision for every file and package of an Inventory.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub mode: ShakeMode,
+    /// Parallel to `Inventory::files`.
+    pub files: Vec<Decision>,
+    /// Parallel to `Inventory::packages`.
+    pub packages: Vec<PackageDecision>,
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn kept_bytes(&self, inventory: &Inventory) -> u64 {
+        inventory
+            .files
+            .iter()
+            .zip(&self.files)
+            .filter(|(_, decision)| decision.keep)
+            .map(|(file, _)| file.bytes)
+            .sum()
+    }
+}
+
+/// A zip that package wrote.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub zipped_bytes: u64,
+    pub entries: usize,
+}
+
+/// Whether a failed check fails the build or only warns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One limit checked against one artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LimitResult {
+    /// `zipped`, `unzipped`, `console_editor`, ...
+    pub id: &'static str,
+    pub limit: u64,
+    pub actual: u64,
+    pub ok: bool,
+    pub severity: Severity,
+}
+
+/// What verify read from a zip.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    pub zipped_bytes: u64,
+    /// Sum of the uncompressed sizes of file entries, from the central directory.
+    pub unzipped_bytes: u64,
+    pub entries: usize,
+    pub limits: Vec<LimitResult>,
+}
+
+impl Verification {
+    /// No limit with error severity failed.
+    pub fn ok(&self) -> bool {
+        self.limits
+            .iter()
+            .all(|limit| limit.ok || limit.severity == Severity::Warning)
+    }
+}

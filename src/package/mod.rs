@@ -1,0 +1,32 @@
+//! Package: the only stage that writes output. Turns a Plan into a deterministic zip.
+
+pub mod zip;
+
+use std::path::Path;
+
+use crate::error::Result;
+use crate::model::{Artifact, Inventory, Plan};
+
+/// Writes the files the plan keeps as `OUT/<function>.zip`.
+pub fn write(inventory: &Inventory, plan: &Plan, out: &Path) -> Result<Artifact> {
+    let entries = kept_entries(inventory, plan);
+    let destination = out.join(format!("{}.zip", inventory.function.name));
+    zip::write(entries, &destination)
+}
+
+/// The archive entries for the files the plan keeps.
+pub fn kept_entries(inventory: &Inventory, plan: &Plan) -> Vec<zip::Entry> {
+    inventory
+        .files
+        .iter()
+        .zip(&plan.files)
+        .filter(|(_, decision)| decision.keep)
+        .map(|(file, _)| zip::Entry {
+            path: file.path.clone(),
+            source: file.source.clone(),
+            bytes: file.bytes,
+            executable: file.executable,
+            link_target: file.link_target.clone(),
+        })
+        .collect()
+}

@@ -1,0 +1,445 @@
+//! The report: the JSON wire format (`docs/report-format.md`, `schema_version` 1) and its
+//! human rendering. Everything in it is sorted, so the same input gives the same bytes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::model::{
+    Artifact, Inventory, LimitResult, Origin, PackageClass, Plan, Reason, Severity, Verification,
+};
+use crate::shake::closure::runtime_provided;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report of one command.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    /// `scan` or `build`.
+    pub command: &'static str,
+    /// No limit or check with error severity failed.
+    pub ok: bool,
+    pub functions: Vec<FunctionReport>,
+    /// Shared layers (none are planned yet).
+    pub layers: Vec<LayerReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerReport {
+    pub name: String,
+    pub artifact: String,
+    pub sha256: String,
+    pub zipped_bytes: u64,
+    pub unzipped_bytes: u64,
+    pub packages: Vec<String>,
+    pub functions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionReport {
+    pub name: String,
+    pub path: String,
+    pub runtime: String,
+    /// `flag`, `default`, or what it was inferred from.
+    pub runtime_source: String,
+    pub arch: &'static str,
+    pub handler: String,
+    pub handler_file: String,
+    pub shake: &'static str,
+    /// The zip written (`build` only).
+    pub artifact: Option<String>,
+    pub sha256: Option<String>,
+    pub zipped_bytes: Option<u64>,
+    /// `build`: from the zip's central directory. `scan`: the bytes `build` would keep.
+    pub unzipped_bytes: u64,
+    /// `scan`: an estimate of the zip's size; `build`: absent.
+    pub projected_zipped_bytes: Option<u64>,
+    pub input_bytes: u64,
+    pub input_files: usize,
+    pub kept_files: usize,
+    pub layers: Vec<String>,
+    pub limits: Vec<LimitResult>,
+    pub classes: Vec<ClassReport>,
+    pub rules: Vec<RuleReport>,
+    /// What `--drop-runtime-sdk` saves (or saved).
+    pub runtime_sdk_bytes: u64,
+    pub packages: Vec<PackageReport>,
+    pub dynamic_imports: Vec<String>,
+    pub notes: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassReport {
+    pub class: PackageClass,
+    pub packages: usize,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleReport {
+    pub rule: &'static str,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageReport {
+    pub name: String,
+    pub version: String,
+    pub path: String,
+    pub bytes: u64,
+    pub files: usize,
+    /// Bytes that ship after junk rules (0 when dropped).
+    pub kept_bytes: u64,
+    pub class: PackageClass,
+    pub status: &'static str,
+    pub reason: String,
+    pub runtime_provided: bool,
+    pub workspace: bool,
+    pub lock: Option<crate::model::LockFlags>,
+}
+
+fn origin_text(origin: &Origin) -> String {
+    match origin {
+        Origin::Flag => "flag".to_string(),
+        Origin::Default => "default".to_string(),
+        Origin::Inferred(from) => from.clone(),
+    }
+}
+
+/// Roughly what deflate makes of a file, by extension: text shrinks, media does not.
+fn estimated_compressed(path: &str, bytes: u64) -> u64 {
+    let ext = path
+        .rsplit_once('.')
+        .map_or("", |(_, ext)| ext)
+        .to_ascii_lowercase();
+    let ratio = match ext.as_str() {
+        "js" | "mjs" | "cjs" | "json" | "ts" | "md" | "txt" | "css" | "html" | "map" | "yml"
+        | "yaml" | "xml" | "svg" | "csv" => 0.28,
+        "png" | "jpg" | "jpeg" | "gif" | "webp" | "woff" | "woff2" | "gz" | "tgz" | "zip"
+        | "br" | "zst" | "mp3" | "mp4" | "pdf" => 1.0,
+        _ => 0.5,
+    };
+    // Local header, central directory record and the name twice.
+    (bytes as f64 * ratio) as u64 + 76 + 2 * path.len() as u64
+}
+
+/// Builds one function's report from the stages' outputs.
+pub fn function_report(
+    inventory: &Inventory,
+    plan: &Plan,
+    built: Option<(&Artifact, &Verification)>,
+) -> FunctionReport {
+    let function = &inventory.function;
+    let kept = || {
+        inventory
+            .files
+            .iter()
+            .zip(&plan.files)
+            .filter(|(_, decision)| decision.keep)
+            .map(|(file, _)| file)
+    };
+    let kept_bytes: u64 = kept().map(|file| file.bytes).sum();
+    let kept_files = kept().count();
+
+    let mut rules: BTreeMap<&'static str, RuleReport> = BTreeMap::new();
+    for (file, decision) in inventory.files.iter().zip(&plan.files) {
+        if let Reason::Rule(rule) = decision.reason {
+            let entry = rules.entry(rule).or_insert(RuleReport {
+                rule,
+                files: 0,
+                bytes: 0,
+            });
+            entry.files += 1;
+            entry.bytes += file.bytes;
+        }
+    }
+
+    let packages: Vec<PackageReport> = inventory
+        .packages
+        .iter()
+        .zip(&plan.packages)
+        .map(|(package, decision)| {
+            let bytes = package
+                .files
+                .iter()
+                .map(|&i| inventory.files[i].bytes)
+                .sum();
+            let kept_bytes = package
+                .files
+                .iter()
+                .filter(|&&i| plan.files[i].keep)
+                .map(|&i| inventory.files[i].bytes)
+                .sum();
+            PackageReport {
+                name: package.name.clone(),
+                version: package.version.clone(),
+                path: package.path.clone(),
+                bytes,
+                files: package.files.len(),
+                kept_bytes,
+                class: decision.class,
+                status: if decision.keep { "kept" } else { "dropped" },
+                reason: decision.reason.to_string(),
+                runtime_provided: runtime_provided(inventory, &package.name),
+                workspace: package.workspace,
+                lock: package.lock,
+            }
+        })
+        .collect();
+
+    let classes = PackageClass::ALL
+        .iter()
+        .map(|&class| {
+            let (bytes, files) = crate::shake::class_totals(inventory, &plan.packages, class);
+            ClassReport {
+                class,
+                packages: plan
+                    .packages
+                    .iter()
+                    .filter(|decision| decision.class == class)
+                    .count(),
+                files,
+                bytes,
+            }
+        })
+        .collect::<Vec<_>>();
+    let runtime_sdk_bytes = classes
+        .iter()
+        .find(|class| class.class == PackageClass::RuntimeProvided)
+        .map_or(0, |class| class.bytes);
+
+    let (artifact, sha256, zipped_bytes, unzipped_bytes, limits, projected) = match built {
+        Some((artifact, verification)) => (
+            Some(artifact.path.display().to_string()),
+            Some(artifact.sha256.clone()),
+            Some(verification.zipped_bytes),
+            verification.unzipped_bytes,
+            verification.limits.clone(),
+            None,
+        ),
+        None => {
+            let projected: u64 = 22
+                + kept()
+                    .map(|file| estimated_compressed(&file.path, file.bytes))
+                    .sum::<u64>();
+            let limits = crate::verify::limits::function_limits(projected, kept_bytes);
+            (None, None, None, kept_bytes, limits, Some(projected))
+        }
+    };
+
+    FunctionReport {
+        name: function.name.clone(),
+        path: function.root.display().to_string(),
+        runtime: function.runtime.id().to_string(),
+        runtime_source: origin_text(&function.runtime_origin),
+        arch: function.arch.id(),
+        handler: function.handler.spec.clone(),
+        handler_file: function.handler.file.clone(),
+        shake: match plan.mode {
+            crate::model::ShakeMode::Deps => "deps",
+            crate::model::ShakeMode::None => "none",
+        },
+        artifact,
+        sha256,
+        zipped_bytes,
+        unzipped_bytes,
+        projected_zipped_bytes: projected,
+        input_bytes: inventory.input_bytes(),
+        input_files: inventory.files.len(),
+        kept_files,
+        layers: Vec::new(),
+        limits,
+        classes,
+        rules: rules.into_values().collect(),
+        runtime_sdk_bytes,
+        packages,
+        dynamic_imports: inventory.imports.dynamic.clone(),
+        notes: plan.notes.clone(),
+        warnings: inventory.warnings.clone(),
+    }
+}
+
+impl Report {
+    pub fn new(command: &'static str, functions: Vec<FunctionReport>) -> Report {
+        let ok = functions
+            .iter()
+            .flat_map(|function| &function.limits)
+            .all(|limit| limit.ok || limit.severity == Severity::Warning);
+        Report {
+            schema_version: SCHEMA_VERSION,
+            command,
+            ok,
+            functions,
+            layers: Vec::new(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("the report serializes");
+        text.push('\n');
+        text
+    }
+
+    /// The human summary: sizes before and after, what went by class and rule, each limit.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for function in &self.functions {
+            render_function(&mut out, self.command, function);
+        }
+        let verdict = if self.ok {
+            "ok: every artifact is within Lambda's limits"
+        } else {
+            "FAILED: a limit is exceeded (see above)"
+        };
+        let _ = writeln!(out, "{verdict}");
+        out
+    }
+}
+
+/// `1234567` → `1.2 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
+    let _ = writeln!(
+        out,
+        "{} ({}, {}, handler {} -> {})",
+        function.name, function.runtime, function.arch, function.handler, function.handler_file
+    );
+    let _ = writeln!(
+        out,
+        "  input      {:>10}  {} files",
+        human_bytes(function.input_bytes),
+        function.input_files
+    );
+    let _ = writeln!(
+        out,
+        "  kept       {:>10}  {} files (unzipped)",
+        human_bytes(function.unzipped_bytes),
+        function.kept_files
+    );
+    match (function.zipped_bytes, function.projected_zipped_bytes) {
+        (Some(zipped), _) => {
+            let _ = writeln!(
+                out,
+                "  zipped     {:>10}  {}",
+                human_bytes(zipped),
+                function.artifact.as_deref().unwrap_or("")
+            );
+        }
+        (None, Some(projected)) => {
+            let _ = writeln!(
+                out,
+                "  zipped   ~ {:>10}  (estimate; `lamina build` measures it)",
+                human_bytes(projected)
+            );
+        }
+        _ => {}
+    }
+    let _ = writeln!(out, "\n  packages by class");
+    for class in &function.classes {
+        if class.packages == 0 {
+            continue;
+        }
+        let status = match (class.class, command) {
+            (PackageClass::Production, _) => "kept",
+            (PackageClass::RuntimeProvided, _)
+                if function
+                    .packages
+                    .iter()
+                    .any(|p| p.runtime_provided && p.status == "kept") =>
+            {
+                "kept (--drop-runtime-sdk drops)"
+            }
+            (PackageClass::RuntimeProvided, _) => "dropped",
+            _ => "dropped",
+        };
+        let _ = writeln!(
+            out,
+            "    {:<17} {:>5} packages {:>10}  {}",
+            class.class.label(),
+            class.packages,
+            human_bytes(class.bytes),
+            status
+        );
+    }
+    if !function.rules.is_empty() {
+        let _ = writeln!(out, "\n  junk rules");
+        for rule in &function.rules {
+            let _ = writeln!(
+                out,
+                "    {:<28} {:>6} files {:>10}",
+                rule.rule,
+                rule.files,
+                human_bytes(rule.bytes)
+            );
+        }
+    }
+    let mut biggest: Vec<&PackageReport> = function.packages.iter().collect();
+    biggest.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.path.cmp(&b.path)));
+    if !biggest.is_empty() {
+        let _ = writeln!(out, "\n  biggest packages");
+        for package in biggest.iter().take(10) {
+            let _ = writeln!(
+                out,
+                "    {:<40} {:>10}  {:<7} {}",
+                format!("{}@{}", package.name, package.version),
+                human_bytes(package.bytes),
+                package.status,
+                package.reason
+            );
+        }
+    }
+    for note in &function.notes {
+        let _ = writeln!(out, "\n  note: {note}");
+    }
+    for warning in &function.warnings {
+        let _ = writeln!(out, "  warning: {warning}");
+    }
+    let _ = writeln!(out, "\n  limits");
+    for limit in &function.limits {
+        let verdict = match (limit.ok, limit.severity) {
+            (true, _) => "ok",
+            (false, Severity::Error) => "FAILED",
+            (false, Severity::Warning) => "warning",
+        };
+        let _ = writeln!(
+            out,
+            "    {:<15} {:>10} of {:>10}  {}",
+            limit.id,
+            human_bytes(limit.actual),
+            human_bytes(limit.limit),
+            verdict
+        );
+    }
+    let _ = writeln!(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_read_as_binary_units() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(52_428_800), "50.0 MiB");
+        assert_eq!(human_bytes(3_145_728), "3.0 MiB");
+    }
+}

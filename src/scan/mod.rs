@@ -1,0 +1,318 @@
+//! Scan: the only stage that reads input. Turns a function folder into an `Inventory`.
+
+pub mod imports;
+pub mod node;
+pub mod walk;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::model::{Arch, Function, Handler, Imports, Inventory, Origin, Owner, Runtime};
+
+/// What the command line says about the function.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    pub handler: Option<String>,
+    pub runtime: Option<Runtime>,
+    pub arch: Arch,
+    /// The output folder; left out of the walk when it lies inside the function folder.
+    pub output: Option<PathBuf>,
+}
+
+/// Scans one Node.js function folder.
+pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
+    let root = fs_err::canonicalize(path)?;
+    if !root.is_dir() {
+        return Err(Error::input(path, "not a folder; give a function folder"));
+    }
+    let manifest_path = root.join("package.json");
+    if !manifest_path.is_file() {
+        let message = if has_python(&root) {
+            "no package.json; this looks like a Python function, which lamina does not handle yet"
+        } else {
+            "no package.json: lamina needs a Node.js function folder with package.json and its installed node_modules"
+        };
+        return Err(Error::input(path, message));
+    }
+    let manifest = node::read_manifest(&manifest_path)?;
+
+    let output = options.output.as_deref().map(absolute_canonical);
+    let skip = output
+        .as_deref()
+        .filter(|out| out.starts_with(&root) && out != &root);
+    let mut tree = walk::walk(&root, skip)?;
+    let mut packages = node::packages(&mut tree)?;
+    node::apply_lockfile(&root, &mut packages)?;
+
+    let resolver = node::Resolver::new(&packages, &tree.links);
+    let resolved: Vec<_> = packages
+        .iter()
+        .map(|package| {
+            node::resolve_dependencies(&resolver, &package.path, &package.manifest, false)
+        })
+        .collect();
+    let dependencies = node::resolve_dependencies(&resolver, "", &manifest, true);
+    for (package, resolved) in packages.iter_mut().zip(resolved) {
+        package.dependencies = resolved;
+    }
+
+    let name = root
+        .file_name()
+        .and_then(|name| name.to_str())
+        .ok_or_else(|| Error::input(&root, "the folder name is not valid UTF-8"))?
+        .to_string();
+    let (runtime, runtime_origin) = runtime(options.runtime, &manifest);
+    let handler = handler(&root, options.handler.as_deref(), &manifest, &tree)?;
+    let imports = user_imports(&tree)?;
+    let output_folder = skip
+        .and_then(|out| out.strip_prefix(&root).ok())
+        .map(|relative| {
+            relative
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/")
+        });
+
+    Ok(Inventory {
+        function: Function {
+            name,
+            root,
+            runtime,
+            runtime_origin,
+            arch: options.arch,
+            handler,
+        },
+        manifest,
+        dependencies,
+        files: tree.entries,
+        packages,
+        imports,
+        output_folder,
+        warnings: tree.warnings,
+    })
+}
+
+fn has_python(root: &Path) -> bool {
+    fs_err::read_dir(root).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|entry| entry.path().extension().is_some_and(|ext| ext == "py"))
+    })
+}
+
+/// An absolute, symlink-free form of a path that may not exist yet.
+fn absolute_canonical(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            return rest
+                .iter()
+                .rev()
+                .fold(real, |path: PathBuf, part| path.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+/// `--runtime`, else `engines.node`, else the default.
+fn runtime(flag: Option<Runtime>, manifest: &crate::model::Manifest) -> (Runtime, Origin) {
+    if let Some(runtime) = flag {
+        return (runtime, Origin::Flag);
+    }
+    if let Some(range) = &manifest.engines_node
+        && let Some(runtime) = runtime_for_range(range)
+    {
+        return (
+            runtime,
+            Origin::Inferred(format!("package.json engines.node \"{range}\"")),
+        );
+    }
+    (Runtime::DEFAULT_NODE, Origin::Default)
+}
+
+/// The runtime an `engines.node` range asks for: `>=18` allows the default; `18.x`, `^20`
+/// and `~22.1` name one major version.
+pub fn runtime_for_range(range: &str) -> Option<Runtime> {
+    let digits: String = range
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let major: u32 = digits.parse().ok()?;
+    if range.trim_start().starts_with(">") {
+        if Runtime::DEFAULT_NODE.node_major() >= major {
+            return Some(Runtime::DEFAULT_NODE);
+        }
+        return Runtime::ALL
+            .into_iter()
+            .find(|runtime| runtime.node_major() >= major);
+    }
+    Runtime::ALL
+        .into_iter()
+        .find(|runtime| runtime.node_major() == major)
+}
+
+const HANDLER_EXTENSIONS: [&str; 3] = ["js", "mjs", "cjs"];
+
+/// Finds the handler file from `--handler`, else `main`, else the usual names.
+fn handler(
+    root: &Path,
+    flag: Option<&str>,
+    manifest: &crate::model::Manifest,
+    tree: &walk::Tree,
+) -> Result<Handler> {
+    let exists = |path: &str| tree.entries.iter().any(|entry| entry.path == path);
+    if let Some(spec) = flag {
+        let Some((module, export)) = spec.rsplit_once('.') else {
+            return Err(Error::Usage(format!(
+                "--handler {spec}: expected Lambda's syntax FILE.EXPORT, such as index.handler or src/app.main"
+            )));
+        };
+        if export.is_empty() || module.is_empty() {
+            return Err(Error::Usage(format!(
+                "--handler {spec}: expected FILE.EXPORT, such as index.handler"
+            )));
+        }
+        let tried: Vec<String> = HANDLER_EXTENSIONS
+            .iter()
+            .map(|ext| format!("{module}.{ext}"))
+            .collect();
+        return match tried.iter().find(|path| exists(path)) {
+            Some(file) => Ok(Handler {
+                spec: spec.to_string(),
+                file: file.clone(),
+                origin: Origin::Flag,
+            }),
+            None => Err(Error::input(
+                root.join(&tried[0]),
+                format!(
+                    "handler file not found for --handler {spec} (tried {})",
+                    tried.join(", ")
+                ),
+            )),
+        };
+    }
+    if let Some(main) = &manifest.main {
+        let main = main.trim_start_matches("./");
+        let candidates = [
+            main.to_string(),
+            format!("{main}.js"),
+            format!("{main}/index.js"),
+        ];
+        if let Some(file) = candidates.iter().find(|path| exists(path))
+            && let Some((module, _)) = file.rsplit_once('.')
+        {
+            return Ok(Handler {
+                spec: format!("{module}.handler"),
+                file: file.clone(),
+                origin: Origin::Inferred("package.json main".to_string()),
+            });
+        }
+    }
+    for stem in ["index", "handler", "app"] {
+        for ext in HANDLER_EXTENSIONS {
+            let file = format!("{stem}.{ext}");
+            if exists(&file) {
+                return Ok(Handler {
+                    spec: format!("{stem}.handler"),
+                    file,
+                    origin: Origin::Inferred("usual file name".to_string()),
+                });
+            }
+        }
+    }
+    Err(Error::input(
+        root,
+        "no handler file found (looked for package.json main, index.js, handler.js, app.js and their .mjs/.cjs forms); pass --handler FILE.EXPORT",
+    ))
+}
+
+/// Reads and parses every JS/TS file of the user's own code, in parallel.
+fn user_imports(tree: &walk::Tree) -> Result<Imports> {
+    let files: Vec<_> = tree
+        .entries
+        .iter()
+        .filter(|entry| entry.owner == Owner::User && entry.link_target.is_none())
+        .filter(|entry| {
+            !entry
+                .path
+                .split('/')
+                .any(|part| part == "node_modules" || part.starts_with('.'))
+        })
+        .filter(|entry| {
+            let extension = entry.path.rsplit_once('.').map_or("", |(_, ext)| ext);
+            imports::SCRIPT_EXTENSIONS.contains(&extension) && !entry.path.ends_with(".d.ts")
+        })
+        .collect();
+    let results: Vec<Result<(String, imports::FileImports)>> = files
+        .par_iter()
+        .map(|entry| {
+            let bytes = fs_err::read(&entry.source)?;
+            let text = String::from_utf8_lossy(&bytes);
+            Ok((entry.path.clone(), imports::extract(&entry.path, &text)))
+        })
+        .collect();
+    let mut imports = Imports::default();
+    for result in results {
+        let (path, found) = result?;
+        for specifier in found.specifiers {
+            if is_bare(&specifier) {
+                imports
+                    .packages
+                    .insert(node::package_name(&specifier).to_string());
+            }
+        }
+        imports.dynamic.extend(
+            found
+                .dynamic
+                .into_iter()
+                .map(|site| format!("{path}:{site}")),
+        );
+    }
+    Ok(imports)
+}
+
+/// A specifier naming a package, not a relative file, an absolute path, a URL or a builtin.
+fn is_bare(specifier: &str) -> bool {
+    !(specifier.starts_with('.')
+        || specifier.starts_with('/')
+        || specifier.starts_with("node:")
+        || specifier.contains("://")
+        || specifier.starts_with('#')
+        || specifier.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_ranges_pick_a_runtime() {
+        assert_eq!(runtime_for_range(">=18"), Some(Runtime::DEFAULT_NODE));
+        assert_eq!(runtime_for_range(">=24"), Some(Runtime::Nodejs24));
+        assert_eq!(runtime_for_range("20.x"), Some(Runtime::Nodejs20));
+        assert_eq!(runtime_for_range("^18.17.0"), Some(Runtime::Nodejs18));
+        assert_eq!(runtime_for_range("16"), None);
+        assert_eq!(runtime_for_range("latest"), None);
+    }
+
+    #[test]
+    fn only_bare_specifiers_name_packages() {
+        assert!(is_bare("express"));
+        assert!(is_bare("@aws-sdk/client-s3"));
+        assert!(!is_bare("./lib"));
+        assert!(!is_bare("node:fs"));
+        assert!(!is_bare("#internal"));
+    }
+}

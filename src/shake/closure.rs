@@ -1,0 +1,193 @@
+//! The package-level closure: which installed packages the handler can reach, and the class of
+//! every other one (unused, dev, extraneous, runtime-provided).
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::error::{Error, Result};
+use crate::model::{DependencyKind, Inventory, PackageClass, PackageDecision, PackageId, Reason};
+
+/// Whether the function's runtime ships a package (`@aws-sdk/*` and its `@smithy/*` parts).
+pub fn runtime_provided(inventory: &Inventory, name: &str) -> bool {
+    inventory.function.runtime.provides_aws_sdk_v3()
+        && (name.starts_with("@aws-sdk/") || name.starts_with("@smithy/"))
+}
+
+/// Packages reached from `starts`, not entering any package `stop` refuses. Each maps to what
+/// brought it in.
+fn reach(
+    inventory: &Inventory,
+    starts: &[(PackageId, String)],
+    stop: impl Fn(PackageId) -> bool,
+) -> HashMap<PackageId, String> {
+    let mut seen: HashMap<PackageId, String> = HashMap::new();
+    let mut queue = VecDeque::new();
+    for (id, why) in starts {
+        if !stop(*id) && !seen.contains_key(id) {
+            seen.insert(*id, why.clone());
+            queue.push_back(*id);
+        }
+    }
+    while let Some(id) = queue.pop_front() {
+        let package = inventory.package(id);
+        for dependency in &package.dependencies {
+            let Some(target) = dependency.target else {
+                continue;
+            };
+            if stop(target) || seen.contains_key(&target) {
+                continue;
+            }
+            seen.insert(
+                target,
+                format!("dependency of {}@{}", package.name, package.version),
+            );
+            queue.push_back(target);
+        }
+    }
+    seen
+}
+
+/// Classifies every package and decides which to keep.
+pub fn classify(
+    inventory: &Inventory,
+    drop_runtime_sdk: bool,
+) -> Result<(Vec<PackageDecision>, Vec<String>)> {
+    let root_manifest = inventory.function.root.join("package.json");
+    let mut notes = Vec::new();
+    let mut production_roots = Vec::new();
+    let mut dev_roots = Vec::new();
+    for dependency in &inventory.dependencies {
+        match (dependency.kind, dependency.target) {
+            (DependencyKind::Dev, Some(target)) => {
+                dev_roots.push((target, "devDependencies".to_string()))
+            }
+            (_, Some(target)) => production_roots.push((target, dependency.name.clone())),
+            (DependencyKind::Production, None) => {
+                return Err(Error::MissingDependency {
+                    path: root_manifest,
+                    dependent: inventory
+                        .manifest
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| inventory.function.name.clone()),
+                    name: dependency.name.clone(),
+                    kind: DependencyKind::Production.label(),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    let imports = &inventory.imports;
+    let used_roots: Vec<(PackageId, String)> = if imports.dynamic.is_empty() {
+        production_roots
+            .iter()
+            .filter(|(_, name)| imports.packages.contains(name))
+            .map(|(id, _)| (*id, "imported by your code".to_string()))
+            .collect()
+    } else {
+        notes.push(format!(
+            "every root dependency is kept: your code has {} import(s) lamina cannot follow, first {}",
+            imports.dynamic.len(),
+            imports.dynamic[0]
+        ));
+        production_roots
+            .iter()
+            .map(|(id, _)| {
+                (
+                    *id,
+                    "root dependency (your code imports dynamically)".to_string(),
+                )
+            })
+            .collect()
+    };
+    let all_roots: Vec<(PackageId, String)> = production_roots
+        .iter()
+        .map(|(id, name)| (*id, format!("root dependency {name}")))
+        .collect();
+
+    let is_sdk = |id: PackageId| runtime_provided(inventory, &inventory.package(id).name);
+    let used_without_sdk = reach(inventory, &used_roots, is_sdk);
+    let used = reach(inventory, &used_roots, |_| false);
+    let production = reach(inventory, &all_roots, |_| false);
+    let dev = reach(inventory, &dev_roots, |_| false);
+
+    let runtime = inventory.function.runtime;
+    let decisions: Vec<PackageDecision> = inventory
+        .packages
+        .iter()
+        .map(|package| {
+            let id = package.id;
+            let root_dependency = production_roots.iter().any(|(root, _)| *root == id);
+            if let Some(why) = used_without_sdk.get(&id) {
+                return PackageDecision {
+                    class: PackageClass::Production,
+                    keep: true,
+                    reason: Reason::Needed(why.clone()),
+                };
+            }
+            if let Some(why) = used.get(&id) {
+                let what = if is_sdk(id) {
+                    format!("runtime-provided: {runtime} ships it")
+                } else {
+                    format!("runtime-provided: only needed by packages {runtime} ships ({why})")
+                };
+                return PackageDecision {
+                    class: PackageClass::RuntimeProvided,
+                    keep: !drop_runtime_sdk,
+                    reason: if drop_runtime_sdk {
+                        Reason::Unneeded(what)
+                    } else {
+                        Reason::Needed(format!("{what}; kept without --drop-runtime-sdk"))
+                    },
+                };
+            }
+            let (class, why) = if let Some(why) = production.get(&id) {
+                let why = if root_dependency {
+                    "unused: no file of your code imports it".to_string()
+                } else {
+                    format!("unused: only needed by unused packages ({why})")
+                };
+                (PackageClass::Unused, why)
+            } else if let Some(why) = dev.get(&id) {
+                let why = if why == "devDependencies" {
+                    "dev-dependency".to_string()
+                } else {
+                    format!("dev-dependency: only needed by dev dependencies ({why})")
+                };
+                (PackageClass::Dev, why)
+            } else {
+                (
+                    PackageClass::Extraneous,
+                    "extraneous: installed, but nothing depends on it".to_string(),
+                )
+            };
+            PackageDecision {
+                class,
+                keep: false,
+                reason: Reason::Unneeded(why),
+            }
+        })
+        .collect();
+
+    // A kept package must find each of its dependencies at run time.
+    for (package, decision) in inventory.packages.iter().zip(&decisions) {
+        if !decision.keep {
+            continue;
+        }
+        for dependency in &package.dependencies {
+            if dependency.kind == DependencyKind::Production && dependency.target.is_none() {
+                return Err(Error::MissingDependency {
+                    path: inventory
+                        .function
+                        .root
+                        .join(&package.path)
+                        .join("package.json"),
+                    dependent: format!("{}@{}", package.name, package.version),
+                    name: dependency.name.clone(),
+                    kind: DependencyKind::Production.label(),
+                });
+            }
+        }
+    }
+    Ok((decisions, notes))
+}

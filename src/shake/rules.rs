@@ -1,0 +1,479 @@
+//! Junk rules: files never needed at run time, each rule with a stable id (`docs/rules.md`).
+//! A rule never removes a package root, the `main` file, an `exports` target, or a folder that
+//! holds one.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::model::Manifest;
+
+/// A rule id and what it removes, as `docs/rules.md` lists them.
+pub struct Rule {
+    pub id: &'static str,
+    pub removes: &'static str,
+}
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "junk/markdown",
+        removes: "Markdown documents (`*.md`, `*.markdown`, `*.mkd`, `*.mdown`) in packages, except licence and notice files",
+    },
+    Rule {
+        id: "junk/readme",
+        removes: "`README` and `README.txt`/`.rst` files in packages",
+    },
+    Rule {
+        id: "junk/changelog",
+        removes: "`CHANGELOG*`, `CHANGES*` and `HISTORY*` files in packages that are not code (`.js`, `.json`, ... are kept)",
+    },
+    Rule {
+        id: "junk/typescript-declaration",
+        removes: "TypeScript declarations (`*.d.ts`, `*.d.mts`, `*.d.cts`) in packages",
+    },
+    Rule {
+        id: "junk/typescript-source",
+        removes: "TypeScript sources (`*.ts`, `*.mts`, `*.cts`, `*.tsx`) in packages when a compiled `.js`, `.mjs` or `.cjs` with the same name sits next to them",
+    },
+    Rule {
+        id: "junk/source-map",
+        removes: "source maps of scripts and styles (`*.js.map`, `*.mjs.map`, `*.cjs.map`, `*.ts.map`, `*.css.map`, ...) in packages",
+    },
+    Rule {
+        id: "junk/test-folder",
+        removes: "folders named `test`, `tests`, `__tests__` or `__mocks__` inside a package",
+    },
+    Rule {
+        id: "junk/example-folder",
+        removes: "folders named `example` or `examples` inside a package",
+    },
+    Rule {
+        id: "junk/editor-config",
+        removes: "editor, linter and packaging config in packages (`.editorconfig`, `.eslintrc*`, `.prettierrc*`, `.npmignore`, `.gitignore`, `.vscode/`, `.idea/`, `.DS_Store`, ...)",
+    },
+    Rule {
+        id: "junk/ci-config",
+        removes: "CI config in packages (`.github/`, `.travis.yml`, `.gitlab-ci.yml`, `appveyor.yml`, `.circleci/`, `.nycrc*`, `codecov.yml`, ...)",
+    },
+    Rule {
+        id: "junk/bin-links",
+        removes: "`node_modules/.bin/`: links to package command-line tools, never used by a handler",
+    },
+    Rule {
+        id: "junk/install-metadata",
+        removes: "package manager bookkeeping inside `node_modules` (`.package-lock.json`, `.modules.yaml`, `.yarn-integrity`, `.pnpm/lock.yaml`)",
+    },
+    Rule {
+        id: "junk/dangling-link",
+        removes: "a link whose target was dropped (such as pnpm's link to a dev dependency)",
+    },
+    Rule {
+        id: "user/vcs",
+        removes: "version control folders of the function (`.git/`, `.hg/`, `.svn/`)",
+    },
+    Rule {
+        id: "user/editor-config",
+        removes: "editor config of the function (`.vscode/`, `.idea/`, `.editorconfig`, `.DS_Store`)",
+    },
+    Rule {
+        id: "user/ci-config",
+        removes: "CI config of the function (`.github/`, `.gitlab-ci.yml`, `.circleci/`, `.travis.yml`, `bitbucket-pipelines.yml`, `Jenkinsfile`)",
+    },
+    Rule {
+        id: "user/lockfile",
+        removes: "lockfiles (`package-lock.json`, `npm-shrinkwrap.json`, `yarn.lock`, `pnpm-lock.yaml`, `bun.lock`, `bun.lockb`)",
+    },
+    Rule {
+        id: "user/tests",
+        removes: "the function's tests: folders `test`, `tests`, `__tests__`, `__mocks__`, `coverage`, files `*.test.*` and `*.spec.*`, and test runner config (`jest.config.*`, `vitest.config.*`, `.mocharc*`); never the handler file",
+    },
+];
+
+const CODE_EXTENSIONS: [&str; 7] = ["js", "cjs", "mjs", "json", "node", "wasm", "jsx"];
+
+fn extension(name: &str) -> &str {
+    name.rsplit_once('.').map_or("", |(_, ext)| ext)
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, name)| name)
+}
+
+fn is_licence(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["license", "licence", "copying", "notice", "authors"]
+        .iter()
+        .any(|prefix| lower.starts_with(prefix))
+}
+
+/// Paths of a package that Node may load as an entry point: `main` and every `exports` target.
+#[derive(Debug, Default)]
+pub struct Protected {
+    /// Package-relative paths without `./`; a `*` pattern is cut at the `*`.
+    entries: Vec<(String, bool)>,
+}
+
+impl Protected {
+    pub fn of(manifest: &Manifest) -> Protected {
+        let mut protected = Protected::default();
+        let main = manifest.main.as_deref().unwrap_or("index.js");
+        protected.add(main);
+        if let Some(exports) = &manifest.exports {
+            protected.add_exports(exports);
+        }
+        protected
+    }
+
+    fn add(&mut self, target: &str) {
+        let target = target.trim_start_matches("./").trim_end_matches('/');
+        match target.split_once('*') {
+            Some((prefix, _)) => self.entries.push((prefix.to_string(), true)),
+            None => self.entries.push((target.to_string(), false)),
+        }
+    }
+
+    fn add_exports(&mut self, exports: &Value) {
+        match exports {
+            Value::String(target) => self.add(target),
+            Value::Array(targets) => targets.iter().for_each(|target| self.add_exports(target)),
+            Value::Object(map) => {
+                for (key, value) in map {
+                    // Node never loads what the `types` conditions point at.
+                    if key != "types" && key != "typings" {
+                        self.add_exports(value);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether a package-relative file may be an entry point.
+    pub fn file(&self, path: &str) -> bool {
+        self.entries.iter().any(|(target, pattern)| {
+            if *pattern {
+                return path.starts_with(target.as_str());
+            }
+            path == target
+                || path.strip_prefix(target.as_str()).is_some_and(|rest| {
+                    rest.starts_with('/')
+                        || ["js", "json", "node", "cjs", "mjs"]
+                            .iter()
+                            .any(|ext| rest.strip_prefix('.') == Some(ext))
+                })
+        })
+    }
+
+    /// Whether a package-relative folder holds an entry point.
+    pub fn folder(&self, folder: &str) -> bool {
+        let inside = format!("{folder}/");
+        self.entries.iter().any(|(target, pattern)| {
+            target.starts_with(&inside)
+                || target == folder
+                || (*pattern && inside.starts_with(target.as_str()))
+        })
+    }
+}
+
+/// The rule that drops a file of a kept package, if any. `path` is relative to the package
+/// folder; `siblings` holds every package-relative path of the package, for sibling checks.
+pub fn package_file(
+    path: &str,
+    protected: &Protected,
+    siblings: &HashSet<&str>,
+) -> Option<&'static str> {
+    if protected.file(path) {
+        return None;
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    let (folders, name) = parts.split_at(parts.len() - 1);
+    let name = name[0];
+    for (depth, folder) in folders.iter().enumerate() {
+        let rule = match *folder {
+            "test" | "tests" | "__tests__" | "__mocks__" => "junk/test-folder",
+            "example" | "examples" => "junk/example-folder",
+            ".github" | ".circleci" => "junk/ci-config",
+            ".vscode" | ".idea" => "junk/editor-config",
+            _ => continue,
+        };
+        if !protected.folder(&parts[..=depth].join("/")) {
+            return Some(rule);
+        }
+        return None;
+    }
+    let lower = name.to_ascii_lowercase();
+    let ext = extension(&lower);
+    let code = CODE_EXTENSIONS.contains(&ext);
+    if ["md", "markdown", "mkd", "mdown"].contains(&ext) && !is_licence(name) {
+        return Some("junk/markdown");
+    }
+    if !code && (lower == "readme" || lower == "readme.txt" || lower == "readme.rst") {
+        return Some("junk/readme");
+    }
+    if !code
+        && ["changelog", "changes", "history"]
+            .iter()
+            .any(|prefix| lower.starts_with(prefix))
+    {
+        return Some("junk/changelog");
+    }
+    if [".d.ts", ".d.mts", ".d.cts"]
+        .iter()
+        .any(|suffix| lower.ends_with(suffix))
+    {
+        return Some("junk/typescript-declaration");
+    }
+    if ext == "map" {
+        let inner = extension(&lower[..lower.len() - 4]);
+        if ["js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx", "css"].contains(&inner) {
+            return Some("junk/source-map");
+        }
+    }
+    if ["ts", "mts", "cts", "tsx"].contains(&ext) {
+        let stem = &path[..path.len() - ext.len() - 1];
+        if ["js", "mjs", "cjs"]
+            .iter()
+            .any(|js| siblings.contains(format!("{stem}.{js}").as_str()))
+        {
+            return Some("junk/typescript-source");
+        }
+    }
+    if lower.starts_with(".eslintrc")
+        || lower.starts_with(".prettierrc")
+        || matches!(
+            lower.as_str(),
+            ".editorconfig"
+                | ".eslintignore"
+                | ".prettierignore"
+                | ".jshintrc"
+                | ".jscsrc"
+                | ".npmignore"
+                | ".gitignore"
+                | ".gitattributes"
+                | ".gitmodules"
+                | ".ds_store"
+        )
+    {
+        return Some("junk/editor-config");
+    }
+    if lower.starts_with(".nycrc")
+        || matches!(
+            lower.as_str(),
+            ".travis.yml"
+                | ".gitlab-ci.yml"
+                | "appveyor.yml"
+                | ".appveyor.yml"
+                | "azure-pipelines.yml"
+                | ".coveralls.yml"
+                | "codecov.yml"
+                | ".codecov.yml"
+                | ".airtap.yml"
+                | ".zuul.yml"
+                | ".taprc"
+        )
+    {
+        return Some("junk/ci-config");
+    }
+    None
+}
+
+/// The rule that drops a file under `node_modules` that belongs to no package, if any.
+pub fn unowned_file(path: &str) -> Option<&'static str> {
+    let name = file_name(path);
+    if path.starts_with("node_modules/.bin/") || path.contains("/node_modules/.bin/") {
+        return Some("junk/bin-links");
+    }
+    if matches!(
+        name,
+        ".package-lock.json" | ".modules.yaml" | ".yarn-integrity" | ".yarn-state.yml"
+    ) || path.ends_with("node_modules/.pnpm/lock.yaml")
+    {
+        return Some("junk/install-metadata");
+    }
+    None
+}
+
+/// The rule that drops a file of the user's own code, if any. The handler is never dropped.
+pub fn user_file(path: &str, handler: &str) -> Option<&'static str> {
+    if path == handler {
+        return None;
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    let (folders, name) = parts.split_at(parts.len() - 1);
+    let name = name[0];
+    let handler_inside =
+        |depth: usize| handler.starts_with(&format!("{}/", parts[..=depth].join("/")));
+    for (depth, folder) in folders.iter().enumerate() {
+        let rule = match *folder {
+            ".git" | ".hg" | ".svn" => "user/vcs",
+            ".vscode" | ".idea" => "user/editor-config",
+            ".github" | ".circleci" => "user/ci-config",
+            "test" | "tests" | "__tests__" | "__mocks__" | "coverage" => "user/tests",
+            _ => continue,
+        };
+        if !handler_inside(depth) {
+            return Some(rule);
+        }
+    }
+    let lower = name.to_ascii_lowercase();
+    if matches!(lower.as_str(), ".editorconfig" | ".ds_store") {
+        return Some("user/editor-config");
+    }
+    if matches!(
+        lower.as_str(),
+        ".gitlab-ci.yml" | ".travis.yml" | "bitbucket-pipelines.yml" | "jenkinsfile"
+    ) {
+        return Some("user/ci-config");
+    }
+    if folders.is_empty()
+        && matches!(
+            name,
+            "package-lock.json"
+                | "npm-shrinkwrap.json"
+                | "yarn.lock"
+                | "pnpm-lock.yaml"
+                | "bun.lock"
+                | "bun.lockb"
+        )
+    {
+        return Some("user/lockfile");
+    }
+    let stem_parts: Vec<&str> = lower.split('.').collect();
+    let script = stem_parts.len() >= 3
+        && ["js", "cjs", "mjs", "jsx", "ts", "tsx", "mts", "cts"]
+            .contains(&stem_parts[stem_parts.len() - 1]);
+    if script && matches!(stem_parts[stem_parts.len() - 2], "test" | "spec") {
+        return Some("user/tests");
+    }
+    if ["jest.config.", "vitest.config.", ".mocharc"]
+        .iter()
+        .any(|prefix| lower.starts_with(prefix))
+    {
+        return Some("user/tests");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(main: Option<&str>, exports: Option<Value>) -> Manifest {
+        Manifest {
+            main: main.map(str::to_string),
+            exports,
+            ..Manifest::default()
+        }
+    }
+
+    fn rule(path: &str, protected: &Protected) -> Option<&'static str> {
+        package_file(
+            path,
+            protected,
+            &HashSet::from(["lib/index.js", "lib/index.ts"]),
+        )
+    }
+
+    #[test]
+    fn documentation_goes_but_licences_stay() {
+        let none = Protected::of(&manifest(None, None));
+        assert_eq!(rule("README.md", &none), Some("junk/markdown"));
+        assert_eq!(rule("docs/api.markdown", &none), Some("junk/markdown"));
+        assert_eq!(rule("CHANGELOG", &none), Some("junk/changelog"));
+        assert_eq!(rule("History.txt", &none), Some("junk/changelog"));
+        assert_eq!(rule("README", &none), Some("junk/readme"));
+        assert_eq!(rule("LICENSE.md", &none), None);
+        assert_eq!(rule("LICENSE", &none), None);
+    }
+
+    #[test]
+    fn code_named_like_documentation_stays() {
+        let none = Protected::of(&manifest(None, None));
+        // A module called history.js or readme.js is code, not a document.
+        assert_eq!(rule("history.js", &none), None);
+        assert_eq!(rule("lib/readme.js", &none), None);
+        assert_eq!(rule("changes.json", &none), None);
+    }
+
+    #[test]
+    fn typescript_goes_only_beside_compiled_javascript() {
+        let none = Protected::of(&manifest(None, None));
+        assert_eq!(
+            rule("lib/index.d.ts", &none),
+            Some("junk/typescript-declaration")
+        );
+        assert_eq!(rule("lib/index.ts", &none), Some("junk/typescript-source"));
+        assert_eq!(rule("src/only.ts", &none), None);
+        assert_eq!(rule("lib/index.js.map", &none), Some("junk/source-map"));
+        assert_eq!(rule("data/world.map", &none), None);
+    }
+
+    #[test]
+    fn main_named_like_junk_is_protected() {
+        // A `main` in a test folder, or a minified main, is never removed.
+        let protected = Protected::of(&manifest(Some("./test/entry"), None));
+        assert_eq!(rule("test/entry.js", &protected), None);
+        assert_eq!(
+            rule("test/other.js", &protected),
+            None,
+            "the folder holds main"
+        );
+        let protected = Protected::of(&manifest(Some("x.min.js"), None));
+        assert_eq!(rule("x.min.js", &protected), None);
+        assert_eq!(rule("tests/unit.js", &protected), Some("junk/test-folder"));
+    }
+
+    #[test]
+    fn every_exports_condition_target_is_protected() {
+        let exports = serde_json::json!({
+            ".": {
+                "module-sync": "./esm/sync.md",
+                "import": "./examples/index.mjs",
+                "require": ["./cjs/CHANGELOG.js"],
+                "types": "./index.d.ts",
+                "default": "./README"
+            },
+            "./features/*": "./tests/features/*.js"
+        });
+        let protected = Protected::of(&manifest(None, Some(exports)));
+        assert_eq!(rule("esm/sync.md", &protected), None);
+        assert_eq!(rule("examples/index.mjs", &protected), None);
+        assert_eq!(rule("README", &protected), None);
+        assert_eq!(rule("tests/features/a.js", &protected), None);
+        assert_eq!(
+            rule("index.d.ts", &protected),
+            Some("junk/typescript-declaration")
+        );
+    }
+
+    #[test]
+    fn user_rules_never_drop_the_handler() {
+        assert_eq!(user_file(".git/HEAD", "index.js"), Some("user/vcs"));
+        assert_eq!(
+            user_file("tests/handler.test.js", "index.js"),
+            Some("user/tests")
+        );
+        assert_eq!(user_file("src/app.spec.ts", "index.js"), Some("user/tests"));
+        assert_eq!(
+            user_file("package-lock.json", "index.js"),
+            Some("user/lockfile")
+        );
+        assert_eq!(user_file("tests/handler.js", "tests/handler.js"), None);
+        assert_eq!(user_file("test/lib.js", "test/handler.js"), None);
+        assert_eq!(user_file("src/latest.js", "index.js"), None);
+        assert_eq!(user_file("package.json", "index.js"), None);
+    }
+
+    #[test]
+    fn node_modules_bookkeeping_goes() {
+        assert_eq!(
+            unowned_file("node_modules/.bin/tsc"),
+            Some("junk/bin-links")
+        );
+        assert_eq!(
+            unowned_file("node_modules/.package-lock.json"),
+            Some("junk/install-metadata")
+        );
+        assert_eq!(unowned_file("node_modules/stray.js"), None);
+    }
+}

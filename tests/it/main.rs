@@ -1,0 +1,1 @@
+//! lamina's integration tests: one binary, a module per stage.
