@@ -69,7 +69,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "user/vcs",
-        removes: "version control folders of the function (`.git/`, `.hg/`, `.svn/`)",
+        removes: "version control folders and files of the function (`.git/`, `.hg/`, `.svn/`, and `.gitignore`, `.gitattributes`, `.gitmodules`, `.hgignore` at its root)",
     },
     Rule {
         id: "user/editor-config",
@@ -82,6 +82,10 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "user/lockfile",
         removes: "lockfiles (`package-lock.json`, `npm-shrinkwrap.json`, `yarn.lock`, `pnpm-lock.yaml`, `bun.lock`, `bun.lockb`)",
+    },
+    Rule {
+        id: "user/package-manager-config",
+        removes: "package manager config of the function (`.npmrc`, `.yarnrc`, `.yarnrc.yml`, `.npmignore`), which may hold registry credentials",
     },
     Rule {
         id: "user/tests",
@@ -319,6 +323,21 @@ pub fn user_file(path: &str, handler: &str) -> Option<&'static str> {
     if matches!(lower.as_str(), ".editorconfig" | ".ds_store") {
         return Some("user/editor-config");
     }
+    if folders.is_empty()
+        && matches!(
+            lower.as_str(),
+            ".gitignore" | ".gitattributes" | ".gitmodules" | ".hgignore"
+        )
+    {
+        return Some("user/vcs");
+    }
+    // May hold registry credentials: never ship them.
+    if matches!(
+        lower.as_str(),
+        ".npmrc" | ".yarnrc" | ".yarnrc.yml" | ".npmignore"
+    ) {
+        return Some("user/package-manager-config");
+    }
     if matches!(
         lower.as_str(),
         ".gitlab-ci.yml" | ".travis.yml" | "bitbucket-pipelines.yml" | "jenkinsfile"
@@ -462,6 +481,11 @@ mod tests {
         assert_eq!(user_file("test/lib.js", "test/handler.js"), None);
         assert_eq!(user_file("src/latest.js", "index.js"), None);
         assert_eq!(user_file("package.json", "index.js"), None);
+        assert_eq!(
+            user_file(".npmrc", "index.js"),
+            Some("user/package-manager-config")
+        );
+        assert_eq!(user_file(".gitignore", "index.js"), Some("user/vcs"));
     }
 
     #[test]

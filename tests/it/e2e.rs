@@ -1,0 +1,310 @@
+//! End-to-end: real npm apps (testdata/apps) must answer the same before and after `lamina build`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+use fs_err as fs;
+use sha2::{Digest, Sha256};
+
+/// Written into `<cache>/<name>-<hash>/` once `npm ci` has finished there.
+const MARKER: &str = ".lamina-e2e-installed";
+
+/// Test threads would otherwise race to install the same app; other processes are kept apart by
+/// installing into a temp dir and renaming it into place.
+static INSTALL_LOCK: Mutex<()> = Mutex::new(());
+
+fn apps_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/apps")
+}
+
+fn cache_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("LAMINA_E2E_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let home =
+        std::env::var_os("HOME").expect("set LAMINA_E2E_CACHE or HOME for the e2e npm cache");
+    PathBuf::from(home).join(".cache/lamina-e2e")
+}
+
+/// Runs `cmd --version`, panicking with a clear message when the tool is missing.
+fn require_tool(cmd: &str) {
+    let ok = Command::new(cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "the e2e tests need `{cmd}` on PATH (CI has it); install Node.js and npm"
+    );
+}
+
+/// The app's source files (never node_modules), sorted by relative path.
+fn source_files(app: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(app)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.file_name() != "node_modules")
+        .map(|e| e.expect("read testdata app"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(app).unwrap().to_path_buf())
+        .collect()
+}
+
+/// Copies `testdata/apps/<name>` into the cache and installs its lockfile there, once per content:
+/// the folder is keyed by a hash of package.json, the lockfile and the handler files, so an edited
+/// app gets a fresh install. The cache lives outside the repo so node never finds the repo's files.
+fn installed_app(name: &str) -> PathBuf {
+    let src = apps_dir().join(name);
+    let files = source_files(&src);
+    let mut hasher = Sha256::new();
+    for rel in &files {
+        let bytes = fs::read(src.join(rel)).unwrap();
+        // Name and length framing, so moving bytes between files changes the hash too.
+        hasher.update(rel.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    let hash = hex::encode(hasher.finalize());
+    let cache = cache_root();
+    let slot = cache.join(format!("{name}-{}", &hash[..16]));
+    let dir = slot.join(name);
+    if slot.join(MARKER).exists() {
+        return dir;
+    }
+
+    let _guard = INSTALL_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if slot.join(MARKER).exists() {
+        return dir;
+    }
+    require_tool("node");
+    require_tool("npm");
+    fs::create_dir_all(&cache).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}-installing-"))
+        .tempdir_in(&cache)
+        .unwrap();
+    let work = tmp.path().join(name);
+    for rel in &files {
+        let to = work.join(rel);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(src.join(rel), &to).unwrap();
+    }
+    let out = Command::new("npm")
+        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+        .current_dir(&work)
+        .output()
+        .expect("run npm ci");
+    assert!(
+        out.status.success(),
+        "npm ci failed for {name}:\n{}",
+        show(&out)
+    );
+    fs::write(tmp.path().join(MARKER), b"").unwrap();
+
+    // A slot without a marker is an old interrupted install: clear it so the rename can land.
+    if slot.exists() && !slot.join(MARKER).exists() {
+        fs::remove_dir_all(&slot).unwrap();
+    }
+    let tmp = tmp.keep();
+    if fs::rename(&tmp, &slot).is_err() {
+        // Another process installed the same content first; use its copy.
+        fs::remove_dir_all(&tmp).unwrap();
+        assert!(
+            slot.join(MARKER).exists(),
+            "could not install {name} into {}",
+            slot.display()
+        );
+    }
+    dir
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "status: {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Node looks for packages in every ancestor's node_modules: one there would hide a package
+/// the artifact lacks, and the test would pass for the wrong reason.
+fn assert_no_ancestor_node_modules(dir: &Path) {
+    for ancestor in dir.ancestors().skip(1) {
+        let nm = ancestor.join("node_modules");
+        assert!(
+            !nm.exists(),
+            "{} would mask missing packages; remove it",
+            nm.display()
+        );
+    }
+}
+
+/// Invokes `index.handler` from `dir` with the app's event and returns what it printed.
+fn run_handler(dir: &Path, app: &str) -> String {
+    assert_no_ancestor_node_modules(dir);
+    let out = Command::new("node")
+        .arg(apps_dir().join("run-handler.mjs"))
+        .arg(dir)
+        .arg("index.handler")
+        .arg(apps_dir().join(app).join("event.json"))
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(
+        out.status.success() && !stdout.starts_with("ERROR"),
+        "handler of {app} failed in {}:\n{}",
+        dir.display(),
+        show(&out)
+    );
+    stdout
+}
+
+/// Relative path, kind, size and mtime of everything under `dir`, symlinks not followed.
+fn listing(dir: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|e| {
+            let e = e.unwrap();
+            let meta = e.path().symlink_metadata().unwrap();
+            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+            let mtime = meta.modified().unwrap();
+            format!("{rel} {:?} {} {mtime:?}", meta.file_type(), meta.len())
+        })
+        .collect()
+}
+
+fn total_file_bytes(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+/// Runs `lamina build <input> --out <out> --json`, checks the report and returns the zip path.
+fn lamina_build(input: &Path, out: &Path, name: &str) -> PathBuf {
+    let before = listing(input);
+    let run = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+        .arg("build")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .arg("--json")
+        .current_dir(out.parent().unwrap())
+        .output()
+        .expect("run lamina");
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "lamina build {name}:\n{}",
+        show(&run)
+    );
+    assert!(
+        before == listing(input),
+        "lamina build modified its input {}",
+        input.display()
+    );
+
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("report is not JSON ({e}):\n{}", show(&run)));
+    assert_eq!(report["ok"], true, "report not ok:\n{report:#}");
+    let artifact = report["functions"][0]["artifact"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no functions[0].artifact:\n{report:#}"));
+    let zip = out.join(format!("{name}.zip"));
+    // The report may name the zip relative to the working directory.
+    let artifact = out.parent().unwrap().join(artifact);
+    assert_eq!(
+        artifact.canonicalize().unwrap(),
+        zip.canonicalize().unwrap(),
+        "the report's artifact is not {}",
+        zip.display()
+    );
+    zip
+}
+
+/// Dev tools are devDependencies of the apps: no artifact may carry them.
+const DEV_TOOLS: [&str; 2] = ["jest", "typescript"];
+
+/// Builds the installed app, runs the handler from the extracted zip, and compares with the
+/// unslimmed run; `unused` lists root dependencies the handler never imports.
+fn slimmed_app_answers_the_same(name: &str, unused: &[&str]) {
+    let input = installed_app(name);
+    let expected = run_handler(&input, name);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = lamina_build(&input, &tmp.path().join("out"), name);
+    let task = tmp.path().join("task");
+    // Info-ZIP restores symlinks (e.g. node_modules/.bin), as Lambda does.
+    let unzip = Command::new("unzip")
+        .arg("-q")
+        .arg(&zip)
+        .arg("-d")
+        .arg(&task)
+        .output()
+        .expect("the e2e tests need Info-ZIP `unzip` on PATH");
+    assert!(
+        unzip.status.success(),
+        "unzip {}:\n{}",
+        zip.display(),
+        show(&unzip)
+    );
+
+    let actual = run_handler(&task, name);
+    assert!(
+        expected == actual,
+        "{name} answers differently after slimming\n--- unslimmed\n{expected}--- from the zip\n{actual}"
+    );
+
+    let zipped = fs::metadata(&zip).unwrap().len();
+    let installed = total_file_bytes(&input);
+    assert!(
+        zipped < installed,
+        "{name}: zip of {zipped} bytes is not smaller than {installed}"
+    );
+    for package in unused.iter().chain(&DEV_TOOLS) {
+        let path = task.join("node_modules").join(package);
+        assert!(
+            !path.exists(),
+            "{name}: {package} should have been dropped from the artifact"
+        );
+    }
+}
+
+#[test]
+fn express_api_runs_the_same_slimmed() {
+    slimmed_app_answers_the_same("express-api", &["lodash"]);
+}
+
+#[test]
+fn dynamo_esm_runs_the_same_slimmed() {
+    slimmed_app_answers_the_same("dynamo-esm", &[]);
+}
+
+#[test]
+fn figlet_banner_runs_the_same_slimmed() {
+    slimmed_app_answers_the_same("figlet-banner", &[]);
+}
+
+#[test]
+fn building_twice_gives_identical_zips() {
+    let input = installed_app("figlet-banner");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut zips = Vec::new();
+    for run in ["first", "second"] {
+        let out = tmp.path().join(run).join("out");
+        fs::create_dir_all(out.parent().unwrap()).unwrap();
+        zips.push(fs::read(lamina_build(&input, &out, "figlet-banner")).unwrap());
+    }
+    assert!(
+        zips[0] == zips[1],
+        "two builds of the same input wrote different zips"
+    );
+}
