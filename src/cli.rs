@@ -58,6 +58,21 @@ pub struct BuildArgs {
     /// `none` ships the folder as installed.
     #[arg(long, value_enum, default_value_t = ShakeArg::Deps)]
     pub shake: ShakeArg,
+    /// Deflate effort: `fast` (level 1), `default` (level 6), `max` (zopfli: smallest plain
+    /// deflate, many times slower; for artifacts near the 50 MiB limit).
+    #[arg(long, value_enum, default_value_t = CompressionArg::Default)]
+    pub compression: CompressionArg,
+    /// Do not read or write the cache of compressed entries (LAMINA_CACHE_DIR, else
+    /// ~/.cache/lamina).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompressionArg {
+    Fast,
+    Default,
+    Max,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::model::{Arch, Runtime, ShakeMode};
+use crate::model::{Arch, Compression, Runtime, ShakeMode};
 
 /// Which command to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,19 +23,28 @@ pub struct Config {
     pub out: PathBuf,
     pub shake: ShakeMode,
     pub drop_runtime_sdk: bool,
+    pub compression: Compression,
+    /// The cache of compressed entries; `None` with `--no-cache`.
+    pub cache: Option<PathBuf>,
+}
+
+/// The cache folder: `LAMINA_CACHE_DIR`, else `~/.cache/lamina` (`$XDG_CACHE_HOME/lamina`).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("LAMINA_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(dir).join("lamina"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/lamina"))
 }
 
 /// Parses a `--runtime` value, naming the supported ones when it is not one of them.
 pub fn parse_runtime(text: &str) -> Result<Runtime> {
     Runtime::parse(text).ok_or_else(|| {
         let supported: Vec<&str> = Runtime::ALL.iter().map(|runtime| runtime.id()).collect();
-        let hint = if text.starts_with("python") {
-            " (Python functions are not supported yet)"
-        } else {
-            ""
-        };
         Error::Usage(format!(
-            "--runtime {text}: not a supported Lambda runtime{hint}; use one of {}",
+            "--runtime {text}: not a supported Lambda runtime; use one of {}",
             supported.join(", ")
         ))
     })

@@ -4,20 +4,30 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use lamina::cli::{ArchArg, Cli, Command, CommonArgs, ShakeArg};
+use lamina::cli::{ArchArg, Cli, Command, CommonArgs, CompressionArg, ShakeArg};
 use lamina::config::{self, Config};
-use lamina::model::{Arch, ShakeMode};
+use lamina::model::{Arch, Compression, ShakeMode};
 
 fn config(cli: Cli) -> Result<(Config, bool), lamina::Error> {
-    let (command, common, out, shake): (_, CommonArgs, _, _) = match cli.command {
+    let (command, common, out, shake, compression, no_cache) = match cli.command {
         Command::Scan(common) => (
             config::Command::Scan,
             common,
             "lamina-out".into(),
             ShakeArg::Deps,
+            CompressionArg::Default,
+            true,
         ),
-        Command::Build(build) => (config::Command::Build, build.common, build.out, build.shake),
+        Command::Build(build) => (
+            config::Command::Build,
+            build.common,
+            build.out,
+            build.shake,
+            build.compression,
+            build.no_cache,
+        ),
     };
+    let common: CommonArgs = common;
     let runtime = common
         .runtime
         .as_deref()
@@ -38,6 +48,16 @@ fn config(cli: Cli) -> Result<(Config, bool), lamina::Error> {
             ShakeArg::None => ShakeMode::None,
         },
         drop_runtime_sdk: common.drop_runtime_sdk,
+        compression: match compression {
+            CompressionArg::Fast => Compression::Fast,
+            CompressionArg::Default => Compression::Default,
+            CompressionArg::Max => Compression::Max,
+        },
+        cache: if no_cache {
+            None
+        } else {
+            config::default_cache_dir()
+        },
     };
     Ok((config, common.json))
 }

@@ -7,27 +7,46 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 /// A Lambda runtime identifier, with the facts lamina needs about it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Runtime {
-    #[serde(rename = "nodejs18.x")]
     Nodejs18,
-    #[serde(rename = "nodejs20.x")]
     Nodejs20,
-    #[serde(rename = "nodejs22.x")]
     Nodejs22,
-    #[serde(rename = "nodejs24.x")]
     Nodejs24,
+    Python39,
+    Python310,
+    Python311,
+    Python312,
+    Python313,
+    ProvidedAl2,
+    ProvidedAl2023,
+}
+
+/// The language family of a runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Node,
+    Python,
+    /// `provided.*`: a `bootstrap` executable.
+    Custom,
 }
 
 impl Runtime {
-    pub const ALL: [Runtime; 4] = [
+    pub const ALL: [Runtime; 11] = [
         Runtime::Nodejs18,
         Runtime::Nodejs20,
         Runtime::Nodejs22,
         Runtime::Nodejs24,
+        Runtime::Python39,
+        Runtime::Python310,
+        Runtime::Python311,
+        Runtime::Python312,
+        Runtime::Python313,
+        Runtime::ProvidedAl2,
+        Runtime::ProvidedAl2023,
     ];
 
-    /// The runtime used when neither the flag nor the function says which.
+    /// The runtime used for a Node function when neither the flag nor the function says which.
     pub const DEFAULT_NODE: Runtime = Runtime::Nodejs22;
 
     pub fn id(self) -> &'static str {
@@ -36,6 +55,13 @@ impl Runtime {
             Runtime::Nodejs20 => "nodejs20.x",
             Runtime::Nodejs22 => "nodejs22.x",
             Runtime::Nodejs24 => "nodejs24.x",
+            Runtime::Python39 => "python3.9",
+            Runtime::Python310 => "python3.10",
+            Runtime::Python311 => "python3.11",
+            Runtime::Python312 => "python3.12",
+            Runtime::Python313 => "python3.13",
+            Runtime::ProvidedAl2 => "provided.al2",
+            Runtime::ProvidedAl2023 => "provided.al2023",
         }
     }
 
@@ -43,19 +69,64 @@ impl Runtime {
         Runtime::ALL.into_iter().find(|r| r.id() == text)
     }
 
-    /// The Node.js major version of a Node runtime.
+    pub fn language(self) -> Language {
+        match self {
+            Runtime::Nodejs18 | Runtime::Nodejs20 | Runtime::Nodejs22 | Runtime::Nodejs24 => {
+                Language::Node
+            }
+            Runtime::Python39
+            | Runtime::Python310
+            | Runtime::Python311
+            | Runtime::Python312
+            | Runtime::Python313 => Language::Python,
+            Runtime::ProvidedAl2 | Runtime::ProvidedAl2023 => Language::Custom,
+        }
+    }
+
+    /// The Node.js major version of a Node runtime (0 for others).
     pub fn node_major(self) -> u32 {
         match self {
             Runtime::Nodejs18 => 18,
             Runtime::Nodejs20 => 20,
             Runtime::Nodejs22 => 22,
             Runtime::Nodejs24 => 24,
+            _ => 0,
+        }
+    }
+
+    /// `(3, minor)` of a Python runtime.
+    pub fn python_version(self) -> Option<(u32, u32)> {
+        match self {
+            Runtime::Python39 => Some((3, 9)),
+            Runtime::Python310 => Some((3, 10)),
+            Runtime::Python311 => Some((3, 11)),
+            Runtime::Python312 => Some((3, 12)),
+            Runtime::Python313 => Some((3, 13)),
+            _ => None,
+        }
+    }
+
+    /// The glibc of the runtime's OS: Amazon Linux 2 has 2.26, Amazon Linux 2023 has 2.34.
+    pub fn glibc(self) -> (u32, u32) {
+        match self {
+            Runtime::Nodejs18
+            | Runtime::Python39
+            | Runtime::Python310
+            | Runtime::Python311
+            | Runtime::ProvidedAl2 => (2, 26),
+            _ => (2, 34),
         }
     }
 
     /// Whether the runtime ships the AWS SDK for JavaScript v3 (`@aws-sdk/*`).
     pub fn provides_aws_sdk_v3(self) -> bool {
-        self.node_major() >= 18
+        self.language() == Language::Node && self.node_major() >= 18
+    }
+}
+
+impl Serialize for Runtime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
     }
 }
 
@@ -252,6 +323,19 @@ pub enum ShakeMode {
     Deps,
     /// Ship the folder as it is (only lamina's own output folder is left out).
     None,
+}
+
+/// How hard deflate works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// zlib level 1.
+    Fast,
+    /// zlib level 6, as `zip -6`.
+    #[default]
+    Default,
+    /// zopfli: the smallest plain deflate, many times slower.
+    Max,
 }
 
 /// What a package is to the function.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::model::{Arch, Function, Handler, Imports, Inventory, Origin, Owner, Runtime};
+use crate::model::{Arch, Function, Handler, Imports, Inventory, Language, Origin, Owner, Runtime};
 
 /// What the command line says about the function.
 #[derive(Debug, Clone, Default)]
@@ -37,6 +37,14 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
         return Err(Error::input(path, message));
     }
     let manifest = node::read_manifest(&manifest_path)?;
+    if let Some(runtime) = options.runtime
+        && runtime.language() != Language::Node
+    {
+        return Err(Error::Usage(format!(
+            "--runtime {runtime}: {} has a package.json; lamina handles it as a Node.js function (nodejs18.x to nodejs24.x)",
+            path.display()
+        )));
+    }
 
     let output = options.output.as_deref().map(absolute_canonical);
     let skip = output
@@ -160,7 +168,7 @@ pub fn runtime_for_range(range: &str) -> Option<Runtime> {
     }
     Runtime::ALL
         .into_iter()
-        .find(|runtime| runtime.node_major() == major)
+        .find(|runtime| major > 0 && runtime.node_major() == major)
 }
 
 const HANDLER_EXTENSIONS: [&str; 3] = ["js", "mjs", "cjs"];
