@@ -53,9 +53,13 @@ pub fn run(config: &Config) -> Result<Report> {
             .map(|(inventory, plan)| report::function_report(inventory, plan, None))
             .collect(),
         Command::Build => {
+            let write_options = package::zip::WriteOptions {
+                compression: config.compression,
+                cache: config.cache.as_ref().map(package::cache::Cache::new),
+            };
             let mut functions = Vec::new();
             for (inventory, plan) in &planned {
-                let artifact = package::write(inventory, plan, &config.out)?;
+                let artifact = package::write(inventory, plan, &config.out, &write_options)?;
                 let verification = verify::check(&artifact.path)?;
                 functions.push(report::function_report(
                     inventory,

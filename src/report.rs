@@ -56,6 +56,8 @@ pub struct FunctionReport {
     pub unzipped_bytes: u64,
     /// `scan`: an estimate of the zip's size; `build`: absent.
     pub projected_zipped_bytes: Option<u64>,
+    /// `build`: compression setting, cache hits and misses, what `max` saved, time.
+    pub packaging: Option<crate::model::PackageStats>,
     pub input_bytes: u64,
     pub input_files: usize,
     pub kept_files: usize,
@@ -249,6 +251,7 @@ pub fn function_report(
         zipped_bytes,
         unzipped_bytes,
         projected_zipped_bytes: projected,
+        packaging: built.map(|(artifact, _)| artifact.stats.clone()),
         input_bytes: inventory.input_bytes(),
         input_files: inventory.files.len(),
         kept_files,

@@ -1,5 +1,6 @@
 //! Package: the only stage that writes output. Turns a Plan into a deterministic zip.
 
+pub mod cache;
 pub mod zip;
 
 use std::path::Path;
@@ -8,10 +9,15 @@ use crate::error::Result;
 use crate::model::{Artifact, Inventory, Plan};
 
 /// Writes the files the plan keeps as `OUT/<function>.zip`.
-pub fn write(inventory: &Inventory, plan: &Plan, out: &Path) -> Result<Artifact> {
+pub fn write(
+    inventory: &Inventory,
+    plan: &Plan,
+    out: &Path,
+    options: &zip::WriteOptions,
+) -> Result<Artifact> {
     let entries = kept_entries(inventory, plan);
     let destination = out.join(format!("{}.zip", inventory.function.name));
-    zip::write(entries, &destination)
+    zip::write(entries, &destination, options)
 }
 
 /// The archive entries for the files the plan keeps.

@@ -87,6 +87,8 @@ impl Fixture {
         std::process::Command::new(cargo_bin("lamina"))
             .args(args)
             .current_dir(&self.base)
+            // Each fixture gets its own cache of compressed entries, outside the function.
+            .env("LAMINA_CACHE_DIR", self.base.join("cache"))
             .output()
             .unwrap()
     }

@@ -5,3 +5,4 @@ mod docs;
 mod e2e;
 mod harness;
 mod node;
+mod package;
