@@ -221,7 +221,9 @@ fn compress(entry: &Entry, options: &WriteOptions, folder: &Path) -> Result<(Com
         }
         return Ok((Compressed::Temporary(path), outcome));
     }
-    // One read: the same bytes are hashed for the key and compressed on a miss.
+    // One read here: the same bytes are hashed for the key and compressed on a miss. Scan has
+    // read manifests and the user's scripts once before, to parse them; holding their bytes
+    // until now would make memory grow with the input, and they are a small share of it.
     let data = fs_err::read(&entry.source)?;
     let digest = options
         .cache

@@ -1,15 +1,16 @@
 //! Project automation behind `cargo xtask`: `bench` measures lamina beside Info-ZIP `zip` and
-//! `npm prune` on the end-to-end apps, in the same run, and writes the ratios to `target/bench/`.
+//! `npm prune` on real installed apps, in the same run, and writes the ratios to `target/bench/`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
 
-const USAGE: &str = "usage: cargo xtask bench [FUNCTION_DIR...]\n\
-  Without folders, installs the end-to-end apps of testdata/apps (by running their tests) and\n\
-  benchmarks the installed copies.";
+const USAGE: &str = "usage: cargo xtask bench [--runs N] [FUNCTION_DIR...]\n\
+  Without folders, installs every app of testdata/apps and testdata/bench (pinned lockfiles)\n\
+  under target/bench/apps and benchmarks them.";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,234 +30,334 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-fn run(command: &mut Command) -> Result<()> {
-    let status = command
-        .status()
+/// Runs a command to completion, failing with its stderr when it fails.
+fn run(command: &mut Command) -> Result<std::process::Output> {
+    let output = command
+        .output()
         .with_context(|| format!("running {command:?}"))?;
-    if !status.success() {
-        bail!("{command:?} failed with {status}");
+    if !output.status.success() {
+        bail!(
+            "{command:?} failed with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
-    Ok(())
+    Ok(output)
 }
 
-/// The median wall time of `runs` runs of a command (after `prepare`).
-fn median_time(
-    runs: usize,
-    mut prepare: impl FnMut() -> Result<()>,
-    mut command: impl FnMut() -> Command,
-) -> Result<Duration> {
-    let mut times = Vec::new();
-    for _ in 0..runs {
-        prepare()?;
-        let started = Instant::now();
-        run(&mut command())?;
-        times.push(started.elapsed());
+/// One timed run: wall seconds and peak RSS in KiB, read by GNU time.
+fn measure(command: &mut Command) -> Result<(f64, u64, std::process::Output)> {
+    let rss_file = std::env::temp_dir().join(format!("lamina-bench-rss-{}", std::process::id()));
+    let program = command.get_program().to_owned();
+    let args: Vec<_> = command.get_args().map(|arg| arg.to_owned()).collect();
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(program)
+        .args(args);
+    if let Some(dir) = command.get_current_dir() {
+        timed.current_dir(dir);
     }
-    times.sort();
-    Ok(times[times.len() / 2])
+    for (key, value) in command.get_envs() {
+        if let Some(value) = value {
+            timed.env(key, value);
+        }
+    }
+    let started = Instant::now();
+    let output = run(&mut timed)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let rss = fs_err::read_to_string(&rss_file)?
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    Ok((seconds, rss, output))
 }
 
-fn folder_bytes(dir: &Path) -> Result<u64> {
-    let mut total = 0;
-    for entry in fs_err::read_dir(dir).with_context(|| dir.display().to_string())? {
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn folder_size(dir: &Path) -> Result<(u64, u64)> {
+    let (mut bytes, mut files) = (0, 0);
+    for entry in fs_err::read_dir(dir)? {
         let entry = entry?;
         let meta = entry.path().symlink_metadata()?;
         if meta.is_dir() {
-            total += folder_bytes(&entry.path())?;
+            let (inner_bytes, inner_files) = folder_size(&entry.path())?;
+            bytes += inner_bytes;
+            files += inner_files;
         } else {
-            total += meta.len();
+            bytes += meta.len();
+            files += 1;
         }
     }
-    Ok(total)
+    Ok((bytes, files))
 }
 
-/// The installed end-to-end apps: `<cache>/<name>-<hash>/<name>` with the install marker.
-fn installed_apps() -> Result<Vec<PathBuf>> {
-    let cache = match std::env::var_os("LAMINA_E2E_CACHE") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?)
-            .join(".cache/lamina-e2e"),
+/// Installs an app from its committed lockfile into `target/bench/apps/<name>-<hash>/<name>`,
+/// once per content (the hash covers every committed file of the app).
+fn install(app: &Path) -> Result<PathBuf> {
+    let name = app.file_name().unwrap().to_string_lossy().to_string();
+    let mut listing = Vec::new();
+    for entry in fs_err::read_dir(app)? {
+        let entry = entry?;
+        if entry.path().is_file() {
+            listing.push((entry.file_name(), fs_err::read(entry.path())?));
+        }
+    }
+    listing.sort();
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        listing.hash(&mut hasher);
+        hasher.finish()
     };
-    let mut apps = Vec::new();
-    for app in fs_err::read_dir(workspace().join("testdata/apps"))? {
-        let name = app?.file_name().into_string().unwrap();
-        if !workspace().join("testdata/apps").join(&name).is_dir() {
-            continue;
-        }
-        // The newest install of this app.
-        let mut slots: Vec<(std::time::SystemTime, PathBuf)> = fs_err::read_dir(&cache)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|slot| {
-                slot.file_name()
-                    .to_string_lossy()
-                    .starts_with(&format!("{name}-"))
-            })
-            .filter(|slot| slot.path().join(".lamina-e2e-installed").exists())
-            .filter_map(|slot| {
-                Some((
-                    slot.metadata().ok()?.modified().ok()?,
-                    slot.path().join(&name),
-                ))
-            })
-            .collect();
-        slots.sort();
-        if let Some((_, dir)) = slots.pop() {
-            apps.push(dir);
+    let slot = workspace()
+        .join("target/bench/apps")
+        .join(format!("{name}-{digest:016x}"));
+    let dir = slot.join(&name);
+    if slot.join(".installed").exists() {
+        return Ok(dir);
+    }
+    let _ = fs_err::remove_dir_all(&slot);
+    fs_err::create_dir_all(&dir)?;
+    for (file, contents) in &listing {
+        fs_err::write(dir.join(file), contents)?;
+    }
+    eprintln!("installing {name} (npm ci)...");
+    run(Command::new("npm")
+        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+        .current_dir(&dir))?;
+    fs_err::write(slot.join(".installed"), "")?;
+    Ok(dir)
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let mut runs = 3;
+    let mut dirs = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => runs = args.next().context("--runs needs a number")?.parse()?,
+            _ => dirs.push(PathBuf::from(arg)),
         }
     }
-    apps.sort();
-    Ok(apps)
-}
-
-struct Row {
-    name: String,
-    input_bytes: u64,
-    zip_bytes: u64,
-    zip_time: Duration,
-    prune_zip_bytes: u64,
-    lamina_bytes: u64,
-    lamina_time: Duration,
-}
-
-fn bench(dirs: &[String]) -> Result<()> {
     let root = workspace();
     run(Command::new("cargo")
         .args(["build", "--release", "--locked", "-p", "lamina"])
         .current_dir(&root))?;
     let lamina = root.join("target/release/lamina");
-    let dirs: Vec<PathBuf> = if dirs.is_empty() {
-        // The e2e tests own the install (pinned lockfiles, cache outside the repo).
-        run(Command::new("cargo")
-            .args(["test", "--locked", "--test", "it", "e2e"])
-            .current_dir(&root))?;
-        installed_apps()?
-    } else {
-        dirs.iter().map(PathBuf::from).collect()
-    };
     if dirs.is_empty() {
-        bail!("no function folders to benchmark");
+        for group in ["testdata/apps", "testdata/bench"] {
+            let mut apps: Vec<PathBuf> = fs_err::read_dir(root.join(group))?
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.join("package-lock.json").is_file())
+                .collect();
+            apps.sort();
+            for app in apps {
+                dirs.push(install(&app)?);
+            }
+        }
     }
-    let work = tempfile_dir()?;
+    let work = root.join("target/bench/work");
     let mut rows = Vec::new();
     for dir in &dirs {
-        let dir = dir
-            .canonicalize()
-            .with_context(|| dir.display().to_string())?;
-        let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let parent = dir.parent().unwrap().to_path_buf();
-        let full_zip = work.join(format!("{name}-full.zip"));
-        let zip_time = median_time(
-            3,
-            || remove(&full_zip),
-            || {
-                let mut command = Command::new("zip");
-                command
-                    .args(["-r", "-q", "-6", "-X"])
-                    .arg(&full_zip)
-                    .arg(&name)
-                    .current_dir(&parent);
-                command
-            },
-        )?;
-
-        let pruned = work.join("pruned").join(&name);
-        let _ = fs_err::remove_dir_all(work.join("pruned"));
-        fs_err::create_dir_all(work.join("pruned"))?;
-        run(Command::new("cp").arg("-a").arg(&dir).arg(&pruned))?;
-        run(Command::new("npm")
-            .args([
-                "prune",
-                "--omit=dev",
-                "--no-audit",
-                "--no-fund",
-                "--ignore-scripts",
-            ])
-            .current_dir(&pruned)
-            .stdout(std::process::Stdio::null()))?;
-        let pruned_zip = work.join(format!("{name}-pruned.zip"));
-        remove(&pruned_zip)?;
-        run(Command::new("zip")
-            .args(["-r", "-q", "-6", "-X"])
-            .arg(&pruned_zip)
-            .arg(&name)
-            .current_dir(work.join("pruned")))?;
-
-        let out = work.join("out");
-        let lamina_time = median_time(
-            3,
-            || {
-                let _ = fs_err::remove_dir_all(&out);
-                Ok(())
-            },
-            || {
-                let mut command = Command::new(&lamina);
-                command
-                    .arg("build")
-                    .arg(&dir)
-                    .arg("--out")
-                    .arg(&out)
-                    .stdout(std::process::Stdio::null());
-                command
-            },
-        )?;
-        rows.push(Row {
-            name: name.clone(),
-            input_bytes: folder_bytes(&dir)?,
-            zip_bytes: fs_err::metadata(&full_zip)?.len(),
-            zip_time,
-            prune_zip_bytes: fs_err::metadata(&pruned_zip)?.len(),
-            lamina_bytes: fs_err::metadata(out.join(format!("{name}.zip")))?.len(),
-            lamina_time,
-        });
+        rows.push(bench_one(&lamina, dir, &work, runs)?);
     }
     let _ = fs_err::remove_dir_all(&work);
-    print_and_save(&rows)
+    report(&rows)
 }
 
-fn remove(path: &Path) -> Result<()> {
-    match fs_err::remove_file(path) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error.into()),
-        _ => Ok(()),
+fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Value> {
+    let dir = dir
+        .canonicalize()
+        .with_context(|| dir.display().to_string())?;
+    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    let parent = dir.parent().unwrap().to_path_buf();
+    eprintln!("benchmarking {name}...");
+    let _ = fs_err::remove_dir_all(work);
+    fs_err::create_dir_all(work)?;
+    let (input_bytes, input_files) = folder_size(&dir)?;
+
+    // Info-ZIP of the whole unslimmed folder.
+    let full_zip = work.join("full.zip");
+    let mut zip_full = Vec::new();
+    for _ in 0..runs {
+        let _ = fs_err::remove_file(&full_zip);
+        let (seconds, _, _) = measure(
+            Command::new("zip")
+                .args(["-r", "-q", "-6", "-X", "-y"])
+                .arg(&full_zip)
+                .arg(&name)
+                .current_dir(&parent),
+        )?;
+        zip_full.push(seconds);
     }
+
+    // lamina cold: an empty cache every run.
+    let out = work.join("out");
+    let mut cold = Vec::new();
+    let mut cold_rss = 0;
+    let mut writer_seconds = Vec::new();
+    let mut report = Value::Null;
+    for run_index in 0..runs {
+        let cache = work.join(format!("cache-{run_index}"));
+        let (seconds, rss, output) = measure(
+            Command::new(lamina)
+                .arg("build")
+                .arg(&dir)
+                .arg("--out")
+                .arg(&out)
+                .arg("--json")
+                .env("LAMINA_CACHE_DIR", &cache)
+                .stdout(Stdio::piped()),
+        )?;
+        report = serde_json::from_slice(&output.stdout)?;
+        writer_seconds.push(
+            report["functions"][0]["packaging"]["seconds"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+        );
+        cold.push(seconds);
+        cold_rss = cold_rss.max(rss);
+    }
+    let function = &report["functions"][0];
+    let lamina_bytes = function["zipped_bytes"].as_u64().unwrap_or(0);
+    let zip_path = PathBuf::from(function["artifact"].as_str().unwrap_or_default());
+
+    // lamina warm: the cache of the last cold run, unchanged input.
+    let mut warm = Vec::new();
+    for _ in 0..runs {
+        let (seconds, _, _) = measure(
+            Command::new(lamina)
+                .arg("build")
+                .arg(&dir)
+                .arg("--out")
+                .arg(&out)
+                .env("LAMINA_CACHE_DIR", work.join(format!("cache-{}", runs - 1)))
+                .stdout(Stdio::null()),
+        )?;
+        warm.push(seconds);
+    }
+
+    let mut scan = Vec::new();
+    for _ in 0..runs {
+        let (seconds, _, _) = measure(
+            Command::new(lamina)
+                .arg("scan")
+                .arg(&dir)
+                .stdout(Stdio::null()),
+        )?;
+        scan.push(seconds);
+    }
+
+    // Info-ZIP of exactly the files lamina kept, from the same folder.
+    let listing = run(Command::new("unzip").arg("-Z1").arg(&zip_path))?.stdout;
+    let same_zip = work.join("same.zip");
+    let mut zip_same = Vec::new();
+    for _ in 0..runs {
+        let _ = fs_err::remove_file(&same_zip);
+        let mut child = Command::new("/usr/bin/time")
+            .args([
+                "-f",
+                "%M",
+                "-o",
+                "/dev/null",
+                "zip",
+                "-q",
+                "-6",
+                "-X",
+                "-y",
+                "-@",
+            ])
+            .arg(&same_zip)
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .spawn()?;
+        let started = Instant::now();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), &listing)?;
+        drop(child.stdin.take());
+        if !child.wait()?.success() {
+            bail!("zip -@ of the kept files failed");
+        }
+        zip_same.push(started.elapsed().as_secs_f64());
+    }
+
+    // npm prune --omit=dev, then zip -r: what teams do by hand today.
+    let pruned_root = work.join("pruned");
+    let pruned = pruned_root.join(&name);
+    fs_err::create_dir_all(&pruned_root)?;
+    run(Command::new("cp").arg("-a").arg(&dir).arg(&pruned))?;
+    run(Command::new("npm")
+        .args([
+            "prune",
+            "--omit=dev",
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+        ])
+        .current_dir(&pruned))?;
+    let pruned_zip = work.join("pruned.zip");
+    let (prune_zip_seconds, _, _) = measure(
+        Command::new("zip")
+            .args(["-r", "-q", "-6", "-X", "-y"])
+            .arg(&pruned_zip)
+            .arg(&name)
+            .current_dir(&pruned_root),
+    )?;
+
+    let kept_bytes = function["unzipped_bytes"].as_u64().unwrap_or(0);
+    Ok(json!({
+        "app": name,
+        "input_bytes": input_bytes,
+        "input_files": input_files,
+        "kept_bytes": kept_bytes,
+        "kept_files": function["kept_files"],
+        "zip_r_bytes": fs_err::metadata(&full_zip)?.len(),
+        "zip_r_seconds": median(zip_full),
+        "prune_zip_bytes": fs_err::metadata(&pruned_zip)?.len(),
+        "prune_zip_seconds": prune_zip_seconds,
+        "zip_same_files_bytes": fs_err::metadata(&same_zip)?.len(),
+        "zip_same_files_seconds": median(zip_same),
+        "lamina_bytes": lamina_bytes,
+        "lamina_cold_seconds": median(cold),
+        "lamina_writer_seconds": median(writer_seconds),
+        "lamina_warm_seconds": median(warm),
+        "lamina_scan_seconds": median(scan),
+        "lamina_peak_rss_kib": cold_rss,
+    }))
 }
 
-fn tempfile_dir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("lamina-bench-{}", std::process::id()));
-    fs_err::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-fn print_and_save(rows: &[Row]) -> Result<()> {
+fn report(rows: &[Value]) -> Result<()> {
+    let f = |row: &Value, key: &str| row[key].as_f64().unwrap_or(f64::NAN);
     let mut table = String::from(
-        "| app | input bytes | zip -r bytes | npm prune + zip -r bytes | lamina zip bytes | lamina ÷ prune+zip | zip -r time | lamina build time | lamina ÷ zip -r time |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| app | input MB | kept MB | zip -r MB | prune+zip MB | lamina MB | lamina ÷ prune+zip size | zip same files MB | writer speed ÷ zip (same files) | cold build ÷ zip -r time | warm ÷ cold | scan s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let mut json = Vec::new();
+    let mb = |bytes: f64| bytes / 1e6;
     for row in rows {
-        let size_ratio = row.lamina_bytes as f64 / row.prune_zip_bytes as f64;
-        let time_ratio = row.lamina_time.as_secs_f64() / row.zip_time.as_secs_f64();
         table.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.2} | {:.3} s | {:.3} s | {:.2} |\n",
-            row.name,
-            row.input_bytes,
-            row.zip_bytes,
-            row.prune_zip_bytes,
-            row.lamina_bytes,
-            size_ratio,
-            row.zip_time.as_secs_f64(),
-            row.lamina_time.as_secs_f64(),
-            time_ratio
-        ));
-        json.push(format!(
-            "{{\"app\":\"{}\",\"input_bytes\":{},\"zip_bytes\":{},\"prune_zip_bytes\":{},\"lamina_bytes\":{},\"zip_seconds\":{:.4},\"lamina_seconds\":{:.4}}}",
-            row.name,
-            row.input_bytes,
-            row.zip_bytes,
-            row.prune_zip_bytes,
-            row.lamina_bytes,
-            row.zip_time.as_secs_f64(),
-            row.lamina_time.as_secs_f64()
+            "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1}x | {:.2} | {:.2} | {:.3} | {:.0} |\n",
+            row["app"].as_str().unwrap_or_default(),
+            mb(f(row, "input_bytes")),
+            mb(f(row, "kept_bytes")),
+            mb(f(row, "zip_r_bytes")),
+            mb(f(row, "prune_zip_bytes")),
+            mb(f(row, "lamina_bytes")),
+            f(row, "lamina_bytes") / f(row, "prune_zip_bytes"),
+            mb(f(row, "zip_same_files_bytes")),
+            f(row, "zip_same_files_seconds") / f(row, "lamina_writer_seconds"),
+            f(row, "lamina_cold_seconds") / f(row, "zip_r_seconds"),
+            f(row, "lamina_warm_seconds") / f(row, "lamina_cold_seconds"),
+            f(row, "lamina_scan_seconds"),
+            f(row, "lamina_peak_rss_kib") / 1024.0,
         ));
     }
     print!("{table}");
@@ -269,7 +370,10 @@ fn print_and_save(rows: &[Row]) -> Result<()> {
             .stdout,
     )?;
     let path = folder.join(format!("{}.json", date.trim()));
-    fs_err::write(&path, format!("[{}]\n", json.join(",\n")))?;
+    fs_err::write(
+        &path,
+        serde_json::to_string_pretty(&json!({ "rows": rows, "table": table }))?,
+    )?;
     println!("written {}", path.display());
     Ok(())
 }
