@@ -21,18 +21,78 @@ pub enum Command {
     Scan(CommonArgs),
     /// Slim each function and write OUT/<function>.zip and OUT/report.json.
     Build(BuildArgs),
+    /// Check Lambda zips (any tool's) and their layers before deploy; never extracts them.
+    Check(CheckArgs),
+    /// Say what keeps a package or file in a function's artifact, or what drops it.
+    Why(WhyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// A package name (`express`, `@aws-sdk/client-s3`) or a file's path inside the artifact
+    /// (`node_modules/express/lib/view.js`).
+    #[arg(value_name = "PACKAGE|FILE")]
+    pub target: String,
+    /// The function folder.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    #[arg(long, value_name = "FILE.EXPORT")]
+    pub handler: Option<String>,
+    #[arg(long, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
+    /// Explain the decisions of this shake mode.
+    #[arg(long, value_enum, default_value_t = ShakeArg::Deps)]
+    pub shake: ShakeArg,
+    #[arg(long)]
+    pub drop_runtime_sdk: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Function zips.
+    #[arg(required = true, value_name = "ZIP")]
+    pub zips: Vec<PathBuf>,
+    /// A layer zip attached to every function; repeat in attach order.
+    #[arg(long = "layer", value_name = "ZIP")]
+    pub layers: Vec<PathBuf>,
+    /// Lambda runtime identifier (nodejs18.x to nodejs24.x, python3.9 to python3.13,
+    /// provided.al2, provided.al2023). Default: inferred from the zips.
+    #[arg(long, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
+    /// Instruction set of the functions.
+    #[arg(long, value_enum, default_value_t = ArchArg::X86_64)]
+    pub arch: ArchArg,
+    /// How the zips reach Lambda: `direct` is held to the 50 MiB zipped limit, `s3` only warns.
+    #[arg(long, value_enum, default_value_t = UploadArg::Direct)]
+    pub upload: UploadArg,
+    /// Lambda handler (`index.handler`): checks that its file is where the runtime looks.
+    #[arg(long, value_name = "FILE.EXPORT")]
+    pub handler: Option<String>,
+    /// Print the JSON report on stdout instead of the human summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UploadArg {
+    Direct,
+    S3,
 }
 
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// Function folders (each with package.json and its installed node_modules).
+    /// Function folders: Node.js (package.json and its installed node_modules) or Python (a
+    /// handler .py and its dependencies in package/, a .venv, --site-packages or beside it).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Lambda handler, as in the function's configuration: `src/index.handler` means
-    /// src/index.{js,mjs,cjs}. Default: package.json main, then index/handler/app.
+    /// src/index.{js,mjs,cjs} for Node, `app.handler` means app.py for Python. Default:
+    /// package.json main, then index/handler/app (Node); lambda_function.py, app.py,
+    /// handler.py, index.py, main.py (Python).
     #[arg(long, value_name = "FILE.EXPORT")]
     pub handler: Option<String>,
-    /// Lambda runtime identifier (nodejs18.x, nodejs20.x, nodejs22.x, nodejs24.x).
+    /// Lambda runtime identifier (nodejs18.x to nodejs24.x, python3.9 to python3.13).
+    /// Python default: the version the installed files were built for, else python3.12.
     /// Default: from package.json engines.node, else nodejs22.x.
     #[arg(long, value_name = "RUNTIME")]
     pub runtime: Option<String>,
@@ -42,9 +102,14 @@ pub struct CommonArgs {
     /// Print the JSON report on stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
-    /// Report (scan) or drop (build) the packages the runtime ships (@aws-sdk/*, @smithy/*).
+    /// Report (scan) or drop (build) the packages the runtime ships (@aws-sdk/*, @smithy/*;
+    /// boto3, botocore, s3transfer, jmespath, python-dateutil, six, urllib3).
     #[arg(long)]
     pub drop_runtime_sdk: bool,
+    /// Python: the folder the dependencies are installed in (`pip install --target DIR`),
+    /// when it is not package/, a .venv or the function folder.
+    #[arg(long, value_name = "DIR")]
+    pub site_packages: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -55,6 +120,8 @@ pub struct BuildArgs {
     #[arg(long, value_name = "DIR", default_value = "lamina-out")]
     pub out: PathBuf,
     /// What to remove: `deps` drops dev, unused and extraneous packages and junk files;
+    /// `files` (Node) also drops the files of kept packages that no import from the handler
+    /// reaches, keeping whole any package that loads files in ways it cannot follow;
     /// `none` ships the folder as installed.
     #[arg(long, value_enum, default_value_t = ShakeArg::Deps)]
     pub shake: ShakeArg,
@@ -66,6 +133,16 @@ pub struct BuildArgs {
     /// ~/.cache/lamina).
     #[arg(long)]
     pub no_cache: bool,
+    /// How the zips reach Lambda: `direct` is held to the 50 MiB zipped limit, `s3` only warns.
+    #[arg(long, value_enum, default_value_t = UploadArg::Direct)]
+    pub upload: UploadArg,
+    /// Load the handler from the built zip with the local node/python3, laid out as Lambda
+    /// does; a failure fails the build (exit 1).
+    #[arg(long)]
+    pub smoke: bool,
+    /// With --smoke: also invoke the handler with the JSON event in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub smoke_event: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -87,4 +164,5 @@ pub enum ArchArg {
 pub enum ShakeArg {
     Deps,
     None,
+    Files,
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::model::{Arch, Compression, Runtime, ShakeMode};
+use crate::model::{Arch, Compression, Runtime, ShakeMode, Upload};
 
 /// Which command to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,9 +23,31 @@ pub struct Config {
     pub out: PathBuf,
     pub shake: ShakeMode,
     pub drop_runtime_sdk: bool,
+    /// Python: where the dependencies are installed, when not in `package/`, a `.venv` or
+    /// next to the handler.
+    pub site_packages: Option<PathBuf>,
     pub compression: Compression,
     /// The cache of compressed entries; `None` with `--no-cache`.
     pub cache: Option<PathBuf>,
+    /// How the zips reach Lambda (`build`: decides whether the zipped limit fails the build).
+    pub upload: Upload,
+    /// `build --smoke`: load the handler from the built artifact.
+    pub smoke: bool,
+    /// `build --smoke-event FILE`: also invoke it with this event.
+    pub smoke_event: Option<PathBuf>,
+}
+
+/// What `lamina check` runs on, already checked.
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    /// Function zips.
+    pub zips: Vec<PathBuf>,
+    /// Layer zips, attached to every function in this order.
+    pub layers: Vec<PathBuf>,
+    pub runtime: Option<Runtime>,
+    pub arch: Arch,
+    pub upload: Upload,
+    pub handler: Option<String>,
 }
 
 /// The cache folder: `LAMINA_CACHE_DIR`, else `~/.cache/lamina` (`$XDG_CACHE_HOME/lamina`).

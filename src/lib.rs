@@ -9,7 +9,9 @@ pub mod package;
 pub mod report;
 pub mod scan;
 pub mod shake;
+pub mod smoke;
 pub mod verify;
+pub mod why;
 
 use std::collections::BTreeSet;
 
@@ -29,6 +31,8 @@ pub fn run(config: &Config) -> Result<Report> {
         runtime: config.runtime,
         arch: config.arch,
         output: (config.command == Command::Build).then(|| config.out.clone()),
+        site_packages: config.site_packages.clone(),
+        trace: config.shake == model::ShakeMode::Files,
     };
     let shake_options = shake::ShakeOptions {
         mode: config.shake,
@@ -60,12 +64,26 @@ pub fn run(config: &Config) -> Result<Report> {
             let mut functions = Vec::new();
             for (inventory, plan) in &planned {
                 let artifact = package::write(inventory, plan, &config.out, &write_options)?;
-                let verification = verify::check(&artifact.path)?;
-                functions.push(report::function_report(
-                    inventory,
-                    plan,
-                    Some((&artifact, &verification)),
-                ));
+                let verification = verify::check(
+                    &artifact.path,
+                    &verify::Options {
+                        runtime: Some(inventory.function.runtime),
+                        arch: inventory.function.arch,
+                        upload: config.upload,
+                        handler: Some(inventory.function.handler.spec.clone()),
+                    },
+                )?;
+                let mut function =
+                    report::function_report(inventory, plan, Some((&artifact, &verification)));
+                if config.smoke || config.smoke_event.is_some() {
+                    function.smoke = Some(smoke::smoke(
+                        &inventory.function,
+                        &artifact.path,
+                        &[],
+                        config.smoke_event.as_deref(),
+                    )?);
+                }
+                functions.push(function);
             }
             functions
         }
@@ -83,6 +101,20 @@ pub fn run(config: &Config) -> Result<Report> {
     Ok(report)
 }
 
+/// Checks function zips with their layers (`lamina check`): reads them, never writes.
+pub fn check(config: &config::CheckConfig) -> Result<verify::CheckReport> {
+    verify::check_artifacts(
+        &config.zips,
+        &config.layers,
+        &verify::Options {
+            runtime: config.runtime,
+            arch: config.arch,
+            upload: config.upload,
+            handler: config.handler.clone(),
+        },
+    )
+}
+
 /// Writes a file through a temporary file in the same folder and a rename.
 fn write_atomically(path: &std::path::Path, contents: &[u8]) -> Result<()> {
     use std::io::Write;
@@ -97,4 +129,30 @@ fn write_atomically(path: &std::path::Path, contents: &[u8]) -> Result<()> {
         .persist(path)
         .map_err(|error| Error::io(path, error.error))?;
     Ok(())
+}
+
+/// `lamina why TARGET PATH`: scans and shakes the function, then explains what keeps or drops
+/// the package or file `target`.
+pub fn why(config: &Config, target: &str) -> Result<why::Explanation> {
+    let path = config
+        .paths
+        .first()
+        .ok_or_else(|| Error::Usage("lamina why needs a function folder".to_string()))?;
+    let options = scan::ScanOptions {
+        handler: config.handler.clone(),
+        runtime: config.runtime,
+        arch: config.arch,
+        output: None,
+        site_packages: config.site_packages.clone(),
+        trace: config.shake == model::ShakeMode::Files,
+    };
+    let inventory = scan::scan(path, &options)?;
+    let plan = shake::shake(
+        &inventory,
+        &shake::ShakeOptions {
+            mode: config.shake,
+            drop_runtime_sdk: config.drop_runtime_sdk,
+        },
+    )?;
+    Ok(why::explain(&inventory, &plan, target))
 }

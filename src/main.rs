@@ -4,12 +4,46 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use lamina::cli::{ArchArg, Cli, Command, CommonArgs, CompressionArg, ShakeArg};
-use lamina::config::{self, Config};
-use lamina::model::{Arch, Compression, ShakeMode};
+use lamina::cli::{
+    ArchArg, CheckArgs, Cli, Command, CommonArgs, CompressionArg, ShakeArg, UploadArg, WhyArgs,
+};
+use lamina::config::{self, CheckConfig, Config};
+use lamina::model::{Arch, Compression, ShakeMode, Upload};
+
+fn arch(arch: ArchArg) -> Arch {
+    match arch {
+        ArchArg::X86_64 => Arch::X86_64,
+        ArchArg::Arm64 => Arch::Arm64,
+    }
+}
+
+fn upload(upload: UploadArg) -> Upload {
+    match upload {
+        UploadArg::Direct => Upload::Direct,
+        UploadArg::S3 => Upload::S3,
+    }
+}
+
+fn check_config(args: CheckArgs) -> Result<(CheckConfig, bool), lamina::Error> {
+    let runtime = args
+        .runtime
+        .as_deref()
+        .map(config::parse_runtime)
+        .transpose()?;
+    let config = CheckConfig {
+        zips: args.zips,
+        layers: args.layers,
+        runtime,
+        arch: arch(args.arch),
+        upload: upload(args.upload),
+        handler: args.handler,
+    };
+    Ok((config, args.json))
+}
 
 fn config(cli: Cli) -> Result<(Config, bool), lamina::Error> {
-    let (command, common, out, shake, compression, no_cache) = match cli.command {
+    let mut smoke = (false, None);
+    let (command, common, out, shake, compression, no_cache, upload_arg) = match cli.command {
         Command::Scan(common) => (
             config::Command::Scan,
             common,
@@ -17,15 +51,21 @@ fn config(cli: Cli) -> Result<(Config, bool), lamina::Error> {
             ShakeArg::Deps,
             CompressionArg::Default,
             true,
+            UploadArg::Direct,
         ),
-        Command::Build(build) => (
-            config::Command::Build,
-            build.common,
-            build.out,
-            build.shake,
-            build.compression,
-            build.no_cache,
-        ),
+        Command::Build(build) => {
+            smoke = (build.smoke, build.smoke_event);
+            (
+                config::Command::Build,
+                build.common,
+                build.out,
+                build.shake,
+                build.compression,
+                build.no_cache,
+                build.upload,
+            )
+        }
+        Command::Check(_) | Command::Why(_) => unreachable!("main runs these separately"),
     };
     let common: CommonArgs = common;
     let runtime = common
@@ -38,16 +78,15 @@ fn config(cli: Cli) -> Result<(Config, bool), lamina::Error> {
         paths: common.paths,
         handler: common.handler,
         runtime,
-        arch: match common.arch {
-            ArchArg::X86_64 => Arch::X86_64,
-            ArchArg::Arm64 => Arch::Arm64,
-        },
+        arch: arch(common.arch),
         out,
         shake: match shake {
             ShakeArg::Deps => ShakeMode::Deps,
             ShakeArg::None => ShakeMode::None,
+            ShakeArg::Files => ShakeMode::Files,
         },
         drop_runtime_sdk: common.drop_runtime_sdk,
+        site_packages: common.site_packages,
         compression: match compression {
             CompressionArg::Fast => Compression::Fast,
             CompressionArg::Default => Compression::Default,
@@ -58,23 +97,76 @@ fn config(cli: Cli) -> Result<(Config, bool), lamina::Error> {
         } else {
             config::default_cache_dir()
         },
+        upload: upload(upload_arg),
+        smoke: smoke.0,
+        smoke_event: smoke.1,
     };
     Ok((config, common.json))
 }
 
+/// `lamina why`: the explanation as text; exit 1 when nothing matches.
+fn why(args: WhyArgs) -> Result<(String, bool), lamina::Error> {
+    let runtime = args
+        .runtime
+        .as_deref()
+        .map(config::parse_runtime)
+        .transpose()?;
+    let config = Config {
+        command: config::Command::Scan,
+        paths: vec![args.path],
+        handler: args.handler,
+        runtime,
+        arch: Arch::X86_64,
+        out: "lamina-out".into(),
+        shake: match args.shake {
+            ShakeArg::Deps => ShakeMode::Deps,
+            ShakeArg::None => ShakeMode::None,
+            ShakeArg::Files => ShakeMode::Files,
+        },
+        drop_runtime_sdk: args.drop_runtime_sdk,
+        site_packages: None,
+        compression: Compression::Default,
+        cache: None,
+        upload: Upload::Direct,
+        smoke: false,
+        smoke_event: None,
+    };
+    let explanation = lamina::why(&config, &args.target)?;
+    Ok((explanation.lines.join("\n") + "\n", explanation.found))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result =
-        config(cli).and_then(|(config, json)| lamina::run(&config).map(|report| (report, json)));
+    // Both reports render the same way: (JSON or text, ok).
+    let result = match cli.command {
+        Command::Check(args) => check_config(args).and_then(|(config, json)| {
+            let report = lamina::check(&config)?;
+            Ok((
+                if json {
+                    report.to_json()
+                } else {
+                    report.to_text()
+                },
+                report.ok,
+            ))
+        }),
+        Command::Why(args) => why(args),
+        command => config(Cli { command }).and_then(|(config, json)| {
+            let report = lamina::run(&config)?;
+            Ok((
+                if json {
+                    report.to_json()
+                } else {
+                    report.to_text()
+                },
+                report.ok,
+            ))
+        }),
+    };
     match result {
-        Ok((report, json)) => {
-            let text = if json {
-                report.to_json()
-            } else {
-                report.to_text()
-            };
+        Ok((text, ok)) => {
             let _ = std::io::stdout().write_all(text.as_bytes());
-            if report.ok {
+            if ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

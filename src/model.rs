@@ -23,7 +23,8 @@ pub enum Runtime {
 }
 
 /// The language family of a runtime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Language {
     Node,
     Python,
@@ -48,6 +49,10 @@ impl Runtime {
 
     /// The runtime used for a Node function when neither the flag nor the function says which.
     pub const DEFAULT_NODE: Runtime = Runtime::Nodejs22;
+
+    /// The runtime used for a Python function when neither the flag nor its installed files
+    /// (pyc tags, `WHEEL` tags, extension module suffixes) say which.
+    pub const DEFAULT_PYTHON: Runtime = Runtime::Python312;
 
     pub fn id(self) -> &'static str {
         match self {
@@ -190,7 +195,9 @@ pub enum Owner {
     /// The user's own code and assets.
     User,
     Package(PackageId),
-    /// Under `node_modules` but inside no package (`.bin` links, `.package-lock.json`).
+    /// Among the installed dependencies but inside no package: under `node_modules` (`.bin`
+    /// links, `.package-lock.json`) or in a Python site-packages folder and in no
+    /// distribution's `RECORD`.
     Unowned,
 }
 
@@ -262,14 +269,48 @@ pub struct LockFlags {
     pub optional: bool,
 }
 
+/// Which ecosystem a package belongs to, with what only that ecosystem knows about it.
+#[derive(Debug, Clone)]
+pub enum PackageKind {
+    /// An npm package; its `package.json` is `Package::manifest`.
+    Npm,
+    /// A Python distribution (`*.dist-info` or `*.egg-info`); `Package::manifest` is empty.
+    Python(Box<Distribution>),
+}
+
+/// What a Python distribution's metadata folder says about it.
+#[derive(Debug, Clone, Default)]
+pub struct Distribution {
+    /// The name as `METADATA` spells it (`Package::name` is the PEP 503 normalised form).
+    pub display_name: String,
+    /// `Requires-Dist` (or `requires.txt`), with extras and markers, unevaluated: shake
+    /// evaluates the markers for the target runtime.
+    pub requirements: Vec<pep508_rs::Requirement>,
+    /// `Requires-Python`, as written.
+    pub requires_python: Option<String>,
+    /// `top_level.txt`.
+    pub top_level: Vec<String>,
+    /// Section names of `entry_points.txt` (`console_scripts`, `pytest11`, ...).
+    pub entry_point_groups: Vec<String>,
+    /// `Tag:` lines of `WHEEL` (`cp311-cp311-manylinux_2_17_x86_64`).
+    pub wheel_tags: Vec<String>,
+    /// Dotted module paths the distribution's files provide, packages and namespace portions
+    /// included (`google`, `google.protobuf`, `google.protobuf.json_format`).
+    pub modules: Vec<String>,
+    /// `egg-info` rather than `dist-info`.
+    pub egg_info: bool,
+}
+
 /// One installed package (counted once, at its real location in the artifact).
 #[derive(Debug, Clone)]
 pub struct Package {
     pub id: PackageId,
     pub name: String,
     pub version: String,
-    /// Artifact path of the package's folder.
+    /// Artifact path of the package's folder (a Python distribution: its `*.dist-info`).
     pub path: String,
+    pub kind: PackageKind,
+    /// Node: the `package.json`. Empty for other ecosystems.
     pub manifest: Manifest,
     pub lock: Option<LockFlags>,
     pub dependencies: Vec<Dependency>,
@@ -282,10 +323,33 @@ pub struct Package {
 /// What the user's own code imports, for finding unused root dependencies.
 #[derive(Debug, Clone, Default)]
 pub struct Imports {
-    /// Bare package names (`express`, `@aws-sdk/client-s3`).
+    /// Node: bare package names (`express`, `@aws-sdk/client-s3`). Python: dotted module
+    /// paths (`requests`, `google.protobuf.json_format`).
     pub packages: BTreeSet<String>,
     /// Imports lamina cannot follow: `file:line: code`. Any one keeps every root dependency.
     pub dynamic: Vec<String>,
+}
+
+/// A unit the tracer keeps whole: one package, or the user's own code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TraceUnit {
+    User,
+    Package(PackageId),
+}
+
+/// What the file-level tracer (`--shake files`) found, starting from the handler.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// Reached files (indices into `Inventory::files`) and the file whose import reached each.
+    pub reached: std::collections::HashMap<usize, Option<usize>>,
+    /// Units kept whole, with the file, line and construct that made it so.
+    pub whole: BTreeMap<TraceUnit, String>,
+    /// Set when the user's code may load any package: every kept package is kept whole.
+    pub all_packages: Option<String>,
+    /// `file: specifier` of imports that resolve to nothing installed.
+    pub unresolved: Vec<String>,
+    pub parsed_files: usize,
+    pub seconds: f64,
 }
 
 /// Everything scan learned about one function.
@@ -302,6 +366,57 @@ pub struct Inventory {
     /// The output folder, when it lies inside the function folder (artifact path).
     pub output_folder: Option<String>,
     pub warnings: Vec<String>,
+    /// The file-level trace, when `--shake files` asked for one.
+    pub trace: Option<Trace>,
+    /// What only a Python function has; `None` for Node.
+    pub python: Option<PythonInventory>,
+}
+
+/// What scan learned about a Python function beyond files and packages.
+#[derive(Debug, Clone, Default)]
+pub struct PythonInventory {
+    /// Where the installed distributions were read from, as the user would name it
+    /// (`package`, `.venv/lib/python3.12/site-packages`, an absolute `--site-packages`), or
+    /// `None` when none were found.
+    pub site_packages: Option<String>,
+    /// Facts about single files, keyed by index into `Inventory::files`.
+    pub files: BTreeMap<usize, PythonFile>,
+    /// Extras the function's own `requirements.txt` asks for, by normalised distribution name.
+    pub requested_extras: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// What scan read from one file of a Python function.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PythonFile {
+    /// Absolute dotted modules a `.py` file imports (relative imports resolved), limited to
+    /// names whose top level exists in the artifact; string literals passed to an import
+    /// helper (`importlib.import_module("x")`) count.
+    pub imports: Vec<String>,
+    /// Imports with a name lamina cannot know (`import_module(name)`): `line: code`.
+    pub dynamic: Vec<String>,
+    /// A `.pyc` file's header.
+    pub pyc: Option<Pyc>,
+    /// A console script whose `#!` names the interpreter of the machine it was installed on.
+    pub foreign_shebang: bool,
+    /// `e_machine` of an ELF file (62 x86_64, 183 aarch64); `Some(0)` for Mach-O or PE.
+    pub native_machine: Option<u16>,
+}
+
+/// The header of a compiled Python file and how it relates to its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pyc {
+    /// The first four bytes: which Python wrote it.
+    pub magic: [u8; 4],
+    /// PEP 552 flags: 0 timestamp-based, 1 unchecked hash, 3 checked hash.
+    pub flags: u32,
+    /// `…/__pycache__/NAME.TAG.pyc` (rather than a sourceless `NAME.pyc` beside other modules).
+    pub in_pycache: bool,
+    /// An `opt-1`/`opt-2` pyc, only read under `python -O`.
+    pub optimized: bool,
+    /// Index of the `.py` it was compiled from, when that file exists.
+    pub source: Option<usize>,
+    /// A timestamp-based pyc whose recorded source mtime or size no longer matches the source.
+    pub stale: bool,
 }
 
 impl Inventory {
@@ -323,6 +438,9 @@ pub enum ShakeMode {
     Deps,
     /// Ship the folder as it is (only lamina's own output folder is left out).
     None,
+    /// Node: `deps`, then only the files reached by tracing imports from the handler, except in
+    /// packages that do something the tracer cannot follow, which are kept whole.
+    Files,
 }
 
 /// How hard deflate works.
@@ -399,7 +517,7 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::UserCode => f.write_str("user code"),
-            Reason::Unowned => f.write_str("unowned: in node_modules but in no package"),
+            Reason::Unowned => f.write_str("unowned: among the dependencies but in no package"),
             Reason::Needed(why) | Reason::Unneeded(why) => f.write_str(why),
             Reason::Rule(id) => f.write_str(id),
             Reason::InKeptPackage => f.write_str("in a kept package"),
@@ -433,6 +551,20 @@ pub struct Plan {
     /// Parallel to `Inventory::packages`.
     pub packages: Vec<PackageDecision>,
     pub notes: Vec<String>,
+    /// Python: kept pycs (indices into `Inventory::files`) that package rewrites as
+    /// unchecked-hash pycs (PEP 552), so they stay valid in a zip without timestamps.
+    pub rewrite_pycs: Vec<usize>,
+    /// `--shake files`: how each kept package was treated.
+    pub traced: BTreeMap<PackageId, Traced>,
+}
+
+/// How `--shake files` treated one kept package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Traced {
+    /// Only the files reached from the handler ship.
+    Files,
+    /// Every file ships (junk rules aside): why, with the file and line.
+    Whole(String),
 }
 
 impl Plan {
@@ -479,6 +611,28 @@ pub enum Severity {
     Warning,
 }
 
+/// How a zip reaches Lambda: a direct upload is held to the 50 MiB zipped limit, a zip uploaded
+/// to S3 first is not (its unzipped limit still holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Upload {
+    #[default]
+    Direct,
+    S3,
+}
+
+/// One problem verify found in an artifact; `id` is listed in `docs/rules.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub id: &'static str,
+    pub severity: Severity,
+    /// The entry it concerns, as named in the zip; `None` when it concerns the whole artifact.
+    pub entry: Option<String>,
+    pub message: String,
+    /// What to do about it.
+    pub fix: &'static str,
+}
+
 /// One limit checked against one artifact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LimitResult {
@@ -498,13 +652,19 @@ pub struct Verification {
     pub unzipped_bytes: u64,
     pub entries: usize,
     pub limits: Vec<LimitResult>,
+    /// Every problem found, limits included, sorted by entry and id.
+    pub findings: Vec<Finding>,
 }
 
 impl Verification {
-    /// No limit with error severity failed.
+    /// No limit and no finding with error severity failed.
     pub fn ok(&self) -> bool {
         self.limits
             .iter()
             .all(|limit| limit.ok || limit.severity == Severity::Warning)
+            && self
+                .findings
+                .iter()
+                .all(|finding| finding.severity == Severity::Warning)
     }
 }

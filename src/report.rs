@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::model::{
     Artifact, Inventory, LimitResult, Origin, PackageClass, Plan, Reason, Severity, Verification,
 };
-use crate::shake::closure::runtime_provided;
+use crate::shake::runtime_provided;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -58,11 +58,18 @@ pub struct FunctionReport {
     pub projected_zipped_bytes: Option<u64>,
     /// `build`: compression setting, cache hits and misses, what `max` saved, time.
     pub packaging: Option<crate::model::PackageStats>,
+    /// `--shake files`: time the tracer took, and how many files it parsed.
+    pub trace_seconds: Option<f64>,
+    pub trace_parsed_files: Option<usize>,
+    /// `build --smoke`: whether the handler loaded from the artifact.
+    pub smoke: Option<crate::smoke::SmokeReport>,
     pub input_bytes: u64,
     pub input_files: usize,
     pub kept_files: usize,
     pub layers: Vec<String>,
     pub limits: Vec<LimitResult>,
+    /// `build`: what verify found in the zip written (limits included); `scan`: empty.
+    pub findings: Vec<crate::model::Finding>,
     pub classes: Vec<ClassReport>,
     pub rules: Vec<RuleReport>,
     /// What `--drop-runtime-sdk` saves (or saved).
@@ -71,6 +78,14 @@ pub struct FunctionReport {
     pub dynamic_imports: Vec<String>,
     pub notes: Vec<String>,
     pub warnings: Vec<String>,
+    /// `node` or `python`.
+    pub language: crate::model::Language,
+    /// Python: where the dependencies were read from; null for Node.
+    pub site_packages: Option<String>,
+    /// Python: pycs rewritten as unchecked-hash pycs (`scan`: that `build` would rewrite).
+    pub rewritten_pycs: usize,
+    /// Files among the dependencies that no package owns and that ship.
+    pub unowned: Vec<UnownedReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +118,95 @@ pub struct PackageReport {
     pub runtime_provided: bool,
     pub workspace: bool,
     pub lock: Option<crate::model::LockFlags>,
+    /// `npm` or `python`.
+    pub kind: &'static str,
+    /// Python distributions only.
+    pub python: Option<DistributionReport>,
+    /// `--shake files`, kept packages only: traced to the files reached, or kept whole.
+    pub trace: Option<TraceReport>,
+}
+
+/// How `--shake files` treated a kept package.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceReport {
+    /// `files`: only reached files ship; `whole`: every file (junk rules aside).
+    pub mode: &'static str,
+    /// Files of the package the tracer reached from the handler.
+    pub reached_files: usize,
+    /// Files that ship.
+    pub kept_files: usize,
+    /// Why it is kept whole, with the file and line.
+    pub reason: Option<String>,
+}
+
+/// What only a Python distribution has.
+#[derive(Debug, Clone, Serialize)]
+pub struct DistributionReport {
+    /// Bytes under `__pycache__/`.
+    pub pycache_bytes: u64,
+    /// Bytes in folders named `tests` or `test`.
+    pub test_bytes: u64,
+    /// Bytes of extension modules and shared libraries (`*.so`, `*.pyd`, `*.libs/`).
+    pub native_bytes: u64,
+    pub top_level: Vec<String>,
+    pub entry_point_groups: Vec<String>,
+    pub wheel_tags: Vec<String>,
+    /// Distributions it requires on the target (markers evaluated, no extras), sorted.
+    pub requires: Vec<String>,
+}
+
+/// A file among the dependencies that no package owns, and ships.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnownedReport {
+    pub path: String,
+    pub bytes: u64,
+}
+
+fn distribution_report(
+    inventory: &Inventory,
+    package: &crate::model::Package,
+) -> Option<DistributionReport> {
+    let crate::model::PackageKind::Python(distribution) = &package.kind else {
+        return None;
+    };
+    let sum = |test: &dyn Fn(&str) -> bool| -> u64 {
+        package
+            .files
+            .iter()
+            .map(|&i| &inventory.files[i])
+            .filter(|file| test(&file.path))
+            .map(|file| file.bytes)
+            .sum()
+    };
+    let parts = |path: &str| path.split('/').map(str::to_string).collect::<Vec<_>>();
+    let mut requires: Vec<String> = package
+        .dependencies
+        .iter()
+        .filter(|dependency| dependency.kind == crate::model::DependencyKind::Production)
+        .map(|dependency| dependency.name.clone())
+        .collect();
+    requires.sort();
+    requires.dedup();
+    Some(DistributionReport {
+        pycache_bytes: sum(&|path| parts(path).iter().any(|part| part == "__pycache__")),
+        test_bytes: sum(&|path| {
+            let parts = parts(path);
+            parts[..parts.len() - 1]
+                .iter()
+                .any(|part| part == "tests" || part == "test")
+        }),
+        native_bytes: sum(&|path| {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            name.ends_with(".so")
+                || name.contains(".so.")
+                || name.ends_with(".pyd")
+                || path.split('/').any(|part| part.ends_with(".libs"))
+        }),
+        top_level: distribution.top_level.clone(),
+        entry_point_groups: distribution.entry_point_groups.clone(),
+        wheel_tags: distribution.wheel_tags.clone(),
+        requires,
+    })
 }
 
 fn origin_text(origin: &Origin) -> String {
@@ -190,6 +294,33 @@ pub fn function_report(
                 runtime_provided: runtime_provided(inventory, &package.name),
                 workspace: package.workspace,
                 lock: package.lock,
+                kind: match package.kind {
+                    crate::model::PackageKind::Npm => "npm",
+                    crate::model::PackageKind::Python(_) => "python",
+                },
+                python: distribution_report(inventory, package),
+                trace: plan.traced.get(&package.id).map(|traced| TraceReport {
+                    mode: match traced {
+                        crate::model::Traced::Files => "files",
+                        crate::model::Traced::Whole(_) => "whole",
+                    },
+                    reached_files: inventory.trace.as_ref().map_or(0, |trace| {
+                        package
+                            .files
+                            .iter()
+                            .filter(|file| trace.reached.contains_key(file))
+                            .count()
+                    }),
+                    kept_files: package
+                        .files
+                        .iter()
+                        .filter(|&&file| plan.files[file].keep)
+                        .count(),
+                    reason: match traced {
+                        crate::model::Traced::Files => None,
+                        crate::model::Traced::Whole(reason) => Some(reason.clone()),
+                    },
+                }),
             }
         })
         .collect();
@@ -245,6 +376,7 @@ pub fn function_report(
         shake: match plan.mode {
             crate::model::ShakeMode::Deps => "deps",
             crate::model::ShakeMode::None => "none",
+            crate::model::ShakeMode::Files => "files",
         },
         artifact,
         sha256,
@@ -252,11 +384,15 @@ pub fn function_report(
         unzipped_bytes,
         projected_zipped_bytes: projected,
         packaging: built.map(|(artifact, _)| artifact.stats.clone()),
+        trace_seconds: inventory.trace.as_ref().map(|trace| trace.seconds),
+        trace_parsed_files: inventory.trace.as_ref().map(|trace| trace.parsed_files),
+        smoke: None,
         input_bytes: inventory.input_bytes(),
         input_files: inventory.files.len(),
         kept_files,
         layers: Vec::new(),
         limits,
+        findings: built.map_or_else(Vec::new, |(_, verification)| verification.findings.clone()),
         classes,
         rules: rules.into_values().collect(),
         runtime_sdk_bytes,
@@ -264,6 +400,22 @@ pub fn function_report(
         dynamic_imports: inventory.imports.dynamic.clone(),
         notes: plan.notes.clone(),
         warnings: inventory.warnings.clone(),
+        language: function.runtime.language(),
+        site_packages: inventory
+            .python
+            .as_ref()
+            .and_then(|python| python.site_packages.clone()),
+        rewritten_pycs: plan.rewrite_pycs.len(),
+        unowned: inventory
+            .files
+            .iter()
+            .zip(&plan.files)
+            .filter(|(file, decision)| decision.keep && file.owner == crate::model::Owner::Unowned)
+            .map(|(file, _)| UnownedReport {
+                path: file.path.clone(),
+                bytes: file.bytes,
+            })
+            .collect(),
     }
 }
 
@@ -272,7 +424,13 @@ impl Report {
         let ok = functions
             .iter()
             .flat_map(|function| &function.limits)
-            .all(|limit| limit.ok || limit.severity == Severity::Warning);
+            .all(|limit| limit.ok || limit.severity == Severity::Warning)
+            && !functions
+                .iter()
+                .any(|function| crate::verify::any_error(&function.findings))
+            && functions
+                .iter()
+                .all(|function| function.smoke.as_ref().is_none_or(|smoke| smoke.ok));
         Report {
             schema_version: SCHEMA_VERSION,
             command,
@@ -297,7 +455,7 @@ impl Report {
         let verdict = if self.ok {
             "ok: every artifact is within Lambda's limits"
         } else {
-            "FAILED: a limit is exceeded (see above)"
+            "FAILED: a limit is exceeded or a check failed (see above)"
         };
         let _ = writeln!(out, "{verdict}");
         out
@@ -413,6 +571,20 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
     for note in &function.notes {
         let _ = writeln!(out, "\n  note: {note}");
     }
+    if let Some(smoke) = &function.smoke {
+        let verdict = if smoke.ok {
+            "ok: the handler loads"
+        } else {
+            "FAILED"
+        };
+        let _ = writeln!(out, "\n  smoke ({}): {verdict}", smoke.interpreter);
+        for line in smoke.error.iter().flat_map(|error| error.lines()).take(12) {
+            let _ = writeln!(out, "    {line}");
+        }
+        if let Some(note) = &smoke.note {
+            let _ = writeln!(out, "    note: {note}");
+        }
+    }
     for warning in &function.warnings {
         let _ = writeln!(out, "  warning: {warning}");
     }
@@ -431,6 +603,9 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
             human_bytes(limit.limit),
             verdict
         );
+    }
+    if command == "build" {
+        crate::verify::report::render_findings(out, &function.findings);
     }
     let _ = writeln!(out);
 }

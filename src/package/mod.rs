@@ -1,6 +1,7 @@
 //! Package: the only stage that writes output. Turns a Plan into a deterministic zip.
 
 pub mod cache;
+pub mod pyc;
 pub mod zip;
 
 use std::path::Path;
@@ -15,8 +16,10 @@ pub fn write(
     out: &Path,
     options: &zip::WriteOptions,
 ) -> Result<Artifact> {
-    let entries = kept_entries(inventory, plan);
+    let mut entries = kept_entries(inventory, plan);
     let destination = out.join(format!("{}.zip", inventory.function.name));
+    // Dropped (and so deleted) when the zip is written or on any error.
+    let _staged_pycs = pyc::stage(inventory, plan, out, &mut entries)?;
     zip::write(entries, &destination, options)
 }
 

@@ -51,7 +51,7 @@ impl Entry {
 }
 
 /// How to write: deflate effort and the cache, if any.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct WriteOptions {
     pub compression: Compression,
     pub cache: Option<Cache>,
@@ -106,7 +106,8 @@ fn check_path(path: &str) -> Result<()> {
 /// The compressed form of one file, as a one-file zip, ready to be raw-copied.
 enum Compressed {
     Memory(Vec<u8>),
-    File(PathBuf),
+    /// A large cached entry, read from the cache file.
+    Sealed(super::cache::Sealed),
     /// A temporary file that is removed once copied.
     Temporary(tempfile::TempPath),
     Link,
@@ -205,7 +206,7 @@ fn compress(entry: &Entry, options: &WriteOptions, folder: &Path) -> Result<(Com
                 let key = Cache::key(&sha256_file(&entry.source)?, &settings, entry.mode());
                 if let Some(hit) = cache.get(&key, 0) {
                     let compressed = match hit {
-                        Hit::File(path) => Compressed::File(path),
+                        Hit::File(sealed) => Compressed::Sealed(sealed),
                         Hit::Memory(bytes) => Compressed::Memory(bytes),
                     };
                     outcome.hit = true;
@@ -239,7 +240,14 @@ fn compress(entry: &Entry, options: &WriteOptions, folder: &Path) -> Result<(Com
             outcome.hit = true;
             bytes
         }
-        Some(Hit::File(path)) => fs_err::read(path)?,
+        Some(Hit::File(mut sealed)) => {
+            outcome.hit = true;
+            let mut bytes = Vec::new();
+            sealed
+                .read_to_end(&mut bytes)
+                .map_err(|error| Error::io(&entry.source, error))?;
+            bytes
+        }
         None => {
             let bytes = one_file_zip(&data, entry.mode(), level, &entry.source)?;
             if let Some((cache, key)) = lookup(&settings) {
@@ -342,7 +350,7 @@ pub fn write(
                     continue;
                 }
                 Compressed::Memory(bytes) => append(&mut zip, Cursor::new(bytes), entry)?,
-                Compressed::File(path) => append(&mut zip, fs_err::File::open(&path)?, entry)?,
+                Compressed::Sealed(sealed) => append(&mut zip, sealed, entry)?,
                 Compressed::Temporary(path) => {
                     append(&mut zip, fs_err::File::open(&*path)?, entry)?
                 }
@@ -393,7 +401,9 @@ fn options_for_link(entry: &Entry) -> SimpleFileOptions {
 
 /// SHA-256 (hex) and length of a file, streamed.
 pub fn digest(path: &Path) -> Result<(String, u64)> {
-    super::cache::digest_file(path).map_err(|error| Error::io(path, error))
+    let (digest, length) =
+        super::cache::digest_file(path).map_err(|error| Error::io(path, error))?;
+    Ok((hex::encode(digest), length))
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
-//! Import extraction from the user's own JS/TS files with `oxc_parser`: the bare package names
-//! they import, and every import lamina cannot follow (which keeps all root dependencies).
+//! What a JS/TS file loads, read with `oxc_parser`: static import specifiers, imports lamina
+//! cannot follow, files it locates through `__dirname`-style paths (constant-folded where
+//! possible), and anything else that finds files at run time.
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
-    Argument, CallExpression, ExportAllDeclaration, ExportFromDeclaration, Expression,
-    IdentifierReference, ImportDeclaration, ImportExpression, MemberExpression,
-    TSExternalModuleReference, UnaryExpression, UnaryOperator, VariableDeclarator,
+    Argument, BinaryExpression, BinaryOperator, CallExpression, ExportAllDeclaration,
+    ExportFromDeclaration, Expression, IdentifierReference, ImportDeclaration, ImportExpression,
+    MemberExpression, NewExpression, TSExternalModuleReference, TemplateLiteral, UnaryExpression,
+    UnaryOperator, VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_parser::Parser;
@@ -14,13 +16,39 @@ use oxc_span::{GetSpan, SourceType, Span};
 /// The extensions of files whose imports are read.
 pub const SCRIPT_EXTENSIONS: [&str; 6] = ["js", "cjs", "mjs", "jsx", "ts", "tsx"];
 
-/// What one file imports.
+/// A path relative to the file's own folder, found by folding `__dirname + "/x"`,
+/// `path.join(__dirname, "x")`, `new URL("./x", import.meta.url)` and the like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    pub path: String,
+    /// False when only a prefix is constant (`__dirname + "/fonts/" + name`): the folder of
+    /// the prefix is what may be read.
+    pub complete: bool,
+}
+
+/// A computed `require`/`import()` whose argument starts with a relative folder literal
+/// (`require("./locale/" + name)`): it can load any file under that folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Computed {
+    /// The same `line: code` as its entry in `dynamic`.
+    pub site: String,
+    pub prefix: String,
+}
+
+/// What one file loads.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct FileImports {
     /// Every static specifier (`express`, `./lib`, `node:fs`).
     pub specifiers: Vec<String>,
-    /// `line: code` of each import lamina cannot follow.
+    /// `line: code` of each import lamina cannot follow by name (computed or aliased).
     pub dynamic: Vec<String>,
+    /// The computed imports of `dynamic` that stay under a relative folder.
+    pub computed: Vec<Computed>,
+    /// Files and folders the code locates relative to itself.
+    pub assets: Vec<Asset>,
+    /// `line: code` of each way of finding files lamina cannot fold: `__dirname` in an
+    /// expression it cannot evaluate, `process.cwd()`, `eval`, `new Function`.
+    pub locates: Vec<String>,
 }
 
 /// Parses `source` (named `file_name`, whose extension picks the dialect) and extracts imports.
@@ -48,8 +76,8 @@ pub fn extract(file_name: &str, source: &str) -> FileImports {
         return collector.imports;
     }
     FileImports {
-        specifiers: Vec::new(),
         dynamic: vec![format!("1: file does not parse ({last_error})")],
+        ..FileImports::default()
     }
 }
 
@@ -58,18 +86,47 @@ struct Collector<'s> {
     imports: FileImports,
 }
 
-impl Collector<'_> {
-    fn line(&self, span: Span) -> usize {
-        let end = (span.start as usize).min(self.source.len());
-        self.source[..end].bytes().filter(|&b| b == b'\n').count() + 1
-    }
+/// A partly evaluated path expression.
+struct Folded {
+    path: String,
+    complete: bool,
+}
 
-    fn dynamic(&mut self, span: Span) {
+impl Collector<'_> {
+    fn site(&self, span: Span) -> String {
+        let end = (span.start as usize).min(self.source.len());
+        let line = self.source[..end].bytes().filter(|&b| b == b'\n').count() + 1;
         let text = &self.source[span.start as usize..span.end as usize];
         let text: String = text.chars().take(80).collect();
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let line = self.line(span);
-        self.imports.dynamic.push(format!("{line}: {text}"));
+        format!("{line}: {text}")
+    }
+
+    /// Records a folded path; a bare location (the folder itself, or only `..` above it) is
+    /// a base for paths built later, which cannot be followed.
+    fn asset(&mut self, folded: Folded, span: Span) {
+        let bare = folded
+            .path
+            .split('/')
+            .all(|part| part.is_empty() || part == "." || part == "..");
+        if bare && folded.complete {
+            self.locates(span);
+            return;
+        }
+        self.imports.assets.push(Asset {
+            path: folded.path,
+            complete: folded.complete,
+        });
+    }
+
+    fn dynamic(&mut self, span: Span) {
+        let site = self.site(span);
+        self.imports.dynamic.push(site);
+    }
+
+    fn locates(&mut self, span: Span) {
+        let site = self.site(span);
+        self.imports.locates.push(site);
     }
 
     /// A module specifier argument: a string literal or a template with no expressions.
@@ -85,15 +142,192 @@ impl Collector<'_> {
         }
     }
 
-    fn specifier_argument(&mut self, call: &CallExpression) {
-        match call.arguments.first().and_then(Argument::as_expression) {
-            Some(expression) => match Self::literal(expression) {
-                Some(specifier) => self.imports.specifiers.push(specifier),
-                None => self.dynamic(call.span),
-            },
-            None => self.dynamic(call.span),
+    /// The constant start of a computed specifier: `"./locale/" + x` or `` `./locale/${x}` ``.
+    fn literal_prefix(expression: &Expression) -> Option<String> {
+        match expression {
+            Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
+                Self::literal(&binary.left).or_else(|| Self::literal_prefix(&binary.left))
+            }
+            Expression::TemplateLiteral(template) => template
+                .quasis
+                .first()
+                .and_then(|quasi| quasi.value.cooked.as_ref())
+                .map(|cooked| cooked.to_string()),
+            _ => None,
         }
     }
+
+    /// Records what a `require`/`import()` argument loads.
+    fn load(&mut self, argument: Option<&Expression>, span: Span) {
+        let Some(argument) = argument else {
+            self.dynamic(span);
+            return;
+        };
+        if let Some(specifier) = Self::literal(argument) {
+            self.imports.specifiers.push(specifier);
+            return;
+        }
+        if let Some(folded) = self.fold(argument) {
+            // `require(path.join(__dirname, "x"))`: a file located next to the code.
+            self.imports.assets.push(Asset {
+                path: folded.path,
+                complete: folded.complete,
+            });
+            return;
+        }
+        let site = self.site(span);
+        self.imports.dynamic.push(site.clone());
+        if let Some(prefix) = Self::literal_prefix(argument)
+            && (prefix.starts_with("./") || prefix.starts_with("../"))
+        {
+            self.imports.computed.push(Computed { site, prefix });
+        }
+    }
+
+    /// Evaluates a path built from the file's own location, if it is one.
+    fn fold(&self, expression: &Expression) -> Option<Folded> {
+        match expression {
+            Expression::Identifier(identifier) if identifier.name == "__dirname" => Some(Folded {
+                path: String::new(),
+                complete: true,
+            }),
+            Expression::StaticMemberExpression(member)
+                if member.property.name == "dirname" && is_import_meta(&member.object) =>
+            {
+                Some(Folded {
+                    path: String::new(),
+                    complete: true,
+                })
+            }
+            Expression::BinaryExpression(binary) => self.fold_binary(binary),
+            Expression::TemplateLiteral(template) => self.fold_template(template),
+            Expression::CallExpression(call) => self.fold_call(call),
+            Expression::NewExpression(new) => fold_url(new),
+            Expression::ParenthesizedExpression(inner) => self.fold(&inner.expression),
+            _ => None,
+        }
+    }
+
+    fn fold_binary(&self, binary: &BinaryExpression) -> Option<Folded> {
+        if binary.operator != BinaryOperator::Addition {
+            return None;
+        }
+        let mut base = self.fold(&binary.left)?;
+        if !base.complete {
+            return Some(base);
+        }
+        match Self::literal(&binary.right) {
+            Some(tail) => base.path.push_str(&tail),
+            None => base.complete = false,
+        }
+        Some(base)
+    }
+
+    fn fold_template(&self, template: &TemplateLiteral) -> Option<Folded> {
+        let first = template.expressions.first()?;
+        let leading = template.quasis.first()?.value.cooked.as_ref()?;
+        if !leading.is_empty() {
+            return None;
+        }
+        let mut base = self.fold(first)?;
+        for (index, quasi) in template.quasis.iter().enumerate().skip(1) {
+            base.path.push_str(quasi.value.cooked.as_ref()?.as_str());
+            if index < template.expressions.len() {
+                base.complete = false;
+                break;
+            }
+        }
+        Some(base)
+    }
+
+    fn fold_call(&self, call: &CallExpression) -> Option<Folded> {
+        let name = callee_name(&call.callee)?;
+        let first = call.arguments.first().and_then(Argument::as_expression)?;
+        match name {
+            "join" | "resolve" => {
+                let mut base = self.fold(first)?;
+                for argument in call.arguments.iter().skip(1) {
+                    match argument.as_expression().and_then(Self::literal) {
+                        Some(part) => {
+                            base.path.push('/');
+                            base.path.push_str(&part);
+                        }
+                        None => {
+                            // An unknown segment: the folder so far is what may be read.
+                            base.path.push('/');
+                            base.complete = false;
+                            break;
+                        }
+                    }
+                }
+                Some(base)
+            }
+            // `path.dirname(__filename)`, `dirname(fileURLToPath(import.meta.url))`.
+            "dirname" if is_own_file(first) => Some(Folded {
+                path: String::new(),
+                complete: true,
+            }),
+            "fileURLToPath" => self.fold(first),
+            _ => None,
+        }
+    }
+}
+
+/// `join` for `path.join(...)` or a destructured `join(...)`.
+fn callee_name<'a>(callee: &'a Expression) -> Option<&'a str> {
+    match callee {
+        Expression::Identifier(identifier) => Some(identifier.name.as_str()),
+        Expression::StaticMemberExpression(member) if is_identifier(&member.object, "path") => {
+            Some(member.property.name.as_str())
+        }
+        _ => None,
+    }
+}
+
+fn is_import_meta(expression: &Expression) -> bool {
+    matches!(expression, Expression::ImportMeta(_))
+}
+
+/// `import.meta.url`.
+fn is_import_meta_url(expression: &Expression) -> bool {
+    matches!(expression, Expression::StaticMemberExpression(member) if member.property.name == "url" && is_import_meta(&member.object))
+}
+
+/// An expression naming the file itself: `__filename`, `import.meta.filename`,
+/// `fileURLToPath(import.meta.url)`, `import.meta.url`.
+fn is_own_file(expression: &Expression) -> bool {
+    match expression {
+        Expression::Identifier(identifier) => identifier.name == "__filename",
+        Expression::StaticMemberExpression(member) => {
+            is_import_meta(&member.object)
+                && (member.property.name == "filename" || member.property.name == "url")
+        }
+        Expression::CallExpression(call) => {
+            callee_name(&call.callee) == Some("fileURLToPath")
+                && call
+                    .arguments
+                    .first()
+                    .and_then(Argument::as_expression)
+                    .is_some_and(is_own_file)
+        }
+        _ => false,
+    }
+}
+
+/// `new URL("./x", import.meta.url)`.
+fn fold_url(new: &NewExpression) -> Option<Folded> {
+    if !is_identifier(&new.callee, "URL") || new.arguments.len() != 2 {
+        return None;
+    }
+    let base = new.arguments[1].as_expression()?;
+    if !is_import_meta_url(base) {
+        return None;
+    }
+    let relative = Collector::literal(new.arguments[0].as_expression()?)?;
+    Some(Folded {
+        path: relative,
+        complete: true,
+    })
 }
 
 fn is_identifier(expression: &Expression, name: &str) -> bool {
@@ -110,6 +344,32 @@ fn is_require_like(callee: &Expression) -> bool {
             (is_identifier(&member.object, "require") && member.property.name == "resolve")
                 || (is_identifier(&member.object, "module") && member.property.name == "require")
         }
+        _ => false,
+    }
+}
+
+/// Whether a declarator binds `__dirname`/`__filename` to the module's own location, as ESM
+/// code does: references to that name are then folded like CommonJS's.
+fn binds_own_location(declarator: &VariableDeclarator) -> bool {
+    let Some(name) = declarator.id.get_identifier_name() else {
+        return false;
+    };
+    let Some(init) = &declarator.init else {
+        return false;
+    };
+    match name.as_str() {
+        "__filename" => is_own_file(init),
+        "__dirname" => match init {
+            Expression::CallExpression(call) => {
+                callee_name(&call.callee) == Some("dirname")
+                    && call
+                        .arguments
+                        .first()
+                        .and_then(Argument::as_expression)
+                        .is_some_and(is_own_file)
+            }
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -146,18 +406,21 @@ impl<'a> Visit<'a> for Collector<'_> {
     }
 
     fn visit_import_expression(&mut self, import: &ImportExpression<'a>) {
-        match Self::literal(&import.source) {
-            Some(specifier) => self.imports.specifiers.push(specifier),
-            None => self.dynamic(import.span),
+        self.load(Some(&import.source), import.span);
+        if let Some(options) = &import.options {
+            self.visit_expression(options);
         }
-        walk::walk_import_expression(self, import);
     }
 
     fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
         if is_require_like(&call.callee) {
-            self.specifier_argument(call);
-            // The callee is `require` itself: visiting it would count as an aliased require.
-            for argument in &call.arguments {
+            self.load(
+                call.arguments.first().and_then(Argument::as_expression),
+                call.span,
+            );
+            // The callee is `require` itself: visiting it would count as an aliased require;
+            // the first argument has been read.
+            for argument in call.arguments.iter().skip(1) {
                 self.visit_argument(argument);
             }
             return;
@@ -166,8 +429,49 @@ impl<'a> Visit<'a> for Collector<'_> {
             // `const require = createRequire(...)` is followed through the calls above; any
             // other name for the function it returns is not.
             self.dynamic(call.span);
+            return;
+        }
+        if is_identifier(&call.callee, "eval") {
+            self.locates(call.span);
+        }
+        if let Expression::StaticMemberExpression(member) = &call.callee
+            && is_identifier(&member.object, "process")
+            && member.property.name == "cwd"
+        {
+            self.locates(call.span);
+        }
+        if let Some(folded) = self.fold_call(call) {
+            self.asset(folded, call.span);
+            return;
         }
         walk::walk_call_expression(self, call);
+    }
+
+    fn visit_new_expression(&mut self, new: &NewExpression<'a>) {
+        if let Some(folded) = fold_url(new) {
+            self.asset(folded, new.span);
+            return;
+        }
+        if is_identifier(&new.callee, "Function") {
+            self.locates(new.span);
+        }
+        walk::walk_new_expression(self, new);
+    }
+
+    fn visit_binary_expression(&mut self, binary: &BinaryExpression<'a>) {
+        if let Some(folded) = self.fold_binary(binary) {
+            self.asset(folded, binary.span);
+            return;
+        }
+        walk::walk_binary_expression(self, binary);
+    }
+
+    fn visit_template_literal(&mut self, template: &TemplateLiteral<'a>) {
+        if let Some(folded) = self.fold_template(template) {
+            self.asset(folded, template.span);
+            return;
+        }
+        walk::walk_template_literal(self, template);
     }
 
     fn visit_variable_declarator(&mut self, declarator: &VariableDeclarator<'a>) {
@@ -178,9 +482,9 @@ impl<'a> Visit<'a> for Collector<'_> {
                 .get_identifier_name()
                 .is_some_and(|name| name == "require")
         {
-            for argument in &call.arguments {
-                self.visit_argument(argument);
-            }
+            return;
+        }
+        if binds_own_location(declarator) {
             return;
         }
         walk::walk_variable_declarator(self, declarator);
@@ -188,10 +492,20 @@ impl<'a> Visit<'a> for Collector<'_> {
 
     fn visit_member_expression(&mut self, member: &MemberExpression<'a>) {
         // `require.cache`, `require.main`: reading properties of require loads nothing.
-        if let MemberExpression::StaticMemberExpression(static_member) = member
-            && is_identifier(&static_member.object, "require")
-        {
-            return;
+        if let MemberExpression::StaticMemberExpression(static_member) = member {
+            if is_identifier(&static_member.object, "require") {
+                return;
+            }
+            if is_import_meta(&static_member.object) {
+                // `import.meta.url`/`dirname`/`filename` outside a foldable path.
+                if matches!(
+                    static_member.property.name.as_str(),
+                    "url" | "dirname" | "filename"
+                ) {
+                    self.locates(static_member.span);
+                }
+                return;
+            }
         }
         walk::walk_member_expression(self, member);
     }
@@ -204,10 +518,13 @@ impl<'a> Visit<'a> for Collector<'_> {
     }
 
     fn visit_identifier_reference(&mut self, identifier: &IdentifierReference<'a>) {
-        // Any other use of `require` passes it on (`const load = require`): what that loads
-        // cannot be followed.
-        if identifier.name == "require" {
-            self.dynamic(identifier.span());
+        match identifier.name.as_str() {
+            // Any other use of `require` passes it on (`const load = require`): what that
+            // loads cannot be followed.
+            "require" => self.dynamic(identifier.span()),
+            // The module's location, used in a way that cannot be evaluated.
+            "__dirname" | "__filename" => self.locates(identifier.span()),
+            _ => {}
         }
     }
 }
@@ -224,6 +541,18 @@ mod tests {
             imports.dynamic
         );
         imports.specifiers
+    }
+
+    fn assets(source: &str) -> (Vec<(String, bool)>, Vec<String>) {
+        let imports = extract("index.mjs", source);
+        (
+            imports
+                .assets
+                .into_iter()
+                .map(|asset| (asset.path, asset.complete))
+                .collect(),
+            imports.locates,
+        )
     }
 
     #[test]
@@ -283,6 +612,7 @@ mod tests {
             "const load = require; load('x');",
             "import(`./${name}.js`);",
             "const r = createRequire(import.meta.url); r('x');",
+            "require(name);",
         ] {
             let imports = extract("index.js", source);
             assert_eq!(imports.dynamic.len(), 1, "{source}: {:?}", imports.dynamic);
@@ -290,9 +620,25 @@ mod tests {
     }
 
     #[test]
+    fn computed_requires_under_a_relative_folder_keep_their_prefix() {
+        let imports = extract(
+            "index.js",
+            "require('./locale/' + name); import(`../plugins/${x}.js`); require(name);",
+        );
+        let prefixes: Vec<&str> = imports
+            .computed
+            .iter()
+            .map(|computed| computed.prefix.as_str())
+            .collect();
+        assert_eq!(prefixes, ["./locale/", "../plugins/"]);
+        assert_eq!(imports.dynamic.len(), 3);
+    }
+
+    #[test]
     fn create_require_bound_to_require_is_followed() {
         let source = "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\nconst x = require('x');";
         assert_eq!(specifiers("index.mjs", source), ["node:module", "x"]);
+        assert!(extract("index.mjs", source).locates.is_empty());
     }
 
     #[test]
@@ -300,5 +646,55 @@ mod tests {
         let imports = extract("broken.js", "const = ;");
         assert_eq!(imports.dynamic.len(), 1);
         assert!(imports.dynamic[0].contains("does not parse"));
+    }
+
+    #[test]
+    fn paths_built_from_the_module_location_are_folded() {
+        let (found, locates) = assets(
+            r#"
+            fs.readFileSync(__dirname + "/data/x.afm");
+            fs.readFileSync(path.join(__dirname, "fonts", "a.flf"));
+            fs.readFileSync(`${__dirname}/templates/page.html`);
+            new URL("./config.json", import.meta.url);
+            fs.readdirSync(path.resolve(__dirname, "locale", name));
+            fs.readFileSync(__dirname + "/wasm/" + file);
+            "#,
+        );
+        assert_eq!(
+            found,
+            [
+                ("/data/x.afm".to_string(), true),
+                ("/fonts/a.flf".to_string(), true),
+                ("/templates/page.html".to_string(), true),
+                ("./config.json".to_string(), true),
+                ("/locale/".to_string(), false),
+                ("/wasm/".to_string(), false),
+            ]
+        );
+        assert!(locates.is_empty(), "{locates:?}");
+    }
+
+    #[test]
+    fn esm_dirname_bindings_fold_like_commonjs() {
+        let (found, locates) = assets(
+            "import { fileURLToPath } from 'url';\nimport { dirname, join } from 'path';\nconst __dirname = dirname(fileURLToPath(import.meta.url));\nreadFileSync(join(__dirname, 'a.css'));",
+        );
+        assert_eq!(found, [("/a.css".to_string(), true)]);
+        assert!(locates.is_empty(), "{locates:?}");
+    }
+
+    #[test]
+    fn locations_that_cannot_be_folded_are_reported() {
+        for source in [
+            "function root() { return __dirname; }",
+            "const here = dirname(fileURLToPath(import.meta.url));",
+            "fs.readFileSync(process.cwd() + '/x');",
+            "eval('require(1)');",
+            "new Function('return 1');",
+            "const dir = __dirname; read(dir);",
+        ] {
+            let (_, locates) = assets(source);
+            assert!(!locates.is_empty(), "{source}");
+        }
     }
 }

@@ -2,6 +2,8 @@
 
 pub mod imports;
 pub mod node;
+pub mod python;
+pub mod trace;
 pub mod walk;
 
 use std::path::{Path, PathBuf};
@@ -19,32 +21,46 @@ pub struct ScanOptions {
     pub arch: Arch,
     /// The output folder; left out of the walk when it lies inside the function folder.
     pub output: Option<PathBuf>,
+    /// Python: `--site-packages DIR`, where the dependencies are installed.
+    pub site_packages: Option<PathBuf>,
+    /// Node: trace file-level imports from the handler (`--shake files`).
+    pub trace: bool,
 }
 
-/// Scans one Node.js function folder.
+/// Scans one function folder: Node.js or Python, by `--runtime`, else by what the folder holds.
 pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
     let root = fs_err::canonicalize(path)?;
     if !root.is_dir() {
         return Err(Error::input(path, "not a folder; give a function folder"));
     }
-    let manifest_path = root.join("package.json");
-    if !manifest_path.is_file() {
-        let message = if has_python(&root) {
-            "no package.json; this looks like a Python function, which lamina does not handle yet"
-        } else {
-            "no package.json: lamina needs a Node.js function folder with package.json and its installed node_modules"
-        };
-        return Err(Error::input(path, message));
+    let language = match options.runtime.map(Runtime::language) {
+        Some(Language::Custom) => {
+            return Err(Error::Usage(format!(
+                "--runtime {}: lamina handles Node.js (nodejs18.x to nodejs24.x) and Python (python3.9 to python3.13) functions",
+                options.runtime.map_or("", Runtime::id)
+            )));
+        }
+        Some(language) => language,
+        None if python::looks_like_python(&root, options) => Language::Python,
+        None => Language::Node,
+    };
+    if language == Language::Python {
+        return python::scan(root, options);
     }
-    let manifest = node::read_manifest(&manifest_path)?;
-    if let Some(runtime) = options.runtime
-        && runtime.language() != Language::Node
-    {
+    if options.site_packages.is_some() {
         return Err(Error::Usage(format!(
-            "--runtime {runtime}: {} has a package.json; lamina handles it as a Node.js function (nodejs18.x to nodejs24.x)",
+            "--site-packages: {} is a Node.js function; the flag is for Python functions",
             path.display()
         )));
     }
+    let manifest_path = root.join("package.json");
+    if !manifest_path.is_file() {
+        return Err(Error::input(
+            path,
+            "no package.json and no Python handler: lamina needs a Node.js function folder (package.json and its installed node_modules) or a Python one (a handler such as lambda_function.py, with its dependencies in package/, a .venv or --site-packages)",
+        ));
+    }
+    let manifest = node::read_manifest(&manifest_path)?;
 
     let output = options.output.as_deref().map(absolute_canonical);
     let skip = output
@@ -84,6 +100,17 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
                 .join("/")
         });
 
+    let trace = if options.trace {
+        Some(trace::trace(
+            &root,
+            &tree.entries,
+            &packages,
+            &handler.file,
+            runtime,
+        )?)
+    } else {
+        None
+    };
     Ok(Inventory {
         function: Function {
             name,
@@ -100,19 +127,13 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
         imports,
         output_folder,
         warnings: tree.warnings,
-    })
-}
-
-fn has_python(root: &Path) -> bool {
-    fs_err::read_dir(root).is_ok_and(|entries| {
-        entries
-            .flatten()
-            .any(|entry| entry.path().extension().is_some_and(|ext| ext == "py"))
+        trace,
+        python: None,
     })
 }
 
 /// An absolute, symlink-free form of a path that may not exist yet.
-fn absolute_canonical(path: &Path) -> PathBuf {
+pub(crate) fn absolute_canonical(path: &Path) -> PathBuf {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut existing = absolute.as_path();
     let mut rest = Vec::new();

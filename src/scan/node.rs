@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use super::walk::{Tree, join, parent};
 use crate::error::{Error, Result};
-use crate::model::{Dependency, DependencyKind, LockFlags, Manifest, Owner, Package, PackageId};
+use crate::model::{
+    Dependency, DependencyKind, LockFlags, Manifest, Owner, Package, PackageId, PackageKind,
+};
 
 /// Reads and parses a `package.json`.
 pub fn read_manifest(path: &Path) -> Result<Manifest> {
@@ -126,6 +128,7 @@ pub fn packages(tree: &mut Tree) -> Result<Vec<Package>> {
                 .unwrap_or_else(|| dir_name.to_string()),
             version: manifest.version.clone().unwrap_or_default(),
             path: folder.clone(),
+            kind: PackageKind::Npm,
             manifest,
             lock: None,
             dependencies: Vec::new(),

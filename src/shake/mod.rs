@@ -1,13 +1,16 @@
 //! Shake: a pure function from an Inventory to a Plan that keeps or drops each file, with why.
 
 pub mod closure;
+pub mod python;
 pub mod rules;
+pub mod trace;
 
 use std::collections::{BTreeSet, HashSet};
 
 use crate::error::Result;
 use crate::model::{
-    Decision, Inventory, Owner, PackageClass, PackageDecision, Plan, Reason, ShakeMode,
+    Decision, Inventory, Language, Owner, Package, PackageClass, PackageDecision, Plan, Reason,
+    ShakeMode,
 };
 use crate::scan::walk::{join, parent};
 
@@ -18,8 +21,20 @@ pub struct ShakeOptions {
     pub drop_runtime_sdk: bool,
 }
 
+/// Whether the function's runtime ships a package (Node: `@aws-sdk/*`, `@smithy/*`; Python:
+/// boto3 and its dependencies).
+pub fn runtime_provided(inventory: &Inventory, name: &str) -> bool {
+    match inventory.function.runtime.language() {
+        Language::Python => python::runtime_provided(inventory.function.runtime, name),
+        _ => closure::runtime_provided(inventory, name),
+    }
+}
+
 /// Decides, for every file and package of the inventory, whether it ships.
 pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
+    if inventory.function.runtime.language() == Language::Python {
+        return python::shake(inventory, options);
+    }
     let (mut packages, mut notes) = closure::classify(inventory, options.drop_runtime_sdk)?;
     if options.mode == ShakeMode::None {
         // Classes still tell the user what could go; nothing goes.
@@ -36,10 +51,12 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
         ];
         notes.push("--shake none: every file ships as installed".to_string());
         return Ok(Plan {
+            traced: Default::default(),
             mode: options.mode,
             files,
             packages,
             notes,
+            rewrite_pycs: Vec::new(),
         });
     }
 
@@ -60,26 +77,7 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
             }
             continue;
         }
-        let protected = rules::Protected::of(&package.manifest);
-        let prefix_len = package.path.len() + 1;
-        let siblings: HashSet<&str> = package
-            .files
-            .iter()
-            .map(|&index| &inventory.files[index].path[prefix_len..])
-            .collect();
-        for &index in &package.files {
-            let relative = &inventory.files[index].path[prefix_len..];
-            files[index] = match rules::package_file(relative, &protected, &siblings) {
-                Some(rule) => Decision {
-                    keep: false,
-                    reason: Reason::Rule(rule),
-                },
-                None => Decision {
-                    keep: true,
-                    reason: Reason::InKeptPackage,
-                },
-            };
-        }
+        apply_package_rules(inventory, package, &mut files);
     }
     let handler = inventory.function.handler.file.as_str();
     for (file, decision) in inventory.files.iter().zip(files.iter_mut()) {
@@ -103,17 +101,49 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
             },
         };
     }
+    let mut traced = Default::default();
+    if options.mode == ShakeMode::Files
+        && let Some(trace) = &inventory.trace
+    {
+        traced = trace::refine(inventory, trace, &mut packages, &mut files, &mut notes);
+    }
     drop_dangling_links(inventory, &mut files);
     Ok(Plan {
+        traced,
         mode: options.mode,
         files,
         packages,
         notes,
+        rewrite_pycs: Vec::new(),
     })
 }
 
+/// Decides each file of a kept package by the junk rules.
+fn apply_package_rules(inventory: &Inventory, package: &Package, files: &mut [Decision]) {
+    let protected = rules::Protected::of(&package.manifest);
+    let prefix_len = package.path.len() + 1;
+    let siblings: HashSet<&str> = package
+        .files
+        .iter()
+        .map(|&index| &inventory.files[index].path[prefix_len..])
+        .collect();
+    for &index in &package.files {
+        let relative = &inventory.files[index].path[prefix_len..];
+        files[index] = match rules::package_file(relative, &protected, &siblings) {
+            Some(rule) => Decision {
+                keep: false,
+                reason: Reason::Rule(rule),
+            },
+            None => Decision {
+                keep: true,
+                reason: Reason::InKeptPackage,
+            },
+        };
+    }
+}
+
 /// Drops kept links whose target no longer ships, until none is left (links may chain).
-fn drop_dangling_links(inventory: &Inventory, files: &mut [Decision]) {
+pub(crate) fn drop_dangling_links(inventory: &Inventory, files: &mut [Decision]) {
     loop {
         let kept: BTreeSet<&str> = inventory
             .files

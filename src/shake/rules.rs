@@ -68,6 +68,10 @@ pub const RULES: &[Rule] = &[
         removes: "a link whose target was dropped (such as pnpm's link to a dev dependency)",
     },
     Rule {
+        id: "trace/unreached",
+        removes: "`--shake files`: a file of a traced package, or a script of the user's own code, that no import from the handler reaches (packages kept whole and the user's non-script files are never dropped by it)",
+    },
+    Rule {
         id: "user/vcs",
         removes: "version control folders and files of the function (`.git/`, `.hg/`, `.svn/`, and `.gitignore`, `.gitattributes`, `.gitmodules`, `.hgignore` at its root)",
     },
@@ -89,7 +93,39 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "user/tests",
-        removes: "the function's tests: folders `test`, `tests`, `__tests__`, `__mocks__`, `coverage`, files `*.test.*` and `*.spec.*`, and test runner config (`jest.config.*`, `vitest.config.*`, `.mocharc*`); never the handler file",
+        removes: "the function's tests: folders `test`, `tests`, `__tests__`, `__mocks__`, `coverage`, files `*.test.*` and `*.spec.*`, and test runner config (`jest.config.*`, `vitest.config.*`, `.mocharc*`); never the handler file (Python: a `test`/`tests` folder your code imports stays)",
+    },
+    Rule {
+        id: "py/pycache-foreign-version",
+        removes: "`__pycache__` pycs whose magic number is not the target Python's (compiled by another version, which Lambda's Python never reads)",
+    },
+    Rule {
+        id: "py/pycache-orphan",
+        removes: "pycs Python never reads: a `__pycache__` pyc whose `.py` does not ship, and a legacy `x.pyc` beside its `x.py` (a lone `x.pyc`, a sourceless module, stays)",
+    },
+    Rule {
+        id: "py/pycache-optimized",
+        removes: "`__pycache__/*.opt-1.pyc` and `*.opt-2.pyc`, only read under `python -O`, which Lambda does not use",
+    },
+    Rule {
+        id: "py/pycache-stale",
+        removes: "`__pycache__` pycs that no longer match their source (a timestamp pyc whose recorded mtime or size differs, a hash pyc whose hash differs): rewriting them would make outdated code run",
+    },
+    Rule {
+        id: "py/test-folder",
+        removes: "folders named exactly `tests` or `test` inside the dependencies that no shipped code imports (never modules such as `jinja2/tests.py` or folders such as `numpy/testing`, `pandas/_testing`)",
+    },
+    Rule {
+        id: "py/type-stub",
+        removes: "type stubs (`*.pyi`) and `py.typed` markers, read only by type checkers",
+    },
+    Rule {
+        id: "py/install-metadata",
+        removes: "what only pip reads in `*.dist-info`/`*.egg-info`: `RECORD`, `INSTALLER`, `REQUESTED`, `direct_url.json`, `SOURCES.txt`, `installed-files.txt`, `dependency_links.txt`, `not-zip-safe` (`METADATA`, `entry_points.txt`, `top_level.txt`, `requires.txt`, `WHEEL` and licences stay)",
+    },
+    Rule {
+        id: "py/console-script",
+        removes: "console scripts in the dependencies' `bin/` whose `#!` names the interpreter of the machine they were installed on (it does not exist on Lambda)",
     },
 ];
 

@@ -1,31 +1,349 @@
-//! Verify: reads a zip (ours or anyone's) and checks it against Lambda's limits.
+//! Verify: reads zips (lamina's own or anyone's) without extracting them and checks them against
+//! Lambda's limits, what its extraction needs (paths, modes, links, the zip format), what its
+//! runtimes can load (binaries, wheel tags, the handler) and where layers must put things.
+//! `check` serves `lamina build` (one function zip); `check_artifacts` serves `lamina check`.
 
+pub mod archive;
+pub mod findings;
+pub mod layout;
 pub mod limits;
+pub mod native;
+pub mod report;
+pub mod wheel;
+pub mod zipcheck;
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::io::{self, BufReader};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::Verification;
+use crate::model::{Arch, Finding, Language, Runtime, Severity, Upload, Verification};
+use layout::Layer;
+pub use report::{CheckReport, CheckedFunction, CheckedLayer};
+use zipcheck::{Contents, ReadLimits};
 
-/// Reads the zip's central directory and checks the function limits.
-pub fn check(path: &Path) -> Result<Verification> {
+/// What the checks hold an artifact to.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The function's runtime; `lamina check` infers it from the zip when it is not given.
+    pub runtime: Option<Runtime>,
+    pub arch: Arch,
+    pub upload: Upload,
+    /// Lambda's handler setting (`index.handler`); checked only when given.
+    pub handler: Option<String>,
+}
+
+/// Reads and checks one zip from memory, as `lamina check` would read it from disk: for the
+/// fuzz target and property tests.
+pub fn inspect_bytes(data: &[u8], limits: &ReadLimits) -> io::Result<Contents> {
+    zipcheck::inspect(&mut io::Cursor::new(data), limits)
+}
+
+fn read(path: &Path) -> Result<Contents> {
     let file = fs_err::File::open(path)?;
-    let zipped_bytes = file.metadata()?.len();
-    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
-        .map_err(|error| Error::input(path, format!("not a readable zip: {error}")))?;
-    let mut unzipped_bytes = 0;
-    for index in 0..archive.len() {
-        let entry = archive
-            .by_index_raw(index)
-            .map_err(|error| Error::input(path, format!("entry {index}: {error}")))?;
-        if !entry.is_dir() {
-            unzipped_bytes += entry.size();
+    let mut reader = BufReader::with_capacity(256 << 10, file);
+    zipcheck::inspect(&mut reader, &ReadLimits::default()).map_err(|error| {
+        if error.kind() == io::ErrorKind::InvalidData {
+            Error::input(path, format!("not a readable zip: {error}"))
+        } else {
+            Error::io(path, error)
         }
-    }
-    Ok(Verification {
-        zipped_bytes,
-        unzipped_bytes,
-        entries: archive.len(),
-        limits: limits::function_limits(zipped_bytes, unzipped_bytes),
     })
+}
+
+fn sha256(path: &Path) -> Result<String> {
+    let mut file = fs_err::File::open(path)?;
+    let mut hasher = Sha256::new();
+    io::copy(&mut file, &mut hasher).map_err(|error| Error::io(path, error))?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Findings that depend on the runtime and architecture: binaries and wheel tags.
+fn platform_findings(contents: &Contents, runtime: Option<Runtime>, arch: Arch) -> Vec<Finding> {
+    let mut found = native::findings(
+        &contents.natives,
+        arch,
+        runtime.map(Runtime::glibc),
+        runtime.map_or("", Runtime::id),
+    );
+    if let Some(runtime) = runtime.filter(|runtime| runtime.language() == Language::Python) {
+        found.extend(
+            contents
+                .wheels
+                .iter()
+                .filter_map(|(entry, text)| wheel::check(entry, text, runtime, arch)),
+        );
+    }
+    found
+}
+
+/// Checks a function zip that `lamina build` just wrote, with no layers.
+pub fn check(path: &Path, options: &Options) -> Result<Verification> {
+    let contents = read(path)?;
+    let mut found = contents.findings.clone();
+    found.extend(platform_findings(&contents, options.runtime, options.arch));
+    if let Some(spec) = &options.handler {
+        found.extend(layout::handler(spec, options.runtime, &contents, &[]));
+    }
+    if let Some(runtime) = options.runtime {
+        found.extend(layout::bootstrap(runtime, &contents, &[]));
+    }
+    let limits = limits::for_upload(
+        limits::function_limits(contents.zipped_bytes, contents.unzipped_bytes),
+        options.upload,
+    );
+    found.extend(limits::function_findings(
+        &limits,
+        options.upload,
+        &[(stem(path), contents.unzipped_bytes)],
+    ));
+    findings::sort(&mut found);
+    Ok(Verification {
+        zipped_bytes: contents.zipped_bytes,
+        unzipped_bytes: contents.unzipped_bytes,
+        entries: contents.entries.len(),
+        limits,
+        findings: found,
+    })
+}
+
+/// The name an artifact goes by in the report: its file name without `.zip`.
+fn stem(path: &Path) -> String {
+    path.file_stem().map_or_else(
+        || path.display().to_string(),
+        |stem| stem.to_string_lossy().into_owned(),
+    )
+}
+
+/// The newest runtime of a language in `Runtime::ALL`, for a function that names no version.
+fn newest(language: Language) -> Option<Runtime> {
+    Runtime::ALL
+        .into_iter()
+        .filter(|runtime| runtime.language() == language)
+        .max()
+}
+
+/// Infers a function's runtime from what its zip and layers hold: a `bootstrap` means a custom
+/// runtime, Python or JavaScript files the language, and versioned layer folders
+/// (`python/lib/python3.12/`, `nodejs/node20/`) or extension names (`.cpython-312-`) the
+/// version. Returns the runtime and what it was inferred from.
+fn infer_runtime(
+    function: &Contents,
+    layers: &[Layer<'_>],
+    handler: Option<&str>,
+) -> Option<(Runtime, String)> {
+    let files = function.loadable();
+    if files.contains("bootstrap") {
+        return Some((
+            Runtime::ProvidedAl2023,
+            "inferred from bootstrap at the zip's root (provided.al2 is the other choice)".into(),
+        ));
+    }
+    let all_paths = || {
+        std::iter::once(function)
+            .chain(layers.iter().map(|layer| layer.contents))
+            .flat_map(|contents| contents.entries.iter().map(|entry| entry.path.as_str()))
+    };
+    let python = files
+        .iter()
+        .any(|path| path.ends_with(".py") && !path.contains("node_modules/"));
+    let node = files
+        .iter()
+        .any(|path| path.ends_with(".js") || path.ends_with(".mjs") || path.ends_with(".cjs"))
+        || files.contains("package.json");
+    let handler_in = |extensions: &[&str]| {
+        handler
+            .and_then(|spec| spec.rsplit_once('.'))
+            .is_some_and(|(module, _)| {
+                extensions.iter().any(|extension| {
+                    files.contains(format!("{}.{extension}", module.replace('.', "/")).as_str())
+                        || files.contains(format!("{module}.{extension}").as_str())
+                })
+            })
+    };
+    let language = if handler_in(&["py"]) {
+        Language::Python
+    } else if handler_in(&["js", "mjs", "cjs"]) {
+        Language::Node
+    } else if python {
+        Language::Python
+    } else if node {
+        Language::Node
+    } else {
+        return None;
+    };
+    let versioned = all_paths().find_map(|path| match language {
+        Language::Python => {
+            let minor = path
+                .strip_prefix("python/lib/python3.")
+                .and_then(|rest| rest.split('/').next())
+                .or_else(|| {
+                    let at = path.find(".cpython-3")? + ".cpython-3".len();
+                    path[at..].split('-').next()
+                })?;
+            Runtime::parse(&format!("python3.{minor}")).map(|runtime| (runtime, path))
+        }
+        _ => {
+            let major = path.strip_prefix("nodejs/node")?.split('/').next()?;
+            Runtime::parse(&format!("nodejs{major}.x")).map(|runtime| (runtime, path))
+        }
+    });
+    let what = if language == Language::Python {
+        "Python files"
+    } else {
+        "JavaScript files"
+    };
+    Some(match versioned {
+        Some((runtime, path)) => (runtime, format!("inferred from {what} and {path}")),
+        None => {
+            let runtime = match language {
+                Language::Node => Runtime::DEFAULT_NODE,
+                _ => newest(language)?,
+            };
+            (
+                runtime,
+                format!("assumed from {what}: no version found in the zips; pass --runtime"),
+            )
+        }
+    })
+}
+
+/// Checks function zips, each with every layer attached in the given order (`lamina check`).
+/// Fails only when a file cannot be read or is not a zip; everything else is a finding.
+pub fn check_artifacts(
+    functions: &[PathBuf],
+    layers: &[PathBuf],
+    options: &Options,
+) -> Result<CheckReport> {
+    let mut read_layers = Vec::new();
+    for path in layers {
+        read_layers.push((stem(path), read(path)?, sha256(path)?));
+    }
+    let mut read_functions = Vec::new();
+    for path in functions {
+        read_functions.push((stem(path), read(path)?, sha256(path)?));
+    }
+    let views: Vec<Layer<'_>> = read_layers
+        .iter()
+        .map(|(name, contents, _)| Layer { name, contents })
+        .collect();
+    let layer_names: Vec<String> = read_layers.iter().map(|(name, ..)| name.clone()).collect();
+    let function_names: Vec<String> = read_functions
+        .iter()
+        .map(|(name, ..)| name.clone())
+        .collect();
+
+    let mut runtimes = BTreeSet::new();
+    let mut checked_functions = Vec::new();
+    for ((name, contents, sha256), path) in read_functions.iter().zip(functions) {
+        let (runtime, runtime_source) = match options.runtime {
+            Some(runtime) => (Some(runtime), "flag".to_string()),
+            None => match infer_runtime(contents, &views, options.handler.as_deref()) {
+                Some((runtime, source)) => (Some(runtime), source),
+                None => (
+                    None,
+                    "unknown: no bootstrap, Python or JavaScript files".to_string(),
+                ),
+            },
+        };
+        runtimes.extend(runtime);
+        let mut found = contents.findings.clone();
+        found.extend(platform_findings(contents, runtime, options.arch));
+        if let Some(spec) = &options.handler {
+            found.extend(layout::handler(spec, runtime, contents, &views));
+        }
+        if let Some(runtime) = runtime {
+            found.extend(layout::bootstrap(runtime, contents, &views));
+        }
+        let total_unzipped = read_layers
+            .iter()
+            .fold(contents.unzipped_bytes, |sum, (_, layer, _)| {
+                sum.saturating_add(layer.unzipped_bytes)
+            });
+        let limits = limits::checked_function_limits(
+            contents.zipped_bytes,
+            total_unzipped,
+            read_layers.len(),
+            options.upload,
+        );
+        let parts: Vec<(String, u64)> =
+            std::iter::once((name.clone(), contents.unzipped_bytes))
+                .chain(read_layers.iter().map(|(layer, contents, _)| {
+                    (format!("layer {layer}"), contents.unzipped_bytes)
+                }))
+                .collect();
+        found.extend(limits::function_findings(&limits, options.upload, &parts));
+        findings::sort(&mut found);
+        let mut notes = Vec::new();
+        if runtime.is_none() {
+            notes.push(
+                "the runtime is unknown, so glibc needs, wheel tags and layer folders were not checked; pass --runtime"
+                    .to_string(),
+            );
+        }
+        checked_functions.push(CheckedFunction {
+            name: name.clone(),
+            artifact: path.display().to_string(),
+            sha256: sha256.clone(),
+            runtime: runtime.map(|runtime| runtime.id().to_string()),
+            runtime_source,
+            arch: options.arch.id(),
+            handler: options.handler.clone(),
+            upload: options.upload,
+            zipped_bytes: contents.zipped_bytes,
+            unzipped_bytes: contents.unzipped_bytes,
+            total_unzipped_bytes: total_unzipped,
+            entries: contents.entries.len(),
+            layers: layer_names.clone(),
+            limits,
+            findings: found,
+            notes,
+        });
+    }
+
+    let overwrites = layout::overwrites(&views);
+    let mut checked_layers = Vec::new();
+    for (((name, contents, sha256), path), overwritten) in
+        read_layers.iter().zip(layers).zip(overwrites)
+    {
+        let mut found = contents.findings.clone();
+        found.extend(overwritten);
+        // A layer serves every function: it is checked against each one's runtime.
+        for &runtime in &runtimes {
+            found.extend(platform_findings(contents, Some(runtime), options.arch));
+            found.extend(layout::layer_layout(contents, runtime));
+        }
+        if runtimes.is_empty() {
+            found.extend(platform_findings(contents, None, options.arch));
+        }
+        let limits = limits::layer_limits(
+            contents.zipped_bytes,
+            contents.unzipped_bytes,
+            options.upload,
+        );
+        found.extend(limits::layer_findings(&limits, options.upload));
+        findings::sort(&mut found);
+        found.dedup();
+        checked_layers.push(CheckedLayer {
+            name: name.clone(),
+            artifact: path.display().to_string(),
+            sha256: sha256.clone(),
+            zipped_bytes: contents.zipped_bytes,
+            unzipped_bytes: contents.unzipped_bytes,
+            entries: contents.entries.len(),
+            functions: function_names.clone(),
+            limits,
+            findings: found,
+        });
+    }
+    Ok(CheckReport::new(checked_functions, checked_layers))
+}
+
+/// Whether any finding fails the check.
+pub fn any_error(findings: &[Finding]) -> bool {
+    findings
+        .iter()
+        .any(|finding| finding.severity == Severity::Error)
 }

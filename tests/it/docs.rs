@@ -8,22 +8,61 @@ fn read(path: &str) -> String {
     fs_err::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
 }
 
+/// The ids in the first column of the tables of `docs/rules.md`: the rules before the
+/// `## Findings` heading, the findings after it.
+fn documented_ids() -> (Vec<String>, Vec<String>) {
+    let doc = read("docs/rules.md");
+    let (rules, findings) = doc
+        .split_once("\n## Findings\n")
+        .expect("docs/rules.md has a ## Findings section");
+    let ids = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .map(|rest| rest.split('`').next().unwrap().to_string())
+            .collect()
+    };
+    (ids(rules), ids(findings))
+}
+
 #[test]
 fn every_rule_id_is_documented_and_every_documented_id_exists() {
+    let (documented, _) = documented_ids();
+    let mut code: Vec<String> = lamina::shake::rules::RULES
+        .iter()
+        .map(|rule| rule.id.to_string())
+        .collect();
+    let mut documented = documented;
+    code.sort();
+    documented.sort();
+    assert_eq!(
+        documented, code,
+        "docs/rules.md and shake::rules::RULES differ"
+    );
+}
+
+#[test]
+fn every_finding_id_is_documented_with_its_severity() {
+    let (_, documented) = documented_ids();
+    let code: Vec<String> = lamina::verify::findings::FINDINGS
+        .iter()
+        .map(|kind| kind.id.to_string())
+        .collect();
+    assert_eq!(
+        documented, code,
+        "the findings table of docs/rules.md and verify::findings::FINDINGS differ (same order)"
+    );
     let doc = read("docs/rules.md");
-    for rule in lamina::shake::rules::RULES {
+    for kind in lamina::verify::findings::FINDINGS {
+        let severity = match kind.severity {
+            lamina::model::Severity::Error => "error",
+            lamina::model::Severity::Warning => "warning",
+        };
         assert!(
-            doc.contains(&format!("| `{}` |", rule.id)),
-            "docs/rules.md lacks {}",
-            rule.id
+            doc.contains(&format!("| `{}` | {severity}", kind.id)),
+            "docs/rules.md gives {} another severity than {severity}",
+            kind.id
         );
     }
-    let documented = doc.lines().filter(|line| line.starts_with("| `")).count();
-    assert_eq!(
-        documented,
-        lamina::shake::rules::RULES.len(),
-        "docs/rules.md lists a rule the code does not have"
-    );
 }
 
 fn keys(value: &Value, into: &mut Vec<String>) {

@@ -1,134 +1,37 @@
 //! End-to-end: real npm apps (testdata/apps) must answer the same before and after `lamina build`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::process::Command;
 
 use fs_err as fs;
-use sha2::{Digest, Sha256};
 
-/// Written into `<cache>/<name>-<hash>/` once `npm ci` has finished there.
-const MARKER: &str = ".lamina-e2e-installed";
-
-/// Test threads would otherwise race to install the same app; other processes are kept apart by
-/// installing into a temp dir and renaming it into place.
-static INSTALL_LOCK: Mutex<()> = Mutex::new(());
+use crate::install::{self, show};
 
 fn apps_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/apps")
 }
 
-fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("LAMINA_E2E_CACHE") {
-        return PathBuf::from(dir);
-    }
-    let home =
-        std::env::var_os("HOME").expect("set LAMINA_E2E_CACHE or HOME for the e2e npm cache");
-    PathBuf::from(home).join(".cache/lamina-e2e")
-}
-
-/// Runs `cmd --version`, panicking with a clear message when the tool is missing.
-fn require_tool(cmd: &str) {
-    let ok = Command::new(cmd)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "the e2e tests need `{cmd}` on PATH (CI has it); install Node.js and npm"
-    );
-}
-
-/// The app's source files (never node_modules), sorted by relative path.
-fn source_files(app: &Path) -> Vec<PathBuf> {
-    walkdir::WalkDir::new(app)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.file_name() != "node_modules")
-        .map(|e| e.expect("read testdata app"))
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.path().strip_prefix(app).unwrap().to_path_buf())
-        .collect()
-}
-
-/// Copies `testdata/apps/<name>` into the cache and installs its lockfile there, once per content:
-/// the folder is keyed by a hash of package.json, the lockfile and the handler files, so an edited
-/// app gets a fresh install. The cache lives outside the repo so node never finds the repo's files.
+/// Copies `testdata/apps/<name>` into the cache and installs its lockfile there, once per content
+/// (see `install::installed`). The cache lives outside the repo so node never finds the repo's
+/// files.
 fn installed_app(name: &str) -> PathBuf {
-    let src = apps_dir().join(name);
-    let files = source_files(&src);
-    let mut hasher = Sha256::new();
-    for rel in &files {
-        let bytes = fs::read(src.join(rel)).unwrap();
-        // Name and length framing, so moving bytes between files changes the hash too.
-        hasher.update(rel.to_string_lossy().as_bytes());
-        hasher.update([0]);
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
-    }
-    let hash = hex::encode(hasher.finalize());
-    let cache = cache_root();
-    let slot = cache.join(format!("{name}-{}", &hash[..16]));
-    let dir = slot.join(name);
-    if slot.join(MARKER).exists() {
-        return dir;
-    }
-
-    let _guard = INSTALL_LOCK
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if slot.join(MARKER).exists() {
-        return dir;
-    }
-    require_tool("node");
-    require_tool("npm");
-    fs::create_dir_all(&cache).unwrap();
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}-installing-"))
-        .tempdir_in(&cache)
-        .unwrap();
-    let work = tmp.path().join(name);
-    for rel in &files {
-        let to = work.join(rel);
-        fs::create_dir_all(to.parent().unwrap()).unwrap();
-        fs::copy(src.join(rel), &to).unwrap();
-    }
-    let out = Command::new("npm")
-        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
-        .current_dir(&work)
-        .output()
-        .expect("run npm ci");
-    assert!(
-        out.status.success(),
-        "npm ci failed for {name}:\n{}",
-        show(&out)
-    );
-    fs::write(tmp.path().join(MARKER), b"").unwrap();
-
-    // A slot without a marker is an old interrupted install: clear it so the rename can land.
-    if slot.exists() && !slot.join(MARKER).exists() {
-        fs::remove_dir_all(&slot).unwrap();
-    }
-    let tmp = tmp.keep();
-    if fs::rename(&tmp, &slot).is_err() {
-        // Another process installed the same content first; use its copy.
-        fs::remove_dir_all(&tmp).unwrap();
+    let npm_ci = |work: &Path| {
+        install::require_tool("node", "Node.js and npm");
+        install::require_tool("npm", "Node.js and npm");
+        let out = Command::new("npm")
+            .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+            .current_dir(work)
+            .output()
+            .expect("run npm ci");
         assert!(
-            slot.join(MARKER).exists(),
-            "could not install {name} into {}",
-            slot.display()
+            out.status.success(),
+            "npm ci failed for {name}:\n{}",
+            show(&out)
         );
-    }
-    dir
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    };
+    let cache = install::cache_root("lamina-e2e");
+    let app = apps_dir().join(name);
+    install::installed(&cache, name, &app, "node_modules", "", npm_ci)
 }
 
 /// Node looks for packages in every ancestor's node_modules: one there would hide a package
@@ -188,8 +91,8 @@ fn total_file_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// Runs `lamina build <input> --out <out> --json`, checks the report and returns the zip path.
-fn lamina_build(input: &Path, out: &Path, name: &str) -> PathBuf {
+/// Runs `lamina build <input> --out <out> --json ARGS`, checks the report and returns the zip path.
+fn lamina_build(input: &Path, out: &Path, name: &str, args: &[&str]) -> PathBuf {
     let before = listing(input);
     let run = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
         .arg("build")
@@ -197,6 +100,7 @@ fn lamina_build(input: &Path, out: &Path, name: &str) -> PathBuf {
         .arg("--out")
         .arg(out)
         .arg("--json")
+        .args(args)
         .current_dir(out.parent().unwrap())
         .output()
         .expect("run lamina");
@@ -233,14 +137,15 @@ fn lamina_build(input: &Path, out: &Path, name: &str) -> PathBuf {
 /// Dev tools are devDependencies of the apps: no artifact may carry them.
 const DEV_TOOLS: [&str; 2] = ["jest", "typescript"];
 
-/// Builds the installed app, runs the handler from the extracted zip, and compares with the
-/// unslimmed run; `unused` lists root dependencies the handler never imports.
-fn slimmed_app_answers_the_same(name: &str, unused: &[&str]) {
+/// Builds the installed app (with `args`), runs the handler from the extracted zip, and
+/// compares with the unslimmed run; `unused` lists root dependencies the handler never
+/// imports. Returns the zip's size.
+fn slimmed_app_answers_the_same(name: &str, unused: &[&str], args: &[&str]) -> u64 {
     let input = installed_app(name);
     let expected = run_handler(&input, name);
 
     let tmp = tempfile::tempdir().unwrap();
-    let zip = lamina_build(&input, &tmp.path().join("out"), name);
+    let zip = lamina_build(&input, &tmp.path().join("out"), name, args);
     let task = tmp.path().join("task");
     // Info-ZIP restores symlinks (e.g. node_modules/.bin), as Lambda does.
     let unzip = Command::new("unzip")
@@ -276,21 +181,47 @@ fn slimmed_app_answers_the_same(name: &str, unused: &[&str]) {
             "{name}: {package} should have been dropped from the artifact"
         );
     }
+    zipped
+}
+
+/// `--shake files` must answer the same and never ship more than `--shake deps`.
+fn traced_app_answers_the_same(name: &str, unused: &[&str]) {
+    let deps = slimmed_app_answers_the_same(name, unused, &[]);
+    let files = slimmed_app_answers_the_same(name, unused, &["--shake", "files"]);
+    assert!(
+        files <= deps,
+        "{name}: --shake files zip ({files} bytes) is larger than --shake deps ({deps})"
+    );
 }
 
 #[test]
 fn express_api_runs_the_same_slimmed() {
-    slimmed_app_answers_the_same("express-api", &["lodash"]);
+    slimmed_app_answers_the_same("express-api", &["lodash"], &[]);
+}
+
+#[test]
+fn express_api_runs_the_same_traced() {
+    traced_app_answers_the_same("express-api", &["lodash"]);
+}
+
+#[test]
+fn dynamo_esm_runs_the_same_traced() {
+    traced_app_answers_the_same("dynamo-esm", &[]);
+}
+
+#[test]
+fn figlet_banner_runs_the_same_traced() {
+    traced_app_answers_the_same("figlet-banner", &[]);
 }
 
 #[test]
 fn dynamo_esm_runs_the_same_slimmed() {
-    slimmed_app_answers_the_same("dynamo-esm", &[]);
+    slimmed_app_answers_the_same("dynamo-esm", &[], &[]);
 }
 
 #[test]
 fn figlet_banner_runs_the_same_slimmed() {
-    slimmed_app_answers_the_same("figlet-banner", &[]);
+    slimmed_app_answers_the_same("figlet-banner", &[], &[]);
 }
 
 #[test]
@@ -301,7 +232,7 @@ fn building_twice_gives_identical_zips() {
     for run in ["first", "second"] {
         let out = tmp.path().join(run).join("out");
         fs::create_dir_all(out.parent().unwrap()).unwrap();
-        zips.push(fs::read(lamina_build(&input, &out, "figlet-banner")).unwrap());
+        zips.push(fs::read(lamina_build(&input, &out, "figlet-banner", &[])).unwrap());
     }
     assert!(
         zips[0] == zips[1],

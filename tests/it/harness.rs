@@ -21,17 +21,22 @@ pub struct Fixture {
 impl Fixture {
     /// An empty function folder called `name` with a `package.json` of these fields.
     pub fn new(name: &str, manifest: Value) -> Fixture {
+        let fixture = Fixture::empty(name);
+        fixture.file("package.json", &manifest.to_string());
+        fixture
+    }
+
+    /// An empty function folder called `name` (a Python function gets no `package.json`).
+    pub fn empty(name: &str) -> Fixture {
         let temp = tempfile::tempdir().unwrap();
         let base = temp.path().canonicalize().unwrap();
         let root = base.join(name);
         fs_err::create_dir_all(&root).unwrap();
-        let fixture = Fixture {
+        Fixture {
             _temp: temp,
             base,
             root,
-        };
-        fixture.file("package.json", &manifest.to_string());
-        fixture
+        }
     }
 
     /// Writes a file (mode 0644) under the function folder.

@@ -1,8 +1,13 @@
 //! lamina's integration tests: one binary, a module per stage.
 
+mod check;
 mod cli;
 mod docs;
 mod e2e;
+mod e2e_python;
 mod harness;
+mod install;
 mod node;
 mod package;
+mod python;
+mod trace;

@@ -221,17 +221,34 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
                 .stdout(Stdio::piped()),
         )?;
         report = serde_json::from_slice(&output.stdout)?;
-        writer_seconds.push(
-            report["functions"][0]["packaging"]["seconds"]
-                .as_f64()
-                .unwrap_or(f64::NAN),
-        );
         cold.push(seconds);
         cold_rss = cold_rss.max(rss);
     }
     let function = &report["functions"][0];
     let lamina_bytes = function["zipped_bytes"].as_u64().unwrap_or(0);
     let zip_path = PathBuf::from(function["artifact"].as_str().unwrap_or_default());
+
+    // The writer alone, without the cache: its throughput against Info-ZIP on the same files.
+    let mut uncached = Vec::new();
+    for _ in 0..runs {
+        let (seconds, _, output) = measure(
+            Command::new(lamina)
+                .arg("build")
+                .arg(&dir)
+                .arg("--out")
+                .arg(&out)
+                .arg("--json")
+                .arg("--no-cache")
+                .stdout(Stdio::piped()),
+        )?;
+        let uncached_report: Value = serde_json::from_slice(&output.stdout)?;
+        writer_seconds.push(
+            uncached_report["functions"][0]["packaging"]["seconds"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+        );
+        uncached.push(seconds);
+    }
 
     // lamina warm: the cache of the last cold run, unchanged input.
     let mut warm = Vec::new();
@@ -247,6 +264,27 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
         )?;
         warm.push(seconds);
     }
+
+    // `--shake files`: the file-level tracer beside the package-level build.
+    let mut traced = Vec::new();
+    let mut traced_report = Value::Null;
+    for _ in 0..runs {
+        let (seconds, _, output) = measure(
+            Command::new(lamina)
+                .arg("build")
+                .arg(&dir)
+                .arg("--out")
+                .arg(work.join("traced"))
+                .arg("--shake")
+                .arg("files")
+                .arg("--json")
+                .arg("--no-cache")
+                .stdout(Stdio::piped()),
+        )?;
+        traced_report = serde_json::from_slice(&output.stdout)?;
+        traced.push(seconds);
+    }
+    let traced_function = &traced_report["functions"][0];
 
     let mut scan = Vec::new();
     for _ in 0..runs {
@@ -329,22 +367,28 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
         "zip_same_files_seconds": median(zip_same),
         "lamina_bytes": lamina_bytes,
         "lamina_cold_seconds": median(cold),
+        "lamina_uncached_seconds": median(uncached),
         "lamina_writer_seconds": median(writer_seconds),
         "lamina_warm_seconds": median(warm),
         "lamina_scan_seconds": median(scan),
         "lamina_peak_rss_kib": cold_rss,
+        "files_bytes": traced_function["zipped_bytes"],
+        "files_kept_files": traced_function["kept_files"],
+        "files_build_seconds": median(traced),
+        "trace_seconds": traced_function["trace_seconds"],
+        "trace_parsed_files": traced_function["trace_parsed_files"],
     }))
 }
 
 fn report(rows: &[Value]) -> Result<()> {
     let f = |row: &Value, key: &str| row[key].as_f64().unwrap_or(f64::NAN);
     let mut table = String::from(
-        "| app | input MB | kept MB | zip -r MB | prune+zip MB | lamina MB | lamina ÷ prune+zip size | zip same files MB | writer speed ÷ zip (same files) | cold build ÷ zip -r time | warm ÷ cold | scan s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| app | input MB | kept MB | zip -r MB | prune+zip MB | lamina MB | lamina ÷ prune+zip size | zip same files MB | writer speed ÷ zip (same files) | cold build ÷ zip -r time | no-cache build ÷ zip -r time | warm ÷ cold | scan s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mb = |bytes: f64| bytes / 1e6;
     for row in rows {
         table.push_str(&format!(
-            "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1}x | {:.2} | {:.2} | {:.3} | {:.0} |\n",
+            "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1}x | {:.2} | {:.2} | {:.2} | {:.3} | {:.0} |\n",
             row["app"].as_str().unwrap_or_default(),
             mb(f(row, "input_bytes")),
             mb(f(row, "kept_bytes")),
@@ -355,9 +399,24 @@ fn report(rows: &[Value]) -> Result<()> {
             mb(f(row, "zip_same_files_bytes")),
             f(row, "zip_same_files_seconds") / f(row, "lamina_writer_seconds"),
             f(row, "lamina_cold_seconds") / f(row, "zip_r_seconds"),
+            f(row, "lamina_uncached_seconds") / f(row, "zip_r_seconds"),
             f(row, "lamina_warm_seconds") / f(row, "lamina_cold_seconds"),
             f(row, "lamina_scan_seconds"),
             f(row, "lamina_peak_rss_kib") / 1024.0,
+        ));
+    }
+    table.push_str("\n| app | deps zip MB | files zip MB | files ÷ deps | files kept | trace s | parsed files | files build s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for row in rows {
+        table.push_str(&format!(
+            "| {} | {:.2} | {:.2} | {:.2} | {} | {:.3} | {} | {:.3} |\n",
+            row["app"].as_str().unwrap_or_default(),
+            mb(f(row, "lamina_bytes")),
+            mb(f(row, "files_bytes")),
+            f(row, "files_bytes") / f(row, "lamina_bytes"),
+            row["files_kept_files"],
+            f(row, "trace_seconds"),
+            row["trace_parsed_files"],
+            f(row, "files_build_seconds"),
         ));
     }
     print!("{table}");

@@ -1,0 +1,1294 @@
+//! Python functions: where the installed distributions are (`package/`, a virtual
+//! environment's site-packages, `--site-packages DIR`, or next to the handler), which files each
+//! distribution owns, what every `.py` imports, pyc headers, console scripts, native binaries,
+//! and the Python version the installed files were built for.
+//!
+//! Site-packages contents go to the artifact's root, as `/var/task` is on `sys.path` on Lambda:
+//! `package/requests/__init__.py` ships as `requests/__init__.py`.
+
+pub mod imports;
+pub mod metadata;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use pep508_rs::{MarkerExpression, MarkerValueExtra};
+use rayon::prelude::*;
+
+use super::walk::{self, join, parent, relative_link};
+use super::{ScanOptions, absolute_canonical};
+use crate::error::{Error, Result};
+use crate::model::{
+    Arch, Dependency, DependencyKind, Distribution, FileEntry, Function, Handler, Imports,
+    Inventory, Manifest, Origin, Owner, Package, PackageId, PackageKind, Pyc, PythonFile,
+    PythonInventory, Runtime,
+};
+use crate::package::pyc;
+
+/// Usual handler files, in the order lamina tries them, with the function name Lambda's
+/// console gives each.
+const USUAL_HANDLERS: [(&str, &str); 5] = [
+    ("lambda_function", "lambda_handler"),
+    ("app", "handler"),
+    ("handler", "handler"),
+    ("index", "handler"),
+    ("main", "handler"),
+];
+
+/// Whether a folder without `package.json` (or with one but no `node_modules`) holds a Python
+/// function.
+pub fn looks_like_python(root: &Path, options: &ScanOptions) -> bool {
+    if options.site_packages.is_some() {
+        return true;
+    }
+    if let Some(spec) = &options.handler
+        && let Some((module, _)) = spec.rsplit_once('.')
+    {
+        let file = module.replace('.', "/");
+        if root.join(format!("{file}.py")).is_file() {
+            return true;
+        }
+    }
+    let has_node_modules = root.join("node_modules").is_dir();
+    !has_node_modules
+        && (root.join("requirements.txt").is_file()
+            || root.join("package").is_dir()
+            || USUAL_HANDLERS
+                .iter()
+                .any(|(stem, _)| root.join(format!("{stem}.py")).is_file()))
+}
+
+/// Where the dependencies are, relative to the function folder's walk.
+#[derive(Debug, Clone)]
+enum Layout {
+    /// A folder inside the function folder (`package`, `.venv/lib/python3.12/site-packages`,
+    /// or a `--site-packages` inside it), as an artifact-path prefix.
+    Inside(String),
+    /// A `--site-packages` outside the function folder.
+    Outside(PathBuf),
+    /// Installed next to the handler: the function folder itself.
+    Root,
+    /// No installed dependencies.
+    None,
+}
+
+/// Scans a Python function folder (`root` is canonical).
+pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
+    let mut warnings = Vec::new();
+    let output = options.output.as_deref().map(absolute_canonical);
+    let skip = output
+        .as_deref()
+        .filter(|out| out.starts_with(&root) && out != &root);
+
+    let venvs = virtual_environments(&root)?;
+    let (layout, venv_version) = layout(&root, options, &venvs)?;
+    let site_packages_label = match &layout {
+        Layout::Inside(prefix) => Some(prefix.clone()),
+        Layout::Outside(dir) => Some(dir.display().to_string()),
+        Layout::Root => Some(".".to_string()),
+        Layout::None => None,
+    };
+
+    // The function folder, then the site-packages folder when it lies elsewhere.
+    let tree = walk::walk(&root, skip)?;
+    warnings.extend(tree.warnings);
+    let mut entries: Vec<(FileEntry, bool)> = Vec::new();
+    let site_prefix = match &layout {
+        Layout::Inside(prefix) => Some(format!("{prefix}/")),
+        _ => None,
+    };
+    // Artifact path of a walked path: site-packages contents move to the root; virtual
+    // environments (but for the chosen site-packages) stay out.
+    let remap = |path: &str| -> Option<(String, bool)> {
+        if let Some(prefix) = &site_prefix
+            && let Some(rest) = path.strip_prefix(prefix.as_str())
+        {
+            return Some((rest.to_string(), true));
+        }
+        if let Some(prefix) = &site_prefix
+            && path == &prefix[..prefix.len() - 1]
+        {
+            return None;
+        }
+        let first = path.split('/').next().unwrap_or("");
+        if venvs.iter().any(|venv| venv == first) {
+            return None;
+        }
+        Some((path.to_string(), matches!(layout, Layout::Root)))
+    };
+    for mut entry in tree.entries {
+        let Some((artifact, site)) = remap(&entry.path) else {
+            continue;
+        };
+        if entry.link_target.is_some() {
+            let target = tree.links.get(&entry.path).and_then(|target| remap(target));
+            match target {
+                Some((target, _)) => entry.link_target = Some(relative_link(&artifact, &target)),
+                None => {
+                    warnings.push(format!(
+                        "{}: a link to a folder that does not ship; left out",
+                        entry.source.display()
+                    ));
+                    continue;
+                }
+            }
+        }
+        entry.path = artifact;
+        entries.push((entry, site));
+    }
+    if let Layout::Outside(dir) = &layout {
+        let outside = walk::walk(dir, skip)?;
+        warnings.extend(outside.warnings);
+        entries.extend(outside.entries.into_iter().map(|entry| (entry, true)));
+    }
+    // The user's own files first, so a same-named file of the site-packages folder is the one
+    // that loses (as `zip` run in the function folder after the dependencies would do).
+    entries.sort_by(|(a, a_site), (b, b_site)| a.path.cmp(&b.path).then(a_site.cmp(b_site)));
+    let mut files: Vec<FileEntry> = Vec::with_capacity(entries.len());
+    let mut from_site: Vec<bool> = Vec::with_capacity(entries.len());
+    for (entry, site) in entries {
+        if files.last().is_some_and(|last| last.path == entry.path) {
+            warnings.push(format!(
+                "{}: {} of your code has the same path in the artifact; the dependency's copy is left out",
+                entry.source.display(),
+                entry.path
+            ));
+            continue;
+        }
+        files.push(entry);
+        from_site.push(site);
+    }
+
+    let by_path: HashMap<&str, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(index, file)| (file.path.as_str(), index))
+        .collect();
+
+    let mut packages = distributions(&files, &from_site, &mut warnings)?;
+    // Installed next to the handler, a file no distribution claims is the user's own.
+    let beside = matches!(layout, Layout::Root);
+    let owners = ownership(&files, &from_site, &packages, &by_path, beside);
+    for (index, owner) in owners.iter().enumerate() {
+        if let Owner::Package(id) = owner {
+            packages[id.0].files.push(index);
+        }
+    }
+    for package in &mut packages {
+        let PackageKind::Python(distribution) = &mut package.kind else {
+            continue;
+        };
+        distribution.modules = modules_of(&files, &package.files, &distribution.top_level);
+    }
+
+    let top_names = top_level_names(&files);
+    let facts = file_facts(&files, &owners, &by_path, &top_names)?;
+
+    let (runtime, runtime_origin) = infer_runtime(
+        options.runtime,
+        venv_version,
+        &files,
+        &from_site,
+        &packages,
+        &facts,
+        &mut warnings,
+    );
+    native_warnings(
+        &files,
+        &packages,
+        &facts,
+        runtime,
+        options.arch,
+        &mut warnings,
+    );
+    resolve_dependencies(&mut packages, runtime, options.arch, &mut warnings);
+
+    let name = root
+        .file_name()
+        .and_then(|name| name.to_str())
+        .ok_or_else(|| Error::input(&root, "the folder name is not valid UTF-8"))?
+        .to_string();
+    let handler = handler(&root, options.handler.as_deref(), &files, &owners)?;
+
+    let mut imports = Imports::default();
+    for (index, fact) in &facts {
+        if owners[*index] != Owner::User {
+            continue;
+        }
+        imports.packages.extend(fact.imports.iter().cloned());
+        let path = &files[*index].path;
+        imports
+            .dynamic
+            .extend(fact.dynamic.iter().map(|site| format!("{path}:{site}")));
+    }
+
+    let mut requested_extras: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    if let Some(&index) = by_path.get("requirements.txt")
+        && owners[index] == Owner::User
+    {
+        let text = fs_err::read_to_string(&files[index].source)?;
+        for (name, extras) in metadata::requirements_txt_extras(&text) {
+            requested_extras.entry(name).or_default().extend(extras);
+        }
+    }
+    for (file, owner) in files.iter_mut().zip(&owners) {
+        file.owner = *owner;
+    }
+    let output_folder = skip
+        .and_then(|out| out.strip_prefix(&root).ok())
+        .map(|relative| {
+            relative
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/")
+        });
+    Ok(Inventory {
+        function: Function {
+            name,
+            root,
+            runtime,
+            runtime_origin,
+            arch: options.arch,
+            handler,
+        },
+        manifest: Manifest::default(),
+        dependencies: Vec::new(),
+        files,
+        packages,
+        imports,
+        output_folder,
+        warnings,
+        trace: None,
+        python: Some(PythonInventory {
+            site_packages: site_packages_label,
+            files: facts,
+            requested_extras,
+        }),
+    })
+}
+
+/// Folders of the function folder that hold a virtual environment (a `pyvenv.cfg`).
+fn virtual_environments(root: &Path) -> Result<Vec<String>> {
+    let mut venvs = Vec::new();
+    for entry in fs_err::read_dir(root)? {
+        let entry = entry?;
+        if entry.path().join("pyvenv.cfg").is_file()
+            && let Ok(name) = entry.file_name().into_string()
+        {
+            venvs.push(name);
+        }
+    }
+    venvs.sort();
+    Ok(venvs)
+}
+
+/// Picks the dependencies folder: `--site-packages`, `package/`, a virtual environment's
+/// site-packages, or the function folder itself when distributions are installed there.
+/// Also returns the Python version a virtual environment's `lib/python3.X` names.
+fn layout(
+    root: &Path,
+    options: &ScanOptions,
+    venvs: &[String],
+) -> Result<(Layout, Option<(u32, u32)>)> {
+    if let Some(flag) = &options.site_packages {
+        let dir = fs_err::canonicalize(flag).map_err(|error| {
+            Error::input(
+                flag,
+                format!(
+                    "--site-packages: {}",
+                    error.kind().to_string().to_lowercase()
+                ),
+            )
+        })?;
+        if !dir.is_dir() {
+            return Err(Error::input(flag, "--site-packages: not a folder"));
+        }
+        if dir == root {
+            return Ok((Layout::Root, None));
+        }
+        if let Ok(inside) = dir.strip_prefix(root) {
+            let prefix = inside
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            return Ok((Layout::Inside(prefix), version_in_path(&dir)));
+        }
+        return Ok((Layout::Outside(dir.clone()), version_in_path(&dir)));
+    }
+    if root.join("package").is_dir() {
+        return Ok((Layout::Inside("package".to_string()), None));
+    }
+    for venv in venvs {
+        let lib = root.join(venv).join("lib");
+        let Ok(children) = fs_err::read_dir(&lib) else {
+            continue;
+        };
+        let mut candidates: Vec<(String, (u32, u32))> = children
+            .flatten()
+            .filter_map(|child| {
+                let name = child.file_name().into_string().ok()?;
+                let version = python_dir_version(&name)?;
+                child
+                    .path()
+                    .join("site-packages")
+                    .is_dir()
+                    .then_some((name, version))
+            })
+            .collect();
+        candidates.sort();
+        let wanted = options.runtime.and_then(Runtime::python_version);
+        let chosen = candidates
+            .iter()
+            .find(|(_, version)| Some(*version) == wanted)
+            .or(candidates.last());
+        if let Some((name, version)) = chosen {
+            return Ok((
+                Layout::Inside(format!("{venv}/lib/{name}/site-packages")),
+                Some(*version),
+            ));
+        }
+    }
+    let installed_here = fs_err::read_dir(root)?.flatten().any(|entry| {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        name.ends_with(".dist-info") || name.ends_with(".egg-info")
+    });
+    Ok((
+        if installed_here {
+            Layout::Root
+        } else {
+            Layout::None
+        },
+        None,
+    ))
+}
+
+/// `python3.12` → `(3, 12)`.
+fn python_dir_version(name: &str) -> Option<(u32, u32)> {
+    let (major, minor) = name.strip_prefix("python")?.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// The version in a `…/lib/python3.X/site-packages` path.
+fn version_in_path(dir: &Path) -> Option<(u32, u32)> {
+    dir.components()
+        .filter_map(|part| python_dir_version(&part.as_os_str().to_string_lossy()))
+        .next_back()
+}
+
+/// Reads every `*.dist-info` and `*.egg-info` at the top of the site-packages files.
+fn distributions(
+    files: &[FileEntry],
+    from_site: &[bool],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Package>> {
+    let find = |path: &str| {
+        files
+            .binary_search_by(|file| file.path.as_str().cmp(path))
+            .ok()
+    };
+    let mut folders: BTreeSet<String> = BTreeSet::new();
+    for (file, _) in files.iter().zip(from_site).filter(|(_, site)| **site) {
+        let top = file.path.split('/').next().unwrap_or("");
+        if top.ends_with(".dist-info") || top.ends_with(".egg-info") {
+            folders.insert(top.to_string());
+        }
+    }
+    let mut packages = Vec::new();
+    for folder in folders {
+        let egg_info = folder.ends_with(".egg-info");
+        // An egg-info may be a single PKG-INFO-style file rather than a folder.
+        let single_file = find(&folder).filter(|&index| files[index].link_target.is_none());
+        let metadata_file = if egg_info {
+            single_file.or_else(|| find(&format!("{folder}/PKG-INFO")))
+        } else {
+            find(&format!("{folder}/METADATA"))
+        };
+        let Some(metadata_index) = metadata_file else {
+            warnings.push(format!(
+                "{folder}: no {} inside; not read as a distribution",
+                if egg_info { "PKG-INFO" } else { "METADATA" }
+            ));
+            continue;
+        };
+        let read = |name: &str| -> Result<Option<String>> {
+            match find(&format!("{folder}/{name}")) {
+                Some(index) if files[index].link_target.is_none() => {
+                    let bytes = fs_err::read(&files[index].source)?;
+                    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+                }
+                _ => Ok(None),
+            }
+        };
+        let text =
+            String::from_utf8_lossy(&fs_err::read(&files[metadata_index].source)?).into_owned();
+        let fields = metadata::headers(&text);
+        let stem = folder
+            .trim_end_matches(".dist-info")
+            .trim_end_matches(".egg-info");
+        let (folder_name, folder_version) = stem.split_once('-').unwrap_or((stem, ""));
+        let display_name = metadata::field(&fields, "Name")
+            .first()
+            .map_or(folder_name.to_string(), |name| name.to_string());
+        let version = metadata::field(&fields, "Version")
+            .first()
+            .map_or(folder_version.to_string(), |version| version.to_string());
+        let requirement_lines: Vec<String> = if egg_info {
+            read("requires.txt")?
+                .map(|text| metadata::egg_requirements(&text))
+                .unwrap_or_default()
+        } else {
+            metadata::field(&fields, "Requires-Dist")
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        };
+        let (requirements, problems) = metadata::parse_requirements(
+            &requirement_lines
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        for problem in problems {
+            warnings.push(format!(
+                "{}: Requires-Dist {problem}; ignored",
+                files[metadata_index].source.display()
+            ));
+        }
+        let distribution = Distribution {
+            display_name: display_name.clone(),
+            requirements,
+            requires_python: metadata::field(&fields, "Requires-Python")
+                .first()
+                .map(|text| text.to_string()),
+            top_level: read("top_level.txt")?
+                .map(|text| metadata::top_level(&text))
+                .unwrap_or_default(),
+            entry_point_groups: read("entry_points.txt")?
+                .map(|text| metadata::entry_point_groups(&text))
+                .unwrap_or_default(),
+            wheel_tags: read("WHEEL")?
+                .map(|text| metadata::wheel_tags(&text))
+                .unwrap_or_default(),
+            modules: Vec::new(),
+            egg_info,
+        };
+        packages.push(Package {
+            id: PackageId(packages.len()),
+            name: metadata::normalize_name(&display_name),
+            version,
+            path: folder.clone(),
+            kind: PackageKind::Python(Box::new(distribution)),
+            manifest: Manifest::default(),
+            lock: None,
+            dependencies: Vec::new(),
+            files: Vec::new(),
+            workspace: false,
+        });
+    }
+    Ok(packages)
+}
+
+/// Which distribution owns each file: its `RECORD` (or egg-info `installed-files.txt`) entry;
+/// the metadata folder itself; a `__pycache__` pyc goes with its source; else the nearest
+/// folder that one distribution's recorded files fill (a shared namespace folder such as
+/// `google/` decides nothing); else a top-level module named in `top_level.txt`. What is left
+/// is unowned, or the user's when the dependencies were installed next to the handler.
+fn ownership(
+    files: &[FileEntry],
+    from_site: &[bool],
+    packages: &[Package],
+    by_path: &HashMap<&str, usize>,
+    beside: bool,
+) -> Vec<Owner> {
+    let mut recorded: HashMap<String, PackageId> = HashMap::new();
+    let mut folders: HashMap<String, BTreeSet<PackageId>> = HashMap::new();
+    let mut top_level: HashMap<String, PackageId> = HashMap::new();
+    for package in packages {
+        let PackageKind::Python(distribution) = &package.kind else {
+            continue;
+        };
+        let listing = if distribution.egg_info {
+            format!("{}/installed-files.txt", package.path)
+        } else {
+            format!("{}/RECORD", package.path)
+        };
+        let text = by_path
+            .get(listing.as_str())
+            .and_then(|&index| fs_err::read(&files[index].source).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default();
+        let paths = if distribution.egg_info {
+            text.lines()
+                .map(|line| crate::shake::normalize(&join(&package.path, line.trim())))
+                .filter(|path| !path.is_empty())
+                .collect()
+        } else {
+            metadata::record_paths(&text)
+                .into_iter()
+                .map(|path| record_artifact_path(&path))
+                .collect::<Vec<_>>()
+        };
+        for path in paths {
+            if path.is_empty() {
+                continue;
+            }
+            let mut folder = parent(&path);
+            while !folder.is_empty() {
+                folders
+                    .entry(folder.to_string())
+                    .or_default()
+                    .insert(package.id);
+                folder = parent(folder);
+            }
+            recorded.entry(path).or_insert(package.id);
+        }
+        for name in &distribution.top_level {
+            top_level.entry(name.clone()).or_insert(package.id);
+        }
+    }
+    let metadata_folder: HashMap<&str, PackageId> = packages
+        .iter()
+        .map(|package| (package.path.as_str(), package.id))
+        .collect();
+
+    let leftover = |site: bool| {
+        if site && !beside {
+            Owner::Unowned
+        } else {
+            Owner::User
+        }
+    };
+    files
+        .iter()
+        .zip(from_site)
+        .map(|(file, &site)| {
+            if !site {
+                return Owner::User;
+            }
+            let path = file.path.as_str();
+            if let Some(&id) = recorded.get(path) {
+                return Owner::Package(id);
+            }
+            let top = path.split('/').next().unwrap_or("");
+            if let Some(&id) = metadata_folder.get(top) {
+                return Owner::Package(id);
+            }
+            if let Some(source) = pycache_source(path)
+                && let Some(&id) = recorded.get(source.as_str())
+            {
+                return Owner::Package(id);
+            }
+            let mut folder = parent(path);
+            while !folder.is_empty() {
+                if let Some(owners) = folders.get(folder) {
+                    return match owners.iter().next() {
+                        Some(&id) if owners.len() == 1 => Owner::Package(id),
+                        _ => leftover(site),
+                    };
+                }
+                folder = parent(folder);
+            }
+            let module = top.split('.').next().unwrap_or("");
+            if let Some(&id) = top_level.get(module)
+                && (path.contains('/') || is_module_file(path))
+            {
+                return Owner::Package(id);
+            }
+            leftover(site)
+        })
+        .collect()
+}
+
+/// A `RECORD` path in artifact terms: `../../bin/tool` (a console script pip wrote to the
+/// install's `bin/`) is `bin/tool`.
+fn record_artifact_path(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    if path.starts_with("../") {
+        let rest = path.trim_start_matches("../");
+        if rest.starts_with("bin/") {
+            return rest.to_string();
+        }
+        return String::new();
+    }
+    crate::shake::normalize(&path)
+}
+
+/// A file Python imports as a module: `x.py`, `x.pyc`, `x.cpython-312-x86_64-linux-gnu.so`, `x.pyd`.
+fn is_module_file(name: &str) -> bool {
+    name.ends_with(".py")
+        || name.ends_with(".pyc")
+        || name.ends_with(".so")
+        || name.ends_with(".pyd")
+}
+
+/// `a/__pycache__/b.cpython-312.pyc` → `a/b.py`.
+pub fn pycache_source(path: &str) -> Option<String> {
+    let folder = parent(path);
+    let name = &path[folder.len()..].trim_start_matches('/');
+    if !name.ends_with(".pyc") || !(folder == "__pycache__" || folder.ends_with("/__pycache__")) {
+        return None;
+    }
+    let stem = name.split('.').next()?;
+    Some(join(parent(folder), &format!("{stem}.py")))
+}
+
+/// The dotted module a file defines, and whether it is a package's `__init__`; `None` when
+/// its path is not importable (a folder with a `-` or a `.` in its name).
+pub fn module_of(path: &str) -> Option<(String, bool)> {
+    let (stem_path, _) = path.rsplit_once('.')?;
+    let mut parts: Vec<&str> = stem_path.split('/').collect();
+    let last = parts.pop()?;
+    let last = last.split('.').next()?;
+    let package = last == "__init__";
+    if !package {
+        parts.push(last);
+    }
+    let valid = !parts.is_empty()
+        && parts.iter().all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        });
+    valid.then(|| (parts.join("."), package))
+}
+
+/// Every dotted module a distribution's files provide, with each enclosing package.
+fn modules_of(files: &[FileEntry], owned: &[usize], top_level: &[String]) -> Vec<String> {
+    let mut modules: BTreeSet<String> = top_level.iter().cloned().collect();
+    for &index in owned {
+        let path = &files[index].path;
+        if !is_module_file(path)
+            || path.contains("/__pycache__/")
+            || path.starts_with("__pycache__/")
+        {
+            continue;
+        }
+        if let Some((module, _)) = module_of(path) {
+            let mut prefix = String::new();
+            for part in module.split('.') {
+                if !prefix.is_empty() {
+                    prefix.push('.');
+                }
+                prefix.push_str(part);
+                modules.insert(prefix.clone());
+            }
+        }
+    }
+    modules.into_iter().collect()
+}
+
+/// First path parts of every file as module names (`requests`, `six` for `six.py`,
+/// `_cffi_backend` for `_cffi_backend.cpython-312-x86_64-linux-gnu.so`).
+fn top_level_names(files: &[FileEntry]) -> HashSet<String> {
+    files
+        .iter()
+        .map(|file| {
+            let top = file.path.split('/').next().unwrap_or("");
+            top.split('.').next().unwrap_or("").to_string()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// Reads what shake needs from single files, in parallel: imports of `.py` files, pyc headers,
+/// console script shebangs, native binary headers.
+fn file_facts(
+    files: &[FileEntry],
+    owners: &[Owner],
+    by_path: &HashMap<&str, usize>,
+    top_names: &HashSet<String>,
+) -> Result<BTreeMap<usize, PythonFile>> {
+    let results: Vec<Result<Option<(usize, PythonFile)>>> = (0..files.len())
+        .into_par_iter()
+        .map(|index| {
+            let file = &files[index];
+            if file.link_target.is_some() {
+                return Ok(None);
+            }
+            let path = file.path.as_str();
+            let name = path.rsplit('/').next().unwrap_or(path);
+            let mut fact = PythonFile::default();
+            if path.ends_with(".py") {
+                let Some((module, package)) = module_of(path) else {
+                    return Ok(None);
+                };
+                let bytes = fs_err::read(&file.source)?;
+                let text = String::from_utf8_lossy(&bytes);
+                let found = imports::extract(&text, &module, package);
+                fact.imports = found
+                    .modules
+                    .into_iter()
+                    .filter(|module| top_names.contains(module.split('.').next().unwrap_or("")))
+                    .collect();
+                fact.dynamic = found.dynamic;
+                if let Some(error) = found.syntax_error
+                    && owners[index] == Owner::User
+                {
+                    fact.dynamic.push(format!("{error} (does not parse)"));
+                }
+            } else if path.ends_with(".pyc") {
+                fact.pyc = read_pyc(files, index, by_path)?;
+                if fact.pyc.is_none() {
+                    return Ok(None);
+                }
+            } else if owners[index] != Owner::User && path.starts_with("bin/") {
+                let head = read_head(&file.source, 512)?;
+                fact.foreign_shebang = foreign_shebang(&head);
+                if !fact.foreign_shebang {
+                    return Ok(None);
+                }
+            } else if is_native(name) {
+                let head = read_head(&file.source, 20)?;
+                fact.native_machine = native_machine(&head);
+                if fact.native_machine.is_none() {
+                    return Ok(None);
+                }
+            } else {
+                return Ok(None);
+            }
+            Ok(Some((index, fact)))
+        })
+        .collect();
+    let mut facts = BTreeMap::new();
+    for result in results {
+        if let Some((index, fact)) = result? {
+            facts.insert(index, fact);
+        }
+    }
+    Ok(facts)
+}
+
+/// A shared library or extension module by its name.
+fn is_native(name: &str) -> bool {
+    name.ends_with(".so")
+        || name.contains(".so.")
+        || name.ends_with(".pyd")
+        || name.ends_with(".dylib")
+}
+
+fn read_head(path: &Path, bytes: u64) -> Result<Vec<u8>> {
+    let mut head = Vec::new();
+    fs_err::File::open(path)?
+        .take(bytes)
+        .read_to_end(&mut head)
+        .map_err(|error| Error::io(path, error))?;
+    Ok(head)
+}
+
+/// A `#!` naming an interpreter by absolute path (pip writes the build machine's), or pip's
+/// `/bin/sh` trampoline for long paths; `#!/usr/bin/env python` works anywhere.
+fn foreign_shebang(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.lines();
+    let Some(interpreter) = lines.next().and_then(|line| line.strip_prefix("#!")) else {
+        return false;
+    };
+    let interpreter = interpreter.trim();
+    if interpreter.starts_with("/bin/sh") {
+        return lines
+            .next()
+            .is_some_and(|line| line.starts_with("'''exec'"));
+    }
+    interpreter.starts_with('/')
+        && !interpreter.starts_with("/usr/bin/env")
+        && interpreter.contains("python")
+}
+
+/// ELF `e_machine`, or 0 for Mach-O and PE; `None` for anything else (a linker script).
+fn native_machine(head: &[u8]) -> Option<u16> {
+    if head.len() >= 20 && head.starts_with(b"\x7fELF") {
+        let bytes = [head[18], head[19]];
+        return Some(if head[5] == 2 {
+            u16::from_be_bytes(bytes)
+        } else {
+            u16::from_le_bytes(bytes)
+        });
+    }
+    let macho = [
+        [0xfe, 0xed, 0xfa, 0xce],
+        [0xfe, 0xed, 0xfa, 0xcf],
+        [0xce, 0xfa, 0xed, 0xfe],
+        [0xcf, 0xfa, 0xed, 0xfe],
+        [0xca, 0xfe, 0xba, 0xbe],
+    ];
+    if head.len() >= 4
+        && (macho.iter().any(|magic| head.starts_with(magic)) || head.starts_with(b"MZ"))
+    {
+        return Some(0);
+    }
+    None
+}
+
+/// A pyc's header, its source, and whether it still matches that source.
+fn read_pyc(
+    files: &[FileEntry],
+    index: usize,
+    by_path: &HashMap<&str, usize>,
+) -> Result<Option<Pyc>> {
+    let file = &files[index];
+    let head = read_head(&file.source, pyc::HEADER_BYTES as u64)?;
+    let Some(header) = pyc::parse_header(&head) else {
+        return Ok(None);
+    };
+    let path = file.path.as_str();
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let (in_pycache, source_path) = match pycache_source(path) {
+        Some(source) => (true, source),
+        None => (false, format!("{}.py", &path[..path.len() - 4])),
+    };
+    let optimized = in_pycache && name.contains(".opt-");
+    let source = by_path.get(source_path.as_str()).copied();
+    let mut stale = false;
+    if in_pycache && let Some(source_index) = source {
+        let source_file = &files[source_index];
+        if header.flags == 0 {
+            let meta = fs_err::metadata(&source_file.source)?;
+            stale = header.source_mtime != meta.mtime() as u32
+                || header.source_size != meta.size() as u32;
+        } else if header.flags & 1 == 1 {
+            let bytes = fs_err::read(&source_file.source)?;
+            stale = pyc::source_hash(header.magic, &bytes) != header.source_hash;
+        }
+    }
+    Ok(Some(Pyc {
+        magic: header.magic,
+        flags: header.flags,
+        in_pycache,
+        optimized,
+        source,
+        stale,
+    }))
+}
+
+/// The runtime: `--runtime`, else the Python the installed files were built for (a virtual
+/// environment's `lib/python3.X`, extension module suffixes, `WHEEL` tags, pyc magic numbers,
+/// in that order of trust), else the default.
+fn infer_runtime(
+    flag: Option<Runtime>,
+    venv_version: Option<(u32, u32)>,
+    files: &[FileEntry],
+    from_site: &[bool],
+    packages: &[Package],
+    facts: &BTreeMap<usize, PythonFile>,
+    warnings: &mut Vec<String>,
+) -> (Runtime, Origin) {
+    let mut extension: BTreeMap<(u32, u32), (usize, &str)> = BTreeMap::new();
+    for (file, _) in files.iter().zip(from_site) {
+        if let Some(version) = extension_version(&file.path) {
+            let entry = extension.entry(version).or_insert((0, file.path.as_str()));
+            entry.0 += 1;
+        }
+    }
+    let mut wheel: BTreeMap<(u32, u32), (usize, &str)> = BTreeMap::new();
+    for package in packages {
+        let PackageKind::Python(distribution) = &package.kind else {
+            continue;
+        };
+        for tag in &distribution.wheel_tags {
+            let parts: Vec<&str> = tag.split('-').collect();
+            if parts.len() == 3
+                && parts[1] != "abi3"
+                && parts[1] != "none"
+                && let Some(version) = cp_version(parts[0])
+            {
+                let entry = wheel.entry(version).or_insert((0, package.path.as_str()));
+                entry.0 += 1;
+                break;
+            }
+        }
+    }
+    let mut bytecode: BTreeMap<(u32, u32), (usize, &str)> = BTreeMap::new();
+    for (index, fact) in facts {
+        if let Some(pyc) = &fact.pyc
+            && pyc.in_pycache
+            && let Some(version) = pyc::version_of_magic(pyc.magic)
+        {
+            let entry = bytecode
+                .entry(version)
+                .or_insert((0, files[*index].path.as_str()));
+            entry.0 += 1;
+        }
+    }
+    let runtime_of = |version: (u32, u32)| {
+        Runtime::ALL
+            .into_iter()
+            .find(|runtime| runtime.python_version() == Some(version))
+    };
+    let describe = |version: (u32, u32)| format!("python{}.{}", version.0, version.1);
+    let most = |counts: &BTreeMap<(u32, u32), (usize, &str)>| {
+        counts
+            .iter()
+            .max_by_key(|(version, (count, _))| (*count, std::cmp::Reverse(**version)))
+            .map(|(version, (count, example))| (*version, *count, example.to_string()))
+    };
+
+    let mut seen: BTreeSet<(u32, u32)> = BTreeSet::new();
+    seen.extend(venv_version);
+    seen.extend(extension.keys());
+    seen.extend(wheel.keys());
+    seen.extend(bytecode.keys());
+
+    let inferred: Option<((u32, u32), String)> = venv_version
+        .map(|version| {
+            (
+                version,
+                format!("the virtual environment's lib/{}", describe(version)),
+            )
+        })
+        .or_else(|| {
+            most(&extension).map(|(version, count, example)| {
+                (
+                    version,
+                    format!("{count} extension module(s) such as {example}"),
+                )
+            })
+        })
+        .or_else(|| {
+            most(&wheel).map(|(version, count, example)| {
+                (
+                    version,
+                    format!("WHEEL tags of {count} distribution(s) such as {example}"),
+                )
+            })
+        })
+        .or_else(|| {
+            most(&bytecode).map(|(version, count, example)| {
+                (version, format!("{count} pyc file(s) such as {example}"))
+            })
+        });
+
+    if let Some(runtime) = flag {
+        let wanted = runtime.python_version();
+        for (what, counts) in [
+            ("extension module(s)", &extension),
+            ("WHEEL tag(s)", &wheel),
+        ] {
+            for (version, (count, example)) in counts {
+                if Some(*version) != wanted {
+                    warnings.push(format!(
+                        "{count} {what} built for {} (such as {example}), but --runtime {runtime}: they will not load there",
+                        describe(*version)
+                    ));
+                }
+            }
+        }
+        return (runtime, Origin::Flag);
+    }
+    match inferred {
+        Some((version, from)) => {
+            if seen.len() > 1 {
+                let all: Vec<String> = seen.iter().map(|v| describe(*v)).collect();
+                warnings.push(format!(
+                    "the installed files were built for several Pythons ({}); using {} from {from}; pass --runtime to choose",
+                    all.join(", "),
+                    describe(version)
+                ));
+            }
+            match runtime_of(version) {
+                Some(runtime) => (runtime, Origin::Inferred(from)),
+                None => {
+                    warnings.push(format!(
+                        "{} (from {from}) is not a Lambda runtime; assuming {}",
+                        describe(version),
+                        Runtime::DEFAULT_PYTHON
+                    ));
+                    (Runtime::DEFAULT_PYTHON, Origin::Default)
+                }
+            }
+        }
+        None => (Runtime::DEFAULT_PYTHON, Origin::Default),
+    }
+}
+
+/// `cp312` → `(3, 12)`.
+fn cp_version(tag: &str) -> Option<(u32, u32)> {
+    let digits = tag.strip_prefix("cp3")?;
+    Some((3, digits.parse().ok()?))
+}
+
+/// `x.cpython-312-x86_64-linux-gnu.so` → `(3, 12)`.
+fn extension_version(path: &str) -> Option<(u32, u32)> {
+    let name = path.rsplit('/').next()?;
+    if !name.ends_with(".so") {
+        return None;
+    }
+    let (_, rest) = name.split_once(".cpython-3")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((3, digits.parse().ok()?))
+}
+
+/// Reports native code and wheels that cannot run on the target: ELF for another machine,
+/// Mach-O or PE, wheel tags for another Python or platform, `Requires-Python` that excludes
+/// the runtime. One line per distribution.
+fn native_warnings(
+    files: &[FileEntry],
+    packages: &[Package],
+    facts: &BTreeMap<usize, PythonFile>,
+    runtime: Runtime,
+    arch: Arch,
+    warnings: &mut Vec<String>,
+) {
+    let wanted: u16 = match arch {
+        Arch::X86_64 => 62,
+        Arch::Arm64 => 183,
+    };
+    let mut bad: BTreeMap<String, (usize, String, &'static str)> = BTreeMap::new();
+    for (index, fact) in facts {
+        let Some(machine) = fact.native_machine else {
+            continue;
+        };
+        if machine == wanted {
+            continue;
+        }
+        let file = &files[*index];
+        let who = match file.owner {
+            Owner::Package(id) => packages[id.0].name.clone(),
+            _ => "your code".to_string(),
+        };
+        let what = if machine == 0 {
+            "are Mach-O or PE (built on macOS or Windows)"
+        } else {
+            "are ELF for another machine"
+        };
+        let entry = bad.entry(who).or_insert((0, file.path.clone(), what));
+        entry.0 += 1;
+    }
+    for (who, (count, example, what)) in bad {
+        warnings.push(format!(
+            "{who}: {count} native file(s) such as {example} {what}; they will not load on {runtime} {}",
+            arch.id()
+        ));
+    }
+    for package in packages {
+        let PackageKind::Python(distribution) = &package.kind else {
+            continue;
+        };
+        if !distribution.wheel_tags.is_empty()
+            && !distribution
+                .wheel_tags
+                .iter()
+                .any(|tag| metadata::tag_fits(tag, runtime, arch))
+        {
+            let (major, minor) = runtime.glibc();
+            warnings.push(format!(
+                "{}: wheel tags {} do not fit {runtime} on {} (glibc {major}.{minor}); reinstall with pip's --platform and --python-version for the target",
+                package.path,
+                distribution.wheel_tags.join(", "),
+                arch.id()
+            ));
+        }
+        if let Some(requires) = &distribution.requires_python
+            && metadata::python_allowed(requires, runtime) == Some(false)
+        {
+            warnings.push(format!(
+                "{}: Requires-Python {requires} excludes {runtime}",
+                package.path
+            ));
+        }
+    }
+}
+
+/// Fills each distribution's `dependencies`: requirements whose markers hold for the target
+/// without extras (production), or with one of the distribution's own extras (optional).
+fn resolve_dependencies(
+    packages: &mut [Package],
+    runtime: Runtime,
+    arch: Arch,
+    warnings: &mut Vec<String>,
+) {
+    let environment = metadata::marker_environment(runtime, arch);
+    let by_name: HashMap<String, PackageId> = packages
+        .iter()
+        .map(|package| (package.name.clone(), package.id))
+        .collect();
+    let mut duplicates: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for package in packages.iter() {
+        duplicates
+            .entry(package.name.as_str())
+            .or_default()
+            .push(package.path.as_str());
+    }
+    for (name, paths) in duplicates {
+        if paths.len() > 1 {
+            warnings.push(format!(
+                "{name} is installed more than once ({}); Python imports whichever files were written last",
+                paths.join(", ")
+            ));
+        }
+    }
+    for package in packages.iter_mut() {
+        let PackageKind::Python(distribution) = &package.kind else {
+            continue;
+        };
+        let mut dependencies = Vec::new();
+        for requirement in &distribution.requirements {
+            let kind = if requirement.marker.evaluate(&environment, &[]) {
+                DependencyKind::Production
+            } else {
+                match requirement.marker.top_level_extra() {
+                    Some(MarkerExpression::Extra {
+                        name: MarkerValueExtra::Extra(extra),
+                        ..
+                    }) if requirement
+                        .marker
+                        .evaluate(&environment, std::slice::from_ref(&extra)) =>
+                    {
+                        DependencyKind::Optional
+                    }
+                    _ => continue,
+                }
+            };
+            let name = metadata::normalize_name(requirement.name.as_ref());
+            dependencies.push(Dependency {
+                target: by_name.get(&name).copied(),
+                name,
+                kind,
+            });
+        }
+        dependencies.sort_by(|a, b| a.name.cmp(&b.name).then(a.kind.cmp(&b.kind)));
+        dependencies.dedup_by(|a, b| a.name == b.name);
+        package.dependencies = dependencies;
+    }
+}
+
+/// Finds the handler file from `--handler` (Lambda's `module.function`, where the module may
+/// use `/` or `.`: `src/app.handler`, `src.app.handler`), else the usual names.
+fn handler(
+    root: &Path,
+    flag: Option<&str>,
+    files: &[FileEntry],
+    owners: &[Owner],
+) -> Result<Handler> {
+    let user_file = |path: &str| {
+        files
+            .binary_search_by(|file| file.path.as_str().cmp(path))
+            .is_ok_and(|index| owners[index] == Owner::User)
+    };
+    if let Some(spec) = flag {
+        let Some((module, function)) = spec.rsplit_once('.') else {
+            return Err(Error::Usage(format!(
+                "--handler {spec}: expected Lambda's syntax MODULE.FUNCTION, such as lambda_function.lambda_handler or src/app.handler"
+            )));
+        };
+        if module.is_empty() || function.is_empty() {
+            return Err(Error::Usage(format!(
+                "--handler {spec}: expected MODULE.FUNCTION, such as app.handler"
+            )));
+        }
+        let base = module.replace('.', "/");
+        let tried = [format!("{base}.py"), format!("{base}/__init__.py")];
+        return match tried.iter().find(|path| user_file(path)) {
+            Some(file) => Ok(Handler {
+                spec: spec.to_string(),
+                file: file.clone(),
+                origin: Origin::Flag,
+            }),
+            None => Err(Error::input(
+                root.join(&tried[0]),
+                format!(
+                    "handler file not found for --handler {spec} (tried {})",
+                    tried.join(", ")
+                ),
+            )),
+        };
+    }
+    for (stem, function) in USUAL_HANDLERS {
+        let file = format!("{stem}.py");
+        if user_file(&file) {
+            return Ok(Handler {
+                spec: format!("{stem}.{function}"),
+                file,
+                origin: Origin::Inferred("usual file name".to_string()),
+            });
+        }
+    }
+    let tried: Vec<String> = USUAL_HANDLERS
+        .iter()
+        .map(|(stem, _)| format!("{stem}.py"))
+        .collect();
+    Err(Error::input(
+        root,
+        format!(
+            "no handler file found (looked for {}); pass --handler MODULE.FUNCTION",
+            tried.join(", ")
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_paths_come_from_file_paths() {
+        assert_eq!(module_of("a/b/c.py"), Some(("a.b.c".to_string(), false)));
+        assert_eq!(
+            module_of("a/b/__init__.py"),
+            Some(("a.b".to_string(), true))
+        );
+        assert_eq!(
+            module_of("_cffi_backend.cpython-312-x86_64-linux-gnu.so"),
+            Some(("_cffi_backend".to_string(), false))
+        );
+        assert_eq!(module_of("foo-1.0.dist-info/x.py"), None);
+        assert_eq!(
+            module_of("lambda_function.py"),
+            Some(("lambda_function".to_string(), false))
+        );
+    }
+
+    #[test]
+    fn pycache_pycs_map_to_their_source() {
+        assert_eq!(
+            pycache_source("a/__pycache__/b.cpython-311.pyc").as_deref(),
+            Some("a/b.py")
+        );
+        assert_eq!(
+            pycache_source("__pycache__/six.cpython-311.opt-1.pyc").as_deref(),
+            Some("six.py")
+        );
+        assert_eq!(pycache_source("a/b.pyc"), None);
+    }
+
+    #[test]
+    fn record_bin_entries_map_to_the_install_bin_folder() {
+        assert_eq!(record_artifact_path("../../bin/idna"), "bin/idna");
+        assert_eq!(record_artifact_path("../../../bin/black"), "bin/black");
+        assert_eq!(record_artifact_path("../../share/man/x.1"), "");
+        assert_eq!(record_artifact_path("a/./b.py"), "a/b.py");
+    }
+
+    #[test]
+    fn shebangs_of_the_build_machine_are_foreign() {
+        assert!(foreign_shebang(
+            b"#!/root/.pyenv/versions/3.11.7/bin/python3\nimport re\n"
+        ));
+        assert!(foreign_shebang(
+            b"#!/bin/sh\n'''exec' /very/long/path/bin/python \"$0\" \"$@\"\n' '''\n"
+        ));
+        assert!(!foreign_shebang(b"#!/usr/bin/env python3\n"));
+        assert!(!foreign_shebang(b"#!/bin/sh\necho hi\n"));
+        assert!(!foreign_shebang(b"print('no shebang')\n"));
+    }
+
+    #[test]
+    fn native_headers_name_the_machine() {
+        let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
+        elf.resize(18, 0);
+        elf.extend(62u16.to_le_bytes());
+        assert_eq!(native_machine(&elf), Some(62));
+        assert_eq!(native_machine(b"\xcf\xfa\xed\xfe\x07\x00\x00\x01"), Some(0));
+        assert_eq!(native_machine(b"/* GNU ld script */"), None);
+        assert_eq!(
+            extension_version("numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so"),
+            Some((3, 11))
+        );
+        assert_eq!(extension_version("numpy.libs/libgfortran.so.5"), None);
+    }
+}

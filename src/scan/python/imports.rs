@@ -1,0 +1,219 @@
+//! What a Python file imports, read with `ruff_python_parser`: every `import` and
+//! `from … import` anywhere in the file (inside functions, `try`/`except ImportError`, `if`
+//! branches), relative imports made absolute, and module names passed as string literals to
+//! import helpers (`importlib.import_module("x")`, `__import__("x")`, a library's
+//! `import_optional_dependency("x")`).
+
+use ruff_python_ast::visitor::{Visitor, walk_expr, walk_stmt};
+use ruff_python_ast::{Expr, Stmt};
+use ruff_python_parser::parse_unchecked_source;
+use ruff_text_size::Ranged;
+
+/// The imports of one file.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FileImports {
+    /// Absolute dotted names. `from a.b import c` gives `a.b.c`: `c` may be a submodule, and
+    /// when it is an attribute the lookup falls back to `a.b`.
+    pub modules: Vec<String>,
+    /// Imports whose module name is computed: `line: code`.
+    pub dynamic: Vec<String>,
+    /// The file does not parse (what did parse still counts).
+    pub syntax_error: Option<String>,
+}
+
+/// Extracts the imports of a file whose module is `module` (`pkg.sub.mod`, or `pkg.sub` for
+/// `pkg/sub/__init__.py`), which is how relative imports are resolved.
+pub fn extract(source: &str, module: &str, is_package: bool) -> FileImports {
+    let parsed = parse_unchecked_source(source, ruff_python_ast::PySourceType::Python);
+    // The package a relative import starts from: the module itself for `__init__.py`.
+    let mut package: Vec<&str> = module.split('.').filter(|part| !part.is_empty()).collect();
+    if !is_package {
+        package.pop();
+    }
+    let mut collector = Collector {
+        source,
+        package,
+        found: FileImports::default(),
+    };
+    for statement in parsed.syntax().body.iter() {
+        collector.visit_stmt(statement);
+    }
+    if let Some(error) = parsed.errors().first() {
+        let line = line_of(source, error.location.start().to_usize());
+        collector.found.syntax_error = Some(format!("{line}: {}", error.error));
+    }
+    collector.found.modules.sort();
+    collector.found.modules.dedup();
+    collector.found
+}
+
+struct Collector<'s> {
+    source: &'s str,
+    package: Vec<&'s str>,
+    found: FileImports,
+}
+
+impl Collector<'_> {
+    /// `from ..x import y` in package `a.b.c` → `a.b.x`; `None` when it climbs above the top.
+    fn resolve(&self, level: u32, module: Option<&str>) -> Option<String> {
+        let level = level as usize;
+        if level == 0 {
+            return module.map(str::to_string);
+        }
+        if level - 1 > self.package.len() {
+            return None;
+        }
+        let mut parts: Vec<&str> = self.package[..self.package.len() - (level - 1)].to_vec();
+        if let Some(module) = module {
+            parts.extend(module.split('.'));
+        }
+        Some(parts.join("."))
+    }
+
+    fn site(&self, range: ruff_text_size::TextRange) -> String {
+        let start = range.start().to_usize();
+        let end = range.end().to_usize().min(start + 120);
+        let code: String = self.source[start..end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!("{}: {code}", line_of(self.source, start))
+    }
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(source: &str, offset: usize) -> usize {
+    source.as_bytes()[..offset.min(source.len())]
+        .iter()
+        .filter(|&&byte| byte == b'\n')
+        .count()
+        + 1
+}
+
+/// A name made of dotted identifiers.
+fn is_module_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+impl<'a> Visitor<'a> for Collector<'a> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::Import(import) => {
+                for alias in &import.names {
+                    self.found.modules.push(alias.name.id.as_str().to_string());
+                }
+            }
+            Stmt::ImportFrom(import) => {
+                let module = import.module.as_ref().map(|name| name.id.as_str());
+                if let Some(base) = self.resolve(import.level, module) {
+                    for alias in &import.names {
+                        let name = alias.name.id.as_str();
+                        let full = match (name, base.is_empty()) {
+                            ("*", _) => base.clone(),
+                            (_, true) => name.to_string(),
+                            (_, false) => format!("{base}.{name}"),
+                        };
+                        if !full.is_empty() {
+                            self.found.modules.push(full);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::Call(call) = expr {
+            let callee = match call.func.as_ref() {
+                Expr::Name(name) => Some(name.id.as_str()),
+                Expr::Attribute(attribute) => Some(attribute.attr.id.as_str()),
+                _ => None,
+            };
+            if let Some(callee) = callee {
+                let loads_code = callee == "import_module" || callee == "__import__";
+                let helper = loads_code
+                    || callee.to_ascii_lowercase().contains("import")
+                    || callee == "find_spec";
+                if helper {
+                    match call.arguments.args.first() {
+                        Some(Expr::StringLiteral(literal)) => {
+                            let name = literal.value.to_str();
+                            if is_module_name(name) {
+                                self.found.modules.push(name.to_string());
+                            } else if let Some(relative) = name.strip_prefix('.') {
+                                // `import_module(".sub", __package__)`: relative to this package.
+                                let level = 1 + relative.chars().take_while(|&c| c == '.').count();
+                                let rest = relative.trim_start_matches('.');
+                                let module = (!rest.is_empty()).then_some(rest);
+                                if let Some(resolved) = self.resolve(level as u32, module) {
+                                    self.found.modules.push(resolved);
+                                }
+                            }
+                        }
+                        Some(_) if loads_code => {
+                            self.found.dynamic.push(self.site(expr.range()));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        walk_expr(self, expr);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn modules(source: &str) -> Vec<String> {
+        extract(source, "app", false).modules
+    }
+
+    #[test]
+    fn imports_anywhere_in_the_file_count() {
+        let source = "import os, a.b as ab\nfrom c import d, e\n\ndef f():\n    import g\n\ntry:\n    import h\nexcept ImportError:\n    h = None\nif x:\n    from i.j import *\nclass K:\n    import l\n";
+        assert_eq!(
+            modules(source),
+            ["a.b", "c.d", "c.e", "g", "h", "i.j", "l", "os"]
+        );
+    }
+
+    #[test]
+    fn relative_imports_resolve_against_the_package() {
+        let found = extract(
+            "from . import x\nfrom .. import y\nfrom .z import w\nfrom .... import too_far\n",
+            "pkg.sub.mod",
+            false,
+        );
+        assert_eq!(found.modules, ["pkg.sub.x", "pkg.sub.z.w", "pkg.y"]);
+        let init = extract("from .tests import helper\n", "jinja2", true);
+        assert_eq!(init.modules, ["jinja2.tests.helper"]);
+    }
+
+    #[test]
+    fn literal_names_given_to_import_helpers_count_and_computed_ones_are_dynamic() {
+        let source = "import importlib\nm = importlib.import_module('yaml')\nn = __import__(\"simplejson\")\np = import_optional_dependency('pyarrow', extra='x')\nq = importlib.import_module('.helpers', __package__)\nr = importlib.import_module(name)\nprint('requests')\n";
+        let found = extract(source, "pkg.mod", false);
+        assert_eq!(
+            found.modules,
+            ["importlib", "pkg.helpers", "pyarrow", "simplejson", "yaml"]
+        );
+        assert_eq!(found.dynamic, ["6: importlib.import_module(name)"]);
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_still_yields_what_parsed() {
+        let found = extract("import a\ndef broken(:\n", "m", false);
+        assert!(found.modules.contains(&"a".to_string()));
+        assert!(found.syntax_error.is_some());
+    }
+}

@@ -1,0 +1,510 @@
+//! The file-level tracer for `--shake files`: from the handler, every static import edge,
+//! resolved with `oxc_resolver` over the artifact's own tree (so links and copied workspace
+//! packages resolve exactly as on Lambda), under each condition set the target Node uses.
+//! Where a file does something it cannot follow, its package (or the user's code) is kept whole.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use oxc_resolver::{FileMetadata, FileSystem, ResolveError, ResolveOptions, ResolverGeneric};
+use rayon::prelude::*;
+
+use super::imports::{self, FileImports};
+use super::node::package_name;
+use super::walk::{join, parent};
+use crate::error::Result;
+use crate::model::{FileEntry, Owner, Package, PackageId, Runtime, Trace, TraceUnit};
+use crate::shake::normalize;
+
+/// Packages whose job is to find a native binary at run time.
+pub const BINARY_LOADERS: [&str; 8] = [
+    "bindings",
+    "node-gyp-build",
+    "node-gyp-build-optional-packages",
+    "node-pre-gyp",
+    "@mapbox/node-pre-gyp",
+    "prebuildify",
+    "@neon-rs/load",
+    "detect-libc",
+];
+
+/// The artifact's tree as a file system for the resolver: paths under `root` are artifact
+/// paths; kept links are links; files copied in through outside links are plain files.
+#[derive(Clone)]
+struct ArtifactFs {
+    root: PathBuf,
+    /// Artifact path → where to read it; `None` for links.
+    files: Arc<HashMap<String, Option<PathBuf>>>,
+    /// Artifact path of a link → its target text.
+    links: Arc<HashMap<String, String>>,
+    folders: Arc<HashSet<String>>,
+}
+
+enum Node<'a> {
+    Folder,
+    File(&'a Path),
+    Link(&'a str),
+}
+
+impl ArtifactFs {
+    fn new(root: &Path, entries: &[FileEntry]) -> ArtifactFs {
+        let mut files = HashMap::new();
+        let mut links = HashMap::new();
+        let mut folders = HashSet::from([String::new()]);
+        for entry in entries {
+            let mut folder = parent(&entry.path);
+            while folders.insert(folder.to_string()) {
+                folder = parent(folder);
+            }
+            match &entry.link_target {
+                Some(target) => {
+                    links.insert(entry.path.clone(), target.clone());
+                    files.insert(entry.path.clone(), None);
+                }
+                None => {
+                    files.insert(entry.path.clone(), Some(entry.source.clone()));
+                }
+            }
+        }
+        ArtifactFs {
+            root: root.to_path_buf(),
+            files: Arc::new(files),
+            links: Arc::new(links),
+            folders: Arc::new(folders),
+        }
+    }
+
+    /// The artifact path of `path`, `Some("")` for the root, `None` outside the artifact.
+    fn relative(&self, path: &Path) -> Option<String> {
+        let inside = path.strip_prefix(&self.root).ok()?;
+        let parts: Option<Vec<&str>> = inside
+            .components()
+            .map(|part| part.as_os_str().to_str())
+            .collect();
+        Some(normalize(&parts?.join("/")))
+    }
+
+    /// Follows links in every component of an artifact path.
+    fn follow(&self, path: &str) -> Option<String> {
+        let mut current = String::new();
+        let mut hops = 0;
+        let mut rest: Vec<String> = path
+            .split('/')
+            .filter(|part| !part.is_empty())
+            .map(str::to_string)
+            .collect();
+        rest.reverse();
+        while let Some(part) = rest.pop() {
+            let next = join(&current, &part);
+            if let Some(target) = self.links.get(&next) {
+                hops += 1;
+                if hops > 40 {
+                    return None;
+                }
+                let resolved = normalize(&join(&current, target));
+                // Re-walk the target's components: they may hold links too.
+                let mut parts: Vec<String> = resolved
+                    .split('/')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                parts.reverse();
+                rest.extend(parts);
+                current = String::new();
+                continue;
+            }
+            current = next;
+        }
+        Some(current)
+    }
+
+    /// What is at `path`, following links in its folders but not in its last part.
+    fn node(&self, path: &Path) -> Option<Node<'_>> {
+        let relative = self.relative(path)?;
+        let folder = self.follow(parent(&relative))?;
+        let name = &relative[relative.rfind('/').map_or(0, |i| i + 1)..];
+        let here = join(&folder, name);
+        if let Some(target) = self.links.get(&here) {
+            return Some(Node::Link(target));
+        }
+        if let Some(Some(source)) = self.files.get(&here) {
+            return Some(Node::File(source));
+        }
+        self.folders.contains(&here).then_some(Node::Folder)
+    }
+
+    fn above_root(&self, path: &Path) -> bool {
+        self.root.starts_with(path) && self.root != path
+    }
+
+    fn followed(&self, path: &Path) -> io::Result<PathBuf> {
+        let relative = self.relative(path).ok_or_else(not_found)?;
+        let real = self.follow(&relative).ok_or_else(not_found)?;
+        Ok(self.root.join(real))
+    }
+}
+
+fn not_found() -> io::Error {
+    io::Error::from(io::ErrorKind::NotFound)
+}
+
+impl FileSystem for ArtifactFs {
+    fn new() -> Self {
+        ArtifactFs {
+            root: PathBuf::from("/"),
+            files: Arc::default(),
+            links: Arc::default(),
+            folders: Arc::default(),
+        }
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        match self.node(&self.followed(path)?) {
+            Some(Node::File(source)) => fs_err::read(source),
+            _ => Err(not_found()),
+        }
+    }
+
+    fn read_to_string(&self, path: &Path) -> io::Result<String> {
+        String::from_utf8(self.read(path)?).map_err(io::Error::other)
+    }
+
+    fn metadata(&self, path: &Path) -> io::Result<FileMetadata> {
+        if self.above_root(path) {
+            return Ok(FileMetadata::new(false, true, false));
+        }
+        match self.node(&self.followed(path)?) {
+            Some(Node::File(_)) => Ok(FileMetadata::new(true, false, false)),
+            Some(Node::Folder) => Ok(FileMetadata::new(false, true, false)),
+            _ => Err(not_found()),
+        }
+    }
+
+    fn symlink_metadata(&self, path: &Path) -> io::Result<FileMetadata> {
+        if self.above_root(path) {
+            return Ok(FileMetadata::new(false, true, false));
+        }
+        match self.node(path) {
+            Some(Node::File(_)) => Ok(FileMetadata::new(true, false, false)),
+            Some(Node::Folder) => Ok(FileMetadata::new(false, true, false)),
+            Some(Node::Link(_)) => Ok(FileMetadata::new(false, false, true)),
+            None => Err(not_found()),
+        }
+    }
+
+    fn read_link(&self, path: &Path) -> Result<PathBuf, ResolveError> {
+        match self.node(path) {
+            Some(Node::Link(target)) => Ok(path.parent().unwrap_or(path).join(target)),
+            _ => Err(ResolveError::from(io::Error::from(
+                io::ErrorKind::InvalidInput,
+            ))),
+        }
+    }
+
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        if self.above_root(path) || path == self.root {
+            return Ok(path.to_path_buf());
+        }
+        self.followed(path)
+    }
+}
+
+fn is_script(path: &str) -> bool {
+    let extension = path.rsplit_once('.').map_or("", |(_, ext)| ext);
+    ["js", "cjs", "mjs", "jsx", "ts", "tsx"].contains(&extension) && !path.ends_with(".d.ts")
+}
+
+fn is_binary(path: &str) -> bool {
+    let name = &path[path.rfind('/').map_or(0, |i| i + 1)..];
+    name.ends_with(".node")
+        || name.ends_with(".wasm")
+        || name.ends_with(".so")
+        || name.contains(".so.")
+}
+
+struct Tracer<'a> {
+    root: &'a Path,
+    files: &'a [FileEntry],
+    packages: &'a [Package],
+    index: HashMap<&'a str, usize>,
+    trace: Trace,
+    next: Vec<usize>,
+}
+
+impl Tracer<'_> {
+    fn unit(&self, file: usize) -> TraceUnit {
+        match self.files[file].owner {
+            Owner::Package(id) => TraceUnit::Package(id),
+            Owner::User | Owner::Unowned => TraceUnit::User,
+        }
+    }
+
+    fn reach(&mut self, file: usize, from: Option<usize>) {
+        if self.trace.reached.contains_key(&file) {
+            return;
+        }
+        self.trace.reached.insert(file, from);
+        let path = &self.files[file].path;
+        if is_binary(path) {
+            let reason = format!("{path}: native or WebAssembly code, located at run time");
+            self.whole(self.unit(file), reason, Some(file));
+        }
+        if is_script(path) && self.files[file].link_target.is_none() {
+            self.next.push(file);
+        }
+    }
+
+    /// Every file under an artifact folder.
+    fn reach_folder(&mut self, folder: &str, from: usize) {
+        let prefix = if folder.is_empty() {
+            String::new()
+        } else {
+            format!("{folder}/")
+        };
+        let start = self
+            .files
+            .partition_point(|file| file.path.as_str() < prefix.as_str());
+        let inside: Vec<usize> = (start..self.files.len())
+            .take_while(|&i| self.files[i].path.starts_with(&prefix))
+            .collect();
+        for file in inside {
+            self.reach(file, Some(from));
+        }
+    }
+
+    fn whole(&mut self, unit: TraceUnit, reason: String, from: Option<usize>) {
+        if self.trace.whole.contains_key(&unit) {
+            return;
+        }
+        self.trace.whole.insert(unit, reason);
+        // Everything of the unit may now load, so what it imports must be traced too.
+        let files: Vec<usize> = match unit {
+            TraceUnit::Package(id) => self.packages[id.0].files.clone(),
+            TraceUnit::User => (0..self.files.len())
+                .filter(|&i| matches!(self.files[i].owner, Owner::User | Owner::Unowned))
+                .collect(),
+        };
+        for file in files {
+            self.reach(file, from);
+        }
+    }
+
+    /// A path the code names relative to its own folder.
+    fn asset(&mut self, file: usize, relative: &str, complete: bool) {
+        let folder = parent(&self.files[file].path);
+        let joined = normalize(&join(folder, relative.trim_start_matches('/')));
+        if joined.starts_with("..") {
+            return;
+        }
+        if !complete {
+            // Only a prefix is known: the folder it names is what may be read.
+            let named = if relative.ends_with('/') {
+                joined.as_str()
+            } else {
+                parent(&joined)
+            };
+            let named = named.to_string();
+            self.reach_folder(&named, file);
+            return;
+        }
+        for candidate in [
+            joined.clone(),
+            format!("{joined}.js"),
+            format!("{joined}.json"),
+            format!("{joined}.node"),
+        ] {
+            if let Some(&target) = self.index.get(candidate.as_str()) {
+                self.reach(target, Some(file));
+                return;
+            }
+        }
+        self.reach_folder(&joined, file);
+    }
+
+    fn apply(
+        &mut self,
+        file: usize,
+        facts: FileImports,
+        resolvers: &[ResolverGeneric<ArtifactFs>],
+    ) {
+        let unit = self.unit(file);
+        let path = self.files[file].path.clone();
+        let folder = self.root.join(parent(&path));
+        for specifier in &facts.specifiers {
+            if BINARY_LOADERS.contains(&package_name(specifier)) {
+                self.whole(
+                    unit,
+                    format!("{path}: loads a native binary through {specifier}"),
+                    Some(file),
+                );
+            }
+            let mut resolved = false;
+            for resolver in resolvers {
+                match resolver.resolve(&folder, specifier) {
+                    Ok(resolution) => {
+                        let target = resolution
+                            .path()
+                            .strip_prefix(self.root)
+                            .ok()
+                            .and_then(|inside| inside.to_str())
+                            .map(str::to_string);
+                        if let Some(&target) =
+                            target.as_deref().and_then(|target| self.index.get(target))
+                        {
+                            self.reach(target, Some(file));
+                            resolved = true;
+                        }
+                    }
+                    Err(ResolveError::Builtin { .. }) => resolved = true,
+                    Err(_) => {}
+                }
+            }
+            if !resolved {
+                // Not installed or not there: Node fails the same way (or the code catches it).
+                self.trace.unresolved.push(format!("{path}: {specifier}"));
+            }
+        }
+        for computed in &facts.computed {
+            let named = normalize(&join(
+                parent(&path),
+                computed.prefix.trim_end_matches(|c| c != '/'),
+            ));
+            if !named.starts_with("..") {
+                self.reach_folder(&named, file);
+            }
+        }
+        for site in &facts.dynamic {
+            if facts.computed.iter().any(|computed| &computed.site == site) {
+                continue;
+            }
+            let reason = format!("{path}:{site}: an import lamina cannot follow");
+            if unit == TraceUnit::User && self.trace.all_packages.is_none() {
+                // The user's code may load any package by a name lamina cannot see.
+                self.trace.all_packages = Some(reason.clone());
+            }
+            self.whole(unit, reason, Some(file));
+        }
+        for asset in &facts.assets {
+            self.asset(file, &asset.path, asset.complete);
+        }
+        if let Some(site) = facts.locates.first() {
+            self.whole(
+                unit,
+                format!("{path}:{site}: finds files at run time"),
+                Some(file),
+            );
+        }
+    }
+}
+
+/// Traces the function from its handler file.
+pub fn trace(
+    root: &Path,
+    files: &[FileEntry],
+    packages: &[Package],
+    handler: &str,
+    runtime: Runtime,
+) -> Result<Trace> {
+    let started = Instant::now();
+    let fs = ArtifactFs::new(root, files);
+    let mut condition_sets = vec![vec!["node", "require"], vec!["node", "import"]];
+    if runtime.node_major() >= 20 {
+        // Node 20.19 and later match `module-sync` for both require and import.
+        condition_sets.push(vec!["node", "module-sync", "require"]);
+        condition_sets.push(vec!["node", "module-sync", "import"]);
+    }
+    let resolvers: Vec<ResolverGeneric<ArtifactFs>> = condition_sets
+        .into_iter()
+        .map(|conditions| {
+            let options = ResolveOptions {
+                condition_names: conditions.into_iter().map(str::to_string).collect(),
+                extensions: vec![
+                    ".js".into(),
+                    ".json".into(),
+                    ".node".into(),
+                    ".mjs".into(),
+                    ".cjs".into(),
+                ],
+                builtin_modules: true,
+                node_path: false,
+                symlinks: true,
+                ..ResolveOptions::default()
+            };
+            ResolverGeneric::new_with_file_system(fs.clone(), options)
+        })
+        .collect();
+    let mut tracer = Tracer {
+        root,
+        files,
+        packages,
+        index: files
+            .iter()
+            .enumerate()
+            .map(|(i, file)| (file.path.as_str(), i))
+            .collect(),
+        trace: Trace::default(),
+        next: Vec::new(),
+    };
+    if let Some(&start) = tracer.index.get(handler) {
+        tracer.reach(start, None);
+    }
+    while !tracer.next.is_empty() {
+        let mut frontier = std::mem::take(&mut tracer.next);
+        frontier.sort_unstable();
+        frontier.dedup();
+        // Each file is parsed once, the files of one step in parallel.
+        let parsed: Vec<(usize, FileImports)> = frontier
+            .par_iter()
+            .map(|&file| {
+                let entry = &files[file];
+                let bytes = fs_err::read(&entry.source)?;
+                Ok((
+                    file,
+                    imports::extract(&entry.path, &String::from_utf8_lossy(&bytes)),
+                ))
+            })
+            .collect::<Result<_>>()?;
+        tracer.trace.parsed_files += parsed.len();
+        for (file, facts) in parsed {
+            tracer.apply(file, facts, &resolvers);
+        }
+    }
+    let mut trace = tracer.trace;
+    trace.seconds = started.elapsed().as_secs_f64();
+    Ok(trace)
+}
+
+/// For `lamina why`: the chain of files from the handler to `file`.
+pub fn chain(trace: &Trace, files: &[FileEntry], file: usize) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut current = Some(file);
+    let mut seen = HashSet::new();
+    while let Some(index) = current {
+        if !seen.insert(index) {
+            break;
+        }
+        chain.push(files[index].path.clone());
+        current = trace.reached.get(&index).copied().flatten();
+    }
+    chain
+}
+
+/// Files of the trace grouped by package, for reports: (kept, total).
+pub fn per_package(trace: &Trace, packages: &[Package]) -> BTreeMap<PackageId, usize> {
+    packages
+        .iter()
+        .map(|package| {
+            (
+                package.id,
+                package
+                    .files
+                    .iter()
+                    .filter(|file| trace.reached.contains_key(file))
+                    .count(),
+            )
+        })
+        .collect()
+}

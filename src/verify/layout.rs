@@ -1,0 +1,202 @@
+//! Where the runtime looks: the handler file in the function or a layer, a custom runtime's
+//! `bootstrap`, the folders of a Node or Python layer, and files a later layer overwrites.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Finding, Language, Runtime};
+use crate::verify::findings::{
+    HANDLER_MISSING, HANDLER_NO_BOOTSTRAP, LAYER_NODE_LAYOUT, LAYER_OVERWRITE, LAYER_PYTHON_LAYOUT,
+};
+use crate::verify::zipcheck::{Contents, Kind};
+
+/// A layer as the checks see it: its name and what its zip holds.
+pub struct Layer<'a> {
+    pub name: &'a str,
+    pub contents: &'a Contents,
+}
+
+/// Checks that the handler's file is where the runtime loads it from: for Node, the function's
+/// own folder (`src/index.handler` → `src/index.js`, `.mjs` or `.cjs`); for Python, the
+/// function's folder or a layer's `python/` or `python/lib/python3.X/site-packages/`
+/// (`pkg.app.handler` → `pkg/app.py`). With no runtime known, any of those in the function.
+pub fn handler(
+    spec: &str,
+    runtime: Option<Runtime>,
+    function: &Contents,
+    layers: &[Layer<'_>],
+) -> Option<Finding> {
+    let language = runtime.map(Runtime::language);
+    if language == Some(Language::Custom) {
+        // A custom runtime's bootstrap decides what the handler means.
+        return None;
+    }
+    let Some((module, _export)) = spec
+        .rsplit_once('.')
+        .filter(|(module, export)| !module.is_empty() && !export.is_empty())
+    else {
+        return Some(HANDLER_MISSING.at(
+            None,
+            format!("handler {spec:?} is not FILE.FUNCTION (such as index.handler)"),
+        ));
+    };
+    let mut candidates: Vec<(Option<&str>, String)> = Vec::new();
+    if language != Some(Language::Python) {
+        for extension in ["js", "mjs", "cjs"] {
+            candidates.push((None, format!("{module}.{extension}")));
+        }
+    }
+    if language != Some(Language::Node) {
+        let path = module.replace('.', "/");
+        let files = [format!("{path}.py"), format!("{path}/__init__.py")];
+        candidates.extend(files.iter().map(|file| (None, file.clone())));
+        for layer in layers {
+            let mut roots = vec!["python".to_string()];
+            if let Some((major, minor)) = runtime.and_then(Runtime::python_version) {
+                roots.push(format!("python/lib/python{major}.{minor}/site-packages"));
+            }
+            for root in roots {
+                for file in &files {
+                    candidates.push((Some(layer.name), format!("{root}/{file}")));
+                }
+            }
+        }
+    }
+    let function_files = function.loadable();
+    let found = candidates.iter().any(|(layer, path)| match layer {
+        None => function_files.contains(path.as_str()),
+        Some(name) => layers
+            .iter()
+            .find(|layer| layer.name == *name)
+            .is_some_and(|layer| layer.contents.loadable().contains(path.as_str())),
+    });
+    if found {
+        return None;
+    }
+    let function_paths: Vec<&str> = candidates
+        .iter()
+        .filter(|(layer, _)| layer.is_none())
+        .map(|(_, path)| path.as_str())
+        .collect();
+    let where_ = match runtime {
+        Some(runtime) if runtime.language() == Language::Python && !layers.is_empty() => {
+            "in the function zip or under a layer's python/ folder"
+        }
+        _ => "in the function zip",
+    };
+    Some(HANDLER_MISSING.at(
+        None,
+        format!(
+            "handler {spec}: none of {} is {where_}",
+            function_paths.join(", ")
+        ),
+    ))
+}
+
+/// A custom runtime (`provided.*`) starts `bootstrap` from the function's root or a layer's.
+pub fn bootstrap(runtime: Runtime, function: &Contents, layers: &[Layer<'_>]) -> Option<Finding> {
+    if runtime.language() != Language::Custom {
+        return None;
+    }
+    let present = std::iter::once(function)
+        .chain(layers.iter().map(|layer| layer.contents))
+        .any(|contents| contents.loadable().contains("bootstrap"));
+    (!present).then(|| {
+        HANDLER_NO_BOOTSTRAP.at(
+            None,
+            format!("{runtime} starts /var/task/bootstrap or /opt/bootstrap, and neither the function nor a layer has one"),
+        )
+    })
+}
+
+/// Checks that a layer's packages are where the runtime's module search finds them under
+/// `/opt`.
+pub fn layer_layout(layer: &Contents, runtime: Runtime) -> Option<Finding> {
+    let files = layer
+        .entries
+        .iter()
+        .filter(|entry| entry.kind != Kind::Dir)
+        .map(|entry| entry.path.as_str());
+    match runtime.language() {
+        Language::Node => {
+            let versioned = format!("nodejs/node{}/node_modules/", runtime.node_major());
+            let misplaced: Vec<&str> = files
+                .filter(|path| path.starts_with("node_modules/") || path.contains("/node_modules/"))
+                .filter(|path| {
+                    !path.starts_with("nodejs/node_modules/") && !path.starts_with(&versioned)
+                })
+                .collect();
+            let first = misplaced.first()?;
+            Some(LAYER_NODE_LAYOUT.at(
+                Some(first),
+                format!(
+                    "{} files under node_modules/ are outside nodejs/node_modules/ and {versioned}, the folders {runtime} searches under /opt",
+                    misplaced.len()
+                ),
+            ))
+        }
+        Language::Python => {
+            let (major, minor) = runtime.python_version()?;
+            let site = format!("python/lib/python{major}.{minor}/site-packages/");
+            let misplaced: Vec<&str> = files
+                .filter(|path| {
+                    path.ends_with(".py")
+                        || path.contains(".dist-info/")
+                        || path.contains("site-packages/")
+                })
+                .filter(|path| {
+                    let in_python = path.starts_with("python/");
+                    let other_version =
+                        path.starts_with("python/lib/python") && !path.starts_with(&site);
+                    !in_python || other_version
+                })
+                .collect();
+            let first = misplaced.first()?;
+            Some(LAYER_PYTHON_LAYOUT.at(
+                Some(first),
+                format!(
+                    "{} Python files are outside python/ and {site}, the folders {runtime} puts on sys.path under /opt",
+                    misplaced.len()
+                ),
+            ))
+        }
+        Language::Custom => None,
+    }
+}
+
+/// Layers are extracted into `/opt` in attach order and a later layer's file replaces an
+/// earlier one's: one warning per pair of layers, on the later one.
+pub fn overwrites(layers: &[Layer<'_>]) -> Vec<Vec<Finding>> {
+    let mut owner: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut found = Vec::new();
+    for (position, layer) in layers.iter().enumerate() {
+        // Per earlier layer: how many files, and the first.
+        let mut replaced: BTreeMap<usize, (usize, &str)> = BTreeMap::new();
+        for entry in &layer.contents.entries {
+            if entry.kind == Kind::Dir {
+                continue;
+            }
+            if let Some(&earlier) = owner.get(entry.path.as_str())
+                && earlier != position
+            {
+                let slot = replaced.entry(earlier).or_insert((0, entry.path.as_str()));
+                slot.0 += 1;
+            }
+            owner.insert(entry.path.as_str(), position);
+        }
+        found.push(
+            replaced
+                .into_iter()
+                .map(|(earlier, (count, first))| {
+                    LAYER_OVERWRITE.at(
+                        Some(first),
+                        format!(
+                            "layer {} (attached after {}) overwrites {count} of its files in /opt",
+                            layer.name, layers[earlier].name
+                        ),
+                    )
+                })
+                .collect(),
+        );
+    }
+    found
+}

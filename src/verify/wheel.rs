@@ -1,0 +1,201 @@
+//! Python wheel tags: whether an installed distribution (its `*.dist-info/WHEEL` `Tag:` lines)
+//! can load on a Lambda Python runtime, by interpreter, ABI and platform.
+
+use crate::model::{Arch, Finding, Runtime};
+use crate::verify::findings::NATIVE_WHEEL_TAG;
+
+/// The `Tag:` values of a `WHEEL` file, each expanded from its compressed form
+/// (`py2.py3-none-any` is two tags).
+pub fn tags(wheel: &str) -> Vec<(String, String, String)> {
+    let mut tags = Vec::new();
+    for line in wheel.lines() {
+        let Some(value) = line.strip_prefix("Tag:") else {
+            continue;
+        };
+        let mut parts = value.trim().splitn(3, '-');
+        let (Some(pythons), Some(abis), Some(platforms)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        for python in pythons.split('.') {
+            for abi in abis.split('.') {
+                for platform in platforms.split('.') {
+                    tags.push((python.into(), abi.into(), platform.into()));
+                }
+            }
+        }
+    }
+    tags
+}
+
+/// `cp312` / `py312` / `py3` → the interpreter and `(major, minor)` (minor `None` for `py3`).
+fn interpreter(tag: &str) -> Option<(&str, u32, Option<u32>)> {
+    let (implementation, digits) = tag.split_at(tag.find(|c: char| c.is_ascii_digit())?);
+    let major = digits.get(..1)?.parse().ok()?;
+    let rest = &digits[1..];
+    let minor = if rest.is_empty() {
+        None
+    } else {
+        Some(rest.parse().ok()?)
+    };
+    Some((implementation, major, minor))
+}
+
+/// Whether one tag loads on CPython `(3, minor)` on Linux `arch` with `glibc`.
+pub fn compatible(
+    (python, abi, platform): (&str, &str, &str),
+    version: (u32, u32),
+    arch: Arch,
+    glibc: (u32, u32),
+) -> bool {
+    let Some((implementation, major, minor)) = interpreter(python) else {
+        return false;
+    };
+    let python_ok = match implementation {
+        // `py3` runs on any Python 3; `py38` on 3.8 and later.
+        "py" => major == version.0 && minor.is_none_or(|minor| minor <= version.1),
+        "cp" => major == version.0 && minor.is_some_and(|minor| minor <= version.1),
+        _ => false,
+    };
+    let abi_ok = match abi {
+        "none" => true,
+        "abi3" => implementation == "cp",
+        // A version-specific ABI (`cp312`, the old `cp37m`) loads on that version only;
+        // free-threaded builds (`cp313t`) do not load on Lambda's interpreter.
+        _ => abi
+            .strip_prefix("cp")
+            .map(|rest| rest.trim_end_matches(['m', 'u', 'd']))
+            .and_then(|digits| {
+                let major: u32 = digits.get(..1)?.parse().ok()?;
+                let minor: u32 = digits.get(1..)?.parse().ok()?;
+                Some((major, minor))
+            })
+            .is_some_and(|abi_version| abi_version == version),
+    };
+    python_ok && abi_ok && platform_ok(platform, arch, glibc)
+}
+
+fn platform_ok(platform: &str, arch: Arch, glibc: (u32, u32)) -> bool {
+    if platform == "any" {
+        return true;
+    }
+    let machine = match arch {
+        Arch::X86_64 => "x86_64",
+        Arch::Arm64 => "aarch64",
+    };
+    let Some(prefix) = platform
+        .strip_suffix(machine)
+        .and_then(|p| p.strip_suffix('_'))
+    else {
+        return false;
+    };
+    // The glibc each manylinux tag promises to need at most (PEP 513, 571, 599, 600).
+    let needs = match prefix {
+        "linux" => Some((0, 0)),
+        "manylinux1" => Some((2, 5)),
+        "manylinux2010" => Some((2, 12)),
+        "manylinux2014" => Some((2, 17)),
+        _ => prefix.strip_prefix("manylinux_").and_then(|version| {
+            let (major, minor) = version.split_once('_')?;
+            Some((major.parse().ok()?, minor.parse().ok()?))
+        }),
+    };
+    needs.is_some_and(|needs| needs <= glibc)
+}
+
+/// A finding when none of a `WHEEL` file's tags loads on the runtime.
+pub fn check(entry: &str, wheel: &str, runtime: Runtime, arch: Arch) -> Option<Finding> {
+    let version = runtime.python_version()?;
+    let glibc = runtime.glibc();
+    let tags = tags(wheel);
+    if tags.is_empty()
+        || tags.iter().any(|(python, abi, platform)| {
+            compatible((python, abi, platform), version, arch, glibc)
+        })
+    {
+        return None;
+    }
+    let listed: Vec<String> = tags
+        .iter()
+        .map(|(python, abi, platform)| format!("{python}-{abi}-{platform}"))
+        .collect();
+    Some(NATIVE_WHEEL_TAG.at(
+        Some(entry),
+        format!(
+            "installed from a wheel tagged {}, which does not load on {runtime} ({}, glibc {}.{})",
+            listed.join(", "),
+            arch.id(),
+            glibc.0,
+            glibc.1
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loads(tag: &str, runtime: Runtime, arch: Arch) -> bool {
+        check(
+            "x.dist-info/WHEEL",
+            &format!("Wheel-Version: 1.0\nTag: {tag}\n"),
+            runtime,
+            arch,
+        )
+        .is_none()
+    }
+
+    #[test]
+    fn pure_and_matching_wheels_load() {
+        for tag in [
+            "py3-none-any",
+            "py2.py3-none-any",
+            "cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64",
+            "cp39-abi3-manylinux_2_28_x86_64",
+            "cp312-cp312-linux_x86_64",
+            "cp312-cp312-manylinux_2_34_x86_64",
+        ] {
+            assert!(loads(tag, Runtime::Python312, Arch::X86_64), "{tag}");
+        }
+        assert!(loads(
+            "cp312-cp312-manylinux2014_aarch64",
+            Runtime::Python312,
+            Arch::Arm64
+        ));
+    }
+
+    #[test]
+    fn foreign_or_newer_wheels_do_not() {
+        for (tag, runtime) in [
+            ("cp312-cp312-macosx_11_0_arm64", Runtime::Python312),
+            ("cp312-cp312-win_amd64", Runtime::Python312),
+            ("cp312-cp312-manylinux2014_aarch64", Runtime::Python312),
+            ("cp312-cp312-musllinux_1_1_x86_64", Runtime::Python312),
+            ("cp311-cp311-manylinux2014_x86_64", Runtime::Python312),
+            ("cp313-abi3-manylinux2014_x86_64", Runtime::Python312),
+            ("cp313-cp313t-manylinux2014_x86_64", Runtime::Python313),
+            ("cp312-cp312-manylinux_2_28_x86_64", Runtime::Python311),
+            ("py2-none-any", Runtime::Python312),
+            (
+                "pp310-pypy310_pp73-manylinux2014_x86_64",
+                Runtime::Python310,
+            ),
+        ] {
+            assert!(!loads(tag, runtime, Arch::X86_64), "{tag} on {runtime}");
+        }
+    }
+
+    #[test]
+    fn node_runtimes_have_no_wheel_check() {
+        assert!(
+            check(
+                "a",
+                "Tag: cp312-cp312-win_amd64",
+                Runtime::Nodejs22,
+                Arch::X86_64
+            )
+            .is_none()
+        );
+    }
+}

@@ -1,0 +1,138 @@
+//! `lamina why PACKAGE|FILE PATH`: what keeps a package or file in the artifact (the chain of
+//! dependencies or imports from the user's code), or the rule or fact that drops it.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::model::{DependencyKind, Inventory, PackageId, Plan};
+
+/// The answer for one package or file, as lines of text.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub found: bool,
+    pub lines: Vec<String>,
+}
+
+/// The shortest chain of dependencies from the root's dependencies of `kinds` to `target`.
+fn package_chain(inventory: &Inventory, target: PackageId, dev: bool) -> Option<Vec<PackageId>> {
+    let mut parents: HashMap<PackageId, Option<PackageId>> = HashMap::new();
+    let mut queue = VecDeque::new();
+    for dependency in &inventory.dependencies {
+        let wanted = (dependency.kind == DependencyKind::Dev) == dev;
+        if let (true, Some(id)) = (wanted, dependency.target)
+            && !parents.contains_key(&id)
+        {
+            parents.insert(id, None);
+            queue.push_back(id);
+        }
+    }
+    while let Some(id) = queue.pop_front() {
+        if id == target {
+            let mut chain = vec![id];
+            let mut current = id;
+            while let Some(Some(parent)) = parents.get(&current) {
+                chain.push(*parent);
+                current = *parent;
+            }
+            chain.reverse();
+            return Some(chain);
+        }
+        for dependency in &inventory.package(id).dependencies {
+            if let Some(next) = dependency.target
+                && !parents.contains_key(&next)
+            {
+                parents.insert(next, Some(id));
+                queue.push_back(next);
+            }
+        }
+    }
+    None
+}
+
+fn label(inventory: &Inventory, id: PackageId) -> String {
+    let package = inventory.package(id);
+    format!("{}@{}", package.name, package.version)
+}
+
+/// Explains a package (by name) or a file (by its path in the artifact).
+pub fn explain(inventory: &Inventory, plan: &Plan, target: &str) -> Explanation {
+    let mut lines = Vec::new();
+    let target = target.trim_start_matches("./");
+    if let Some(index) = inventory.files.iter().position(|file| file.path == target) {
+        let decision = &plan.files[index];
+        let status = if decision.keep { "kept" } else { "dropped" };
+        lines.push(format!("{target}: {status} ({})", decision.reason));
+        if let Some(trace) = &inventory.trace
+            && trace.reached.contains_key(&index)
+        {
+            let mut chain = crate::scan::trace::chain(trace, &inventory.files, index);
+            chain.reverse();
+            lines.push(format!("  imported: {}", chain.join(" -> ")));
+        }
+        if let crate::model::Owner::Package(id) = inventory.files[index].owner {
+            lines.push(format!(
+                "  in package {} (see `lamina why {}`)",
+                label(inventory, id),
+                inventory.package(id).name
+            ));
+        }
+        return Explanation { found: true, lines };
+    }
+    let matching: Vec<PackageId> = inventory
+        .packages
+        .iter()
+        .filter(|package| package.name == target)
+        .map(|package| package.id)
+        .collect();
+    for id in &matching {
+        let package = inventory.package(*id);
+        let decision = &plan.packages[id.0];
+        let status = if decision.keep { "kept" } else { "dropped" };
+        lines.push(format!(
+            "{} ({}): {status}, {} ({})",
+            label(inventory, *id),
+            package.path,
+            decision.class.label(),
+            decision.reason
+        ));
+        if let Some(traced) = plan.traced.get(id) {
+            match traced {
+                crate::model::Traced::Files => {
+                    let kept = package
+                        .files
+                        .iter()
+                        .filter(|&&file| plan.files[file].keep)
+                        .count();
+                    lines.push(format!(
+                        "  traced: {kept} of {} files ship",
+                        package.files.len()
+                    ));
+                }
+                crate::model::Traced::Whole(reason) => {
+                    lines.push(format!("  kept whole: {reason}"))
+                }
+            }
+        }
+        let chain = package_chain(inventory, *id, false)
+            .map(|chain| ("your dependencies", chain))
+            .or_else(|| {
+                package_chain(inventory, *id, true).map(|chain| ("your devDependencies", chain))
+            });
+        match chain {
+            Some((from, chain)) => {
+                let names: Vec<String> = chain.iter().map(|&link| label(inventory, link)).collect();
+                lines.push(format!("  path: {from} -> {}", names.join(" -> ")));
+            }
+            None => lines.push("  path: no dependency of yours leads to it".to_string()),
+        }
+    }
+    if matching.is_empty() {
+        lines.push(format!(
+            "{target}: no installed package by that name and no file at that path in {}",
+            inventory.function.root.display()
+        ));
+    }
+    Explanation {
+        found: !matching.is_empty(),
+        lines,
+    }
+}

@@ -1,0 +1,129 @@
+//! The end-to-end tests' install cache, shared by the npm and pip apps: an app from `testdata/`
+//! is copied into a cache folder outside the repo and installed there once per content, into a
+//! temporary folder that is renamed into place, so concurrent tests and processes never see a
+//! half-installed app.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+use fs_err as fs;
+use sha2::{Digest, Sha256};
+
+/// Written into `<cache>/<name>-<hash>/` once the install has finished there.
+const MARKER: &str = ".lamina-e2e-installed";
+
+/// Test threads would otherwise race to install the same app; other processes are kept apart by
+/// installing into a temp dir and renaming it into place.
+static INSTALL_LOCK: Mutex<()> = Mutex::new(());
+
+/// `$LAMINA_E2E_CACHE`, else `$HOME/.cache/<default>`.
+pub fn cache_root(default: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("LAMINA_E2E_CACHE") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").expect("set LAMINA_E2E_CACHE or HOME for the e2e cache");
+    PathBuf::from(home).join(".cache").join(default)
+}
+
+/// Runs `cmd --version`, panicking with a clear message when the tool is missing.
+pub fn require_tool(cmd: &str, what: &str) {
+    let ok = Command::new(cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "the e2e tests need `{cmd}` on PATH (CI has it); install {what}"
+    );
+}
+
+pub fn show(out: &Output) -> String {
+    format!(
+        "status: {}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The app's source files (never the folder `installed` names), sorted by relative path.
+fn source_files(app: &Path, installed: &str) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(app)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.file_name() != installed)
+        .map(|e| e.expect("read testdata app"))
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(app).unwrap().to_path_buf())
+        .collect()
+}
+
+/// Copies the app at `src` into `<cache>/<name>-<hash>/<name>/` and runs `install` there, once
+/// per content: the slot is keyed by the app's files (never its `installed` folder) and `salt`
+/// (what else decides the install, such as the interpreter version), so an edited app gets a
+/// fresh install. Returns the installed app folder.
+pub fn installed(
+    cache: &Path,
+    name: &str,
+    src: &Path,
+    installed: &str,
+    salt: &str,
+    install: impl FnOnce(&Path),
+) -> PathBuf {
+    let files = source_files(src, installed);
+    let mut hasher = Sha256::new();
+    for rel in &files {
+        let bytes = fs::read(src.join(rel)).unwrap();
+        // Name and length framing, so moving bytes between files changes the hash too.
+        hasher.update(rel.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    if !salt.is_empty() {
+        hasher.update(salt.as_bytes());
+    }
+    let hash = hex::encode(hasher.finalize());
+    let slot = cache.join(format!("{name}-{}", &hash[..16]));
+    let dir = slot.join(name);
+    if slot.join(MARKER).exists() {
+        return dir;
+    }
+
+    let _guard = INSTALL_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if slot.join(MARKER).exists() {
+        return dir;
+    }
+    fs::create_dir_all(cache).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}-installing-"))
+        .tempdir_in(cache)
+        .unwrap();
+    let work = tmp.path().join(name);
+    for rel in &files {
+        let to = work.join(rel);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(src.join(rel), &to).unwrap();
+    }
+    install(&work);
+    fs::write(tmp.path().join(MARKER), b"").unwrap();
+
+    // A slot without a marker is an old interrupted install: clear it so the rename can land.
+    if slot.exists() && !slot.join(MARKER).exists() {
+        fs::remove_dir_all(&slot).unwrap();
+    }
+    let tmp = tmp.keep();
+    if fs::rename(&tmp, &slot).is_err() {
+        // Another process installed the same content first; use its copy.
+        fs::remove_dir_all(&tmp).unwrap();
+        assert!(
+            slot.join(MARKER).exists(),
+            "could not install {name} into {}",
+            slot.display()
+        );
+    }
+    dir
+}

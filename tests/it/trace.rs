@@ -1,0 +1,497 @@
+//! `--shake files` on fixtures, one per class of design.md's Node "must never break" list: what
+//! is traced, what is kept whole and why, and that the unzipped artifact answers as before.
+
+use serde_json::json;
+
+use crate::harness::{Built, Fixture, run_handler};
+
+fn entries(built: &Built) -> Vec<String> {
+    let mut entries = built.entries();
+    entries.sort();
+    entries
+}
+
+fn trace_of<'a>(built: &'a Built, path: &str) -> &'a serde_json::Value {
+    &built.package(path)["trace"]
+}
+
+/// Builds with `--shake files`, checks the handler answers the same from the unzipped
+/// artifact, and returns the build.
+fn build_and_run(fixture: &Fixture, handler: &str) -> Built {
+    let before = run_handler(&fixture.root, handler);
+    assert!(
+        !before.starts_with("ERROR"),
+        "the fixture itself fails: {before}"
+    );
+    let built = fixture.build(&["--shake", "files"]);
+    assert_eq!(built.code, 0);
+    let task = built.extract();
+    assert_eq!(
+        run_handler(&task, handler),
+        before,
+        "the slimmed handler answers differently"
+    );
+    built
+}
+
+#[test]
+fn only_reached_files_of_a_traceable_package_ship() {
+    let fixture = Fixture::new(
+        "traced",
+        json!({ "name": "traced", "dependencies": { "lib": "1" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "const lib = require('lib');\nexports.handler = async () => lib.used();\n",
+        )
+        .manifest(
+            "node_modules/lib",
+            json!({ "name": "lib", "version": "1.0.0", "main": "index.js" }),
+        )
+        .file(
+            "node_modules/lib/index.js",
+            "exports.used = () => require('./used') + require('./data.json').n;\n",
+        )
+        .file(
+            "node_modules/lib/used.js",
+            "const again = require('./index'); module.exports = 'used';\n",
+        )
+        .file("node_modules/lib/data.json", r#"{"n": 1}"#)
+        .file(
+            "node_modules/lib/unused.js",
+            "module.exports = 'never required';\n",
+        )
+        .file("node_modules/lib/docs/guide.html", "<p>docs</p>")
+        .file(
+            "scripts/migrate.js",
+            "require('lib'); // a user script the handler never loads\n",
+        )
+        .file(
+            "templates/mail.txt",
+            "kept: user data may be read by a path lamina cannot see\n",
+        );
+    let built = build_and_run(&fixture, "index.js");
+    assert_eq!(
+        entries(&built),
+        [
+            "index.js",
+            "node_modules/lib/data.json",
+            "node_modules/lib/index.js",
+            "node_modules/lib/package.json",
+            "node_modules/lib/used.js",
+            "package.json",
+            "templates/mail.txt",
+        ]
+    );
+    assert_eq!(trace_of(&built, "node_modules/lib")["mode"], "files");
+    let rules = built.function()["rules"].as_array().unwrap();
+    assert!(rules.iter().any(|rule| rule["rule"] == "trace/unreached"));
+}
+
+#[test]
+fn exports_targets_under_every_condition_are_followed() {
+    let fixture = Fixture::new(
+        "conditions",
+        json!({ "name": "conditions", "dependencies": { "dual": "1" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => require('dual');\n")
+        .manifest(
+            "node_modules/dual",
+            json!({
+                "name": "dual",
+                "version": "1.0.0",
+                "exports": { ".": [{ "module-sync": "./sync.mjs", "import": "./esm.mjs", "require": "./cjs.cjs" }, "./fallback.js"] }
+            }),
+        )
+        .file("node_modules/dual/sync.mjs", "export default 'module-sync';\n")
+        .file("node_modules/dual/esm.mjs", "export default 'import';\n")
+        .file("node_modules/dual/cjs.cjs", "module.exports = 'require';\n")
+        .file("node_modules/dual/fallback.js", "module.exports = 'fallback';\n")
+        .file("node_modules/dual/extra.js", "module.exports = 'not a target';\n");
+    let built = build_and_run(&fixture, "index.js");
+    let shipped = entries(&built);
+    for target in [
+        "node_modules/dual/sync.mjs",
+        "node_modules/dual/esm.mjs",
+        "node_modules/dual/cjs.cjs",
+    ] {
+        assert!(
+            shipped.contains(&target.to_string()),
+            "{target} must ship: {shipped:?}"
+        );
+    }
+    assert!(!shipped.contains(&"node_modules/dual/extra.js".to_string()));
+}
+
+#[test]
+fn a_function_returning_dirname_keeps_its_package_whole() {
+    let fixture = Fixture::new(
+        "styles",
+        json!({ "name": "styles", "dependencies": { "theme": "1" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "const fs = require('fs');\nconst theme = require('theme');\nexports.handler = async () => fs.readFileSync(theme.root() + '/css/main.css', 'utf8');\n",
+        )
+        .manifest("node_modules/theme", json!({ "name": "theme", "version": "1.0.0" }))
+        .file("node_modules/theme/index.js", "exports.root = function () { return __dirname; };\n")
+        .file("node_modules/theme/css/main.css", "body { color: red }\n");
+    let built = build_and_run(&fixture, "index.js");
+    let trace = trace_of(&built, "node_modules/theme");
+    assert_eq!(trace["mode"], "whole");
+    assert!(
+        trace["reason"]
+            .as_str()
+            .unwrap()
+            .contains("node_modules/theme/index.js:1:"),
+        "{trace}"
+    );
+    assert!(entries(&built).contains(&"node_modules/theme/css/main.css".to_string()));
+}
+
+#[test]
+fn an_aliased_require_of_computed_locales_keeps_its_package_whole() {
+    let fixture = Fixture::new(
+        "locales",
+        json!({ "name": "locales", "dependencies": { "dates": "1" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "const dates = require('dates');\nexports.handler = async () => dates.load('fr');\n",
+        )
+        .manifest(
+            "node_modules/dates",
+            json!({ "name": "dates", "version": "1.0.0" }),
+        )
+        .file(
+            "node_modules/dates/index.js",
+            "var aliased = require;\nexports.load = (name) => aliased('./locale/' + name);\n",
+        )
+        .file(
+            "node_modules/dates/locale/fr.js",
+            "module.exports = 'bonjour';\n",
+        )
+        .file(
+            "node_modules/dates/locale/de.js",
+            "module.exports = 'hallo';\n",
+        );
+    let built = build_and_run(&fixture, "index.js");
+    assert_eq!(trace_of(&built, "node_modules/dates")["mode"], "whole");
+    assert!(entries(&built).contains(&"node_modules/dates/locale/de.js".to_string()));
+}
+
+#[test]
+fn wasm_located_through_dirname_keeps_its_package_whole() {
+    let fixture = Fixture::new(
+        "wasm",
+        json!({ "name": "wasm", "dependencies": { "engine": "1" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => require('engine').size();\n")
+        .manifest("node_modules/engine", json!({ "name": "engine", "version": "1.0.0" }))
+        .file(
+            "node_modules/engine/index.js",
+            "const fs = require('fs');\nconst name = 'engine' + '.wasm';\nexports.size = () => fs.readFileSync(__dirname + '/' + name).length;\n",
+        )
+        .file("node_modules/engine/engine.wasm", "\0asm-not-really")
+        .file("node_modules/engine/other/helper.js", "module.exports = 1;\n");
+    let built = build_and_run(&fixture, "index.js");
+    let trace = trace_of(&built, "node_modules/engine");
+    assert_eq!(trace["mode"], "whole", "{trace}");
+    assert!(entries(&built).contains(&"node_modules/engine/engine.wasm".to_string()));
+}
+
+#[test]
+fn a_napi_style_platform_probe_keeps_the_native_package() {
+    let fixture = Fixture::new(
+        "napi",
+        json!({ "name": "napi", "dependencies": { "fast": "1" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => typeof require('fast').load;\n")
+        .manifest(
+            "node_modules/fast",
+            json!({ "name": "fast", "version": "1.0.0", "optionalDependencies": { "@fast/core-linux-x64-gnu": "1", "@fast/core-darwin-arm64": "1" } }),
+        )
+        .file(
+            "node_modules/fast/index.js",
+            "exports.load = () => {\n  switch (process.platform) {\n    case 'linux': return require('@fast/core-linux-x64-gnu');\n    case 'darwin': return require('@fast/core-darwin-arm64');\n  }\n};\n",
+        )
+        .manifest("node_modules/@fast/core-linux-x64-gnu", json!({ "name": "@fast/core-linux-x64-gnu", "version": "1.0.0", "main": "core.linux-x64-gnu.node" }))
+        .file("node_modules/@fast/core-linux-x64-gnu/core.linux-x64-gnu.node", "\x7fELF-not-really")
+        .file("node_modules/@fast/core-linux-x64-gnu/README.md", "docs");
+    let built = build_and_run(&fixture, "index.js");
+    let shipped = entries(&built);
+    assert!(
+        shipped
+            .contains(&"node_modules/@fast/core-linux-x64-gnu/core.linux-x64-gnu.node".to_string()),
+        "{shipped:?}"
+    );
+    assert_eq!(
+        trace_of(&built, "node_modules/@fast/core-linux-x64-gnu")["mode"],
+        "whole"
+    );
+}
+
+#[test]
+fn esm_new_url_assets_and_require_resolve_are_followed() {
+    let fixture = Fixture::new(
+        "esm",
+        json!({ "name": "esm", "type": "module", "dependencies": { "cfg": "1" } }),
+    );
+    fixture
+        .file("index.mjs", "import cfg from 'cfg';\nexport const handler = async () => cfg;\n")
+        .manifest("node_modules/cfg", json!({ "name": "cfg", "version": "1.0.0", "type": "module", "exports": "./main.js" }))
+        .file(
+            "node_modules/cfg/main.js",
+            "import { readFileSync } from 'node:fs';\nimport { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\nconst config = JSON.parse(readFileSync(new URL('./config.json', import.meta.url)));\nconst helper = require.resolve('./helper.cjs');\nexport default { ...config, helper: helper.endsWith('helper.cjs') };\n",
+        )
+        .file("node_modules/cfg/config.json", r#"{"answer": 42}"#)
+        .file("node_modules/cfg/helper.cjs", "module.exports = 1;\n")
+        .file("node_modules/cfg/spare.json", "{}");
+    let built = build_and_run(&fixture, "index.mjs");
+    let shipped = entries(&built);
+    assert!(shipped.contains(&"node_modules/cfg/config.json".to_string()));
+    assert!(shipped.contains(&"node_modules/cfg/helper.cjs".to_string()));
+    assert!(!shipped.contains(&"node_modules/cfg/spare.json".to_string()));
+    assert_eq!(trace_of(&built, "node_modules/cfg")["mode"], "files");
+}
+
+#[test]
+fn a_barrel_of_hundreds_of_modules_and_circular_imports_are_traced() {
+    let fixture = Fixture::new(
+        "barrel",
+        json!({ "name": "barrel", "type": "module", "dependencies": { "icons": "1" } }),
+    );
+    fixture
+        .file("index.mjs", "import * as icons from 'icons';\nexport const handler = async () => Object.keys(icons).length;\n")
+        .manifest("node_modules/icons", json!({ "name": "icons", "version": "1.0.0", "type": "module", "main": "index.js" }));
+    let mut barrel = String::new();
+    for i in 0..300 {
+        barrel.push_str(&format!("export * from './icon{i}.js';\n"));
+        fixture.file(
+            &format!("node_modules/icons/icon{i}.js"),
+            &format!("import './index.js';\nexport const icon{i} = {i};\n"),
+        );
+    }
+    fixture
+        .file("node_modules/icons/index.js", &barrel)
+        .file("node_modules/icons/unused.js", "export const x = 1;\n");
+    let built = build_and_run(&fixture, "index.mjs");
+    let package = built.package("node_modules/icons");
+    assert_eq!(package["trace"]["kept_files"], 302, "{package}");
+    assert_eq!(package["trace"]["reached_files"], 301);
+}
+
+#[test]
+fn a_computed_require_of_a_local_folder_keeps_that_folder() {
+    let fixture = Fixture::new("plugins", json!({ "name": "plugins" }));
+    fixture
+        .file(
+            "index.js",
+            "exports.handler = async (event) => require('./plugins/' + (event.name || 'a'));\n",
+        )
+        .file("plugins/a.js", "module.exports = 'plugin a';\n")
+        .file("plugins/b.js", "module.exports = 'plugin b';\n")
+        .file("lib/unused.js", "module.exports = 'never loaded';\n");
+    let built = build_and_run(&fixture, "index.js");
+    let shipped = entries(&built);
+    assert!(shipped.contains(&"plugins/b.js".to_string()));
+    assert!(!shipped.contains(&"lib/unused.js".to_string()));
+}
+
+#[test]
+fn a_package_reached_but_not_declared_still_ships() {
+    // `a` requires `phantom` without declaring it: npm hoisting makes that work, so must we.
+    let fixture = Fixture::new(
+        "phantom",
+        json!({ "name": "phantom", "dependencies": { "a": "1" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => require('a');\n")
+        .manifest("node_modules/a", json!({ "name": "a", "version": "1.0.0" }))
+        .file(
+            "node_modules/a/index.js",
+            "module.exports = require('phantom');\n",
+        )
+        .package("node_modules/phantom", "phantom", "1.0.0", &[]);
+    let built = build_and_run(&fixture, "index.js");
+    assert_eq!(built.package("node_modules/phantom")["status"], "kept");
+}
+
+#[test]
+fn files_is_never_larger_than_deps() {
+    let fixture = Fixture::new(
+        "compare",
+        json!({ "name": "compare", "dependencies": { "lib": "1" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "exports.handler = async () => require('lib');\n",
+        )
+        .package("node_modules/lib", "lib", "1.0.0", &[])
+        .file(
+            "node_modules/lib/big-unused.js",
+            &"// padding\n".repeat(2000),
+        );
+    let files = fixture.build(&["--shake", "files"]);
+    let files_bytes = files.function()["zipped_bytes"].as_u64().unwrap();
+    let deps = fixture.build(&[]);
+    assert!(files_bytes < deps.function()["zipped_bytes"].as_u64().unwrap());
+    assert!(files.function()["trace_seconds"].as_f64().is_some());
+}
+
+fn phantom_fixture() -> Fixture {
+    // `a` requires `phantom` without declaring it: `--shake deps` drops phantom as extraneous.
+    let fixture = Fixture::new(
+        "smoky",
+        json!({ "name": "smoky", "dependencies": { "a": "1" } }),
+    );
+    fixture
+        .file("index.js", "const a = require('a');\nexports.handler = async (event) => { if (event.fail) throw new Error('boom'); return a; };\n")
+        .manifest("node_modules/a", json!({ "name": "a", "version": "1.0.0" }))
+        .file("node_modules/a/index.js", "module.exports = require('phantom');\n")
+        .package("node_modules/phantom", "phantom", "1.0.0", &[]);
+    fixture
+}
+
+#[test]
+fn smoke_fails_the_build_when_the_artifact_cannot_load_its_handler() {
+    let fixture = phantom_fixture();
+    let broken = fixture.build(&["--smoke"]);
+    assert_eq!(broken.code, 1);
+    let smoke = &broken.function()["smoke"];
+    assert_eq!(smoke["ok"], false);
+    assert!(
+        smoke["error"]
+            .as_str()
+            .unwrap()
+            .contains("Cannot find module 'phantom'"),
+        "{smoke}"
+    );
+    assert!(smoke["interpreter"].as_str().unwrap().starts_with("node v"));
+    // The tracer follows the undeclared import, so the same function passes with files.
+    let traced = fixture.build(&["--smoke", "--shake", "files"]);
+    assert_eq!(traced.code, 0, "{}", traced.function()["smoke"]);
+    assert_eq!(traced.function()["smoke"]["ok"], true);
+}
+
+#[test]
+fn smoke_event_invokes_the_handler_and_fails_on_an_exception() {
+    let fixture = phantom_fixture();
+    fixture
+        .file("ok.json", r#"{"fail": false}"#)
+        .file("fail.json", r#"{"fail": true}"#);
+    let ok = fixture.build(&[
+        "--shake",
+        "files",
+        "--smoke-event",
+        fixture.root.join("ok.json").to_str().unwrap(),
+    ]);
+    assert_eq!(ok.code, 0);
+    assert_eq!(ok.function()["smoke"]["invoked"], true);
+    let failed = fixture.build(&[
+        "--shake",
+        "files",
+        "--smoke-event",
+        fixture.root.join("fail.json").to_str().unwrap(),
+    ]);
+    assert_eq!(failed.code, 1);
+    assert!(
+        failed.function()["smoke"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("boom")
+    );
+}
+
+fn why(fixture: &Fixture, args: &[&str]) -> (i32, String) {
+    let mut all = vec!["why"];
+    all.extend(args);
+    let output = fixture.lamina(&all);
+    (
+        output.status.code().unwrap(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+    )
+}
+
+#[test]
+fn why_names_the_chain_that_keeps_or_drops_a_package() {
+    let fixture = Fixture::new(
+        "whyfn",
+        json!({ "name": "whyfn", "dependencies": { "a": "1" }, "devDependencies": { "tool": "1" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => require('a');\n")
+        .package("node_modules/a", "a", "1.0.0", &["b"])
+        .package("node_modules/b", "b", "2.0.0", &[])
+        .package("node_modules/tool", "tool", "1.0.0", &["helper"])
+        .package("node_modules/helper", "helper", "1.0.0", &[]);
+    let (code, text) = why(&fixture, &["b", "whyfn"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("b@2.0.0 (node_modules/b): kept"), "{text}");
+    assert!(
+        text.contains("your dependencies -> a@1.0.0 -> b@2.0.0"),
+        "{text}"
+    );
+    let (_, text) = why(&fixture, &["helper", "whyfn"]);
+    assert!(text.contains("dropped"), "{text}");
+    assert!(
+        text.contains("your devDependencies -> tool@1.0.0 -> helper@1.0.0"),
+        "{text}"
+    );
+    let (code, text) = why(&fixture, &["nothing-like-it", "whyfn"]);
+    assert_eq!(code, 1);
+    assert!(text.contains("no installed package by that name"), "{text}");
+}
+
+#[test]
+fn why_shows_the_imports_that_reach_a_file() {
+    let fixture = Fixture::new(
+        "whyfile",
+        json!({ "name": "whyfile", "dependencies": { "lib": "1" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "exports.handler = async () => require('lib');\n",
+        )
+        .manifest(
+            "node_modules/lib",
+            json!({ "name": "lib", "version": "1.0.0" }),
+        )
+        .file(
+            "node_modules/lib/index.js",
+            "module.exports = require('./inner/deep');\n",
+        )
+        .file("node_modules/lib/inner/deep.js", "module.exports = 1;\n")
+        .file("node_modules/lib/inner/spare.js", "module.exports = 2;\n");
+    let (_, text) = why(
+        &fixture,
+        &[
+            "node_modules/lib/inner/deep.js",
+            "whyfile",
+            "--shake",
+            "files",
+        ],
+    );
+    assert!(
+        text.contains("index.js -> node_modules/lib/index.js -> node_modules/lib/inner/deep.js"),
+        "{text}"
+    );
+    let (_, text) = why(
+        &fixture,
+        &[
+            "node_modules/lib/inner/spare.js",
+            "whyfile",
+            "--shake",
+            "files",
+        ],
+    );
+    assert!(text.contains("dropped (trace/unreached)"), "{text}");
+}
