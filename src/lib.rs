@@ -60,6 +60,7 @@ pub fn run(config: &Config) -> Result<Report> {
             let write_options = package::zip::WriteOptions {
                 compression: config.compression,
                 cache: config.cache.as_ref().map(package::cache::Cache::new),
+                cache_min_bytes: package::zip::CACHE_MIN_BYTES,
             };
             let mut functions = Vec::new();
             for (inventory, plan) in &planned {

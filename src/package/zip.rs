@@ -55,7 +55,14 @@ impl Entry {
 pub struct WriteOptions {
     pub compression: Compression,
     pub cache: Option<Cache>,
+    /// Files smaller than this skip the cache (`CACHE_MIN_BYTES` in builds).
+    pub cache_min_bytes: u64,
 }
+
+/// Below this size a file is compressed again rather than cached: creating one more file in
+/// the cache costs the file system more than deflating a few kilobytes (measured: most of a
+/// cold build's time went to the kernel creating entries for thousands of small files).
+pub const CACHE_MIN_BYTES: u64 = 16 << 10;
 
 /// The zip crate's level for each setting: above 9 it runs zopfli with `level - 9` iterations.
 fn level(compression: Compression) -> i64 {
@@ -116,6 +123,8 @@ enum Compressed {
 /// What compressing one file did, for the report.
 #[derive(Default)]
 struct Outcome {
+    /// The file is big enough to go through the cache.
+    cached: bool,
     hit: bool,
     compressed_bytes: u64,
     /// With `max`: the size at the default level, to report what `max` saved.
@@ -197,11 +206,18 @@ fn compress(entry: &Entry, options: &WriteOptions, folder: &Path) -> Result<(Com
     }
     let level = level(options.compression);
     let settings = format!("deflate-{level}");
-    let mut outcome = Outcome::default();
+    let cache = options
+        .cache
+        .as_ref()
+        .filter(|_| entry.bytes >= options.cache_min_bytes);
+    let mut outcome = Outcome {
+        cached: cache.is_some(),
+        ..Outcome::default()
+    };
     if entry.bytes > STREAM_THRESHOLD {
         // The cache key needs the digest before compressing: a hashing pass first (20 times
         // faster than deflate), then a compressing pass only on a miss.
-        let key = match &options.cache {
+        let key = match cache {
             Some(cache) => {
                 let key = Cache::key(&sha256_file(&entry.source)?, &settings, entry.mode());
                 if let Some(hit) = cache.get(&key, 0) {
@@ -217,7 +233,7 @@ fn compress(entry: &Entry, options: &WriteOptions, folder: &Path) -> Result<(Com
             None => None,
         };
         let path = one_file_zip_streamed(entry, level, folder)?;
-        if let (Some(cache), Some(key)) = (&options.cache, key) {
+        if let (Some(cache), Some(key)) = (cache, key) {
             cache.put_file(&key, &path);
         }
         return Ok((Compressed::Temporary(path), outcome));
@@ -226,12 +242,9 @@ fn compress(entry: &Entry, options: &WriteOptions, folder: &Path) -> Result<(Com
     // read manifests and the user's scripts once before, to parse them; holding their bytes
     // until now would make memory grow with the input, and they are a small share of it.
     let data = fs_err::read(&entry.source)?;
-    let digest = options
-        .cache
-        .as_ref()
-        .map(|_| Sha256::digest(&data).to_vec());
+    let digest = cache.map(|_| Sha256::digest(&data).to_vec());
     let lookup = |settings: &str| {
-        let cache = options.cache.as_ref()?;
+        let cache = cache?;
         let key = Cache::key(digest.as_deref()?, settings, entry.mode());
         Some((cache, key))
     };
@@ -357,7 +370,7 @@ pub fn write(
             }
             if outcome.hit {
                 stats.cache_hits += 1;
-            } else {
+            } else if outcome.cached {
                 stats.cache_misses += 1;
             }
             stats.default_level_bytes += outcome.default_bytes;
@@ -461,6 +474,7 @@ mod tests {
         let cache = WriteOptions {
             compression: Compression::Default,
             cache: Some(Cache::new(dir.path().join("cache"))),
+            cache_min_bytes: 0,
         };
         let cold = write(entries.clone(), &dir.path().join("cold.zip"), &cache).unwrap();
         assert_eq!((cold.stats.cache_hits, cold.stats.cache_misses), (0, 4));
@@ -514,6 +528,7 @@ mod tests {
         let options = WriteOptions {
             compression: Compression::Fast,
             cache: Some(Cache::new(dir.path().join("cache"))),
+            cache_min_bytes: 0,
         };
         let cold = write(entries.clone(), &dir.path().join("cold.zip"), &options).unwrap();
         let warm = write(entries, &dir.path().join("warm.zip"), &options).unwrap();
@@ -545,6 +560,7 @@ mod tests {
             &WriteOptions {
                 compression: Compression::Max,
                 cache: None,
+                cache_min_bytes: 0,
             },
         )
         .unwrap();

@@ -217,20 +217,7 @@ fn handler(
             .iter()
             .map(|ext| format!("{module}.{ext}"))
             .collect();
-        return match tried.iter().find(|path| exists(path)) {
-            Some(file) => Ok(Handler {
-                spec: spec.to_string(),
-                file: file.clone(),
-                origin: Origin::Flag,
-            }),
-            None => Err(Error::input(
-                root.join(&tried[0]),
-                format!(
-                    "handler file not found for --handler {spec} (tried {})",
-                    tried.join(", ")
-                ),
-            )),
-        };
+        return flagged_handler(root, spec, &tried, exists);
     }
     if let Some(main) = &manifest.main {
         let main = main.trim_start_matches("./");
@@ -265,6 +252,30 @@ fn handler(
         root,
         "no handler file found (looked for package.json main, index.js, handler.js, app.js and their .mjs/.cjs forms); pass --handler FILE.EXPORT",
     ))
+}
+
+/// The handler `--handler SPEC` names: the first of `tried` that exists, else an error that
+/// names every file tried.
+pub(crate) fn flagged_handler(
+    root: &Path,
+    spec: &str,
+    tried: &[String],
+    exists: impl Fn(&str) -> bool,
+) -> Result<Handler> {
+    match tried.iter().find(|path| exists(path)) {
+        Some(file) => Ok(Handler {
+            spec: spec.to_string(),
+            file: file.clone(),
+            origin: Origin::Flag,
+        }),
+        None => Err(Error::input(
+            root.join(&tried[0]),
+            format!(
+                "handler file not found for --handler {spec} (tried {})",
+                tried.join(", ")
+            ),
+        )),
+    }
 }
 
 /// Reads and parses every JS/TS file of the user's own code, in parallel.

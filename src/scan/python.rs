@@ -1183,20 +1183,7 @@ fn handler(
         }
         let base = module.replace('.', "/");
         let tried = [format!("{base}.py"), format!("{base}/__init__.py")];
-        return match tried.iter().find(|path| user_file(path)) {
-            Some(file) => Ok(Handler {
-                spec: spec.to_string(),
-                file: file.clone(),
-                origin: Origin::Flag,
-            }),
-            None => Err(Error::input(
-                root.join(&tried[0]),
-                format!(
-                    "handler file not found for --handler {spec} (tried {})",
-                    tried.join(", ")
-                ),
-            )),
-        };
+        return super::flagged_handler(root, spec, &tried, user_file);
     }
     for (stem, function) in USUAL_HANDLERS {
         let file = format!("{stem}.py");

@@ -186,6 +186,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// A manylinux tag loads exactly when its glibc is at most the runtime's, for the
+        /// runtime's own CPython and architecture, and never for the other architecture.
+        #[test]
+        fn manylinux_tags_follow_the_runtime_glibc(
+            minor in 0u32..40,
+            runtime in proptest::sample::select(
+                Runtime::ALL.iter().copied().filter(|r| r.python_version().is_some()).collect::<Vec<_>>()
+            ),
+        ) {
+            let (_, python_minor) = runtime.python_version().unwrap();
+            let glibc = runtime.glibc();
+            let tag = format!("cp3{python_minor}-cp3{python_minor}-manylinux_2_{minor}_x86_64");
+            proptest::prop_assert_eq!(loads(&tag, runtime, Arch::X86_64), (2, minor) <= glibc);
+            proptest::prop_assert!(!loads(&tag, runtime, Arch::Arm64));
+        }
+    }
+
     #[test]
     fn node_runtimes_have_no_wheel_check() {
         assert!(

@@ -1890,7 +1890,23 @@ proptest! {
             data.truncate(cut.index(data.len()));
         }
         let limits = ReadLimits { total: 1 << 20, native: 1 << 16 };
-        let _ = lamina::verify::inspect_bytes(&data, &limits);
+        match lamina::verify::inspect_bytes(&data, &limits) {
+            // Whatever was read is described with documented ids and consistent sizes.
+            Ok(contents) => {
+                for finding in &contents.findings {
+                    prop_assert!(FINDINGS.iter().any(|kind| kind.id == finding.id), "{}", finding.id);
+                }
+                let files: u64 = contents
+                    .entries
+                    .iter()
+                    .filter(|entry| entry.kind != lamina::verify::zipcheck::Kind::Dir)
+                    .map(|entry| entry.bytes)
+                    .fold(0, u64::saturating_add);
+                prop_assert_eq!(contents.unzipped_bytes, files);
+            }
+            // A refusal is always "not a zip lamina can read", never another IO error.
+            Err(error) => prop_assert_eq!(error.kind(), std::io::ErrorKind::InvalidData),
+        }
     }
 }
 

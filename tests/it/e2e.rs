@@ -5,7 +5,7 @@ use std::process::Command;
 
 use fs_err as fs;
 
-use crate::install::{self, show};
+use crate::install::{self, listing, show, total_file_bytes};
 
 fn apps_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/apps")
@@ -65,30 +65,6 @@ fn run_handler(dir: &Path, app: &str) -> String {
         show(&out)
     );
     stdout
-}
-
-/// Relative path, kind, size and mtime of everything under `dir`, symlinks not followed.
-fn listing(dir: &Path) -> Vec<String> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .map(|e| {
-            let e = e.unwrap();
-            let meta = e.path().symlink_metadata().unwrap();
-            let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
-            let mtime = meta.modified().unwrap();
-            format!("{rel} {:?} {} {mtime:?}", meta.file_type(), meta.len())
-        })
-        .collect()
-}
-
-fn total_file_bytes(dir: &Path) -> u64 {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.metadata().unwrap().len())
-        .sum()
 }
 
 /// Runs `lamina build <input> --out <out> --json ARGS`, checks the report and returns the zip path.

@@ -7,7 +7,7 @@ use std::process::Command;
 use fs_err as fs;
 use serde_json::Value;
 
-use crate::install::{self, show};
+use crate::install::{self, listing, show, total_file_bytes};
 
 fn apps_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/py-apps")
@@ -88,34 +88,6 @@ fn run_handler(dir: &Path, app: &str, extra: &[&Path]) -> String {
         show(&out)
     );
     stdout
-}
-
-/// Relative path, size and mtime of everything under `dir`, to prove the input is untouched.
-fn listing(dir: &Path) -> Vec<String> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .map(|entry| {
-            let entry = entry.unwrap();
-            let meta = entry.path().symlink_metadata().unwrap();
-            let relative = entry
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .display()
-                .to_string();
-            format!("{relative} {} {:?}", meta.len(), meta.modified().unwrap())
-        })
-        .collect()
-}
-
-fn total_file_bytes(dir: &Path) -> u64 {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|entry| entry.unwrap())
-        .filter(|entry| entry.file_type().is_file())
-        .map(|entry| entry.metadata().unwrap().len())
-        .sum()
 }
 
 /// What one app's build gave.

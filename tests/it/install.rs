@@ -127,3 +127,34 @@ pub fn installed(
     }
     dir
 }
+
+/// Relative path, kind, size and mtime of everything under `dir`, links not followed: equal
+/// listings before and after a build prove it did not touch its input.
+pub fn listing(dir: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let meta = entry.path().symlink_metadata().unwrap();
+            let relative = entry
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .display()
+                .to_string();
+            let mtime = meta.modified().unwrap();
+            format!("{relative} {:?} {} {mtime:?}", meta.file_type(), meta.len())
+        })
+        .collect()
+}
+
+/// Bytes of every regular file under `dir`.
+pub fn total_file_bytes(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| entry.metadata().unwrap().len())
+        .sum()
+}
