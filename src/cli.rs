@@ -82,7 +82,8 @@ pub enum UploadArg {
 #[derive(Debug, Args)]
 pub struct CommonArgs {
     /// Function folders: Node.js (package.json and its installed node_modules) or Python (a
-    /// handler .py and its dependencies in package/, a .venv, --site-packages or beside it).
+    /// handler .py and its dependencies in package/, a .venv, --site-packages or beside it);
+    /// a folder with lamina.toml; an AWS SAM template.yaml or a serverless.yml.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Lambda handler, as in the function's configuration: `src/index.handler` means
@@ -99,9 +100,13 @@ pub struct CommonArgs {
     /// Instruction set of the function.
     #[arg(long, value_enum, default_value_t = ArchArg::X86_64)]
     pub arch: ArchArg,
-    /// Print the JSON report on stdout instead of the human summary.
-    #[arg(long)]
+    /// Print the JSON report on stdout instead of the human summary (`--format json`).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// How to print the report: `text`, `json`, or `markdown` (tables for a CI job summary or
+    /// a pull-request comment).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
     /// Report (scan) or drop (build) the packages the runtime ships (@aws-sdk/*, @smithy/*;
     /// boto3, botocore, s3transfer, jmespath, python-dateutil, six, urllib3).
     #[arg(long)]
@@ -143,6 +148,24 @@ pub struct BuildArgs {
     /// With --smoke: also invoke the handler with the JSON event in FILE.
     #[arg(long, value_name = "FILE")]
     pub smoke_event: Option<PathBuf>,
+    /// `auto` moves packages several functions keep byte for byte into shared layers
+    /// (OUT/layers/); `none` ships each function whole. Default: lamina.toml's [layers] mode,
+    /// `auto` for a SAM or Serverless template, `none` for function folders.
+    #[arg(long, value_enum)]
+    pub layers: Option<LayersArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LayersArg {
+    Auto,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

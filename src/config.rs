@@ -1,5 +1,8 @@
 //! The validated configuration the library runs on, built once from the command line.
 
+pub mod project;
+pub mod template;
+
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
@@ -35,6 +38,9 @@ pub struct Config {
     pub smoke: bool,
     /// `build --smoke-event FILE`: also invoke it with this event.
     pub smoke_event: Option<PathBuf>,
+    /// `build --layers`; `None`: `lamina.toml`'s `[layers] mode`, `auto` for a template,
+    /// `none` for function folders named one by one.
+    pub layers: Option<project::LayerMode>,
 }
 
 /// What `lamina check` runs on, already checked.

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod dedupe;
 pub mod error;
 pub mod model;
 pub mod package;
@@ -21,27 +22,113 @@ pub use report::Report;
 
 use model::{Inventory, Plan};
 
+/// One function to scan: its folder and what a project file says about it.
+fn function_specs(
+    config: &Config,
+) -> Result<(
+    Vec<config::project::FunctionSpec>,
+    config::project::LayerSettings,
+    bool,
+)> {
+    let mut specs = Vec::new();
+    let mut settings = config::project::LayerSettings::default();
+    let mut from_project = false;
+    for path in &config.paths {
+        match config::project::kind(path) {
+            Some(file) => {
+                let project = config::project::load(&file)?;
+                settings = project.layers.clone();
+                from_project = true;
+                specs.extend(project.functions);
+            }
+            None => specs.push(config::project::FunctionSpec {
+                path: path.clone(),
+                ..Default::default()
+            }),
+        }
+    }
+    Ok((specs, settings, from_project))
+}
+
+/// The SHA-256 of every kept file as it will ship, for dedupe's identity by content. A pyc the
+/// package stage rewrites is identified by its magic number and its source's bytes: pip embeds
+/// the absolute path it compiled from (`co_filename`) and the source's mtime, so two installs of
+/// the same wheel never match byte for byte, yet Python replaces `co_filename` on load and the
+/// rewrite replaces the header, so either copy behaves the same.
+fn kept_digests(inventory: &Inventory, plan: &Plan) -> Result<Vec<Option<[u8; 32]>>> {
+    use rayon::prelude::*;
+    use sha2::{Digest, Sha256};
+    let rewritten: BTreeSet<usize> = plan.rewrite_pycs.iter().copied().collect();
+    let digest = |index: usize| -> Result<Option<[u8; 32]>> {
+        let file = &inventory.files[index];
+        if !plan.files[index].keep || file.link_target.is_some() {
+            return Ok(None);
+        }
+        let bytes = fs_err::read(&file.source)?;
+        let mut hasher = Sha256::new();
+        let source = rewritten
+            .contains(&index)
+            .then(|| inventory.python.as_ref()?.files.get(&index)?.pyc?.source)
+            .flatten();
+        match source {
+            Some(source) if bytes.len() >= package::pyc::HEADER_BYTES => {
+                hasher.update(b"unchecked-hash pyc\0");
+                hasher.update(&bytes[..4]);
+                hasher.update(fs_err::read(&inventory.files[source].source)?);
+            }
+            _ => hasher.update(&bytes),
+        }
+        Ok(Some(hasher.finalize().into()))
+    };
+    (0..inventory.files.len())
+        .into_par_iter()
+        .map(digest)
+        .collect()
+}
+
 /// Runs a command over every function of the configuration.
 ///
-/// Every function is scanned and shaken before anything is written, so bad input fails the
-/// run with nothing written.
+/// Every function is scanned and shaken (and layers planned) before anything is written, so
+/// bad input fails the run with nothing written.
 pub fn run(config: &Config) -> Result<Report> {
-    let options = scan::ScanOptions {
-        handler: config.handler.clone(),
-        runtime: config.runtime,
-        arch: config.arch,
-        output: (config.command == Command::Build).then(|| config.out.clone()),
-        site_packages: config.site_packages.clone(),
-        trace: config.shake == model::ShakeMode::Files,
-    };
-    let shake_options = shake::ShakeOptions {
-        mode: config.shake,
-        drop_runtime_sdk: config.drop_runtime_sdk,
-    };
+    let (specs, settings, from_project) = function_specs(config)?;
     let mut planned: Vec<(Inventory, Plan)> = Vec::new();
+    let mut environments = Vec::new();
     let mut names = BTreeSet::new();
-    for path in &config.paths {
-        let inventory = scan::scan(path, &options)?;
+    for spec in &specs {
+        let options = scan::ScanOptions {
+            handler: config.handler.clone().or_else(|| spec.handler.clone()),
+            runtime: config.runtime.or(spec.runtime),
+            arch: spec.arch.unwrap_or(config.arch),
+            output: (config.command == Command::Build).then(|| config.out.clone()),
+            site_packages: config
+                .site_packages
+                .clone()
+                .or_else(|| spec.site_packages.clone()),
+            trace: spec.shake.unwrap_or(config.shake) == model::ShakeMode::Files,
+        };
+        let shake_options = shake::ShakeOptions {
+            mode: spec.shake.unwrap_or(config.shake),
+            drop_runtime_sdk: config.drop_runtime_sdk,
+        };
+        let mut inventory = scan::scan(&spec.path, &options)?;
+        if !spec.name.is_empty() {
+            inventory.function.name = spec.name.clone();
+        }
+        inventory.warnings.extend(spec.unresolved.iter().cloned());
+        if let Some(environment) = &spec.environment {
+            inventory
+                .warnings
+                .extend(environment.unresolved.iter().map(|entry| {
+                    format!("environment variable {entry}; the env limit counts its name only")
+                }));
+        }
+        if !spec.declared_layers.is_empty() {
+            inventory.warnings.push(format!(
+                "the template attaches layers lamina did not read: {}",
+                spec.declared_layers.join(", ")
+            ));
+        }
         if !names.insert(inventory.function.name.clone()) {
             return Err(Error::Usage(format!(
                 "two functions are named {:?} (the zip is named after the folder); build them in separate runs",
@@ -50,56 +137,222 @@ pub fn run(config: &Config) -> Result<Report> {
         }
         let plan = shake::shake(&inventory, &shake_options)?;
         planned.push((inventory, plan));
+        environments.push(spec.environment.clone());
     }
-    let functions = match config.command {
-        Command::Scan => planned
+    let mode = config.layers.unwrap_or(if from_project {
+        settings.mode
+    } else {
+        config::project::LayerMode::None
+    });
+    let layer_plan = if config.command == Command::Build
+        && mode == config::project::LayerMode::Auto
+        && planned.len() > 1
+    {
+        let digests = planned
             .iter()
-            .map(|(inventory, plan)| report::function_report(inventory, plan, None))
-            .collect(),
-        Command::Build => {
-            let write_options = package::zip::WriteOptions {
-                compression: config.compression,
-                cache: config.cache.as_ref().map(package::cache::Cache::new),
-                cache_min_bytes: package::zip::CACHE_MIN_BYTES,
-            };
-            let mut functions = Vec::new();
-            for (inventory, plan) in &planned {
-                let artifact = package::write(inventory, plan, &config.out, &write_options)?;
-                let verification = verify::check(
-                    &artifact.path,
-                    &verify::Options {
-                        runtime: Some(inventory.function.runtime),
-                        arch: inventory.function.arch,
-                        upload: config.upload,
-                        handler: Some(inventory.function.handler.spec.clone()),
-                    },
-                )?;
-                let mut function =
-                    report::function_report(inventory, plan, Some((&artifact, &verification)));
-                if config.smoke || config.smoke_event.is_some() {
-                    function.smoke = Some(smoke::smoke(
-                        &inventory.function,
-                        &artifact.path,
-                        &[],
-                        config.smoke_event.as_deref(),
-                    )?);
-                }
-                functions.push(function);
-            }
-            functions
-        }
+            .map(|(inventory, plan)| kept_digests(inventory, plan))
+            .collect::<Result<Vec<_>>>()?;
+        let inputs: Vec<dedupe::Input<'_>> = planned
+            .iter()
+            .zip(&digests)
+            .map(|((inventory, plan), digests)| dedupe::Input {
+                inventory,
+                plan,
+                digests,
+            })
+            .collect();
+        Some(dedupe::plan_layers(
+            &inputs,
+            &dedupe::Options {
+                min_functions: settings.min_functions,
+                ..Default::default()
+            },
+        ))
+    } else {
+        None
     };
-    let report = Report::new(
+    let (functions, layers) = match config.command {
+        Command::Scan => (
+            planned
+                .iter()
+                .map(|(inventory, plan)| report::function_report(inventory, plan, None))
+                .collect(),
+            Vec::new(),
+        ),
+        Command::Build => build(config, &planned, layer_plan.as_ref(), &environments)?,
+    };
+    let mut report = Report::new(
         match config.command {
             Command::Scan => "scan",
             Command::Build => "build",
         },
         functions,
     );
+    report.set_layers(layers);
     if config.command == Command::Build {
         write_atomically(&config.out.join("report.json"), report.to_json().as_bytes())?;
     }
     Ok(report)
+}
+
+/// Packages the layers, then each function, and verifies each function with its layers.
+fn build(
+    config: &Config,
+    planned: &[(Inventory, Plan)],
+    layer_plan: Option<&dedupe::LayerPlan>,
+    environments: &[Option<config::project::Environment>],
+) -> Result<(Vec<report::FunctionReport>, Vec<report::LayerReport>)> {
+    let write_options = package::zip::WriteOptions {
+        compression: config.compression,
+        cache: config.cache.as_ref().map(package::cache::Cache::new),
+        cache_min_bytes: package::zip::CACHE_MIN_BYTES,
+    };
+    let mut layer_zips: Vec<(model::Artifact, u64)> = Vec::new();
+    for layer in layer_plan.iter().flat_map(|plan| &plan.layers) {
+        let artifact = write_layer(layer, planned, &config.out, &write_options)?;
+        layer_zips.push((artifact, layer.unzipped_bytes));
+    }
+    let mut functions = Vec::new();
+    let mut layer_checks: Vec<Option<verify::CheckedLayer>> = vec![None; layer_zips.len()];
+    for (index, ((inventory, original), environment)) in
+        planned.iter().zip(environments).enumerate()
+    {
+        let plan = layer_plan.map_or(original, |layers| &layers.plans[index]);
+        let attached: Vec<usize> =
+            layer_plan.map_or_else(Vec::new, |layers| layers.attached[index].clone());
+        let artifact = package::write(inventory, plan, &config.out, &write_options)?;
+        let options = verify::Options {
+            runtime: Some(inventory.function.runtime),
+            arch: inventory.function.arch,
+            upload: config.upload,
+            handler: Some(inventory.function.handler.spec.clone()),
+        };
+        let mut verification = if attached.is_empty() {
+            verify::check(&artifact.path, &options)?
+        } else {
+            let paths: Vec<std::path::PathBuf> = attached
+                .iter()
+                .map(|&layer| layer_zips[layer].0.path.clone())
+                .collect();
+            let checked =
+                verify::check_artifacts(std::slice::from_ref(&artifact.path), &paths, &options)?;
+            for (&layer, checked_layer) in attached.iter().zip(checked.layers) {
+                layer_checks[layer].get_or_insert(checked_layer);
+            }
+            let function = checked
+                .functions
+                .into_iter()
+                .next()
+                .expect("one function checked");
+            model::Verification {
+                zipped_bytes: function.zipped_bytes,
+                unzipped_bytes: function.unzipped_bytes,
+                entries: function.entries,
+                limits: function.limits,
+                findings: function.findings,
+            }
+        };
+        if let Some(environment) = environment {
+            verification
+                .limits
+                .push(verify::limits::env(environment.bytes()));
+        }
+        let mut function =
+            report::function_report(inventory, plan, Some((&artifact, &verification)));
+        function.layers = attached
+            .iter()
+            .map(|&layer| {
+                layer_plan.expect("attached layers are planned").layers[layer]
+                    .name
+                    .clone()
+            })
+            .collect();
+        function.total_unzipped_bytes = Some(
+            verification.unzipped_bytes
+                + attached
+                    .iter()
+                    .map(|&layer| layer_zips[layer].1)
+                    .sum::<u64>(),
+        );
+        if let Some(plan) = layer_plan {
+            function.notes.extend(
+                plan.notes
+                    .iter()
+                    .filter(|note| note.starts_with(&format!("{}: ", inventory.function.name)))
+                    .cloned(),
+            );
+        }
+        if config.smoke || config.smoke_event.is_some() {
+            let paths: Vec<std::path::PathBuf> = attached
+                .iter()
+                .map(|&layer| layer_zips[layer].0.path.clone())
+                .collect();
+            function.smoke = Some(smoke::smoke(
+                &inventory.function,
+                &artifact.path,
+                &paths,
+                config.smoke_event.as_deref(),
+            )?);
+        }
+        functions.push(function);
+    }
+    let layers = layer_plan
+        .iter()
+        .flat_map(|plan| &plan.layers)
+        .zip(layer_zips)
+        .zip(layer_checks)
+        .map(|((layer, (artifact, _)), checked)| {
+            report::layer_report(layer, &artifact, planned, checked)
+        })
+        .collect();
+    Ok((functions, layers))
+}
+
+/// Writes a planned layer as `OUT/layers/<name>.zip` with the same deterministic writer as
+/// the functions; pycs are rewritten as in the function they are read from.
+fn write_layer(
+    layer: &dedupe::PlannedLayer,
+    planned: &[(Inventory, Plan)],
+    out: &std::path::Path,
+    options: &package::zip::WriteOptions,
+) -> Result<model::Artifact> {
+    let folder = out.join("layers");
+    fs_err::create_dir_all(&folder)?;
+    let mut entries = Vec::new();
+    let mut guards = Vec::new();
+    let sources: BTreeSet<usize> = layer.files.iter().map(|file| file.function).collect();
+    for function in sources {
+        let (inventory, plan) = &planned[function];
+        let files: Vec<&dedupe::LayerFile> = layer
+            .files
+            .iter()
+            .filter(|file| file.function == function)
+            .collect();
+        // Staged under the function's own paths, then renamed to the layer's.
+        let mut staged: Vec<package::zip::Entry> = files
+            .iter()
+            .map(|file| {
+                let entry = &inventory.files[file.file];
+                package::zip::Entry {
+                    path: entry.path.clone(),
+                    source: entry.source.clone(),
+                    bytes: entry.bytes,
+                    executable: entry.executable,
+                    link_target: entry.link_target.clone(),
+                }
+            })
+            .collect();
+        guards.push(package::pyc::stage(inventory, plan, &folder, &mut staged)?);
+        for (mut entry, file) in staged.into_iter().zip(files) {
+            entry.path = file.path.clone();
+            entries.push(entry);
+        }
+    }
+    package::zip::write(
+        entries,
+        &folder.join(format!("{}.zip", layer.name)),
+        options,
+    )
 }
 
 /// Checks function zips with their layers (`lamina check`): reads them, never writes.

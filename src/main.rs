@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lamina::cli::{
-    ArchArg, CheckArgs, Cli, Command, CommonArgs, CompressionArg, ShakeArg, UploadArg, WhyArgs,
+    ArchArg, CheckArgs, Cli, Command, CommonArgs, CompressionArg, FormatArg, LayersArg, ShakeArg,
+    UploadArg, WhyArgs,
 };
 use lamina::config::{self, CheckConfig, Config};
 use lamina::model::{Arch, Compression, ShakeMode, Upload};
@@ -41,8 +42,9 @@ fn check_config(args: CheckArgs) -> Result<(CheckConfig, bool), lamina::Error> {
     Ok((config, args.json))
 }
 
-fn config(cli: Cli) -> Result<(Config, bool), lamina::Error> {
+fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
     let mut smoke = (false, None);
+    let mut layers = None;
     let (command, common, out, shake, compression, no_cache, upload_arg) = match cli.command {
         Command::Scan(common) => (
             config::Command::Scan,
@@ -55,6 +57,10 @@ fn config(cli: Cli) -> Result<(Config, bool), lamina::Error> {
         ),
         Command::Build(build) => {
             smoke = (build.smoke, build.smoke_event);
+            layers = build.layers.map(|layers| match layers {
+                LayersArg::Auto => config::project::LayerMode::Auto,
+                LayersArg::None => config::project::LayerMode::None,
+            });
             (
                 config::Command::Build,
                 build.common,
@@ -100,8 +106,14 @@ fn config(cli: Cli) -> Result<(Config, bool), lamina::Error> {
         upload: upload(upload_arg),
         smoke: smoke.0,
         smoke_event: smoke.1,
+        layers,
     };
-    Ok((config, common.json))
+    let format = match (common.format, common.json) {
+        (Some(format), _) => format,
+        (None, true) => FormatArg::Json,
+        (None, false) => FormatArg::Text,
+    };
+    Ok((config, format))
 }
 
 /// `lamina why`: the explanation as text; exit 1 when nothing matches.
@@ -130,6 +142,7 @@ fn why(args: WhyArgs) -> Result<(String, bool), lamina::Error> {
         upload: Upload::Direct,
         smoke: false,
         smoke_event: None,
+        layers: None,
     };
     let explanation = lamina::why(&config, &args.target)?;
     Ok((explanation.lines.join("\n") + "\n", explanation.found))
@@ -151,13 +164,13 @@ fn main() -> ExitCode {
             ))
         }),
         Command::Why(args) => why(args),
-        command => config(Cli { command }).and_then(|(config, json)| {
+        command => config(Cli { command }).and_then(|(config, format)| {
             let report = lamina::run(&config)?;
             Ok((
-                if json {
-                    report.to_json()
-                } else {
-                    report.to_text()
+                match format {
+                    FormatArg::Json => report.to_json(),
+                    FormatArg::Markdown => report.to_markdown(),
+                    FormatArg::Text => report.to_text(),
                 },
                 report.ok,
             ))

@@ -511,6 +511,8 @@ pub enum Reason {
     PackageDropped,
     /// `--shake none`.
     NotShaken,
+    /// Needed, and shipped in this shared layer instead of the function's zip.
+    Layer(String),
 }
 
 impl fmt::Display for Reason {
@@ -523,6 +525,7 @@ impl fmt::Display for Reason {
             Reason::InKeptPackage => f.write_str("in a kept package"),
             Reason::PackageDropped => f.write_str("package dropped"),
             Reason::NotShaken => f.write_str("--shake none"),
+            Reason::Layer(name) => write!(f, "in layer {name}"),
         }
     }
 }

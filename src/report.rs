@@ -22,19 +22,63 @@ pub struct Report {
     /// No limit or check with error severity failed.
     pub ok: bool,
     pub functions: Vec<FunctionReport>,
-    /// Shared layers (none are planned yet).
+    /// Shared layers `build --layers auto` planned, by name.
     pub layers: Vec<LayerReport>,
+    /// `build`: bytes of every zip written (functions and layers): what one deploy uploads.
+    pub deployed_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LayerReport {
+    /// `<runtime>-<arch>-<first 12 hex of the SHA-256 of its paths and contents>`.
     pub name: String,
+    pub runtime: String,
+    pub arch: &'static str,
     pub artifact: String,
     pub sha256: String,
     pub zipped_bytes: u64,
     pub unzipped_bytes: u64,
+    /// `name@version` of the packages it holds, sorted.
     pub packages: Vec<String>,
+    /// The functions that attach it, sorted.
     pub functions: Vec<String>,
+    /// Unzipped bytes the functions no longer ship, less the layer's own.
+    pub saved_bytes: u64,
+    /// The layer's own limits (zipped, unzipped alone).
+    pub limits: Vec<LimitResult>,
+    /// What verify found in the layer zip.
+    pub findings: Vec<crate::model::Finding>,
+}
+
+/// A written layer's report entry.
+pub fn layer_report(
+    layer: &crate::dedupe::PlannedLayer,
+    artifact: &Artifact,
+    planned: &[(Inventory, Plan)],
+    checked: Option<crate::verify::CheckedLayer>,
+) -> LayerReport {
+    let (unzipped_bytes, limits, findings) = match checked {
+        Some(checked) => (checked.unzipped_bytes, checked.limits, checked.findings),
+        None => (layer.unzipped_bytes, Vec::new(), Vec::new()),
+    };
+    LayerReport {
+        name: layer.name.clone(),
+        runtime: layer.runtime.id().to_string(),
+        arch: layer.arch.id(),
+        artifact: artifact.path.display().to_string(),
+        sha256: artifact.sha256.clone(),
+        zipped_bytes: artifact.zipped_bytes,
+        unzipped_bytes,
+        packages: layer.packages.clone(),
+        functions: layer
+            .functions
+            .iter()
+            .map(|&function| planned[function].0.function.name.clone())
+            .collect(),
+        saved_bytes: layer.saved_bytes,
+        limits,
+        findings,
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,7 +110,10 @@ pub struct FunctionReport {
     pub input_bytes: u64,
     pub input_files: usize,
     pub kept_files: usize,
+    /// Layers to attach, in order.
     pub layers: Vec<String>,
+    /// `build`: the function's unzipped bytes plus those of every layer it attaches.
+    pub total_unzipped_bytes: Option<u64>,
     pub limits: Vec<LimitResult>,
     /// `build`: what verify found in the zip written (limits included); `scan`: empty.
     pub findings: Vec<crate::model::Finding>,
@@ -289,7 +336,11 @@ pub fn function_report(
                 files: package.files.len(),
                 kept_bytes,
                 class: decision.class,
-                status: if decision.keep { "kept" } else { "dropped" },
+                status: match (&decision.reason, decision.keep) {
+                    (Reason::Layer(_), _) => "layer",
+                    (_, true) => "kept",
+                    (_, false) => "dropped",
+                },
                 reason: decision.reason.to_string(),
                 runtime_provided: runtime_provided(inventory, &package.name),
                 workspace: package.workspace,
@@ -391,6 +442,7 @@ pub fn function_report(
         input_files: inventory.files.len(),
         kept_files,
         layers: Vec::new(),
+        total_unzipped_bytes: None,
         limits,
         findings: built.map_or_else(Vec::new, |(_, verification)| verification.findings.clone()),
         classes,
@@ -435,9 +487,123 @@ impl Report {
             schema_version: SCHEMA_VERSION,
             command,
             ok,
+            deployed_bytes: functions
+                .iter()
+                .filter_map(|function| function.zipped_bytes)
+                .sum(),
             functions,
             layers: Vec::new(),
         }
+    }
+
+    /// Adds the layers `build` wrote: their bytes count as deployed, their failures fail it.
+    pub fn set_layers(&mut self, layers: Vec<LayerReport>) {
+        self.deployed_bytes += layers.iter().map(|layer| layer.zipped_bytes).sum::<u64>();
+        self.ok = self.ok
+            && layers.iter().all(|layer| {
+                layer
+                    .limits
+                    .iter()
+                    .all(|limit| limit.ok || limit.severity == Severity::Warning)
+                    && !crate::verify::any_error(&layer.findings)
+            });
+        self.layers = layers;
+    }
+
+    /// The whole report as Markdown tables, for a CI job summary or a pull-request comment.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        let verdict = if self.ok { "ok" } else { "FAILED" };
+        let _ = writeln!(out, "## lamina {}: {verdict}\n", self.command);
+        let _ = writeln!(
+            out,
+            "| function | runtime | arch | zipped | unzipped | with layers | layers | limits |"
+        );
+        let _ = writeln!(out, "|---|---|---|---:|---:|---:|---|---|");
+        for function in &self.functions {
+            let failed: Vec<String> = function
+                .limits
+                .iter()
+                .filter(|limit| !limit.ok)
+                .map(|limit| format!("{} {} > {}", limit.id, limit.actual, limit.limit))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                markdown_cell(&function.name),
+                function.runtime,
+                function.arch,
+                function
+                    .zipped_bytes
+                    .map_or("-".to_string(), |bytes| bytes.to_string()),
+                function.unzipped_bytes,
+                function
+                    .total_unzipped_bytes
+                    .map_or("-".to_string(), |bytes| bytes.to_string()),
+                markdown_cell(&function.layers.join(", ")),
+                if failed.is_empty() {
+                    "ok".to_string()
+                } else {
+                    markdown_cell(&failed.join("; "))
+                }
+            );
+        }
+        if !self.layers.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n| layer | zipped | unzipped | saved | packages | functions |"
+            );
+            let _ = writeln!(out, "|---|---:|---:|---:|---|---|");
+            for layer in &self.layers {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    markdown_cell(&layer.name),
+                    layer.zipped_bytes,
+                    layer.unzipped_bytes,
+                    layer.saved_bytes,
+                    markdown_cell(&layer.packages.join(", ")),
+                    markdown_cell(&layer.functions.join(", "))
+                );
+            }
+        }
+        if self.command == "build" {
+            let _ = writeln!(
+                out,
+                "\nDeployed: {} bytes in all zips.",
+                self.deployed_bytes
+            );
+        }
+        let findings: Vec<(&str, &crate::model::Finding)> = self
+            .functions
+            .iter()
+            .flat_map(|function| {
+                function
+                    .findings
+                    .iter()
+                    .map(move |f| (function.name.as_str(), f))
+            })
+            .chain(
+                self.layers
+                    .iter()
+                    .flat_map(|layer| layer.findings.iter().map(move |f| (layer.name.as_str(), f))),
+            )
+            .collect();
+        if !findings.is_empty() {
+            let _ = writeln!(out, "\n| artifact | finding | severity | message |");
+            let _ = writeln!(out, "|---|---|---|---|");
+            for (artifact, finding) in findings {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:?} | {} |",
+                    markdown_cell(artifact),
+                    finding.id,
+                    finding.severity,
+                    markdown_cell(&finding.message)
+                );
+            }
+        }
+        out
     }
 
     pub fn to_json(&self) -> String {
@@ -452,6 +618,20 @@ impl Report {
         for function in &self.functions {
             render_function(&mut out, self.command, function);
         }
+        for layer in &self.layers {
+            let _ = writeln!(
+                out,
+                "layer {} ({} zipped, {} unzipped, saves {})\n  packages: {}\n  functions: {}",
+                layer.name,
+                human_bytes(layer.zipped_bytes),
+                human_bytes(layer.unzipped_bytes),
+                human_bytes(layer.saved_bytes),
+                layer.packages.join(", "),
+                layer.functions.join(", ")
+            );
+            crate::verify::report::render_findings(&mut out, &layer.findings);
+            let _ = writeln!(out);
+        }
         let verdict = if self.ok {
             "ok: every artifact is within Lambda's limits"
         } else {
@@ -460,6 +640,11 @@ impl Report {
         let _ = writeln!(out, "{verdict}");
         out
     }
+}
+
+/// Text safe inside a Markdown table cell.
+fn markdown_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
 }
 
 /// `1234567` → `1.2 MiB`.
@@ -587,6 +772,13 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
     }
     for warning in &function.warnings {
         let _ = writeln!(out, "  warning: {warning}");
+    }
+    if !function.layers.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  layers (attach in this order): {}",
+            function.layers.join(", ")
+        );
     }
     let _ = writeln!(out, "\n  limits");
     for limit in &function.limits {

@@ -14,6 +14,8 @@ pub const UNZIPPED: u64 = 262_144_000;
 pub const CONSOLE_EDITOR: u64 = 3_145_728;
 /// Layers attached to one function.
 pub const LAYERS: u64 = 5;
+/// All environment variables of a function together, keys and values.
+pub const ENV: u64 = 4_096;
 
 fn result(id: &'static str, limit: u64, actual: u64, severity: Severity) -> LimitResult {
     LimitResult {
@@ -48,6 +50,11 @@ pub fn checked_function_limits(
     let mut limits = for_upload(function_limits(zipped_bytes, total_unzipped_bytes), upload);
     limits.push(result("layers", LAYERS, layers as u64, Severity::Error));
     limits
+}
+
+/// The environment variables a template gives a function, against Lambda's 4 KiB.
+pub fn env(bytes: u64) -> LimitResult {
+    result("env", ENV, bytes, Severity::Error)
 }
 
 /// A layer's own limits: its zip, and its unzipped size alone.

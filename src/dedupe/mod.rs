@@ -1,0 +1,706 @@
+//! Dedupe: plans shared Lambda layers over the shaken functions of one build. A pure function
+//! over model types: it reads no file (the content digests come in with the input) and writes
+//! none; `package` zips the layers it plans. The algorithm is described in ARCHITECTURE.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+
+use crate::model::{Arch, Inventory, Language, PackageKind, Plan, Reason, Runtime};
+
+/// One shaken function, with the SHA-256 of each kept file's shipped bytes (parallel to
+/// `Inventory::files`; a pyc the package stage rewrites is hashed as rewritten).
+pub struct Input<'a> {
+    pub inventory: &'a Inventory,
+    pub plan: &'a Plan,
+    pub digests: &'a [Option<[u8; 32]>],
+}
+
+/// What layers may be.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A package is shared only when at least this many functions keep it, byte for byte.
+    pub min_functions: usize,
+    pub max_layers: usize,
+    /// A function and all its layers, unzipped.
+    pub unzipped_limit: u64,
+    /// Each zip, estimated before it is written (verify measures the real one).
+    pub zipped_limit: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            min_functions: 2,
+            max_layers: crate::verify::limits::LAYERS as usize,
+            unzipped_limit: crate::verify::limits::UNZIPPED,
+            zipped_limit: crate::verify::limits::ZIPPED,
+        }
+    }
+}
+
+/// A file of a layer: where it goes in the layer, and which function's file it is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerFile {
+    pub path: String,
+    pub function: usize,
+    /// Index into that function's `Inventory::files`.
+    pub file: usize,
+}
+
+/// One planned layer.
+#[derive(Debug, Clone)]
+pub struct PlannedLayer {
+    /// `<runtime>-<arch>-<first 12 hex of the SHA-256 of its sorted paths and contents>`.
+    pub name: String,
+    pub runtime: Runtime,
+    pub arch: Arch,
+    /// Sorted by path.
+    pub files: Vec<LayerFile>,
+    /// `name@version`, sorted.
+    pub packages: Vec<String>,
+    /// Indices of the functions that attach it, sorted.
+    pub functions: Vec<usize>,
+    pub unzipped_bytes: u64,
+    /// Unzipped bytes the functions no longer ship, less the layer's own.
+    pub saved_bytes: u64,
+}
+
+/// The plan: the layers, each function's plan without what moved, and the attach order.
+#[derive(Debug, Clone)]
+pub struct LayerPlan {
+    pub layers: Vec<PlannedLayer>,
+    /// Parallel to the input: the files and packages that moved are marked `Reason::Layer`.
+    pub plans: Vec<Plan>,
+    /// Parallel to the input: indices into `layers`, in attach order.
+    pub attached: Vec<Vec<usize>>,
+    /// Why a shareable package was not shared (closure, namespace, limits).
+    pub notes: Vec<String>,
+}
+
+/// A package folder (Node) or distribution (Python) that could move, per function.
+#[derive(Debug, Clone)]
+struct Candidate {
+    label: String,
+    /// Files of this function and their layer paths.
+    files: Vec<(usize, String)>,
+    bytes: u64,
+    estimated_zipped: u64,
+    /// Keys of the candidates it needs in the same function (Node closure).
+    needs: BTreeSet<[u8; 32]>,
+}
+
+/// A shareable unit across functions.
+#[derive(Debug, Clone)]
+struct Atom {
+    label: String,
+    group: (Runtime, Arch),
+    bytes: u64,
+    estimated_zipped: u64,
+    functions: BTreeSet<usize>,
+    /// Per function: the file indices and layer paths.
+    files: BTreeMap<usize, Vec<(usize, String)>>,
+    needs: BTreeSet<[u8; 32]>,
+    digests: Vec<(String, [u8; 32], bool)>,
+}
+
+fn hash_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// Roughly what deflate makes of a file: text shrinks to about a third, the rest less.
+fn estimate_zipped(path: &str, bytes: u64) -> u64 {
+    let text = [
+        ".js", ".mjs", ".cjs", ".json", ".py", ".ts", ".txt", ".md", ".pyi",
+    ]
+    .iter()
+    .any(|extension| path.ends_with(extension));
+    (if text { bytes / 3 } else { bytes * 3 / 4 }) + 80 + 2 * path.len() as u64
+}
+
+/// `node_modules/NAME` or `node_modules/@SCOPE/NAME`: hoisted at the top of `node_modules`.
+fn hoisted(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("node_modules/") else {
+        return false;
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    match parts.as_slice() {
+        [name] => !name.starts_with('.'),
+        [scope, _] => scope.starts_with('@'),
+        _ => false,
+    }
+}
+
+/// The candidates of one function, keyed by identity.
+fn candidates(input: &Input<'_>, notes: &mut Vec<String>) -> BTreeMap<[u8; 32], Candidate> {
+    let inventory = input.inventory;
+    let plan = input.plan;
+    let runtime = inventory.function.runtime;
+    let arch = inventory.function.arch;
+    let group = format!("{}-{}", runtime.id(), arch.id());
+    let kept = |file: usize| plan.files[file].keep;
+    let mut found = BTreeMap::new();
+    match runtime.language() {
+        Language::Node => {
+            // Own contents and direct top-level needs of every hoisted kept package.
+            struct Own {
+                digest: [u8; 32],
+                files: Vec<usize>,
+                needs: BTreeSet<String>,
+                movable: bool,
+                label: String,
+            }
+            let mut own: BTreeMap<String, Own> = BTreeMap::new();
+            for (id, package) in inventory.packages.iter().enumerate() {
+                if !plan.packages[id].keep || !hoisted(&package.path) {
+                    continue;
+                }
+                let prefix = format!("{}/", package.path);
+                let files: Vec<usize> = inventory
+                    .files
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, file)| kept(*i) && file.path.starts_with(&prefix))
+                    .map(|(i, _)| i)
+                    .collect();
+                // Links may point anywhere in the function; a folder without them moves as is.
+                let mut movable = files.iter().all(|&i| {
+                    inventory.files[i].link_target.is_none() && input.digests[i].is_some()
+                });
+                let mut needs = BTreeSet::new();
+                for inner in inventory
+                    .packages
+                    .iter()
+                    .filter(|inner| inner.path == package.path || inner.path.starts_with(&prefix))
+                {
+                    for dependency in &inner.dependencies {
+                        let Some(target) = dependency.target else {
+                            continue;
+                        };
+                        if !plan.packages[target.0].keep {
+                            continue;
+                        }
+                        let target = inventory.package(target);
+                        if target.path.starts_with(&prefix) || target.path == package.path {
+                            continue;
+                        }
+                        if hoisted(&target.path) {
+                            needs.insert(target.path.clone());
+                        } else {
+                            // Resolved somewhere a layer cannot see (a pnpm store, a parent's
+                            // nested folder): it stays where Node finds it today.
+                            movable = false;
+                        }
+                    }
+                }
+                let parts: Vec<Vec<u8>> = files
+                    .iter()
+                    .flat_map(|&i| {
+                        let file = &inventory.files[i];
+                        [
+                            file.path.as_bytes().to_vec(),
+                            input.digests[i].map_or_else(Vec::new, |d| d.to_vec()),
+                            vec![u8::from(file.executable)],
+                        ]
+                    })
+                    .collect();
+                own.insert(
+                    package.path.clone(),
+                    Own {
+                        digest: hash_parts(parts.iter().map(Vec::as_slice)),
+                        files,
+                        needs,
+                        movable,
+                        label: format!("{}@{}", package.name, package.version),
+                    },
+                );
+            }
+            let closure = |root: &str| -> Option<BTreeSet<String>> {
+                let mut seen = BTreeSet::new();
+                let mut queue = vec![root.to_string()];
+                while let Some(path) = queue.pop() {
+                    if !seen.insert(path.clone()) {
+                        continue;
+                    }
+                    let entry = own.get(&path)?;
+                    if !entry.movable {
+                        return None;
+                    }
+                    queue.extend(entry.needs.iter().cloned());
+                }
+                Some(seen)
+            };
+            let key_of = |members: &BTreeSet<String>| {
+                let mut parts: Vec<Vec<u8>> = vec![group.as_bytes().to_vec()];
+                for member in members {
+                    parts.push(member.as_bytes().to_vec());
+                    parts.push(own[member].digest.to_vec());
+                }
+                hash_parts(parts.iter().map(Vec::as_slice))
+            };
+            for (path, entry) in &own {
+                let Some(members) = closure(path) else {
+                    notes.push(format!(
+                        "{}: {} stays in the function: it or a package it needs cannot move to a layer (a link, or a dependency resolved outside the top of node_modules)",
+                        inventory.function.name, entry.label
+                    ));
+                    continue;
+                };
+                let needs = members
+                    .iter()
+                    .filter(|member| *member != path)
+                    .map(|member| {
+                        key_of(&closure(member).expect("a member of a movable closure is movable"))
+                    })
+                    .collect();
+                let files: Vec<(usize, String)> = entry
+                    .files
+                    .iter()
+                    .map(|&i| (i, format!("nodejs/{}", inventory.files[i].path)))
+                    .collect();
+                found.insert(
+                    key_of(&members),
+                    Candidate {
+                        label: entry.label.clone(),
+                        bytes: entry.files.iter().map(|&i| inventory.files[i].bytes).sum(),
+                        estimated_zipped: entry
+                            .files
+                            .iter()
+                            .map(|&i| {
+                                estimate_zipped(&inventory.files[i].path, inventory.files[i].bytes)
+                            })
+                            .sum(),
+                        files,
+                        needs,
+                    },
+                );
+            }
+        }
+        Language::Python => {
+            let Some((major, minor)) = runtime.python_version() else {
+                return found;
+            };
+            let site = format!("python/lib/python{major}.{minor}/site-packages/");
+            let kept_paths: BTreeSet<&str> = inventory
+                .files
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| kept(*i))
+                .map(|(_, file)| file.path.as_str())
+                .collect();
+            for (id, package) in inventory.packages.iter().enumerate() {
+                if !plan.packages[id].keep || !matches!(package.kind, PackageKind::Python(_)) {
+                    continue;
+                }
+                let files: Vec<usize> =
+                    package.files.iter().copied().filter(|&i| kept(i)).collect();
+                if files.is_empty()
+                    || files.iter().any(|&i| {
+                        inventory.files[i].link_target.is_some() || input.digests[i].is_none()
+                    })
+                {
+                    continue;
+                }
+                let label = format!("{}@{}", package.name, package.version);
+                // A folder this distribution shares with files that stay (another
+                // distribution, the user's code): Python merges the two halves only as a
+                // namespace package, so one with an `__init__.py` cannot be split.
+                let own_paths: BTreeSet<&str> = files
+                    .iter()
+                    .map(|&i| inventory.files[i].path.as_str())
+                    .collect();
+                let folders: BTreeSet<&str> = own_paths
+                    .iter()
+                    .flat_map(|path| path.match_indices('/').map(move |(at, _)| &path[..at]))
+                    .collect();
+                let split_regular = folders.iter().find(|folder| {
+                    let prefix = format!("{folder}/");
+                    let shared = kept_paths
+                        .iter()
+                        .any(|path| path.starts_with(&prefix) && !own_paths.contains(path));
+                    shared && kept_paths.contains(format!("{folder}/__init__.py").as_str())
+                });
+                if let Some(folder) = split_regular {
+                    notes.push(format!(
+                        "{}: {label} stays in the function: {folder}/ is a regular package (it has __init__.py) that other files share, and Python does not merge it across /var/task and /opt",
+                        inventory.function.name
+                    ));
+                    continue;
+                }
+                // `.pth` files are read only in a site dir.
+                let has_pth = own_paths
+                    .iter()
+                    .any(|path| !path.contains('/') && path.ends_with(".pth"));
+                let prefix = if has_pth {
+                    site.clone()
+                } else {
+                    "python/".to_string()
+                };
+                let files: Vec<(usize, String)> = files
+                    .iter()
+                    .map(|&i| (i, format!("{prefix}{}", inventory.files[i].path)))
+                    .collect();
+                let mut parts: Vec<Vec<u8>> = vec![group.as_bytes().to_vec()];
+                for (i, path) in &files {
+                    parts.push(path.as_bytes().to_vec());
+                    parts.push(input.digests[*i].expect("checked above").to_vec());
+                    parts.push(vec![u8::from(inventory.files[*i].executable)]);
+                }
+                let key = hash_parts(parts.iter().map(Vec::as_slice));
+                found.insert(
+                    key,
+                    Candidate {
+                        label,
+                        bytes: files.iter().map(|(i, _)| inventory.files[*i].bytes).sum(),
+                        estimated_zipped: files
+                            .iter()
+                            .map(|(i, _)| {
+                                estimate_zipped(
+                                    &inventory.files[*i].path,
+                                    inventory.files[*i].bytes,
+                                )
+                            })
+                            .sum(),
+                        files,
+                        needs: BTreeSet::new(),
+                    },
+                );
+            }
+        }
+        Language::Custom => {}
+    }
+    found
+}
+
+/// Runtime, architecture and the exact functions that keep an atom.
+type Signature = ((Runtime, String), Vec<usize>);
+
+/// A layer being planned: atoms (by key) and the functions that attach it.
+#[derive(Debug, Clone)]
+struct Draft {
+    atoms: BTreeSet<[u8; 32]>,
+    functions: BTreeSet<usize>,
+}
+
+/// Plans layers: see "Layer planning" in ARCHITECTURE.md.
+pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
+    let mut notes = Vec::new();
+    let mut atoms: BTreeMap<[u8; 32], Atom> = BTreeMap::new();
+    for (index, input) in inputs.iter().enumerate() {
+        let function = &input.inventory.function;
+        for (key, candidate) in candidates(input, &mut notes) {
+            let atom = atoms.entry(key).or_insert_with(|| Atom {
+                label: candidate.label.clone(),
+                group: (function.runtime, function.arch),
+                bytes: candidate.bytes,
+                estimated_zipped: candidate.estimated_zipped,
+                functions: BTreeSet::new(),
+                files: BTreeMap::new(),
+                needs: candidate.needs.clone(),
+                digests: candidate
+                    .files
+                    .iter()
+                    .map(|(i, path)| {
+                        (
+                            path.clone(),
+                            input.digests[*i].expect("candidates have digests"),
+                            input.inventory.files[*i].executable,
+                        )
+                    })
+                    .collect(),
+            });
+            atom.functions.insert(index);
+            atom.files.insert(index, candidate.files);
+        }
+    }
+    // Packages too few functions keep stay where they are (and so does all that needs them).
+    let mut active: BTreeSet<[u8; 32]> = atoms
+        .iter()
+        .filter(|(_, atom)| atom.functions.len() >= options.min_functions.max(2))
+        .map(|(key, _)| *key)
+        .collect();
+    settle(&atoms, &mut active);
+
+    // One draft per (group, exact set of functions): attaching it costs no function anything
+    // it does not already ship.
+    let mut by_signature: BTreeMap<Signature, BTreeSet<[u8; 32]>> = BTreeMap::new();
+    for key in &active {
+        let atom = &atoms[key];
+        by_signature
+            .entry((
+                (atom.group.0, atom.group.1.id().to_string()),
+                atom.functions.iter().copied().collect(),
+            ))
+            .or_default()
+            .insert(*key);
+    }
+    let mut drafts: Vec<Draft> = Vec::new();
+    for ((_, functions), keys) in by_signature {
+        // Split a draft whose zip would pass the zipped limit, biggest atoms first.
+        let mut sorted: Vec<[u8; 32]> = keys.into_iter().collect();
+        sorted.sort_by(|a, b| {
+            atoms[b]
+                .estimated_zipped
+                .cmp(&atoms[a].estimated_zipped)
+                .then(a.cmp(b))
+        });
+        let mut bins: Vec<(u64, BTreeSet<[u8; 32]>)> = Vec::new();
+        for key in sorted {
+            let size = atoms[&key].estimated_zipped;
+            match bins
+                .iter_mut()
+                .find(|(used, _)| used + size <= options.zipped_limit)
+            {
+                Some((used, bin)) => {
+                    *used += size;
+                    bin.insert(key);
+                }
+                None => bins.push((size, BTreeSet::from([key]))),
+            }
+        }
+        for (_, atoms) in bins {
+            drafts.push(Draft {
+                atoms,
+                functions: functions.iter().copied().collect(),
+            });
+        }
+    }
+
+    let own_bytes: Vec<u64> = inputs
+        .iter()
+        .map(|input| input.plan.kept_bytes(input.inventory))
+        .collect();
+    let draft_bytes =
+        |draft: &Draft| -> u64 { draft.atoms.iter().map(|key| atoms[key].bytes).sum() };
+    // Unzipped total of a function with these drafts: what it keeps, less what moved, plus
+    // every attached layer whole.
+    let total = |function: usize, drafts: &[Draft]| -> u64 {
+        let moved: u64 = drafts
+            .iter()
+            .flat_map(|draft| &draft.atoms)
+            .filter(|key| atoms[*key].functions.contains(&function))
+            .map(|key| atoms[key].bytes)
+            .sum();
+        let attached: u64 = drafts
+            .iter()
+            .filter(|draft| draft.functions.contains(&function))
+            .map(draft_bytes)
+            .sum();
+        own_bytes[function] - moved + attached
+    };
+    let paths_disjoint = |function: usize, drafts: &[Draft]| -> bool {
+        let mut seen = BTreeSet::new();
+        drafts
+            .iter()
+            .filter(|draft| draft.functions.contains(&function))
+            .flat_map(|draft| &draft.atoms)
+            .flat_map(|key| &atoms[key].digests)
+            .all(|(path, _, _)| seen.insert(path.clone()))
+    };
+
+    // At most `max_layers` per function: merge the two of its layers whose union costs the
+    // other functions the fewest unzipped bytes and breaks no limit; when no merge fits, give
+    // up the layer that saves the least.
+    loop {
+        let over = (0..inputs.len()).find(|&function| {
+            drafts
+                .iter()
+                .filter(|draft| draft.functions.contains(&function))
+                .count()
+                > options.max_layers
+        });
+        let Some(function) = over else { break };
+        let mine: Vec<usize> = (0..drafts.len())
+            .filter(|&d| drafts[d].functions.contains(&function))
+            .collect();
+        let mut best: Option<(u64, usize, usize)> = None;
+        for (position, &a) in mine.iter().enumerate() {
+            for &b in &mine[position + 1..] {
+                let merged = Draft {
+                    atoms: drafts[a].atoms.union(&drafts[b].atoms).copied().collect(),
+                    functions: drafts[a]
+                        .functions
+                        .union(&drafts[b].functions)
+                        .copied()
+                        .collect(),
+                };
+                let zipped: u64 = merged
+                    .atoms
+                    .iter()
+                    .map(|key| atoms[key].estimated_zipped)
+                    .sum();
+                let mut trial: Vec<Draft> = drafts
+                    .iter()
+                    .enumerate()
+                    .filter(|(d, _)| *d != a && *d != b)
+                    .map(|(_, draft)| draft.clone())
+                    .collect();
+                trial.push(merged.clone());
+                let fits = zipped <= options.zipped_limit
+                    && merged.functions.iter().all(|&f| {
+                        total(f, &trial) <= options.unzipped_limit.max(own_bytes[f])
+                            && paths_disjoint(f, &trial)
+                    });
+                if !fits {
+                    continue;
+                }
+                let cost: u64 = merged
+                    .functions
+                    .iter()
+                    .map(|&f| total(f, &trial).saturating_sub(total(f, &drafts)))
+                    .sum();
+                if best.is_none_or(|(best_cost, ..)| cost < best_cost) {
+                    best = Some((cost, a, b));
+                }
+            }
+        }
+        if let Some((_, a, b)) = best {
+            let (first, second) = (a.min(b), a.max(b));
+            let removed = drafts.remove(second);
+            drafts[first].atoms.extend(removed.atoms);
+            drafts[first].functions.extend(removed.functions);
+            continue;
+        }
+        let saving = |draft: &Draft| (draft.functions.len() as u64 - 1) * draft_bytes(draft);
+        let weakest = *mine
+            .iter()
+            .min_by_key(|&&d| (saving(&drafts[d]), d))
+            .expect("an over-full function has layers");
+        let dropped = drafts.remove(weakest);
+        for key in &dropped.atoms {
+            active.remove(key);
+            notes.push(format!(
+                "{} stays in its functions: a layer for it would pass Lambda's {} layers per function",
+                atoms[key].label, options.max_layers
+            ));
+        }
+        // What needed a dropped package goes back too.
+        settle(&atoms, &mut active);
+        for draft in &mut drafts {
+            draft.atoms.retain(|key| active.contains(key));
+        }
+        drafts.retain(|draft| !draft.atoms.is_empty());
+    }
+
+    // The layers, named by content, in name order.
+    let mut layers: Vec<PlannedLayer> = drafts
+        .iter()
+        .map(|draft| {
+            let mut digests: Vec<&(String, [u8; 32], bool)> = draft
+                .atoms
+                .iter()
+                .flat_map(|key| &atoms[key].digests)
+                .collect();
+            digests.sort();
+            let (runtime, arch) = atoms[draft.atoms.first().expect("drafts are not empty")].group;
+            let parts: Vec<Vec<u8>> = digests
+                .iter()
+                .flat_map(|(path, digest, executable)| {
+                    [
+                        path.as_bytes().to_vec(),
+                        digest.to_vec(),
+                        vec![u8::from(*executable)],
+                    ]
+                })
+                .collect();
+            let hash = hex::encode(hash_parts(parts.iter().map(Vec::as_slice)));
+            let mut files: Vec<LayerFile> = draft
+                .atoms
+                .iter()
+                .flat_map(|key| {
+                    let atom = &atoms[key];
+                    let (&function, files) =
+                        atom.files.iter().next().expect("an atom has a function");
+                    files.iter().map(move |(file, path)| LayerFile {
+                        path: path.clone(),
+                        function,
+                        file: *file,
+                    })
+                })
+                .collect();
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+            let mut packages: Vec<String> = draft
+                .atoms
+                .iter()
+                .map(|key| atoms[key].label.clone())
+                .collect();
+            packages.sort();
+            let unzipped_bytes = draft_bytes(draft);
+            let moved: u64 = draft
+                .atoms
+                .iter()
+                .map(|key| atoms[key].bytes * atoms[key].functions.len() as u64)
+                .sum();
+            PlannedLayer {
+                name: format!("{}-{}-{}", runtime.id(), arch.id(), &hash[..12]),
+                runtime,
+                arch,
+                files,
+                packages,
+                functions: draft.functions.iter().copied().collect(),
+                unzipped_bytes,
+                saved_bytes: moved.saturating_sub(unzipped_bytes),
+            }
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..layers.len()).collect();
+    order.sort_by(|&a, &b| layers[a].name.cmp(&layers[b].name));
+    let sorted_drafts: Vec<Draft> = order.iter().map(|&i| drafts[i].clone()).collect();
+    layers = order.iter().map(|&i| layers[i].clone()).collect();
+
+    let mut plans: Vec<Plan> = inputs.iter().map(|input| input.plan.clone()).collect();
+    let mut attached = vec![Vec::new(); inputs.len()];
+    for (layer_index, (layer, draft)) in layers.iter().zip(&sorted_drafts).enumerate() {
+        for &function in &draft.functions {
+            attached[function].push(layer_index);
+        }
+        for key in &draft.atoms {
+            for (&function, files) in &atoms[key].files {
+                let plan = &mut plans[function];
+                for (file, _) in files {
+                    plan.files[*file].keep = false;
+                    plan.files[*file].reason = Reason::Layer(layer.name.clone());
+                    if let crate::model::Owner::Package(id) =
+                        inputs[function].inventory.files[*file].owner
+                    {
+                        plan.packages[id.0].reason = Reason::Layer(layer.name.clone());
+                    }
+                }
+                let moved: BTreeSet<usize> = files.iter().map(|(file, _)| *file).collect();
+                plan.rewrite_pycs.retain(|file| !moved.contains(file));
+            }
+        }
+    }
+    notes.sort();
+    notes.dedup();
+    LayerPlan {
+        layers,
+        plans,
+        attached,
+        notes,
+    }
+}
+
+/// Removes from `active` every atom that needs one that is not active, to a fixed point.
+fn settle(atoms: &BTreeMap<[u8; 32], Atom>, active: &mut BTreeSet<[u8; 32]>) {
+    loop {
+        let before = active.len();
+        let keep: BTreeSet<[u8; 32]> = active
+            .iter()
+            .filter(|key| atoms[*key].needs.iter().all(|need| active.contains(need)))
+            .copied()
+            .collect();
+        *active = keep;
+        if active.len() == before {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,168 @@
+//! `lamina build --layers auto` through the binary on fixture monorepos: layer zips named by
+//! content under OUT/layers/, the function zips without what moved, `--smoke` loading each
+//! handler with its layers in /opt, and the Markdown report.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::harness::Fixture;
+use crate::install::show;
+
+/// Two Node functions: both keep `shared@1.0.0` (identical) and `twin@1.0.0` (same version,
+/// different content); `one` also keeps `solo`.
+fn monorepo() -> Fixture {
+    let fixture = Fixture::empty("mono");
+    fixture.file(
+        "lamina.toml",
+        "[defaults]\nruntime = \"nodejs20.x\"\nhandler = \"index.handler\"\n\n[[function]]\nname = \"one\"\npath = \"one\"\n\n[[function]]\nname = \"two\"\npath = \"two\"\n",
+    );
+    for name in ["one", "two"] {
+        let mut dependencies = vec!["shared", "twin"];
+        if name == "one" {
+            dependencies.push("solo");
+        }
+        let requires: Vec<String> = dependencies
+            .iter()
+            .map(|d| format!("require('{d}')"))
+            .collect();
+        fixture.file(
+            &format!("{name}/package.json"),
+            &serde_json::json!({
+                "name": name,
+                "version": "1.0.0",
+                "dependencies": dependencies.iter().map(|d| (d.to_string(), Value::from("1.0.0"))).collect::<serde_json::Map<_, _>>(),
+            })
+            .to_string(),
+        );
+        fixture.file(
+            &format!("{name}/index.js"),
+            &format!(
+                "const parts = [{}];\nexports.handler = async () => parts;\n",
+                requires.join(", ")
+            ),
+        );
+        fixture.package(
+            &format!("{name}/node_modules/shared"),
+            "shared",
+            "1.0.0",
+            &[],
+        );
+        fixture.package(&format!("{name}/node_modules/twin"), "twin", "1.0.0", &[]);
+        fixture.file(
+            &format!("{name}/node_modules/twin/patched.js"),
+            &format!("// patched for {name}\n"),
+        );
+        if name == "one" {
+            fixture.package("one/node_modules/solo", "solo", "1.0.0", &[]);
+        }
+    }
+    fixture
+}
+
+fn lamina(fixture: &Fixture, args: &[&str]) -> std::process::Output {
+    Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+        .arg("build")
+        .arg(&fixture.root)
+        .arg("--out")
+        .arg(fixture.base.join("out"))
+        .arg("--no-cache")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn entries(zip: &std::path::Path) -> Vec<String> {
+    let archive = zip::ZipArchive::new(fs_err::File::open(zip).unwrap()).unwrap();
+    archive
+        .file_names()
+        .map(|name| name.unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn identical_packages_move_to_a_content_named_layer_and_the_handlers_still_load() {
+    let fixture = monorepo();
+    let run = lamina(&fixture, &["--json", "--smoke"]);
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let layers = report["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1, "{layers:#?}");
+    let layer = &layers[0];
+    assert_eq!(
+        layer["packages"],
+        serde_json::json!(["shared@1.0.0"]),
+        "twin differs, solo is one function's"
+    );
+    assert_eq!(layer["functions"], serde_json::json!(["one", "two"]));
+    let name = layer["name"].as_str().unwrap();
+    assert!(
+        name.starts_with("nodejs20.x-x86_64-") && name.len() == "nodejs20.x-x86_64-".len() + 12
+    );
+    let layer_zip = fixture.base.join("out/layers").join(format!("{name}.zip"));
+    let mut listed = entries(&layer_zip);
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            "nodejs/node_modules/shared/index.js",
+            "nodejs/node_modules/shared/package.json"
+        ]
+    );
+    for function in report["functions"].as_array().unwrap() {
+        assert_eq!(function["layers"], serde_json::json!([name]));
+        assert_eq!(function["smoke"]["ok"], true, "{function:#}");
+        let zip = std::path::Path::new(function["artifact"].as_str().unwrap());
+        let files = entries(zip);
+        assert!(
+            !files.iter().any(|f| f.starts_with("node_modules/shared/")),
+            "{files:?}"
+        );
+        assert!(files.iter().any(|f| f == "node_modules/twin/patched.js"));
+        let status = function["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|package| package["name"] == "shared")
+            .unwrap()["status"]
+            .clone();
+        assert_eq!(status, "layer");
+        let total = function["total_unzipped_bytes"].as_u64().unwrap();
+        assert_eq!(
+            total,
+            function["unzipped_bytes"].as_u64().unwrap()
+                + layer["unzipped_bytes"].as_u64().unwrap()
+        );
+    }
+
+    // An unchanged rebuild keeps the layer's name and bytes: nothing to republish.
+    let before = fs_err::read(&layer_zip).unwrap();
+    let again = lamina(&fixture, &["--json"]);
+    assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    assert_eq!(fs_err::read(&layer_zip).unwrap(), before);
+}
+
+#[test]
+fn layers_none_ships_every_function_whole() {
+    let fixture = monorepo();
+    let run = lamina(&fixture, &["--json", "--layers", "none"]);
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert!(report["layers"].as_array().unwrap().is_empty());
+    assert!(!fixture.base.join("out/layers").exists());
+}
+
+#[test]
+fn the_markdown_report_tabulates_functions_and_layers() {
+    let fixture = monorepo();
+    let run = lamina(&fixture, &["--format", "markdown"]);
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    let text = String::from_utf8(run.stdout).unwrap();
+    assert!(text.starts_with("## lamina build: ok"), "{text}");
+    assert!(text.contains(
+        "| function | runtime | arch | zipped | unzipped | with layers | layers | limits |"
+    ));
+    assert!(text.contains("| one | nodejs20.x | x86_64 |"), "{text}");
+    assert!(text.contains("| layer | zipped | unzipped | saved | packages | functions |"));
+    assert!(text.contains("| shared@1.0.0 | one, two |"), "{text}");
+}
