@@ -201,6 +201,13 @@ fn figlet_banner_runs_the_same_slimmed() {
 }
 
 #[test]
+fn native_and_wasm_packages_run_the_same_traced() {
+    // sql.js finds its .wasm through __dirname; @node-rs/xxhash loads this platform's .node
+    // from an optional package: both must be kept whole by the tracer.
+    traced_app_answers_the_same("native-wasm", &[]);
+}
+
+#[test]
 fn building_twice_gives_identical_zips() {
     let input = installed_app("figlet-banner");
     let tmp = tempfile::tempdir().unwrap();
