@@ -16,6 +16,12 @@ use oxc_span::{GetSpan, SourceType, Span};
 /// The extensions of files whose imports are read.
 pub const SCRIPT_EXTENSIONS: [&str; 6] = ["js", "cjs", "mjs", "jsx", "ts", "tsx"];
 
+/// Whether a path is a script whose imports can be read (TypeScript declarations are not).
+pub fn is_script(path: &str) -> bool {
+    let extension = path.rsplit_once('.').map_or("", |(_, ext)| ext);
+    SCRIPT_EXTENSIONS.contains(&extension) && !path.ends_with(".d.ts")
+}
+
 /// A path relative to the file's own folder, found by folding `__dirname + "/x"`,
 /// `path.join(__dirname, "x")`, `new URL("./x", import.meta.url)` and the like.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -290,10 +290,7 @@ fn user_imports(tree: &walk::Tree) -> Result<Imports> {
                 .split('/')
                 .any(|part| part == "node_modules" || part.starts_with('.'))
         })
-        .filter(|entry| {
-            let extension = entry.path.rsplit_once('.').map_or("", |(_, ext)| ext);
-            imports::SCRIPT_EXTENSIONS.contains(&extension) && !entry.path.ends_with(".d.ts")
-        })
+        .filter(|entry| imports::is_script(&entry.path))
         .collect();
     let results: Vec<Result<(String, imports::FileImports)>> = files
         .par_iter()

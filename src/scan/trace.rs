@@ -12,7 +12,7 @@ use std::time::Instant;
 use oxc_resolver::{FileMetadata, FileSystem, ResolveError, ResolveOptions, ResolverGeneric};
 use rayon::prelude::*;
 
-use super::imports::{self, FileImports};
+use super::imports::{self, FileImports, is_script};
 use super::node::package_name;
 use super::walk::{join, parent};
 use crate::error::Result;
@@ -210,11 +210,6 @@ impl FileSystem for ArtifactFs {
         }
         self.followed(path)
     }
-}
-
-fn is_script(path: &str) -> bool {
-    let extension = path.rsplit_once('.').map_or("", |(_, ext)| ext);
-    ["js", "cjs", "mjs", "jsx", "ts", "tsx"].contains(&extension) && !path.ends_with(".d.ts")
 }
 
 fn is_binary(path: &str) -> bool {

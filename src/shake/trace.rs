@@ -7,6 +7,7 @@ use super::apply_package_rules;
 use crate::model::{
     Decision, Inventory, Owner, PackageDecision, PackageId, Reason, Trace, TraceUnit, Traced,
 };
+use crate::scan::imports::is_script;
 use crate::scan::walk::{join, parent};
 
 const UNREACHED: &str = "trace/unreached";
@@ -16,11 +17,6 @@ fn unreached() -> Decision {
         keep: false,
         reason: Reason::Rule(UNREACHED),
     }
-}
-
-fn is_script(path: &str) -> bool {
-    let extension = path.rsplit_once('.').map_or("", |(_, ext)| ext);
-    ["js", "cjs", "mjs", "jsx", "ts", "tsx"].contains(&extension)
 }
 
 /// Applies the trace to the package-level decisions; returns how each kept package was treated.
