@@ -153,6 +153,14 @@ pub struct BuildArgs {
     /// `auto` for a SAM or Serverless template, `none` for function folders.
     #[arg(long, value_enum)]
     pub layers: Option<LayersArg>,
+    /// Python: generate unchecked-hash pycs (PEP 552) for shipped .py files that have none for
+    /// the target Python, with a local python3.X of that version (else a note says so).
+    #[arg(long)]
+    pub compile: bool,
+    /// Python: strip debug symbols (`strip --strip-debug`) from copies of the extension
+    /// modules that ship (never under *.libs/), when `strip` is on PATH.
+    #[arg(long)]
+    pub strip: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -41,6 +41,10 @@ pub struct Config {
     /// `build --layers`; `None`: `lamina.toml`'s `[layers] mode`, `auto` for a template,
     /// `none` for function folders named one by one.
     pub layers: Option<project::LayerMode>,
+    /// `build --compile`: generate unchecked-hash pycs for Python sources that ship without.
+    pub compile: bool,
+    /// `build --strip`: strip debug symbols from Python extension modules.
+    pub strip: bool,
 }
 
 /// What `lamina check` runs on, already checked.

@@ -54,8 +54,14 @@ fn function_specs(
 /// package stage rewrites is identified by its magic number and its source's bytes: pip embeds
 /// the absolute path it compiled from (`co_filename`) and the source's mtime, so two installs of
 /// the same wheel never match byte for byte, yet Python replaces `co_filename` on load and the
-/// rewrite replaces the header, so either copy behaves the same.
-fn kept_digests(inventory: &Inventory, plan: &Plan) -> Result<Vec<Option<[u8; 32]>>> {
+/// rewrite replaces the header, so either copy behaves the same. With `--compile` a `.py`, and
+/// with `--strip` an extension module, is marked as such: those flags change what ships beside
+/// or instead of it, and a layer's name must change with its bytes.
+fn kept_digests(
+    inventory: &Inventory,
+    plan: &Plan,
+    python: package::python::Options,
+) -> Result<Vec<Option<[u8; 32]>>> {
     use rayon::prelude::*;
     use sha2::{Digest, Sha256};
     let rewritten: BTreeSet<usize> = plan.rewrite_pycs.iter().copied().collect();
@@ -66,6 +72,14 @@ fn kept_digests(inventory: &Inventory, plan: &Plan) -> Result<Vec<Option<[u8; 32
         }
         let bytes = fs_err::read(&file.source)?;
         let mut hasher = Sha256::new();
+        if inventory.python.is_some() {
+            if python.compile && file.path.ends_with(".py") {
+                hasher.update(b"--compile\0");
+            }
+            if python.strip && package::python::strippable(&file.path) {
+                hasher.update(b"--strip\0");
+            }
+        }
         let source = rewritten
             .contains(&index)
             .then(|| inventory.python.as_ref()?.files.get(&index)?.pyc?.source)
@@ -150,7 +164,16 @@ pub fn run(config: &Config) -> Result<Report> {
     {
         let digests = planned
             .iter()
-            .map(|(inventory, plan)| kept_digests(inventory, plan))
+            .map(|(inventory, plan)| {
+                kept_digests(
+                    inventory,
+                    plan,
+                    package::python::Options {
+                        compile: config.compile,
+                        strip: config.strip,
+                    },
+                )
+            })
             .collect::<Result<Vec<_>>>()?;
         let inputs: Vec<dedupe::Input<'_>> = planned
             .iter()
@@ -207,9 +230,13 @@ fn build(
         cache: config.cache.as_ref().map(package::cache::Cache::new),
         cache_min_bytes: package::zip::CACHE_MIN_BYTES,
     };
+    let python = package::python::Options {
+        compile: config.compile,
+        strip: config.strip,
+    };
     let mut layer_zips: Vec<(model::Artifact, u64)> = Vec::new();
     for layer in layer_plan.iter().flat_map(|plan| &plan.layers) {
-        let artifact = write_layer(layer, planned, &config.out, &write_options)?;
+        let artifact = write_layer(layer, planned, &config.out, &write_options, python)?;
         layer_zips.push((artifact, layer.unzipped_bytes));
     }
     let mut functions = Vec::new();
@@ -220,7 +247,8 @@ fn build(
         let plan = layer_plan.map_or(original, |layers| &layers.plans[index]);
         let attached: Vec<usize> =
             layer_plan.map_or_else(Vec::new, |layers| layers.attached[index].clone());
-        let artifact = package::write(inventory, plan, &config.out, &write_options)?;
+        let (artifact, python_stats) =
+            package::write(inventory, plan, &config.out, &write_options, python)?;
         let options = verify::Options {
             runtime: Some(inventory.function.runtime),
             arch: inventory.function.arch,
@@ -259,6 +287,15 @@ fn build(
         }
         let mut function =
             report::function_report(inventory, plan, Some((&artifact, &verification)));
+        function.compiled_pycs = python_stats.compiled_pycs;
+        function.strip_saved_bytes = python_stats.strip_saved_bytes;
+        function.notes.extend(python_stats.notes);
+        if (config.compile || config.strip) && inventory.function.runtime.python_version().is_none()
+        {
+            function
+                .notes
+                .push("--compile and --strip apply to Python functions only".to_string());
+        }
         function.layers = attached
             .iter()
             .map(|&layer| {
@@ -315,11 +352,13 @@ fn write_layer(
     planned: &[(Inventory, Plan)],
     out: &std::path::Path,
     options: &package::zip::WriteOptions,
+    python: package::python::Options,
 ) -> Result<model::Artifact> {
     let folder = out.join("layers");
     fs_err::create_dir_all(&folder)?;
     let mut entries = Vec::new();
     let mut guards = Vec::new();
+    let mut python_guards = Vec::new();
     let sources: BTreeSet<usize> = layer.files.iter().map(|file| file.function).collect();
     for function in sources {
         let (inventory, plan) = &planned[function];
@@ -343,10 +382,26 @@ fn write_layer(
             })
             .collect();
         guards.push(package::pyc::stage(inventory, plan, &folder, &mut staged)?);
+        let python = match inventory.function.runtime.python_version() {
+            Some(version) => package::python::stage(version, python, &folder, &mut staged)?,
+            None => package::python::Staged::default(),
+        };
+        // `--compile` appends pycs: each goes into the `__pycache__` beside its source's
+        // place in the layer.
+        let added = staged.split_off(files.len());
+        for (mut entry, &from) in added.into_iter().zip(&python.added_from) {
+            let folder_in_function = staged[from].path.rfind('/').map_or(0, |at| at + 1);
+            let source_in_layer = &files[from].path;
+            let folder_in_layer =
+                &source_in_layer[..source_in_layer.rfind('/').map_or(0, |at| at + 1)];
+            entry.path = format!("{folder_in_layer}{}", &entry.path[folder_in_function..]);
+            entries.push(entry);
+        }
         for (mut entry, file) in staged.into_iter().zip(files) {
             entry.path = file.path.clone();
             entries.push(entry);
         }
+        python_guards.push(python.folders);
     }
     package::zip::write(
         entries,

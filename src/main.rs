@@ -45,6 +45,7 @@ fn check_config(args: CheckArgs) -> Result<(CheckConfig, bool), lamina::Error> {
 fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
     let mut smoke = (false, None);
     let mut layers = None;
+    let mut python = (false, false);
     let (command, common, out, shake, compression, no_cache, upload_arg) = match cli.command {
         Command::Scan(common) => (
             config::Command::Scan,
@@ -57,6 +58,7 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
         ),
         Command::Build(build) => {
             smoke = (build.smoke, build.smoke_event);
+            python = (build.compile, build.strip);
             layers = build.layers.map(|layers| match layers {
                 LayersArg::Auto => config::project::LayerMode::Auto,
                 LayersArg::None => config::project::LayerMode::None,
@@ -107,6 +109,8 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
         smoke: smoke.0,
         smoke_event: smoke.1,
         layers,
+        compile: python.0,
+        strip: python.1,
     };
     let format = match (common.format, common.json) {
         (Some(format), _) => format,
@@ -143,6 +147,8 @@ fn why(args: WhyArgs) -> Result<(String, bool), lamina::Error> {
         smoke: false,
         smoke_event: None,
         layers: None,
+        compile: false,
+        strip: false,
     };
     let explanation = lamina::why(&config, &args.target)?;
     Ok((explanation.lines.join("\n") + "\n", explanation.found))

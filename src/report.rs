@@ -131,6 +131,10 @@ pub struct FunctionReport {
     pub site_packages: Option<String>,
     /// Python: pycs rewritten as unchecked-hash pycs (`scan`: that `build` would rewrite).
     pub rewritten_pycs: usize,
+    /// `build --compile` (Python): pycs generated for sources that shipped without one.
+    pub compiled_pycs: Option<usize>,
+    /// `build --strip` (Python): bytes the stripped extension modules no longer ship.
+    pub strip_saved_bytes: Option<u64>,
     /// Files among the dependencies that no package owns and that ship.
     pub unowned: Vec<UnownedReport>,
 }
@@ -458,6 +462,8 @@ pub fn function_report(
             .as_ref()
             .and_then(|python| python.site_packages.clone()),
         rewritten_pycs: plan.rewrite_pycs.len(),
+        compiled_pycs: None,
+        strip_saved_bytes: None,
         unowned: inventory
             .files
             .iter()

@@ -2,6 +2,7 @@
 
 pub mod cache;
 pub mod pyc;
+pub mod python;
 pub mod zip;
 
 use std::path::Path;
@@ -9,18 +10,25 @@ use std::path::Path;
 use crate::error::Result;
 use crate::model::{Artifact, Inventory, Plan};
 
-/// Writes the files the plan keeps as `OUT/<function>.zip`.
+/// Writes the files the plan keeps as `OUT/<function>.zip`, with what `--compile` and
+/// `--strip` did (Python functions only).
 pub fn write(
     inventory: &Inventory,
     plan: &Plan,
     out: &Path,
     options: &zip::WriteOptions,
-) -> Result<Artifact> {
+    python: python::Options,
+) -> Result<(Artifact, python::Stats)> {
     let mut entries = kept_entries(inventory, plan);
     let destination = out.join(format!("{}.zip", inventory.function.name));
     // Dropped (and so deleted) when the zip is written or on any error.
     let _staged_pycs = pyc::stage(inventory, plan, out, &mut entries)?;
-    zip::write(entries, &destination, options)
+    let staged = match inventory.function.runtime.python_version() {
+        Some(version) => python::stage(version, python, out, &mut entries)?,
+        None => python::Staged::default(),
+    };
+    let artifact = zip::write(entries, &destination, options)?;
+    Ok((artifact, staged.stats))
 }
 
 /// The archive entries for the files the plan keeps.

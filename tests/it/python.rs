@@ -1189,3 +1189,266 @@ fn the_runtime_is_inferred_from_wheel_tags_then_pycs() {
     assert_eq!(custom.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&custom.stderr).contains("python3.9 to python3.13"));
 }
+
+/// The PEP 552 header CPython writes for `source` with `--invalidation-mode unchecked-hash`,
+/// computed by the local `python3`, as hex.
+fn expected_unchecked_header(source: &Path) -> String {
+    let script = "import importlib.util, sys\nsource = open(sys.argv[1], 'rb').read()\nsys.stdout.write((importlib.util.MAGIC_NUMBER + (1).to_bytes(4, 'little') + importlib.util.source_hash(source)).hex())\n";
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(source)
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A calculator function whose dependencies were installed without pycs.
+fn calc_without_pycs(name: &str) -> Fixture {
+    let fixture = Fixture::empty(name);
+    fixture.file(
+        "app.py",
+        "import calc\n\ndef handler(e, c):\n    return calc.add(2, 3)\n",
+    );
+    Dist::new("calc", "1.0")
+        .module("calc", "from .ops import add\n")
+        .file("calc/ops.py", "def add(a, b):\n    return a + b\n")
+        // Never imported, and not valid Python: it ships without a pyc, as installed.
+        .file("calc/template.py", "def broken(:\n")
+        .install(&fixture, "package");
+    fixture
+}
+
+/// issue 3, `--compile`: sources that ship without pycs get unchecked-hash pycs, generated
+/// outside the input, that the local `python3` loads without compiling again.
+#[test]
+fn compile_generates_unchecked_hash_pycs_that_python_uses() {
+    let (major, minor) = local_python();
+    let runtime = format!("python{major}.{minor}");
+    let tag = format!("cpython-{major}{minor}");
+    let fixture = calc_without_pycs("compile");
+    let before = fixture.snapshot();
+    let built = fixture.build(&["--runtime", &runtime, "--compile"]);
+    assert_eq!(fixture.snapshot(), before, "the input folder changed");
+    assert_eq!(built.function()["compiled_pycs"], 3);
+    let notes = built.function()["notes"].to_string();
+    assert!(notes.contains("calc/template.py"), "{notes}");
+    assert!(!has_entry(
+        &built,
+        &format!("calc/__pycache__/template.{tag}.pyc")
+    ));
+    let leftovers: Vec<_> = fs_err::read_dir(&built.out)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".lamina-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?} left in the output");
+
+    let task = built.extract();
+    for (folder, module) in [("", "app"), ("calc/", "__init__"), ("calc/", "ops")] {
+        let pyc =
+            fs_err::read(task.join(format!("{folder}__pycache__/{module}.{tag}.pyc"))).unwrap();
+        assert_eq!(
+            u32::from_le_bytes(pyc[4..8].try_into().unwrap()),
+            1,
+            "{module}: flags"
+        );
+        assert_eq!(
+            hex::encode(&pyc[..16]),
+            expected_unchecked_header(&task.join(format!("{folder}{module}.py"))),
+            "{module}: header"
+        );
+    }
+    let verbose = Command::new("python3")
+        .args([
+            "-S",
+            "-B",
+            "-v",
+            "-c",
+            "import sys; sys.path.insert(0, '.'); import app; assert app.handler({}, None) == 5",
+        ])
+        .current_dir(&task)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(verbose.status.success(), "{log}");
+    for module in ["app", "__init__", "ops"] {
+        assert!(
+            log.lines()
+                .any(|line| line.contains(&format!("{module}.{tag}.pyc matches"))),
+            "{module} was compiled again instead of using its pyc:\n{log}"
+        );
+    }
+    // Same input, same bytes.
+    let again = fixture.build(&["--runtime", &runtime, "--compile"]);
+    assert_eq!(again.function()["sha256"], built.function()["sha256"]);
+}
+
+/// `--compile` and `--strip` without their tools: the build succeeds as without the flags and
+/// the notes say what was not done.
+#[test]
+fn compile_and_strip_without_the_tools_leave_a_note() {
+    let fixture = calc_without_pycs("no-tools");
+    let so = fixture
+        .root
+        .join("package/calc/_speed.cpython-311-x86_64-linux-gnu.so");
+    compile_shared_object(&so);
+    let empty = fixture.base.join("empty-path");
+    fs_err::create_dir_all(&empty).unwrap();
+    let out = fixture.base.join("out");
+    let output = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+        .args(["build", fixture.root.to_str().unwrap(), "--out"])
+        .arg(&out)
+        .args(["--json", "--runtime", "python3.11", "--compile", "--strip"])
+        .env("PATH", &empty)
+        .env("LAMINA_CACHE_DIR", fixture.base.join("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let function = &report["functions"][0];
+    assert_eq!(function["compiled_pycs"], 0);
+    assert_eq!(function["strip_saved_bytes"], 0);
+    let notes = function["notes"].to_string();
+    assert!(notes.contains("no working python3.11 on PATH"), "{notes}");
+    assert!(notes.contains("no `strip` on PATH"), "{notes}");
+}
+
+/// A tiny shared object with debug information, as a stand-in for an extension module.
+fn compile_shared_object(destination: &Path) {
+    let folder = destination.parent().unwrap();
+    fs_err::create_dir_all(folder).unwrap();
+    let source = folder.join("speed.c");
+    fs_err::write(
+        &source,
+        "struct point { int x, y; };\nint speed(struct point *p) { int total = 0; for (int i = 0; i < p->x; i++) total += i * p->y; return total; }\n",
+    )
+    .unwrap();
+    let status = Command::new("gcc")
+        .args(["-g", "-O0", "-shared", "-fPIC", "-o"])
+        .arg(destination)
+        .arg(&source)
+        .status()
+        .expect("gcc is installed");
+    assert!(status.success());
+    fs_err::remove_file(source).unwrap();
+}
+
+/// issue 3, `--strip`: extension modules ship without debug symbols, still ELF files;
+/// nothing under a `*.libs/` folder is touched, nor the input.
+#[test]
+fn strip_removes_debug_symbols_but_never_under_libs() {
+    let (major, minor) = local_python();
+    let fixture = Fixture::empty("strip");
+    fixture.file(
+        "app.py",
+        "import calc\n\ndef handler(e, c):\n    return calc.NAME\n",
+    );
+    let extension = format!("calc/_speed.cpython-{major}{minor}-x86_64-linux-gnu.so");
+    let vendored = "calc.libs/libspeed-0a1b2c3d.so";
+    let mut dist = Dist::new("calc", "1.0").module("calc", "");
+    dist.record
+        .push(Box::leak(extension.clone().into_boxed_str()));
+    dist.record.push(vendored);
+    dist.install(&fixture, "package");
+    compile_shared_object(&fixture.root.join("package").join(&extension));
+    compile_shared_object(&fixture.root.join("package").join(vendored));
+    let before = fixture.snapshot();
+    let built = fixture.build(&["--runtime", &format!("python{major}.{minor}"), "--strip"]);
+    assert_eq!(fixture.snapshot(), before, "the input folder changed");
+
+    let task = built.extract();
+    let original = fs_err::read(fixture.root.join("package").join(&extension)).unwrap();
+    let shipped = fs_err::read(task.join(&extension)).unwrap();
+    assert!(
+        shipped.len() < original.len(),
+        "{} → {} bytes",
+        original.len(),
+        shipped.len()
+    );
+    assert_eq!(&shipped[..4], b"\x7fELF");
+    assert_eq!(
+        built.function()["strip_saved_bytes"],
+        (original.len() - shipped.len()) as u64
+    );
+    assert_eq!(
+        fs_err::read(task.join(vendored)).unwrap(),
+        fs_err::read(fixture.root.join("package").join(vendored)).unwrap(),
+        "a *.libs/ file changed"
+    );
+}
+
+/// `--compile` with shared layers: a distribution that moves into a layer gets its pycs there,
+/// in the `__pycache__` beside each source's place under `python/`, and Python uses them.
+#[test]
+fn compile_puts_the_pycs_of_a_layer_beside_their_sources() {
+    let (major, minor) = local_python();
+    let tag = format!("cpython-{major}{minor}");
+    let fixture = Fixture::empty("a");
+    for function in ["a", "b"] {
+        crate::harness::write_file(
+            &fixture.base.join(function).join("app.py"),
+            "import calc\n\ndef handler(e, c):\n    return calc.add(2, 3)\n",
+        );
+        Dist::new("calc", "1.0")
+            .module("calc", "from .ops import add\n")
+            .file("calc/ops.py", "def add(a, b):\n    return a + b\n")
+            .install(&fixture, &format!("../{function}/package"));
+    }
+    let out = fixture.base.join("out");
+    let output = fixture.lamina(&[
+        "build",
+        "a",
+        "b",
+        "--layers",
+        "auto",
+        "--compile",
+        "--runtime",
+        &format!("python{major}.{minor}"),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let layer = report["layers"][0]["artifact"].as_str().unwrap();
+    let function = report["functions"][0]["artifact"].as_str().unwrap();
+    let (opt, task) = (fixture.base.join("opt"), fixture.base.join("task"));
+    for (zip, into) in [(layer, &opt), (function, &task)] {
+        let status = Command::new("unzip")
+            .args(["-q", zip, "-d"])
+            .arg(into)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let pyc = fs_err::read(opt.join(format!("python/calc/__pycache__/ops.{tag}.pyc"))).unwrap();
+    assert_eq!(u32::from_le_bytes(pyc[4..8].try_into().unwrap()), 1);
+    let verbose = Command::new("python3")
+        .args(["-S", "-B", "-v", "-c"])
+        .arg(format!(
+            "import sys; sys.path[:0] = [{:?}, {:?}]; import app; assert app.handler({{}}, None) == 5",
+            task.display().to_string(),
+            opt.join("python").display().to_string()
+        ))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(verbose.status.success(), "{log}");
+    for module in ["app", "ops"] {
+        assert!(
+            log.lines()
+                .any(|line| line.contains(&format!("{module}.{tag}.pyc matches"))),
+            "{module} was compiled again instead of using its pyc:\n{log}"
+        );
+    }
+}

@@ -1,5 +1,8 @@
 //! Project automation behind `cargo xtask`: `bench` measures lamina beside Info-ZIP `zip` and
-//! `npm prune` on real installed apps, in the same run, and writes the ratios to `target/bench/`.
+//! `npm prune` on real installed apps, in the same run, and writes the ratios to `target/bench/`;
+//! for the Python apps, handler import time from the artifact against the unslimmed folder.
+
+mod python;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -8,9 +11,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-const USAGE: &str = "usage: cargo xtask bench [--runs N] [FUNCTION_DIR...]\n\
+const USAGE: &str = "usage: cargo xtask bench [--runs N] [--only node|python] [FUNCTION_DIR...]\n\
   Without folders, installs every app of testdata/apps and testdata/bench (pinned lockfiles)\n\
-  under target/bench/apps and benchmarks them.";
+  under target/bench/apps, and of testdata/py-apps (pip) under target/bench/py-apps, and\n\
+  benchmarks them. Folders are Node functions.";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -142,19 +146,26 @@ fn install(app: &Path) -> Result<PathBuf> {
 fn bench(args: &[String]) -> Result<()> {
     let mut runs = 3;
     let mut dirs = Vec::new();
+    let mut only = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runs" => runs = args.next().context("--runs needs a number")?.parse()?,
+            "--only" => match args.next().map(String::as_str) {
+                Some(language @ ("node" | "python")) => only = Some(language.to_string()),
+                _ => bail!("--only needs node or python\n{USAGE}"),
+            },
             _ => dirs.push(PathBuf::from(arg)),
         }
     }
+    let node = only.as_deref() != Some("python");
+    let python = dirs.is_empty() && only.as_deref() != Some("node");
     let root = workspace();
     run(Command::new("cargo")
         .args(["build", "--release", "--locked", "-p", "lamina"])
         .current_dir(&root))?;
     let lamina = root.join("target/release/lamina");
-    if dirs.is_empty() {
+    if dirs.is_empty() && node {
         for group in ["testdata/apps", "testdata/bench"] {
             let mut apps: Vec<PathBuf> = fs_err::read_dir(root.join(group))?
                 .flatten()
@@ -173,7 +184,17 @@ fn bench(args: &[String]) -> Result<()> {
         rows.push(bench_one(&lamina, dir, &work, runs)?);
     }
     let _ = fs_err::remove_dir_all(&work);
-    report(&rows)
+    let mut python_rows = Vec::new();
+    if python {
+        // Its own folder, so a Node bench running beside it keeps its files.
+        let work = root.join("target/bench/py-work");
+        for app in python::apps()? {
+            let dir = python::install(&app)?;
+            python_rows.push(python::bench_one(&lamina, &dir, &work, runs)?);
+        }
+        let _ = fs_err::remove_dir_all(&work);
+    }
+    report(&rows, &python_rows)
 }
 
 fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Value> {
@@ -380,7 +401,7 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
     }))
 }
 
-fn report(rows: &[Value]) -> Result<()> {
+fn report(rows: &[Value], python_rows: &[Value]) -> Result<()> {
     let f = |row: &Value, key: &str| row[key].as_f64().unwrap_or(f64::NAN);
     let mut table = String::from(
         "| app | input MB | kept MB | zip -r MB | prune+zip MB | lamina MB | lamina ÷ prune+zip size | zip same files MB | writer speed ÷ zip (same files) | cold build ÷ zip -r time | no-cache build ÷ zip -r time | warm ÷ cold | scan s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
@@ -419,6 +440,12 @@ fn report(rows: &[Value]) -> Result<()> {
             f(row, "files_build_seconds"),
         ));
     }
+    if rows.is_empty() {
+        table.clear();
+    }
+    if !python_rows.is_empty() {
+        table.push_str(&python::table(python_rows));
+    }
     print!("{table}");
     let folder = workspace().join("target/bench");
     fs_err::create_dir_all(&folder)?;
@@ -431,7 +458,9 @@ fn report(rows: &[Value]) -> Result<()> {
     let path = folder.join(format!("{}.json", date.trim()));
     fs_err::write(
         &path,
-        serde_json::to_string_pretty(&json!({ "rows": rows, "table": table }))?,
+        serde_json::to_string_pretty(
+            &json!({ "rows": rows, "python_rows": python_rows, "table": table }),
+        )?,
     )?;
     println!("written {}", path.display());
     Ok(())

@@ -1,0 +1,245 @@
+//! `cargo xtask bench`, Python rows: each app of `testdata/py-apps`, installed with pip as the
+//! end-to-end tests install it, built with lamina; the handler's import time from the unzipped
+//! artifact against the unslimmed folder (the issue's promise: rewritten pycs must not make cold
+//! starts slower), beside the zip sizes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use crate::{folder_size, median, run, workspace};
+
+/// `(major, minor)` of the local `python3`: it names the wheels pip installs, and it imports
+/// the handlers.
+fn local_python() -> Result<String> {
+    let output =
+        run(Command::new("python3")
+            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]))?;
+    Ok(String::from_utf8(output.stdout)?.trim().to_string())
+}
+
+/// The apps of `testdata/py-apps` (folders with a `requirements.txt`), sorted.
+pub fn apps() -> Result<Vec<PathBuf>> {
+    let mut apps: Vec<PathBuf> = fs_err::read_dir(workspace().join("testdata/py-apps"))?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.join("requirements.txt").is_file())
+        .collect();
+    apps.sort();
+    Ok(apps)
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &Path, prefix: &Path, into: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<_> = fs_err::read_dir(dir)?.flatten().collect();
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let relative = prefix.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            files(&entry.path(), &relative, into)?;
+        } else {
+            into.push(relative);
+        }
+    }
+    Ok(())
+}
+
+/// Installs an app with `pip install --target package` (the end-to-end tests' command: pinned
+/// manylinux x86_64 wheels for the local Python, `--no-deps`) into
+/// `target/bench/py-apps/<name>-<hash>/<name>`, once per content and interpreter.
+pub fn install(app: &Path) -> Result<PathBuf> {
+    let name = app.file_name().unwrap().to_string_lossy().to_string();
+    let version = local_python()?;
+    let mut listing = Vec::new();
+    files(app, Path::new(""), &mut listing)?;
+    let mut contents = Vec::new();
+    for relative in &listing {
+        contents.push((relative.clone(), fs_err::read(app.join(relative))?));
+    }
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        contents.hash(&mut hasher);
+        version.hash(&mut hasher);
+        hasher.finish()
+    };
+    let slot = workspace()
+        .join("target/bench/py-apps")
+        .join(format!("{name}-{digest:016x}"));
+    let dir = slot.join(&name);
+    if slot.join(".installed").exists() {
+        return Ok(dir);
+    }
+    let _ = fs_err::remove_dir_all(&slot);
+    for (relative, bytes) in &contents {
+        let path = dir.join(relative);
+        fs_err::create_dir_all(path.parent().unwrap())?;
+        fs_err::write(path, bytes)?;
+    }
+    eprintln!("installing {name} (pip install --target package, Python {version})...");
+    run(Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
+        .args(["--target", "package", "--no-deps", "--only-binary=:all:"])
+        .args([
+            "--platform",
+            "manylinux2014_x86_64",
+            "--implementation",
+            "cp",
+        ])
+        .args(["--python-version", &version, "-r", "requirements.txt"])
+        .current_dir(&dir))?;
+    fs_err::write(slot.join(".installed"), "")?;
+    Ok(dir)
+}
+
+/// Median seconds of `import <module>` in a fresh `python3 -S -B` with each of `paths` as
+/// PYTHONPATH, after one round to warm the page cache. The paths take turns, so a machine
+/// busy with something else slows them alike. `-B`: like Lambda's read-only `/var/task`, no
+/// run writes pycs that a later run would find.
+fn import_seconds(paths: &[String], module: &str, cwd: &Path, runs: usize) -> Result<Vec<f64>> {
+    let script = format!(
+        "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    );
+    let mut seconds = vec![Vec::new(); paths.len()];
+    for round in 0..=runs {
+        for (path, times) in paths.iter().zip(&mut seconds) {
+            let output = run(Command::new("python3")
+                .args(["-S", "-B", "-c", &script])
+                .env("PYTHONPATH", path)
+                .current_dir(cwd)
+                .stdin(Stdio::null()))?;
+            let value: f64 = String::from_utf8(output.stdout)?
+                .trim()
+                .parse()
+                .with_context(|| format!("import time of {module} from {path}"))?;
+            if round > 0 {
+                times.push(value);
+            }
+        }
+    }
+    Ok(seconds.into_iter().map(median).collect())
+}
+
+/// Builds `dir` with lamina (`extra` flags), unzips it into `work/<label>`; returns the report's
+/// function and the unzipped folder.
+fn build(
+    lamina: &Path,
+    dir: &Path,
+    work: &Path,
+    label: &str,
+    extra: &[&str],
+) -> Result<(Value, PathBuf)> {
+    let out = work.join(format!("out-{label}"));
+    let output = run(Command::new(lamina)
+        .arg("build")
+        .arg(dir)
+        .arg("--out")
+        .arg(&out)
+        .arg("--json")
+        .args(extra)
+        .stdout(Stdio::piped()))?;
+    let report: Value = serde_json::from_slice(&output.stdout)?;
+    let function = report["functions"][0].clone();
+    let zip = function["artifact"]
+        .as_str()
+        .context("the report names no artifact")?;
+    let task = work.join(format!("task-{label}"));
+    run(Command::new("unzip")
+        .args(["-q", "-o"])
+        .arg(zip)
+        .arg("-d")
+        .arg(&task))?;
+    Ok((function, task))
+}
+
+pub fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Value> {
+    let dir = dir
+        .canonicalize()
+        .with_context(|| dir.display().to_string())?;
+    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    eprintln!("benchmarking {name} (Python)...");
+    let _ = fs_err::remove_dir_all(work);
+    fs_err::create_dir_all(work)?;
+    let (input_bytes, input_files) = folder_size(&dir)?;
+
+    // What a team ships today after `pip install --target package`: the whole folder zipped.
+    let full_zip = work.join("full.zip");
+    run(Command::new("zip")
+        .args(["-r", "-q", "-6", "-X", "-y"])
+        .arg(&full_zip)
+        .arg(".")
+        .current_dir(&dir))?;
+
+    let (function, task) = build(lamina, &dir, work, "default", &[])?;
+    let (compiled, compiled_task) = build(lamina, &dir, work, "compile", &["--compile"])?;
+    let handler_file = function["handler_file"]
+        .as_str()
+        .context("the report names no handler file")?;
+    let Some(module) = handler_file.strip_suffix(".py") else {
+        bail!("{name}: the handler file {handler_file} is not a .py file");
+    };
+    let module = module.replace('/', ".");
+    let site = function["site_packages"].as_str().unwrap_or(".");
+    let before_path = format!("{}:{}", dir.display(), dir.join(site).display());
+    // Several runs per figure: one import is milliseconds and noisy.
+    let import_runs = (runs * 3).max(5);
+    let paths = [
+        before_path,
+        task.display().to_string(),
+        compiled_task.display().to_string(),
+    ];
+    let [before, after, after_compiled] = import_seconds(&paths, &module, work, import_runs)?[..]
+    else {
+        unreachable!("one median per path");
+    };
+    Ok(json!({
+        "app": name,
+        "runtime": function["runtime"],
+        "input_bytes": input_bytes,
+        "input_files": input_files,
+        "zip_r_bytes": fs_err::metadata(&full_zip)?.len(),
+        "lamina_bytes": function["zipped_bytes"],
+        "kept_bytes": function["unzipped_bytes"],
+        "rewritten_pycs": function["rewritten_pycs"],
+        "compile_bytes": compiled["zipped_bytes"],
+        "compiled_pycs": compiled["compiled_pycs"],
+        "import_runs": import_runs,
+        "import_before_seconds": before,
+        "import_after_seconds": after,
+        "import_after_compile_seconds": after_compiled,
+    }))
+}
+
+/// The Python table of the bench's output.
+pub fn table(rows: &[Value]) -> String {
+    let f = |row: &Value, key: &str| row[key].as_f64().unwrap_or(f64::NAN);
+    let mb = |bytes: f64| bytes / 1e6;
+    let ms = |seconds: f64| seconds * 1e3;
+    let mut table = String::from(
+        "\n| Python app | input MB | zip -r MB | lamina MB | rewritten pycs | import before ms | import after ms | after ÷ before | --compile pycs | import after --compile ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for row in rows {
+        table.push_str(&format!(
+            "| {} | {:.1} | {:.2} | {:.2} | {} | {:.1} | {:.1} | {:.2} | {} | {:.1} |\n",
+            row["app"].as_str().unwrap_or_default(),
+            mb(f(row, "input_bytes")),
+            mb(f(row, "zip_r_bytes")),
+            mb(f(row, "lamina_bytes")),
+            row["rewritten_pycs"],
+            ms(f(row, "import_before_seconds")),
+            ms(f(row, "import_after_seconds")),
+            f(row, "import_after_seconds") / f(row, "import_before_seconds"),
+            row["compiled_pycs"],
+            ms(f(row, "import_after_compile_seconds")),
+        ));
+    }
+    table
+}
