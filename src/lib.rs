@@ -254,6 +254,7 @@ fn build(
             arch: inventory.function.arch,
             upload: config.upload,
             handler: Some(inventory.function.handler.spec.clone()),
+            read_all_data: false,
         };
         let mut verification = if attached.is_empty() {
             verify::check(&artifact.path, &options)?
@@ -420,6 +421,7 @@ pub fn check(config: &config::CheckConfig) -> Result<verify::CheckReport> {
             arch: config.arch,
             upload: config.upload,
             handler: config.handler.clone(),
+            read_all_data: true,
         },
     )
 }

@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let limits = ReadLimits {
         total: 4 << 20,
         native: 1 << 20,
+        all_data: true,
     };
     if let Ok(contents) = inspect_bytes(data, &limits) {
         // Every finding names a documented id.

@@ -33,6 +33,11 @@ pub struct Options {
     pub upload: Upload,
     /// Lambda's handler setting (`index.handler`); checked only when given.
     pub handler: Option<String>,
+    /// Inflate every entry to check its CRC and size (`lamina check`). `build` reads every
+    /// header but only the data it must look inside (binaries, links, WHEEL files): it has just
+    /// computed each entry's CRC from the same bytes, and inflating them all again was most of
+    /// a warm rebuild's time.
+    pub read_all_data: bool,
 }
 
 /// Reads and checks one zip from memory, as `lamina check` would read it from disk: for the
@@ -41,10 +46,14 @@ pub fn inspect_bytes(data: &[u8], limits: &ReadLimits) -> io::Result<Contents> {
     zipcheck::inspect(&mut io::Cursor::new(data), limits)
 }
 
-fn read(path: &Path) -> Result<Contents> {
+fn read(path: &Path, options: &Options) -> Result<Contents> {
     let file = fs_err::File::open(path)?;
     let mut reader = BufReader::with_capacity(256 << 10, file);
-    zipcheck::inspect(&mut reader, &ReadLimits::default()).map_err(|error| {
+    let limits = ReadLimits {
+        all_data: options.read_all_data,
+        ..ReadLimits::default()
+    };
+    zipcheck::inspect(&mut reader, &limits).map_err(|error| {
         if error.kind() == io::ErrorKind::InvalidData {
             Error::input(path, format!("not a readable zip: {error}"))
         } else {
@@ -81,7 +90,7 @@ fn platform_findings(contents: &Contents, runtime: Option<Runtime>, arch: Arch) 
 
 /// Checks a function zip that `lamina build` just wrote, with no layers.
 pub fn check(path: &Path, options: &Options) -> Result<Verification> {
-    let contents = read(path)?;
+    let contents = read(path, options)?;
     let mut found = contents.findings.clone();
     found.extend(platform_findings(&contents, options.runtime, options.arch));
     if let Some(spec) = &options.handler {
@@ -219,11 +228,11 @@ pub fn check_artifacts(
 ) -> Result<CheckReport> {
     let mut read_layers = Vec::new();
     for path in layers {
-        read_layers.push((stem(path), read(path)?, sha256(path)?));
+        read_layers.push((stem(path), read(path, options)?, sha256(path)?));
     }
     let mut read_functions = Vec::new();
     for path in functions {
-        read_functions.push((stem(path), read(path)?, sha256(path)?));
+        read_functions.push((stem(path), read(path, options)?, sha256(path)?));
     }
     let views: Vec<Layer<'_>> = read_layers
         .iter()

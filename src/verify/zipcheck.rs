@@ -33,6 +33,8 @@ pub struct ReadLimits {
     pub total: u64,
     /// Bytes of one binary held in memory.
     pub native: u64,
+    /// Read every entry's data (CRC and size checks), not only what must be looked inside.
+    pub all_data: bool,
 }
 
 impl Default for ReadLimits {
@@ -40,6 +42,7 @@ impl Default for ReadLimits {
         ReadLimits {
             total: READ_CAP,
             native: NATIVE_CAP,
+            all_data: true,
         }
     }
 }
@@ -113,6 +116,9 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
         let candidate = native::is_candidate(&path, entry.unix_mode());
         let wheel = path.ends_with(".dist-info/WHEEL");
         let symlink = entry.is_symlink();
+        if !(limits.all_data || candidate || wheel || symlink) {
+            continue;
+        }
         let mut kept = Vec::new();
         let mut overflow = false;
         let keep_limit = if candidate {

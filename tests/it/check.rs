@@ -1889,7 +1889,11 @@ proptest! {
         if truncate {
             data.truncate(cut.index(data.len()));
         }
-        let limits = ReadLimits { total: 1 << 20, native: 1 << 16 };
+        let limits = ReadLimits {
+            total: 1 << 20,
+            native: 1 << 16,
+            all_data: true,
+        };
         match lamina::verify::inspect_bytes(&data, &limits) {
             // Whatever was read is described with documented ids and consistent sizes.
             Ok(contents) => {
@@ -1921,10 +1925,40 @@ fn a_zip_bomb_is_read_only_up_to_the_cap() {
         &ReadLimits {
             total: 1 << 20,
             native: 1 << 20,
+            all_data: true,
         },
     )
     .unwrap();
     let ids: Vec<&str> = contents.findings.iter().map(|finding| finding.id).collect();
     assert_eq!(ids, ["check/capped"]);
     assert_eq!(contents.unzipped_bytes, 64 << 20);
+}
+
+/// `build` skips inflating entries it has just written, but still reads what it must look
+/// inside: a native binary for the wrong platform is found either way.
+#[test]
+fn build_verification_reads_only_what_it_must_and_still_finds_native_problems() {
+    let fixture = crate::harness::Fixture::new(
+        "macho",
+        serde_json::json!({ "name": "macho", "dependencies": { "n": "1" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => require('n');\n")
+        .manifest(
+            "node_modules/n",
+            serde_json::json!({ "name": "n", "version": "1.0.0", "main": "n.node" }),
+        );
+    // A Mach-O 64-bit header: magic, CPU type arm64.
+    let mut macho = vec![0xcf, 0xfa, 0xed, 0xfe, 0x0c, 0x00, 0x00, 0x01];
+    macho.resize(4096, 0);
+    fs_err::write(fixture.root.join("node_modules/n/n.node"), &macho).unwrap();
+    let built = fixture.build(&[]);
+    let ids: Vec<&str> = built.function()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"native/macho"), "{ids:?}");
+    assert_eq!(built.code, 1);
 }
