@@ -495,3 +495,90 @@ fn why_shows_the_imports_that_reach_a_file() {
     );
     assert!(text.contains("dropped (trace/unreached)"), "{text}");
 }
+
+#[test]
+fn pnpm_links_resolve_from_the_real_package_folder() {
+    // Node resolves `b` from a's real folder inside .pnpm; the tracer must do the same.
+    let fixture = Fixture::new(
+        "pnpm-traced",
+        json!({ "name": "pnpm-traced", "dependencies": { "a": "1" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => require('a');\n")
+        .package(
+            "node_modules/.pnpm/a@1.0.0/node_modules/a",
+            "a",
+            "1.0.0",
+            &["b"],
+        )
+        .package(
+            "node_modules/.pnpm/b@2.0.0/node_modules/b",
+            "b",
+            "2.0.0",
+            &[],
+        )
+        .file(
+            "node_modules/.pnpm/b@2.0.0/node_modules/b/unused.js",
+            "module.exports = 0;\n",
+        )
+        .link("node_modules/a", ".pnpm/a@1.0.0/node_modules/a")
+        .link(
+            "node_modules/.pnpm/a@1.0.0/node_modules/b",
+            "../../b@2.0.0/node_modules/b",
+        );
+    let built = build_and_run(&fixture, "index.js");
+    let shipped = entries(&built);
+    assert!(
+        shipped.contains(&"node_modules/.pnpm/b@2.0.0/node_modules/b/index.js".to_string()),
+        "{shipped:?}"
+    );
+    assert!(!shipped.contains(&"node_modules/.pnpm/b@2.0.0/node_modules/b/unused.js".to_string()));
+    assert_eq!(
+        trace_of(&built, "node_modules/.pnpm/b@2.0.0/node_modules/b")["mode"],
+        "files"
+    );
+}
+
+#[test]
+fn workspace_packages_copied_in_are_traced_from_their_place_in_the_artifact() {
+    let fixture = Fixture::new(
+        "ws-traced",
+        json!({ "name": "ws-traced", "dependencies": { "@org/common": "*" } }),
+    );
+    fixture.file(
+        "index.js",
+        "exports.handler = async () => require('@org/common');\n",
+    );
+    // The workspace package lives beside the function, with its own installed dependency; its
+    // files are copied in, and their imports resolve from their new place in the artifact.
+    let common = fixture.base.join("packages/common");
+    crate::harness::write_file(
+        &common.join("package.json"),
+        r#"{"name":"@org/common","version":"0.1.0","dependencies":{"dep":"1"}}"#,
+    );
+    crate::harness::write_file(
+        &common.join("index.js"),
+        "module.exports = ['common', require('dep')];\n",
+    );
+    crate::harness::write_file(
+        &common.join("spare.js"),
+        "module.exports = 'never loaded';\n",
+    );
+    crate::harness::write_file(
+        &common.join("node_modules/dep/package.json"),
+        r#"{"name":"dep","version":"1.0.0"}"#,
+    );
+    crate::harness::write_file(
+        &common.join("node_modules/dep/index.js"),
+        "module.exports = 'dep@1.0.0';\n",
+    );
+    fixture.link("node_modules/@org/common", "../../../packages/common");
+    let built = build_and_run(&fixture, "index.js");
+    let shipped = entries(&built);
+    assert!(shipped.contains(&"node_modules/@org/common/index.js".to_string()));
+    assert!(
+        shipped.contains(&"node_modules/@org/common/node_modules/dep/index.js".to_string()),
+        "{shipped:?}"
+    );
+    assert!(!shipped.contains(&"node_modules/@org/common/spare.js".to_string()));
+}
