@@ -149,7 +149,11 @@ pub fn run(config: &Config) -> Result<Report> {
                 inventory.function.name
             )));
         }
-        let plan = shake::shake(&inventory, &shake_options)?;
+        let mut plan = shake::shake(&inventory, &shake_options)?;
+        // After shake, so a pattern only narrows what shake keeps and its guards see which
+        // packages stay.
+        shake::patterns::apply(&inventory, &mut plan, &spec.package_patterns, &spec.path)?;
+        plan.notes.extend(spec.notes.iter().cloned());
         planned.push((inventory, plan));
         environments.push(spec.environment.clone());
     }
@@ -282,9 +286,16 @@ fn build(
             }
         };
         if let Some(environment) = environment {
+            let limit = verify::limits::env(environment.bytes());
             verification
-                .limits
-                .push(verify::limits::env(environment.bytes()));
+                .findings
+                .extend(verify::limits::function_findings(
+                    std::slice::from_ref(&limit),
+                    config.upload,
+                    &[],
+                ));
+            verify::findings::sort(&mut verification.findings);
+            verification.limits.push(limit);
         }
         let mut function =
             report::function_report(inventory, plan, Some((&artifact, &verification)));

@@ -82,6 +82,10 @@ pub struct FunctionSpec {
     pub declared_layers: Vec<String>,
     /// Values the template gives that lamina cannot resolve locally, with where they are.
     pub unresolved: Vec<String>,
+    /// Serverless `package.patterns` (the service's, then the function's), in order.
+    pub package_patterns: Vec<String>,
+    /// What the build report notes about how the template's settings were applied.
+    pub notes: Vec<String>,
 }
 
 /// Functions found in a project file, and how to plan their layers.
@@ -261,6 +265,8 @@ fn parse_toml(file: &Path, text: &str) -> Result<Project> {
             }),
             declared_layers: Vec::new(),
             unresolved: Vec::new(),
+            package_patterns: Vec::new(),
+            notes: Vec::new(),
             name,
         });
     }

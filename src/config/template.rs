@@ -357,8 +357,23 @@ pub fn sam(file: &Path, text: &str) -> Result<Project> {
     })
 }
 
+/// `package.patterns` of a service or function, in order; a pattern with a variable the
+/// framework resolves at deploy is reported under `at` and left out.
+fn patterns(package: Option<&Node>, at: &str, unresolved: &mut Vec<String>) -> Vec<String> {
+    package
+        .and_then(|package| package.get("patterns"))
+        .map(|patterns| {
+            patterns
+                .items()
+                .into_iter()
+                .filter_map(|pattern| setting(Some(pattern), &format!("{at}.patterns"), unresolved))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The functions of a Serverless Framework `serverless.yml`. The service folder is every
-/// function's folder (the framework zips it whole); `package.patterns` is reported, not applied.
+/// function's folder (the framework zips it whole, less what `package.patterns` excludes).
 pub fn serverless(file: &Path, text: &str) -> Result<Project> {
     let root = parse(file, text)?;
     let base = file.parent().unwrap_or(Path::new("."));
@@ -379,25 +394,34 @@ pub fn serverless(file: &Path, text: &str) -> Result<Project> {
         "provider.architecture",
         &mut provider_unresolved,
     );
-    let patterns: Vec<String> = root
-        .get("package")
-        .and_then(|package| package.get("patterns"))
-        .map(|patterns| {
-            patterns
-                .items()
-                .iter()
-                .filter_map(|p| resolve(p).ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let service_package = root.get("package");
+    let service_patterns = patterns(service_package, "package", &mut provider_unresolved);
+    let individually = |package: Option<&Node>| {
+        package
+            .and_then(|package| package.get("individually"))
+            .and_then(|value| resolve(value).ok())
+            .map(|text| text == "true")
+    };
+    let service_individually = individually(service_package);
     for (name, function) in functions_node.entries() {
         let at = format!("functions.{name}");
         let mut unresolved = provider_unresolved.clone();
-        if !patterns.is_empty() {
-            unresolved.push(format!(
-                "package.patterns ({}) are not applied: lamina's shake decides what ships",
-                patterns.join(", ")
-            ));
+        // The framework applies the service's patterns, then the function's.
+        let mut package_patterns = service_patterns.clone();
+        package_patterns.extend(patterns(
+            function.get("package"),
+            &format!("{at}.package"),
+            &mut unresolved,
+        ));
+        let mut notes = Vec::new();
+        // Unset, the framework packages the whole service once (individually: false).
+        if !individually(function.get("package"))
+            .or(service_individually)
+            .unwrap_or(false)
+        {
+            notes.push(
+                "package.individually is false: the Serverless Framework would deploy one artifact for the whole service; lamina writes one zip per function, each with only what that function keeps".to_string(),
+            );
         }
         let handler = setting(
             function.get("handler"),
@@ -439,6 +463,8 @@ pub fn serverless(file: &Path, text: &str) -> Result<Project> {
             environment: environment(&variables, &at),
             declared_layers: layers,
             unresolved,
+            package_patterns,
+            notes,
             ..FunctionSpec::default()
         });
     }

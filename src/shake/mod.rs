@@ -1,6 +1,7 @@
 //! Shake: a pure function from an Inventory to a Plan that keeps or drops each file, with why.
 
 pub mod closure;
+pub mod patterns;
 pub mod python;
 pub mod rules;
 pub mod trace;

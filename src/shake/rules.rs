@@ -96,6 +96,10 @@ pub const RULES: &[Rule] = &[
         removes: "the function's tests: folders `test`, `tests`, `__tests__`, `__mocks__`, `coverage`, files `*.test.*` and `*.spec.*`, and test runner config (`jest.config.*`, `vitest.config.*`, `.mocharc*`); never the handler file (Python: a `test`/`tests` folder your code imports stays)",
     },
     Rule {
+        id: "user/package-pattern",
+        removes: "files a Serverless Framework `package.patterns` entry excludes (`!glob`, matched in order against paths relative to the service folder, the last matching pattern winning); never the handler, nor a kept package's `main`/`exports` target or top-level Python module, nor a file `--shake files` traced from the handler (a note names the pattern)",
+    },
+    Rule {
         id: "py/pycache-foreign-version",
         removes: "`__pycache__` pycs whose magic number is not the target Python's (compiled by another version, which Lambda's Python never reads)",
     },

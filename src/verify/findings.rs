@@ -74,6 +74,10 @@ pub const LIMIT_LAYER_UNZIPPED: Kind = error(
     "limit/layer-unzipped",
     "split the layer or slim what it holds",
 );
+pub const LIMIT_ENV: Kind = error(
+    "limit/env",
+    "shorten or remove variables, or keep large values in SSM Parameter Store or Secrets Manager and read them at start",
+);
 pub const PERM_UNREADABLE: Kind = error(
     "perm/unreadable",
     "give the entry read permission for everyone (chmod o+r; 0644 for files, 0755 for folders) before zipping",
@@ -203,6 +207,7 @@ pub const FINDINGS: &[Kind] = &[
     LIMIT_CONSOLE_EDITOR,
     LIMIT_LAYER_COUNT,
     LIMIT_LAYER_UNZIPPED,
+    LIMIT_ENV,
     PERM_UNREADABLE,
     PERM_NO_UNIX_MODE,
     PERM_NOT_EXECUTABLE,

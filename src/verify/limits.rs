@@ -3,7 +3,8 @@
 use crate::model::{Finding, LimitResult, Severity, Upload};
 use crate::report::human_bytes;
 use crate::verify::findings::{
-    LIMIT_CONSOLE_EDITOR, LIMIT_LAYER_COUNT, LIMIT_LAYER_UNZIPPED, LIMIT_UNZIPPED, LIMIT_ZIPPED,
+    LIMIT_CONSOLE_EDITOR, LIMIT_ENV, LIMIT_LAYER_COUNT, LIMIT_LAYER_UNZIPPED, LIMIT_UNZIPPED,
+    LIMIT_ZIPPED,
 };
 
 /// Each zip sent by direct upload.
@@ -128,6 +129,14 @@ pub fn function_findings(
                     limit.actual, limit.limit
                 ),
             ),
+            "env" => LIMIT_ENV.at(
+                None,
+                format!(
+                    "the environment variables' names and values come to {}, over Lambda's {}",
+                    bytes(limit.actual),
+                    bytes(limit.limit)
+                ),
+            ),
             _ => continue,
         });
     }
@@ -197,6 +206,20 @@ mod tests {
                 ("limit/zipped", Severity::Warning),
                 ("limit/layer-unzipped", Severity::Error)
             ]
+        );
+    }
+
+    #[test]
+    fn the_env_finding_fires_only_past_4096_bytes() {
+        let at = function_findings(&[env(ENV)], Upload::Direct, &[]);
+        assert!(at.is_empty(), "{at:?}");
+        let over = function_findings(&[env(ENV + 1)], Upload::Direct, &[]);
+        let ids: Vec<(&str, Severity)> = over.iter().map(|f| (f.id, f.severity)).collect();
+        assert_eq!(ids, [("limit/env", Severity::Error)]);
+        assert!(
+            over[0].message.contains("4097 bytes"),
+            "{}",
+            over[0].message
         );
     }
 

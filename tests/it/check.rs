@@ -1235,7 +1235,13 @@ const CASES: &[Case] = &[
 #[test]
 fn every_finding_has_a_case() {
     let cased: BTreeSet<&str> = CASES.iter().map(|case| case.id).collect();
-    let listed: BTreeSet<&str> = FINDINGS.iter().map(|kind| kind.id).collect();
+    // `limit/env` needs a template's environment, which only `build` reads: its case is
+    // tests/it/templates.rs (a SAM function over 4 KiB and one under it).
+    let listed: BTreeSet<&str> = FINDINGS
+        .iter()
+        .map(|kind| kind.id)
+        .filter(|&id| id != "limit/env")
+        .collect();
     assert_eq!(cased, listed);
     assert_eq!(cased.len(), CASES.len(), "a finding has two cases");
     for case in CASES {

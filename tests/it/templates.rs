@@ -1,6 +1,7 @@
 //! `lamina build` on an AWS SAM template and a `serverless.yml` (testdata/templates): functions
 //! discovered with their handler, runtime and architecture (Globals and provider settings
-//! included), intrinsic functions reported rather than guessed, the 4 KiB `env` limit.
+//! included), intrinsic functions reported rather than guessed, the 4 KiB `env` limit and its
+//! `limit/env` finding, Serverless `package.patterns` applied in order.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,11 +18,16 @@ fn fixture(path: &str) -> PathBuf {
 
 fn build(input: &Path) -> (Option<i32>, Value) {
     let out = tempfile::tempdir().unwrap();
+    build_to(input, &out.path().join("out"))
+}
+
+/// `lamina build INPUT --out OUT`, leaving the zips in `out`.
+fn build_to(input: &Path, out: &Path) -> (Option<i32>, Value) {
     let run = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
         .arg("build")
         .arg(input)
         .arg("--out")
-        .arg(out.path().join("out"))
+        .arg(out)
         .args(["--json", "--no-cache"])
         .output()
         .unwrap();
@@ -96,6 +102,21 @@ fn a_sam_template_gives_its_functions_with_globals_and_reports_intrinsics() {
     let env = limit(report_function, "env");
     assert_eq!(env["ok"], false);
     assert!(env["actual"].as_u64().unwrap() > 4096);
+    // The env limit is a finding like the others: on the function over it, not on the other.
+    assert_eq!(finding_ids(report_function), ["limit/env"]);
+    assert!(
+        !finding_ids(orders).contains(&"limit/env".to_string()),
+        "{orders:#}"
+    );
+}
+
+fn finding_ids(function: &Value) -> Vec<String> {
+    function["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -108,12 +129,149 @@ fn a_serverless_service_gives_each_function_with_the_provider_settings() {
     assert_eq!(hello["handler_file"], "src/hello.js");
     let text = warnings(hello);
     assert!(text.contains("${sls:stage}"), "{text}");
-    assert!(text.contains("package.patterns"), "{text}");
     assert!(text.contains("layer:shared:3"), "{text}");
+    assert!(
+        !hello["notes"].to_string().contains("individually"),
+        "individually: true needs no note: {}",
+        hello["notes"]
+    );
     let bye = function(&report, "bye");
     assert_eq!(bye["runtime"], "nodejs22.x");
     // REGION_NAME + FAREWELL resolved; STAGE counted by its name only.
     assert_eq!(limit(bye, "env")["actual"], 11 + 9 + 8 + 7 + 5);
+}
+
+/// Copies a fixture folder into `to`, so a test can add what is never committed
+/// (`node_modules/`).
+fn copy_folder(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            fs_err::create_dir_all(&target).unwrap();
+        } else {
+            fs_err::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn zip_entries(zip: &Path) -> Vec<String> {
+    let archive = zip::ZipArchive::new(fs_err::File::open(zip).unwrap()).unwrap();
+    archive
+        .file_names()
+        .map(|name| name.unwrap().to_string())
+        .filter(|name| !name.ends_with('/'))
+        .collect()
+}
+
+/// What a function ships: its zip's files, and its layers' `nodejs/` files at the paths the
+/// function sees them (a shared package may move into a layer).
+fn shipped(report: &Value, out: &Path, name: &str) -> Vec<String> {
+    let mut files = zip_entries(&out.join(format!("{name}.zip")));
+    for layer in function(report, name)["layers"].as_array().unwrap() {
+        let layer = out.join(format!("layers/{}.zip", layer.as_str().unwrap()));
+        files.extend(
+            zip_entries(&layer)
+                .into_iter()
+                .filter_map(|path| path.strip_prefix("nodejs/").map(str::to_string)),
+        );
+    }
+    files
+}
+
+fn rule_files(function: &Value, id: &str) -> u64 {
+    function["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|rule| rule["rule"] == id)
+        .map_or(0, |rule| rule["files"].as_u64().unwrap())
+}
+
+#[test]
+fn serverless_package_patterns_exclude_in_order_and_never_the_handler_or_a_main() {
+    let temp = tempfile::tempdir().unwrap();
+    let service = temp.path().join("service");
+    copy_folder(&fixture("serverless-patterns"), &service);
+    let dep = service.join("node_modules/dep");
+    fs_err::create_dir_all(dep.join("lib")).unwrap();
+    fs_err::write(
+        dep.join("package.json"),
+        r#"{"name":"dep","version":"1.0.0","main":"lib/main.js"}"#,
+    )
+    .unwrap();
+    fs_err::write(
+        dep.join("lib/main.js"),
+        "exports.greet = (who) => `hi ${who}`;",
+    )
+    .unwrap();
+    fs_err::write(dep.join("lib/unused.js"), "module.exports = 1;").unwrap();
+    fs_err::write(dep.join("index.js"), "module.exports = 2;").unwrap();
+
+    let out = temp.path().join("out");
+    let (code, report) = build_to(&service.join("serverless.yml"), &out);
+    assert_eq!(code, Some(0), "{report:#}");
+
+    let api = function(&report, "api");
+    let api_files = shipped(&report, &out, "api");
+    for kept in [
+        // The handler, although `!src/api.js` matches it.
+        "src/api.js",
+        // `scripts/keep.js` comes after `!scripts/**`: the last match wins.
+        "scripts/keep.js",
+        // The package's main, although `!node_modules/dep/lib/**` matches it.
+        "node_modules/dep/lib/main.js",
+        "node_modules/dep/package.json",
+        // No pattern matches it: it ships.
+        "src/worker.js",
+    ] {
+        assert!(
+            api_files.contains(&kept.to_string()),
+            "{kept}: {api_files:?}"
+        );
+    }
+    for dropped in [
+        "scripts/seed.js",
+        "docs/guide.md",
+        "node_modules/dep/lib/unused.js",
+        // api's own `!src/extra/**`.
+        "src/extra/util.js",
+    ] {
+        assert!(
+            !api_files.contains(&dropped.to_string()),
+            "{dropped}: {api_files:?}"
+        );
+    }
+    assert_eq!(rule_files(api, "user/package-pattern"), 4, "{api:#}");
+    let notes: Vec<&str> = api["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|note| note.as_str().unwrap())
+        .collect();
+    let notes = notes.join("\n");
+    for expected in [
+        r#""!src/api.js" would exclude src/api.js, the handler"#,
+        r#""!node_modules/dep/lib/**" would exclude node_modules/dep/lib/main.js"#,
+        "package.individually is false",
+    ] {
+        assert!(notes.contains(expected), "{expected}: {notes}");
+    }
+
+    // worker gets the service's patterns, not api's: its helper ships, api's handler does not.
+    let worker_files = shipped(&report, &out, "worker");
+    assert!(
+        worker_files.contains(&"src/extra/util.js".to_string()),
+        "{worker_files:?}"
+    );
+    assert!(
+        !worker_files.contains(&"src/api.js".to_string()),
+        "{worker_files:?}"
+    );
+    assert!(
+        !worker_files.contains(&"scripts/seed.js".to_string()),
+        "{worker_files:?}"
+    );
 }
 
 #[test]

@@ -1,0 +1,1 @@
+exports.handler = async () => require("./extra/util.js").twice(2);
