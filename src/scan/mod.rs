@@ -201,18 +201,14 @@ fn handler(
     manifest: &crate::model::Manifest,
     tree: &walk::Tree,
 ) -> Result<Handler> {
-    let exists = |path: &str| tree.entries.iter().any(|entry| entry.path == path);
+    // The walk's entries are sorted by path.
+    let exists = |path: &str| {
+        tree.entries
+            .binary_search_by(|entry| entry.path.as_str().cmp(path))
+            .is_ok()
+    };
     if let Some(spec) = flag {
-        let Some((module, export)) = spec.rsplit_once('.') else {
-            return Err(Error::Usage(format!(
-                "--handler {spec}: expected Lambda's syntax FILE.EXPORT, such as index.handler or src/app.main"
-            )));
-        };
-        if export.is_empty() || module.is_empty() {
-            return Err(Error::Usage(format!(
-                "--handler {spec}: expected FILE.EXPORT, such as index.handler"
-            )));
-        }
+        let (module, _) = split_handler(spec, "FILE.EXPORT", "index.handler or src/app.main")?;
         let tried: Vec<String> = HANDLER_EXTENSIONS
             .iter()
             .map(|ext| format!("{module}.{ext}"))
@@ -252,6 +248,20 @@ fn handler(
         root,
         "no handler file found (looked for package.json main, index.js, handler.js, app.js and their .mjs/.cjs forms); pass --handler FILE.EXPORT",
     ))
+}
+
+/// Splits Lambda's handler syntax at its last dot: `src/index.handler` → (`src/index`, `handler`).
+pub(crate) fn split_handler<'a>(
+    spec: &'a str,
+    form: &str,
+    example: &str,
+) -> Result<(&'a str, &'a str)> {
+    match spec.rsplit_once('.') {
+        Some((module, name)) if !module.is_empty() && !name.is_empty() => Ok((module, name)),
+        _ => Err(Error::Usage(format!(
+            "--handler {spec}: expected Lambda's syntax {form}, such as {example}"
+        ))),
+    }
 }
 
 /// The handler `--handler SPEC` names: the first of `tried` that exists, else an error that

@@ -1171,16 +1171,11 @@ fn handler(
             .is_ok_and(|index| owners[index] == Owner::User)
     };
     if let Some(spec) = flag {
-        let Some((module, function)) = spec.rsplit_once('.') else {
-            return Err(Error::Usage(format!(
-                "--handler {spec}: expected Lambda's syntax MODULE.FUNCTION, such as lambda_function.lambda_handler or src/app.handler"
-            )));
-        };
-        if module.is_empty() || function.is_empty() {
-            return Err(Error::Usage(format!(
-                "--handler {spec}: expected MODULE.FUNCTION, such as app.handler"
-            )));
-        }
+        let (module, _) = super::split_handler(
+            spec,
+            "MODULE.FUNCTION",
+            "lambda_function.lambda_handler or src/app.handler",
+        )?;
         let base = module.replace('.', "/");
         let tried = [format!("{base}.py"), format!("{base}/__init__.py")];
         return super::flagged_handler(root, spec, &tried, user_file);

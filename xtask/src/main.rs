@@ -197,6 +197,13 @@ fn bench(args: &[String]) -> Result<()> {
     report(&rows, &python_rows)
 }
 
+/// `lamina build DIR --out OUT`, for the runs below to add their flags to.
+fn lamina_build(lamina: &Path, dir: &Path, out: impl AsRef<Path>) -> Command {
+    let mut command = Command::new(lamina);
+    command.arg("build").arg(dir).arg("--out").arg(out.as_ref());
+    command
+}
+
 fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Value> {
     let dir = dir
         .canonicalize()
@@ -232,11 +239,7 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
     for run_index in 0..runs {
         let cache = work.join(format!("cache-{run_index}"));
         let (seconds, rss, output) = measure(
-            Command::new(lamina)
-                .arg("build")
-                .arg(&dir)
-                .arg("--out")
-                .arg(&out)
+            lamina_build(lamina, &dir, &out)
                 .arg("--json")
                 .env("LAMINA_CACHE_DIR", &cache)
                 .stdout(Stdio::piped()),
@@ -253,11 +256,7 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
     let mut uncached = Vec::new();
     for _ in 0..runs {
         let (seconds, _, output) = measure(
-            Command::new(lamina)
-                .arg("build")
-                .arg(&dir)
-                .arg("--out")
-                .arg(&out)
+            lamina_build(lamina, &dir, &out)
                 .arg("--json")
                 .arg("--no-cache")
                 .stdout(Stdio::piped()),
@@ -275,11 +274,7 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
     let mut warm = Vec::new();
     for _ in 0..runs {
         let (seconds, _, _) = measure(
-            Command::new(lamina)
-                .arg("build")
-                .arg(&dir)
-                .arg("--out")
-                .arg(&out)
+            lamina_build(lamina, &dir, &out)
                 .env("LAMINA_CACHE_DIR", work.join(format!("cache-{}", runs - 1)))
                 .stdout(Stdio::null()),
         )?;
@@ -291,11 +286,7 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
     let mut traced_report = Value::Null;
     for _ in 0..runs {
         let (seconds, _, output) = measure(
-            Command::new(lamina)
-                .arg("build")
-                .arg(&dir)
-                .arg("--out")
-                .arg(work.join("traced"))
+            lamina_build(lamina, &dir, work.join("traced"))
                 .arg("--shake")
                 .arg("files")
                 .arg("--json")
