@@ -232,7 +232,6 @@ fn build(
     let write_options = package::zip::WriteOptions {
         compression: config.compression,
         cache: config.cache.as_ref().map(package::cache::Cache::new),
-        cache_min_bytes: package::zip::CACHE_MIN_BYTES,
     };
     let python = package::python::Options {
         compile: config.compile,

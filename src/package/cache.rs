@@ -1,43 +1,132 @@
 //! The content-addressed cache of compressed entries, shared by every function and build.
 //!
-//! An entry is one file: a seal (magic, length, SHA-256 of what follows) and a one-file zip
-//! holding the compressed form of some content. The key is the SHA-256 of the content, the
-//! compression settings, the deflate backend and the file mode, so a hit can be copied into an
-//! archive as it is. A truncated or corrupted entry fails its seal and is ignored (and removed);
-//! it never reaches a zip. Writes are atomic (temporary file, then rename); the cache is capped
-//! and evicts least recently used entries.
+//! Entries live in pack files: each `write` that compressed something adds one pack holding
+//! the new records back to back, then an index (key, offset, sizes, CRC-32 of the content,
+//! method and a SHA-256 seal of the record), then a trailer that seals the index. A pack is
+//! written to a temporary file and renamed, and never changed after. One file per build
+//! instead of one per entry: creating thousands of small files cost a cold build more than
+//! compressing them did.
+//!
+//! The key is the SHA-256 of the content, the compression settings and the deflate backend, so a
+//! record can be copied into any archive as it is. A record whose seal does not hold, or a pack
+//! whose index or length does not, is never used: the pack is removed and its entries are
+//! compressed again. The cache is capped and evicts least recently used packs; a pack counts as
+//! used when any of its records is. Evicting a pack whose records are still wanted costs one
+//! recompression, which writes them into a fresh pack: live records gather in new packs.
 
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-/// Bump when the entry layout or the writer's entry options change.
-const LAYOUT: &str = "lamina-cache-v2";
+/// Bump when the pack layout or what a record means changes.
+const LAYOUT: &str = "lamina-cache-v3";
 /// Part of every key, so an upgrade of the deflate backend never reuses old bytes.
 const BACKEND: &str = "flate2-1/zlib-rs-0.6/zopfli-0.8";
 /// The default size cap; `LAMINA_CACHE_MAX_BYTES` overrides it.
 pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
-const MAGIC: &[u8; 8] = b"LAMINA\x01\x00";
-/// Magic, length (u64 little-endian), SHA-256.
-const SEAL: usize = 8 + 8 + 32;
+const PACK_MAGIC: &[u8; 8] = b"LAMINAPK";
+const INDEX_MAGIC: &[u8; 8] = b"LAMINAIX";
+/// Magic, then the creation time (seconds, little-endian).
+const HEADER: u64 = 16;
+/// Key, offset, length in the pack, compressed length, uncompressed length, CRC-32, method,
+/// seal.
+const INDEX_ENTRY: usize = 32 + 8 + 8 + 8 + 8 + 4 + 2 + 32;
+/// Index offset, entry count, SHA-256 of the index, magic.
+const TRAILER: usize = 8 + 8 + 32 + 8;
+/// A pack's time of last use is refreshed at most this often, to save a write per build.
+const TOUCH_EVERY: Duration = Duration::from_secs(3600);
+
+/// A cache key: SHA-256 over the content digest and the settings.
+pub type Key = [u8; 32];
+
+/// What a record holds: everything an archive's headers need besides the name and mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    /// Zip method: 0 stored, 8 deflated.
+    pub method: u16,
+    pub crc32: u32,
+    pub uncompressed: u64,
+    pub compressed: u64,
+}
+
+/// A record found in a pack, checked against its seal, ready to be copied.
+pub struct Located {
+    pub record: Record,
+    file: Arc<File>,
+    offset: u64,
+    length: u64,
+}
+
+impl Located {
+    /// The record is stored as the content itself, which the pack does not repeat: the
+    /// archive copies it from the source file (whose digest is the key).
+    pub fn is_content(&self) -> bool {
+        self.length == 0 && self.record.compressed > 0
+    }
+
+    /// Copies the record's bytes to `out`.
+    pub fn copy_to(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut buffer = vec![0; 1 << 20];
+        let mut done = 0;
+        while done < self.length {
+            let take = (self.length - done).min(buffer.len() as u64) as usize;
+            self.file
+                .read_exact_at(&mut buffer[..take], self.offset + done)?;
+            out.write_all(&buffer[..take])?;
+            done += take as u64;
+        }
+        Ok(())
+    }
+}
 
 /// A cache folder.
 #[derive(Debug)]
 pub struct Cache {
     dir: PathBuf,
     max_bytes: u64,
-    /// Bytes written by this process, to decide whether eviction must look at the folder.
-    written: AtomicU64,
+    /// Every intact pack's records, read on first use.
+    index: RwLock<Option<Index>>,
+    /// The pack this `write` is filling, until `finish`.
+    pending: Mutex<Option<Pending>>,
 }
 
-/// A cached entry's one-file zip.
-pub enum Hit {
-    Memory(Vec<u8>),
-    /// Large entries stay on disk: a reader of the zip inside the entry file.
-    File(Sealed),
+#[derive(Debug, Default)]
+struct Index {
+    packs: Vec<Pack>,
+    entries: HashMap<Key, Entry>,
+}
+
+#[derive(Debug)]
+struct Pack {
+    path: PathBuf,
+    file: Arc<File>,
+    used: SystemTime,
+    touched: AtomicBool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    pack: usize,
+    offset: u64,
+    /// Bytes in the pack: the compressed length, or 0 for a record that is the content.
+    length: u64,
+    record: Record,
+    seal: [u8; 32],
+}
+
+#[derive(Debug)]
+struct Pending {
+    file: BufWriter<tempfile::NamedTempFile>,
+    offset: u64,
+    index: Vec<(Key, u64, u64, Record, [u8; 32])>,
+    keys: HashSet<Key>,
 }
 
 impl Cache {
@@ -49,106 +138,244 @@ impl Cache {
         Cache {
             dir: dir.into().join(LAYOUT),
             max_bytes,
-            written: AtomicU64::new(0),
+            index: RwLock::new(None),
+            pending: Mutex::new(None),
         }
     }
 
-    /// The key for some content compressed with `settings` (method and level) at `mode`.
-    pub fn key(content_sha256: &[u8], settings: &str, mode: u32) -> String {
+    /// The key for some content compressed with `settings` (method and level).
+    pub fn key(content_sha256: &[u8], settings: &str) -> Key {
         let mut hasher = Sha256::new();
         hasher.update(content_sha256);
-        hasher.update(format!("\0{settings}\0{BACKEND}\0{mode:o}").as_bytes());
-        hex::encode(hasher.finalize())
+        hasher.update(format!("\0{settings}\0{BACKEND}").as_bytes());
+        hasher.finalize().into()
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.dir.join(&key[..2]).join(key)
+    fn packs_dir(&self) -> PathBuf {
+        self.dir.join("packs")
     }
 
-    /// The entry for `key`, if present and intact. Entries up to `in_memory` bytes are read
-    /// into memory; larger ones are checked by streaming and handed back as a reader.
-    pub fn get(&self, key: &str, in_memory: u64) -> Option<Hit> {
-        let path = self.path(key);
-        let hit = read_sealed(&path, in_memory).ok().flatten();
-        if hit.is_none() {
-            // Missing, corrupted or truncated: never use it; a good copy replaces it.
-            let _ = std::fs::remove_file(&path);
+    fn with_index<T>(&self, read: impl FnOnce(&Index) -> T) -> T {
+        {
+            let index = self.index.read().expect("cache index lock");
+            if let Some(index) = index.as_ref() {
+                return read(index);
+            }
         }
-        hit
+        let mut index = self.index.write().expect("cache index lock");
+        read(index.get_or_insert_with(|| load(&self.packs_dir())))
     }
 
-    /// Stores an entry from memory. Failures only cost a future miss, so they are ignored.
-    pub fn put(&self, key: &str, bytes: &[u8]) {
-        let digest = Sha256::digest(bytes);
-        let _ = self.store(key, bytes.len() as u64, &digest, |file| {
-            file.write_all(bytes)
-        });
+    /// The record for `key` as the index describes it, without reading or checking its bytes:
+    /// for reporting sizes only.
+    pub fn peek(&self, key: &Key) -> Option<Record> {
+        self.with_index(|index| index.entries.get(key).map(|entry| entry.record))
     }
 
-    /// Stores an entry from a finished file.
-    pub fn put_file(&self, key: &str, path: &Path) {
-        let Ok((digest, length)) = digest_file(path) else {
-            return;
+    /// The record for `key` with its bytes, if present and intact.
+    pub fn get(&self, key: &Key) -> Option<(Record, Vec<u8>)> {
+        let (entry, file) = self.find(key)?;
+        let mut bytes = vec![0; usize::try_from(entry.length).ok()?];
+        let intact = file.read_exact_at(&mut bytes, entry.offset).is_ok()
+            && Sha256::digest(&bytes).as_slice() == entry.seal;
+        if !intact {
+            self.damaged(entry.pack);
+            return None;
+        }
+        Some((entry.record, bytes))
+    }
+
+    /// The record for `key`, checked by streaming its bytes, to be copied later: for records
+    /// too large to hold in memory. The bytes are read twice (check, then copy) because a
+    /// record must be known intact before any of it reaches an archive.
+    pub fn get_large(&self, key: &Key) -> Option<Located> {
+        let (entry, file) = self.find(key)?;
+        let located = Located {
+            record: entry.record,
+            file,
+            offset: entry.offset,
+            length: entry.length,
         };
-        let _ = self.store(key, length, &digest, |file| {
-            let mut source = fs_err::File::open(path)?;
-            io::copy(&mut source, file).map(|_| ())
-        });
+        let mut hasher = Sha256::new();
+        if located.copy_to(&mut hasher).is_err() || hasher.finalize().as_slice() != entry.seal {
+            self.damaged(entry.pack);
+            return None;
+        }
+        Some(located)
     }
 
-    fn store(
+    fn find(&self, key: &Key) -> Option<(Entry, Arc<File>)> {
+        self.with_index(|index| {
+            let entry = *index.entries.get(key)?;
+            let pack = &index.packs[entry.pack];
+            if !pack.touched.swap(true, Ordering::Relaxed) {
+                let now = SystemTime::now();
+                if now
+                    .duration_since(pack.used)
+                    .is_ok_and(|age| age > TOUCH_EVERY)
+                {
+                    let _ = pack.file.set_modified(now);
+                }
+            }
+            Some((entry, Arc::clone(&pack.file)))
+        })
+    }
+
+    /// A pack failed a check: it is removed, and its records are compressed again.
+    fn damaged(&self, pack: usize) {
+        let mut index = self.index.write().expect("cache index lock");
+        if let Some(index) = index.as_mut() {
+            let _ = std::fs::remove_file(&index.packs[pack].path);
+            index.entries.retain(|_, entry| entry.pack != pack);
+        }
+    }
+
+    /// Adds a record to the pending pack. Failures only cost a future miss, so they are
+    /// ignored.
+    pub fn put(&self, key: &Key, record: Record, bytes: &[u8]) {
+        let _ = self.put_from(key, record, bytes.len() as u64, &mut &bytes[..]);
+    }
+
+    /// Adds a stored record whose bytes are the content itself (a large file deflate could not
+    /// shrink), so the pack does not hold a copy: see [`Located::is_content`].
+    pub fn put_content(&self, key: &Key, record: Record) {
+        let _ = self.put_from(key, record, 0, &mut io::empty());
+    }
+
+    /// Adds a record of `length` bytes read from `bytes` (a large entry's temporary file).
+    pub fn put_from(
         &self,
-        key: &str,
+        key: &Key,
+        record: Record,
         length: u64,
-        digest: &[u8],
-        write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
+        bytes: &mut impl Read,
     ) -> io::Result<()> {
-        let path = self.path(key);
-        let folder = path.parent().expect("entries live in a folder");
-        fs_err::create_dir_all(folder)?;
-        let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
-        let file = temporary.as_file_mut();
-        file.write_all(MAGIC)?;
-        file.write_all(&length.to_le_bytes())?;
-        file.write_all(digest)?;
-        write(file)?;
-        temporary.persist(&path).map_err(|error| error.error)?;
-        self.written
-            .fetch_add(length + SEAL as u64, Ordering::Relaxed);
+        let mut pending = self.pending.lock().expect("cache pack lock");
+        if pending.is_none() {
+            let folder = self.packs_dir();
+            fs_err::create_dir_all(&folder)?;
+            let mut file = BufWriter::with_capacity(
+                1 << 20,
+                tempfile::Builder::new()
+                    .prefix(".pack-")
+                    .tempfile_in(&folder)?,
+            );
+            file.write_all(PACK_MAGIC)?;
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs());
+            file.write_all(&now.to_le_bytes())?;
+            *pending = Some(Pending {
+                file,
+                offset: HEADER,
+                index: Vec::new(),
+                keys: HashSet::new(),
+            });
+        }
+        let pack = pending.as_mut().expect("created above");
+        if !pack.keys.insert(*key) {
+            return Ok(());
+        }
+        let mut sealing = Sealing {
+            inner: &mut pack.file,
+            hasher: Sha256::new(),
+            written: 0,
+        };
+        let copied = io::copy(bytes, &mut sealing);
+        let written = sealing.written;
+        let seal = sealing.hasher.finalize().into();
+        pack.offset += written;
+        match copied {
+            Ok(copied) if copied == length => {
+                pack.index
+                    .push((*key, pack.offset - written, length, record, seal));
+                Ok(())
+            }
+            // The bytes are in the pack but no index entry points at them.
+            Ok(_) => Err(io::Error::other("record length differs from its header")),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Seals the pending pack and makes its records visible, then evicts over the cap.
+    pub fn finish(&self) {
+        let pending = self.pending.lock().expect("cache pack lock").take();
+        if let Some(pending) = pending {
+            let _ = self.seal(pending);
+        }
+        self.evict();
+    }
+
+    fn seal(&self, pending: Pending) -> io::Result<()> {
+        let Pending {
+            mut file,
+            offset,
+            index,
+            ..
+        } = pending;
+        let mut bytes = Vec::with_capacity(index.len() * INDEX_ENTRY);
+        for (key, at, length, record, seal) in &index {
+            bytes.extend_from_slice(key);
+            bytes.extend_from_slice(&at.to_le_bytes());
+            bytes.extend_from_slice(&length.to_le_bytes());
+            bytes.extend_from_slice(&record.compressed.to_le_bytes());
+            bytes.extend_from_slice(&record.uncompressed.to_le_bytes());
+            bytes.extend_from_slice(&record.crc32.to_le_bytes());
+            bytes.extend_from_slice(&record.method.to_le_bytes());
+            bytes.extend_from_slice(seal);
+        }
+        let digest = Sha256::digest(&bytes);
+        file.write_all(&bytes)?;
+        file.write_all(&offset.to_le_bytes())?;
+        file.write_all(&(index.len() as u64).to_le_bytes())?;
+        file.write_all(&digest)?;
+        file.write_all(INDEX_MAGIC)?;
+        let temporary = file.into_inner().map_err(|error| error.into_error())?;
+        let path = self
+            .packs_dir()
+            .join(format!("{}.pack", hex::encode(&digest[..12])));
+        let file = temporary.persist(&path).map_err(|error| error.error)?;
+        let mut loaded = self.index.write().expect("cache index lock");
+        if let Some(loaded) = loaded.as_mut() {
+            let pack = loaded.packs.len();
+            loaded.packs.push(Pack {
+                path,
+                file: Arc::new(file),
+                used: SystemTime::now(),
+                touched: AtomicBool::new(true),
+            });
+            for (key, at, length, record, seal) in index {
+                loaded.entries.entry(key).or_insert(Entry {
+                    pack,
+                    offset: at,
+                    length,
+                    record,
+                    seal,
+                });
+            }
+        }
         Ok(())
     }
 
-    /// Removes least recently used entries until the cache is under its cap. The folder is only
-    /// walked when the last known size plus what this process wrote may exceed the cap.
-    pub fn evict(&self) {
-        let usage_file = self.dir.join("usage");
-        let known: u64 = fs_err::read_to_string(&usage_file)
-            .ok()
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(0);
-        let estimate = known + self.written.swap(0, Ordering::Relaxed);
-        if estimate <= self.max_bytes {
-            let _ = write_usage(&usage_file, estimate);
+    /// Removes least recently used packs until the cache is under its cap.
+    fn evict(&self) {
+        let Ok(listing) = fs_err::read_dir(self.packs_dir()) else {
+            return;
+        };
+        let mut packs: Vec<(SystemTime, u64, PathBuf)> = listing
+            .flatten()
+            .filter(|entry| entry.file_name().to_string_lossy().ends_with(".pack"))
+            .filter_map(|entry| {
+                let meta = entry.metadata().ok()?;
+                Some((meta.modified().ok()?, meta.len(), entry.path()))
+            })
+            .collect();
+        let mut total: u64 = packs.iter().map(|(_, bytes, _)| bytes).sum();
+        if total <= self.max_bytes {
             return;
         }
-        let mut entries: Vec<(SystemTime, u64, PathBuf)> = Vec::new();
-        let mut total = 0;
-        for entry in walkdir::WalkDir::new(&self.dir)
-            .min_depth(2)
-            .max_depth(2)
-            .into_iter()
-            .flatten()
-        {
-            let Ok(meta) = entry.metadata() else { continue };
-            if !meta.is_file() {
-                continue;
-            }
-            total += meta.len();
-            let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            entries.push((used, meta.len(), entry.path().to_path_buf()));
-        }
-        entries.sort();
-        for (_, bytes, path) in entries {
+        packs.sort();
+        for (_, bytes, path) in packs {
             if total <= self.max_bytes {
                 break;
             }
@@ -156,85 +383,125 @@ impl Cache {
                 total -= bytes;
             }
         }
-        let _ = write_usage(&usage_file, total);
+        // Records of removed packs must not be looked up again in this process.
+        *self.index.write().expect("cache index lock") = None;
     }
 }
 
-fn write_usage(path: &Path, bytes: u64) -> io::Result<()> {
-    let folder = path.parent().expect("the usage file lives in the cache");
-    fs_err::create_dir_all(folder)?;
-    let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
-    writeln!(temporary, "{bytes}")?;
-    temporary.persist(path).map_err(|error| error.error)?;
-    Ok(())
+/// A writer that seals (hashes) and counts what passes through.
+struct Sealing<'a, W: Write> {
+    inner: &'a mut W,
+    hasher: Sha256,
+    written: u64,
 }
 
-/// Reads an entry file and checks its seal; `Ok(None)` when it does not hold.
-fn read_sealed(path: &Path, in_memory: u64) -> io::Result<Option<Hit>> {
-    let mut file = fs_err::File::open(path)?;
-    let meta = file.metadata()?;
-    // Least recently used eviction reads these times; an hour's precision is enough, and
-    // saves a write per hit on a warm rebuild.
-    let now = SystemTime::now();
-    if meta.modified().is_ok_and(|used| {
-        now.duration_since(used)
-            .is_ok_and(|age| age.as_secs() > 3600)
-    }) {
-        let _ = file.file().set_modified(now);
+impl<W: Write> Write for Sealing<'_, W> {
+    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(buffer)?;
+        self.hasher.update(&buffer[..written]);
+        self.written += written as u64;
+        Ok(written)
     }
-    let mut seal = [0; SEAL];
-    file.read_exact(&mut seal)?;
-    if &seal[..8] != MAGIC {
-        return Ok(None);
-    }
-    let length = u64::from_le_bytes(seal[8..16].try_into().expect("eight bytes"));
-    let expected = &seal[16..];
-    if meta.len() != SEAL as u64 + length {
-        return Ok(None);
-    }
-    if length <= in_memory {
-        let mut bytes = Vec::with_capacity(length as usize);
-        file.read_to_end(&mut bytes)?;
-        let intact = Sha256::digest(&bytes).as_slice() == expected;
-        return Ok(intact.then_some(Hit::Memory(bytes)));
-    }
-    let mut hasher = Sha256::new();
-    io::copy(&mut file, &mut hasher)?;
-    if hasher.finalize().as_slice() != expected {
-        return Ok(None);
-    }
-    Ok(Some(Hit::File(Sealed {
-        file: file.into_parts().0,
-        start: SEAL as u64,
-    })))
-}
 
-/// The zip inside an entry file, as a reader that starts after the seal.
-pub struct Sealed {
-    file: std::fs::File,
-    start: u64,
-}
-
-impl Read for Sealed {
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        self.file.read(buffer)
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
-impl Seek for Sealed {
-    fn seek(&mut self, position: SeekFrom) -> io::Result<u64> {
-        let absolute = match position {
-            SeekFrom::Start(offset) => self.file.seek(SeekFrom::Start(self.start + offset))?,
-            other => self.file.seek(other)?,
-        };
-        if absolute < self.start {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "seek before the entry's zip",
-            ));
+/// Reads every pack's index. A pack that fails a check is removed.
+fn load(folder: &Path) -> Index {
+    let mut index = Index::default();
+    let Ok(listing) = fs_err::read_dir(folder) else {
+        return index;
+    };
+    let mut paths: Vec<PathBuf> = listing
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "pack")
+        })
+        .collect();
+    // Sorted, so which copy of a record is used does not depend on the listing order.
+    paths.sort();
+    for path in paths {
+        match read_pack(&path) {
+            Ok((pack, entries)) => {
+                let number = index.packs.len();
+                index.packs.push(pack);
+                for (key, mut entry) in entries {
+                    entry.pack = number;
+                    index.entries.entry(key).or_insert(entry);
+                }
+            }
+            Err(_) => {
+                let _ = std::fs::remove_file(&path);
+            }
         }
-        Ok(absolute - self.start)
     }
+    index
+}
+
+fn invalid(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message.to_string())
+}
+
+fn read_pack(path: &Path) -> io::Result<(Pack, Vec<(Key, Entry)>)> {
+    let file = fs_err::File::open(path)?.into_parts().0;
+    let meta = file.metadata()?;
+    let length = meta.len();
+    let mut header = [0; HEADER as usize];
+    file.read_exact_at(&mut header, 0)?;
+    if &header[..8] != PACK_MAGIC || length < HEADER + TRAILER as u64 {
+        return Err(invalid("not a pack"));
+    }
+    let mut trailer = [0; TRAILER];
+    file.read_exact_at(&mut trailer, length - TRAILER as u64)?;
+    let number = |at: usize| u64::from_le_bytes(trailer[at..at + 8].try_into().expect("8 bytes"));
+    let (index_offset, count) = (number(0), number(8));
+    if &trailer[48..] != INDEX_MAGIC
+        || count.checked_mul(INDEX_ENTRY as u64)
+            != (length - TRAILER as u64).checked_sub(index_offset)
+        || index_offset < HEADER
+    {
+        return Err(invalid("pack length does not match its index"));
+    }
+    let mut bytes = vec![0; (count as usize) * INDEX_ENTRY];
+    file.read_exact_at(&mut bytes, index_offset)?;
+    if Sha256::digest(&bytes).as_slice() != &trailer[16..48] {
+        return Err(invalid("pack index does not match its seal"));
+    }
+    let mut entries = Vec::with_capacity(count as usize);
+    for raw in bytes.chunks_exact(INDEX_ENTRY) {
+        let u64_at = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
+        let entry = Entry {
+            pack: 0,
+            offset: u64_at(32),
+            length: u64_at(40),
+            record: Record {
+                compressed: u64_at(48),
+                uncompressed: u64_at(56),
+                crc32: u32::from_le_bytes(raw[64..68].try_into().expect("4 bytes")),
+                method: u16::from_le_bytes(raw[68..70].try_into().expect("2 bytes")),
+            },
+            seal: raw[70..102].try_into().expect("32 bytes"),
+        };
+        if entry
+            .offset
+            .checked_add(entry.length)
+            .is_none_or(|end| end > index_offset || entry.offset < HEADER)
+        {
+            return Err(invalid("pack record outside its data"));
+        }
+        entries.push((raw[..32].try_into().expect("32 bytes"), entry));
+    }
+    let pack = Pack {
+        path: path.to_path_buf(),
+        file: Arc::new(file),
+        used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        touched: AtomicBool::new(false),
+    };
+    Ok((pack, entries))
 }
 
 /// SHA-256 and length of a file, streamed.
@@ -249,73 +516,133 @@ pub fn digest_file(path: &Path) -> io::Result<(Vec<u8>, u64)> {
 mod tests {
     use super::*;
 
+    fn record(bytes: &[u8]) -> Record {
+        Record {
+            method: 8,
+            crc32: 7,
+            uncompressed: 99,
+            compressed: bytes.len() as u64,
+        }
+    }
+
+    fn packs(cache: &Cache) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = fs_err::read_dir(cache.packs_dir())
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.path())
+            .collect();
+        paths.sort();
+        paths
+    }
+
     #[test]
-    fn entries_round_trip_and_damaged_ones_are_refused() {
+    fn records_round_trip_across_processes() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path());
-        let key = Cache::key(&[7; 32], "deflate-6", 0o644);
-        assert!(cache.get(&key, u64::MAX).is_none());
-        cache.put(&key, b"PK-entry-bytes");
-        match cache.get(&key, u64::MAX) {
-            Some(Hit::Memory(bytes)) => assert_eq!(bytes, b"PK-entry-bytes"),
-            _ => panic!("expected a hit from memory"),
-        }
-        match cache.get(&key, 0) {
-            Some(Hit::File(mut sealed)) => {
-                let mut read = Vec::new();
-                sealed.seek(SeekFrom::Start(3)).unwrap();
-                sealed.read_to_end(&mut read).unwrap();
-                assert_eq!(read, b"entry-bytes");
-                assert_eq!(sealed.seek(SeekFrom::End(0)).unwrap(), 14);
-            }
-            _ => panic!("expected a hit on disk"),
-        }
-        // Flip a byte: the seal no longer matches, the entry is ignored and removed.
-        let path = cache.path(&key);
+        let key = Cache::key(&[7; 32], "deflate-6");
+        assert!(cache.get(&key).is_none());
+        cache.put(&key, record(b"compressed"), b"compressed");
+        // Not visible before the pack is sealed.
+        assert!(cache.get(&key).is_none());
+        cache.finish();
+        assert_eq!(
+            cache.get(&key),
+            Some((record(b"compressed"), b"compressed".to_vec()))
+        );
+        // A new process reads the pack from disk.
+        let again = Cache::new(dir.path());
+        assert_eq!(again.peek(&key), Some(record(b"compressed")));
+        let located = again.get_large(&key).unwrap();
+        let mut copied = Vec::new();
+        located.copy_to(&mut copied).unwrap();
+        assert_eq!(copied, b"compressed");
+        assert_eq!(packs(&again).len(), 1);
+    }
+
+    #[test]
+    fn damaged_records_and_packs_are_never_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path());
+        let key = Cache::key(&[1; 32], "deflate-6");
+        cache.put(&key, record(b"0123456789"), b"0123456789");
+        cache.finish();
+        let path = packs(&cache).remove(0);
+        // Flip a byte of the record: its seal fails, and the pack is removed.
         let mut bytes = fs_err::read(&path).unwrap();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 1;
+        bytes[HEADER as usize + 3] ^= 1;
         fs_err::write(&path, &bytes).unwrap();
-        assert!(cache.get(&key, u64::MAX).is_none());
+        assert!(Cache::new(dir.path()).get(&key).is_none());
         assert!(!path.exists());
-        // Truncated.
-        cache.put(&key, b"PK-entry-bytes");
+        // Truncated: the pack's length no longer matches its trailer.
+        let cache = Cache::new(dir.path());
+        cache.put(&key, record(b"0123456789"), b"0123456789");
+        cache.finish();
+        let path = packs(&cache).remove(0);
         let bytes = fs_err::read(&path).unwrap();
         fs_err::write(&path, &bytes[..bytes.len() - 4]).unwrap();
-        assert!(cache.get(&key, 0).is_none());
+        assert!(Cache::new(dir.path()).get_large(&key).is_none());
+        assert!(!path.exists());
+        // A record whose bytes fall short of its stated length is not indexed.
+        let cache = Cache::new(dir.path());
+        let mut short = record(b"0123456789");
+        short.compressed = 11;
+        assert!(
+            cache
+                .put_from(&key, short, 11, &mut &b"0123456789"[..])
+                .is_err()
+        );
+        cache.finish();
+        assert!(Cache::new(dir.path()).peek(&key).is_none());
     }
 
     #[test]
-    fn keys_separate_settings_and_modes() {
-        let a = Cache::key(&[1; 32], "deflate-6", 0o644);
-        assert_ne!(a, Cache::key(&[1; 32], "deflate-1", 0o644));
-        assert_ne!(a, Cache::key(&[1; 32], "deflate-6", 0o755));
-        assert_ne!(a, Cache::key(&[2; 32], "deflate-6", 0o644));
+    fn keys_separate_contents_and_settings() {
+        let a = Cache::key(&[1; 32], "deflate-6");
+        assert_ne!(a, Cache::key(&[1; 32], "deflate-1"));
+        assert_ne!(a, Cache::key(&[2; 32], "deflate-6"));
     }
 
     #[test]
-    fn eviction_keeps_the_most_recently_used_under_the_cap() {
+    fn eviction_removes_least_recently_used_packs_over_the_cap() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cache = Cache::new(dir.path());
-        cache.max_bytes = 2 * (SEAL as u64 + 10) + 5;
-        let keys: Vec<String> = (0..3u8)
-            .map(|i| Cache::key(&[i; 32], "deflate-6", 0o644))
+        let keys: Vec<Key> = (0..3u8)
+            .map(|i| Cache::key(&[i; 32], "deflate-6"))
             .collect();
         let now = SystemTime::now();
-        for (hours, key) in [3, 2, 1].into_iter().zip(&keys) {
-            cache.put(key, &[0; 10]);
-            let file = std::fs::File::options()
-                .append(true)
-                .open(cache.path(key))
+        let mut sizes = Vec::new();
+        for (hours, key) in [3u64, 2, 1].into_iter().zip(&keys) {
+            let cache = Cache::new(dir.path());
+            let before: Vec<PathBuf> = packs_or_none(&cache);
+            cache.put(key, record(&[0; 100]), &[0; 100]);
+            cache.finish();
+            let path = packs(&cache)
+                .into_iter()
+                .find(|path| !before.contains(path))
                 .unwrap();
-            file.set_modified(now - std::time::Duration::from_secs(hours * 3600 + 60))
+            sizes.push(fs_err::metadata(&path).unwrap().len());
+            File::options()
+                .append(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(now - Duration::from_secs(hours * 3600 + 60))
                 .unwrap();
         }
         // Use the oldest, so the middle one becomes least recently used.
-        assert!(cache.get(&keys[0], u64::MAX).is_some());
-        cache.evict();
-        assert!(cache.get(&keys[0], u64::MAX).is_some());
-        assert!(cache.get(&keys[1], u64::MAX).is_none());
-        assert!(cache.get(&keys[2], u64::MAX).is_some());
+        let mut cache = Cache::new(dir.path());
+        assert!(cache.get(&keys[0]).is_some());
+        cache.max_bytes = sizes[0] + sizes[2] + 1;
+        cache.finish();
+        let cache = Cache::new(dir.path());
+        assert!(cache.get(&keys[0]).is_some());
+        assert!(cache.get(&keys[1]).is_none());
+        assert!(cache.get(&keys[2]).is_some());
+    }
+
+    fn packs_or_none(cache: &Cache) -> Vec<PathBuf> {
+        if cache.packs_dir().exists() {
+            packs(cache)
+        } else {
+            Vec::new()
+        }
     }
 }

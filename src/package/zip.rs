@@ -1,20 +1,27 @@
 //! The deterministic zip writer: entries sorted by path, a fixed timestamp, Unix modes, no extra
 //! fields; compressed on all cores, appended in order; written to a temporary file and renamed.
 //!
-//! Every file goes through one path: it is compressed into a one-file zip (in memory, or on
-//! disk when large), or that zip comes from the cache, and its entry is raw-copied into the
-//! archive under its real name. A cold build and a warm one therefore write the same bytes.
+//! lamina writes the zip format itself rather than through the `zip` crate's writer (which it
+//! still uses to read zips back in tests and smoke runs). The crate's writer takes a fresh
+//! deflate state for every entry and can only append an entry compressed elsewhere by parsing
+//! it back out of a one-file zip; here each worker thread keeps one deflate state and resets
+//! it, and an entry is appended from its compressed bytes and a 30-byte header. The headers
+//! are the ones the crate wrote, so archives are byte-identical to those earlier versions
+//! wrote.
+//!
+//! Every file goes through one path: it is compressed (or its record comes from the cache)
+//! into a [`Record`] and its bytes, then appended under its real name. A cold build and a warm
+//! one therefore write the same bytes.
 
-use std::io::{BufWriter, Cursor, Read, Seek, Write};
+use std::cell::RefCell;
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
+use flate2::{Compress, FlushCompress, Status};
 use sha2::{Digest, Sha256};
-use zip::write::{PreparedZipFile, SimpleFileOptions, ZipWriter};
-use zip::{CompressionMethod, DateTime, ZipArchive};
 
-use super::cache::{Cache, Hit};
+use super::cache::{Cache, Key, Located, Record};
 use crate::error::{Error, Result};
 use crate::model::{Artifact, Compression, PackageStats};
 
@@ -24,6 +31,17 @@ const STREAM_THRESHOLD: u64 = 8 << 20;
 
 /// Source bytes compressed in memory at once, at most (plus one file under the threshold).
 const BATCH_BYTES: u64 = 64 << 20;
+
+const STORED: u16 = 0;
+const DEFLATED: u16 = 8;
+/// Values at or above these need zip64 fields.
+const ZIP64_BYTES: u64 = 0xFFFF_FFFF;
+const ZIP64_ENTRIES: usize = 0xFFFF;
+/// 1980-01-01 00:00:00, the earliest MS-DOS date: no time of any build goes in.
+const DOS_TIME: u16 = 0;
+const DOS_DATE: u16 = (1 << 5) | 1;
+/// "Made by" Unix, so readers apply the modes in the external attributes.
+const UNIX: u16 = 3 << 8;
 
 /// One entry of an archive.
 #[derive(Debug, Clone)]
@@ -39,13 +57,14 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The Unix mode with its file type, as the external attributes carry it.
     fn mode(&self) -> u32 {
         if self.link_target.is_some() {
-            0o777
+            0o120_777
         } else if self.executable {
-            0o755
+            0o100_755
         } else {
-            0o644
+            0o100_644
         }
     }
 }
@@ -55,44 +74,21 @@ impl Entry {
 pub struct WriteOptions {
     pub compression: Compression,
     pub cache: Option<Cache>,
-    /// Files smaller than this skip the cache (`CACHE_MIN_BYTES` in builds).
-    pub cache_min_bytes: u64,
 }
 
-/// Below this size a file is compressed again rather than cached: creating one more file in
-/// the cache costs the file system more than deflating a few kilobytes (measured: most of a
-/// cold build's time went to the kernel creating entries for thousands of small files).
-pub const CACHE_MIN_BYTES: u64 = 16 << 10;
-
-/// The zip crate's level for each setting: above 9 it runs zopfli with `level - 9` iterations.
-fn level(compression: Compression) -> i64 {
+/// zlib levels; `max` is zopfli, which still writes plain deflate.
+fn level(compression: Compression) -> u32 {
     match compression {
         Compression::Fast => 1,
         Compression::Default => 6,
-        Compression::Max => 24,
+        Compression::Max => ZOPFLI,
     }
 }
 
-fn options(
-    mode: u32,
-    method: CompressionMethod,
-    level: Option<i64>,
-    bytes: u64,
-) -> SimpleFileOptions {
-    SimpleFileOptions::default()
-        .compression_method(method)
-        .compression_level(level)
-        .last_modified_time(DateTime::default())
-        .unix_permissions(mode)
-        .large_file(bytes >= u64::from(u32::MAX))
-}
-
-fn zip_error(path: &Path, error: impl std::fmt::Display) -> Error {
-    Error::Zip {
-        path: path.to_path_buf(),
-        message: error.to_string(),
-    }
-}
+/// Stands for zopfli among the levels (and in cache keys, as before: `deflate-24`).
+const ZOPFLI: u32 = 24;
+/// Zopfli's iterations for `max`.
+const ZOPFLI_ITERATIONS: u64 = 15;
 
 /// Checks an archive path: relative, forward slashes, no `.` or `..` parts.
 fn check_path(path: &str) -> Result<()> {
@@ -107,89 +103,217 @@ fn check_path(path: &str) -> Result<()> {
             "refusing to write archive path {path:?}"
         )));
     }
+    if path.len() > usize::from(u16::MAX) {
+        return Err(Error::Usage(format!(
+            "archive path longer than a zip can hold: {}...",
+            &path[..path.floor_char_boundary(80)]
+        )));
+    }
     Ok(())
 }
 
-/// The compressed form of one file, as a one-file zip, ready to be raw-copied.
-enum Compressed {
-    Memory(Vec<u8>),
-    /// A large cached entry, read from the cache file.
-    Sealed(super::cache::Sealed),
-    /// A temporary file that is removed once copied.
-    Temporary(tempfile::TempPath),
-    Link,
+thread_local! {
+    /// One deflate state per worker thread and level, reset between entries: a fresh state
+    /// costs more than compressing a small file.
+    static DEFLATERS: RefCell<Vec<(u32, Compress)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// What compressing one file did, for the report.
+/// Runs `work` with this thread's deflate state for `level`, reset.
+fn with_deflater<T>(level: u32, work: impl FnOnce(&mut Compress) -> T) -> T {
+    DEFLATERS.with(|cell| {
+        let mut deflaters = cell.borrow_mut();
+        let position = match deflaters.iter().position(|(have, _)| *have == level) {
+            Some(position) => {
+                deflaters[position].1.reset();
+                position
+            }
+            None => {
+                deflaters.push((level, Compress::new(flate2::Compression::new(level), false)));
+                deflaters.len() - 1
+            }
+        };
+        work(&mut deflaters[position].1)
+    })
+}
+
+/// Drives a deflate state the way flate2's `write::DeflateEncoder` does: a 32 KiB output buffer,
+/// drained before every call. zlib-rs's stream depends on how much output room each call gets,
+/// and lamina wrote through that encoder before, so this keeps archives byte-identical.
+struct Encoder<'a> {
+    compress: &'a mut Compress,
+    buffer: Vec<u8>,
+}
+
+impl<'a> Encoder<'a> {
+    fn new(compress: &'a mut Compress) -> Encoder<'a> {
+        Encoder {
+            compress,
+            buffer: Vec::with_capacity(32 * 1024),
+        }
+    }
+
+    fn drain(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.buffer);
+        self.buffer.clear();
+    }
+
+    fn write_all(&mut self, mut input: &[u8], out: &mut Vec<u8>) {
+        while !input.is_empty() {
+            self.drain(out);
+            let before = self.compress.total_in();
+            self.compress
+                .compress_vec(input, &mut self.buffer, FlushCompress::None)
+                .expect("deflate does not fail on a reset state");
+            let consumed = (self.compress.total_in() - before) as usize;
+            input = &input[consumed..];
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        loop {
+            self.drain(out);
+            let status = self
+                .compress
+                .compress_vec(&[], &mut self.buffer, FlushCompress::Finish)
+                .expect("deflate does not fail on a reset state");
+            if status == Status::StreamEnd {
+                self.drain(out);
+                return;
+            }
+        }
+    }
+}
+
+/// Raw deflate of a whole buffer.
+fn deflate(data: &[u8], level: u32) -> Vec<u8> {
+    if level == ZOPFLI {
+        let options = zopfli::Options {
+            iteration_count: std::num::NonZeroU64::new(ZOPFLI_ITERATIONS).expect("not zero"),
+            ..zopfli::Options::default()
+        };
+        let mut out = Vec::with_capacity(data.len() / 3 + 64);
+        zopfli::compress(options, zopfli::Format::Deflate, data, &mut out)
+            .expect("zopfli writes to memory");
+        return out;
+    }
+    with_deflater(level, |compress| {
+        let mut out = Vec::with_capacity(data.len() / 3 + 64);
+        let mut encoder = Encoder::new(compress);
+        encoder.write_all(data, &mut out);
+        encoder.finish(&mut out);
+        out
+    })
+}
+
+/// A compressed entry's bytes, ready to be appended.
+enum Data {
+    Memory(Vec<u8>),
+    /// A large file's deflate stream, removed once copied.
+    Temporary(tempfile::TempPath),
+    /// A large file deflate could not shrink, copied from its source as it is.
+    Source,
+    /// A large record in the cache.
+    Cached(Located),
+}
+
+/// What preparing one file did, for the report and the cache.
 #[derive(Default)]
 struct Outcome {
-    /// The file is big enough to go through the cache.
-    cached: bool,
     hit: bool,
-    compressed_bytes: u64,
-    /// With `max`: the size at the default level, to report what `max` saved.
+    /// The key to store the record under, on a miss.
+    store: Option<Key>,
+    /// With `max`: the size at the default level, to report what `max` saved, and its record
+    /// to store when it was computed.
     default_bytes: u64,
+    default_record: Option<(Key, Record, Vec<u8>)>,
     default_time: Duration,
 }
 
-/// Name of the single entry inside a one-file zip; the real name is given when copying.
-const INNER_NAME: &str = "entry";
-
-/// Compresses `data` into a one-file zip, storing it when deflate would not make it smaller.
-fn one_file_zip(data: &[u8], mode: u32, level: i64, source: &Path) -> Result<Vec<u8>> {
-    let size = data.len() as u64;
-    let mut prepared = PreparedZipFile::from_data(
-        INNER_NAME,
-        options(mode, CompressionMethod::Deflated, Some(level), size),
-        data,
-    )
-    .map_err(|error| zip_error(source, error))?;
-    if prepared.compressed_size() >= prepared.uncompressed_size() && !data.is_empty() {
-        prepared = PreparedZipFile::from_data(
-            INNER_NAME,
-            options(mode, CompressionMethod::Stored, None, size),
-            data,
-        )
-        .map_err(|error| zip_error(source, error))?;
+/// Stores `data` when deflate does not make it smaller (empty files stay deflated, as they
+/// always were).
+fn record_for(data: &[u8], level: u32) -> (Record, Vec<u8>) {
+    let deflated = deflate(data, level);
+    let crc32 = crc32fast::hash(data);
+    let uncompressed = data.len() as u64;
+    if deflated.len() >= data.len() && !data.is_empty() {
+        let record = Record {
+            method: STORED,
+            crc32,
+            uncompressed,
+            compressed: uncompressed,
+        };
+        return (record, data.to_vec());
     }
-    let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(
-        prepared.compressed_size() as usize + 128,
-    )));
-    zip.add_prepared_file(prepared)
-        .map_err(|error| zip_error(source, error))?;
-    Ok(zip
-        .finish()
-        .map_err(|error| zip_error(source, error))?
-        .into_inner())
+    let record = Record {
+        method: DEFLATED,
+        crc32,
+        uncompressed,
+        compressed: deflated.len() as u64,
+    };
+    (record, deflated)
 }
 
-/// Streams a large file into a one-file zip on disk beside the output.
-fn one_file_zip_streamed(entry: &Entry, level: i64, folder: &Path) -> Result<tempfile::TempPath> {
+/// Streams a large file's deflate stream into a temporary file beside the output.
+fn deflate_streamed(entry: &Entry, level: u32, folder: &Path) -> Result<(Record, Data)> {
     let temporary = tempfile::Builder::new()
         .prefix(".lamina-entry-")
         .tempfile_in(folder)
         .map_err(|error| Error::io(folder, error))?;
-    let file = temporary
-        .reopen()
-        .map_err(|error| Error::io(temporary.path(), error))?;
-    let mut zip = ZipWriter::new(BufWriter::new(file));
-    zip.start_file(
-        INNER_NAME,
-        options(
-            entry.mode(),
-            CompressionMethod::Deflated,
-            Some(level),
-            entry.bytes,
-        ),
-    )
-    .map_err(|error| zip_error(&entry.source, error))?;
+    let mut out = BufWriter::new(
+        temporary
+            .reopen()
+            .map_err(|error| Error::io(temporary.path(), error))?,
+    );
     let mut source = fs_err::File::open(&entry.source)?;
-    std::io::copy(&mut source, &mut zip).map_err(|error| Error::io(&entry.source, error))?;
-    zip.finish()
-        .map_err(|error| zip_error(&entry.source, error))?
-        .flush()
+    let mut crc = crc32fast::Hasher::new();
+    let mut uncompressed = 0u64;
+    let mut compressed = 0u64;
+    // Read in 8 KiB pieces, as `io::copy` fed the encoder before: see `Encoder`.
+    let mut input = vec![0; 8 << 10];
+    let mut output = Vec::with_capacity(1 << 20);
+    with_deflater(level, |compress| -> Result<()> {
+        let mut encoder = Encoder::new(compress);
+        loop {
+            let read = source
+                .read(&mut input)
+                .map_err(|error| Error::io(&entry.source, error))?;
+            if read == 0 {
+                encoder.finish(&mut output);
+            } else {
+                crc.update(&input[..read]);
+                uncompressed += read as u64;
+                encoder.write_all(&input[..read], &mut output);
+            }
+            if output.len() >= 1 << 20 || read == 0 {
+                compressed += output.len() as u64;
+                out.write_all(&output)
+                    .map_err(|error| Error::io(temporary.path(), error))?;
+                output.clear();
+            }
+            if read == 0 {
+                return Ok(());
+            }
+        }
+    })?;
+    out.flush()
         .map_err(|error| Error::io(temporary.path(), error))?;
-    Ok(temporary.into_temp_path())
+    let crc32 = crc.finalize();
+    if compressed >= uncompressed {
+        let record = Record {
+            method: STORED,
+            crc32,
+            uncompressed,
+            compressed: uncompressed,
+        };
+        return Ok((record, Data::Source));
+    }
+    let record = Record {
+        method: DEFLATED,
+        crc32,
+        uncompressed,
+        compressed,
+    };
+    Ok((record, Data::Temporary(temporary.into_temp_path())))
 }
 
 fn sha256_file(path: &Path) -> Result<Vec<u8>> {
@@ -199,111 +323,330 @@ fn sha256_file(path: &Path) -> Result<Vec<u8>> {
     Ok(hasher.finalize().to_vec())
 }
 
+fn settings(level: u32) -> String {
+    format!("deflate-{level}")
+}
+
 /// Compresses one file (or takes it from the cache) on a worker thread.
-fn compress(entry: &Entry, options: &WriteOptions, folder: &Path) -> Result<(Compressed, Outcome)> {
-    if entry.link_target.is_some() {
-        return Ok((Compressed::Link, Outcome::default()));
+fn prepare(
+    entry: &Entry,
+    options: &WriteOptions,
+    folder: &Path,
+) -> Result<(Record, Data, Outcome)> {
+    let mut outcome = Outcome::default();
+    if let Some(target) = &entry.link_target {
+        let record = Record {
+            method: STORED,
+            crc32: crc32fast::hash(target.as_bytes()),
+            uncompressed: target.len() as u64,
+            compressed: target.len() as u64,
+        };
+        return Ok((record, Data::Memory(target.as_bytes().to_vec()), outcome));
     }
     let level = level(options.compression);
-    let settings = format!("deflate-{level}");
-    let cache = options
-        .cache
-        .as_ref()
-        .filter(|_| entry.bytes >= options.cache_min_bytes);
-    let mut outcome = Outcome {
-        cached: cache.is_some(),
-        ..Outcome::default()
-    };
+    let cache = options.cache.as_ref();
     if entry.bytes > STREAM_THRESHOLD {
-        // The cache key needs the digest before compressing: a hashing pass first (20 times
-        // faster than deflate), then a compressing pass only on a miss.
-        let key = match cache {
-            Some(cache) => {
-                let key = Cache::key(&sha256_file(&entry.source)?, &settings, entry.mode());
-                if let Some(hit) = cache.get(&key, 0) {
-                    let compressed = match hit {
-                        Hit::File(sealed) => Compressed::Sealed(sealed),
-                        Hit::Memory(bytes) => Compressed::Memory(bytes),
-                    };
-                    outcome.hit = true;
-                    return Ok((compressed, outcome));
-                }
-                Some(key)
+        // Zopfli holds a whole file in memory: large files get zlib's best level instead.
+        let level = level.min(9);
+        // The key needs the digest before compressing: a hashing pass first (20 times faster
+        // than deflate), then a compressing pass only on a miss.
+        if let Some(cache) = cache {
+            let key = Cache::key(&sha256_file(&entry.source)?, &settings(level));
+            if let Some(located) = cache.get_large(&key) {
+                outcome.hit = true;
+                let record = located.record;
+                let data = if located.is_content() {
+                    Data::Source
+                } else {
+                    Data::Cached(located)
+                };
+                return Ok((record, data, outcome));
             }
-            None => None,
-        };
-        let path = one_file_zip_streamed(entry, level, folder)?;
-        if let (Some(cache), Some(key)) = (cache, key) {
-            cache.put_file(&key, &path);
+            outcome.store = Some(key);
         }
-        return Ok((Compressed::Temporary(path), outcome));
+        let (record, data) = deflate_streamed(entry, level, folder)?;
+        return Ok((record, data, outcome));
     }
     // One read here: the same bytes are hashed for the key and compressed on a miss. Scan has
     // read manifests and the user's scripts once before, to parse them; holding their bytes
     // until now would make memory grow with the input, and they are a small share of it.
     let data = fs_err::read(&entry.source)?;
-    let digest = cache.map(|_| Sha256::digest(&data).to_vec());
-    let lookup = |settings: &str| {
-        let cache = cache?;
-        let key = Cache::key(digest.as_deref()?, settings, entry.mode());
-        Some((cache, key))
-    };
-    let compressed = match lookup(&settings).and_then(|(cache, key)| cache.get(&key, u64::MAX)) {
-        Some(Hit::Memory(bytes)) => {
+    let digest = cache.map(|_| Sha256::digest(&data));
+    let key = |level: u32| Some(Cache::key(digest.as_ref()?, &settings(level)));
+    let hit = cache
+        .zip(key(level))
+        .and_then(|(cache, key)| cache.get(&key));
+    let (record, bytes) = match hit {
+        Some(hit) => {
             outcome.hit = true;
-            bytes
-        }
-        Some(Hit::File(mut sealed)) => {
-            outcome.hit = true;
-            let mut bytes = Vec::new();
-            sealed
-                .read_to_end(&mut bytes)
-                .map_err(|error| Error::io(&entry.source, error))?;
-            bytes
+            hit
         }
         None => {
-            let bytes = one_file_zip(&data, entry.mode(), level, &entry.source)?;
-            if let Some((cache, key)) = lookup(&settings) {
-                cache.put(&key, &bytes);
-            }
-            bytes
+            outcome.store = key(level);
+            record_for(&data, level)
         }
     };
-    outcome.compressed_bytes = compressed.len() as u64;
     if options.compression == Compression::Max {
         // What the default level would have written, to report what `max` saves.
         let started = Instant::now();
         let default_level = self::level(Compression::Default);
-        let default_settings = format!("deflate-{default_level}");
-        let default_bytes =
-            match lookup(&default_settings).and_then(|(cache, key)| cache.get(&key, u64::MAX)) {
-                Some(Hit::Memory(bytes)) => bytes.len() as u64,
-                _ => {
-                    let bytes = one_file_zip(&data, entry.mode(), default_level, &entry.source)?;
-                    if let Some((cache, key)) = lookup(&default_settings) {
-                        cache.put(&key, &bytes);
-                    }
-                    bytes.len() as u64
+        let known = cache
+            .zip(key(default_level))
+            .and_then(|(cache, key)| cache.peek(&key));
+        outcome.default_bytes = match known {
+            Some(record) => record.compressed,
+            None => {
+                let (record, bytes) = record_for(&data, default_level);
+                if let Some(key) = key(default_level) {
+                    outcome.default_record = Some((key, record, bytes));
                 }
-            };
-        outcome.default_bytes = default_bytes;
+                record.compressed
+            }
+        };
         outcome.default_time = started.elapsed();
     }
-    Ok((Compressed::Memory(compressed), outcome))
+    Ok((record, Data::Memory(bytes), outcome))
 }
 
-/// Copies the single entry of a one-file zip into the archive under its real name.
-fn append<W: Write + Seek, R: Read + Seek>(
-    zip: &mut ZipWriter<W>,
-    one_file: R,
+/// The output file, hashed and counted as it is written.
+struct Output<W: Write> {
+    inner: W,
+    hasher: Sha256,
+    offset: u64,
+}
+
+impl<W: Write> Write for Output<W> {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buffer)?;
+        self.hasher.update(&buffer[..written]);
+        self.offset += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// What the central directory says about one entry.
+struct Central {
+    record: Record,
+    mode: u32,
+    offset: u64,
+}
+
+/// Version needed to extract: 1.0 stored, 2.0 deflated, 4.5 with zip64 fields.
+fn version_needed(method: u16, zip64: bool) -> u16 {
+    if zip64 {
+        45
+    } else if method == DEFLATED {
+        20
+    } else {
+        10
+    }
+}
+
+/// General purpose flags: bit 11 says the name is UTF-8, set only when it is not ASCII.
+fn flags(name: &str) -> u16 {
+    if name.is_ascii() { 0 } else { 1 << 11 }
+}
+
+fn local_header(name: &str, record: &Record) -> Vec<u8> {
+    let zip64 = record.compressed >= ZIP64_BYTES || record.uncompressed >= ZIP64_BYTES;
+    let mut header = Vec::with_capacity(30 + name.len() + 20);
+    header.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+    header.extend_from_slice(&version_needed(record.method, zip64).to_le_bytes());
+    header.extend_from_slice(&flags(name).to_le_bytes());
+    header.extend_from_slice(&record.method.to_le_bytes());
+    header.extend_from_slice(&DOS_TIME.to_le_bytes());
+    header.extend_from_slice(&DOS_DATE.to_le_bytes());
+    header.extend_from_slice(&record.crc32.to_le_bytes());
+    if zip64 {
+        header.extend_from_slice(&u32::MAX.to_le_bytes());
+        header.extend_from_slice(&u32::MAX.to_le_bytes());
+    } else {
+        header.extend_from_slice(&(record.compressed as u32).to_le_bytes());
+        header.extend_from_slice(&(record.uncompressed as u32).to_le_bytes());
+    }
+    header.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    header.extend_from_slice(&(if zip64 { 20u16 } else { 0 }).to_le_bytes());
+    header.extend_from_slice(name.as_bytes());
+    if zip64 {
+        header.extend_from_slice(&1u16.to_le_bytes());
+        header.extend_from_slice(&16u16.to_le_bytes());
+        header.extend_from_slice(&record.uncompressed.to_le_bytes());
+        header.extend_from_slice(&record.compressed.to_le_bytes());
+    }
+    header
+}
+
+fn central_header(name: &str, central: &Central) -> Vec<u8> {
+    let Central {
+        record,
+        mode,
+        offset,
+    } = central;
+    // The zip64 extra field holds, in this order, only the values too large for their field.
+    let mut extra = Vec::new();
+    for value in [record.uncompressed, record.compressed, *offset] {
+        if value >= ZIP64_BYTES {
+            extra.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    let clamp = |value: u64| value.min(ZIP64_BYTES) as u32;
+    let needed = version_needed(record.method, !extra.is_empty());
+    let mut header = Vec::with_capacity(46 + name.len() + 4 + extra.len());
+    header.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+    header.extend_from_slice(&(UNIX | needed).to_le_bytes());
+    header.extend_from_slice(&needed.to_le_bytes());
+    header.extend_from_slice(&flags(name).to_le_bytes());
+    header.extend_from_slice(&record.method.to_le_bytes());
+    header.extend_from_slice(&DOS_TIME.to_le_bytes());
+    header.extend_from_slice(&DOS_DATE.to_le_bytes());
+    header.extend_from_slice(&record.crc32.to_le_bytes());
+    header.extend_from_slice(&clamp(record.compressed).to_le_bytes());
+    header.extend_from_slice(&clamp(record.uncompressed).to_le_bytes());
+    header.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    let extra_length = if extra.is_empty() { 0 } else { 4 + extra.len() };
+    header.extend_from_slice(&(extra_length as u16).to_le_bytes());
+    header.extend_from_slice(&0u16.to_le_bytes()); // comment
+    header.extend_from_slice(&0u16.to_le_bytes()); // disk
+    header.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
+    header.extend_from_slice(&(mode << 16).to_le_bytes());
+    header.extend_from_slice(&clamp(*offset).to_le_bytes());
+    header.extend_from_slice(name.as_bytes());
+    if !extra.is_empty() {
+        header.extend_from_slice(&1u16.to_le_bytes());
+        header.extend_from_slice(&(extra.len() as u16).to_le_bytes());
+        header.extend_from_slice(&extra);
+    }
+    header
+}
+
+/// The end records: zip64 ones first when the count or an offset needs them.
+fn end_records(entries: usize, start: u64, size: u64) -> Vec<u8> {
+    let mut end = Vec::with_capacity(22 + 56 + 20);
+    let zip64 = entries >= ZIP64_ENTRIES || start >= ZIP64_BYTES || size >= ZIP64_BYTES;
+    if zip64 {
+        end.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
+        end.extend_from_slice(&44u64.to_le_bytes());
+        end.extend_from_slice(&(UNIX | 45).to_le_bytes());
+        end.extend_from_slice(&45u16.to_le_bytes());
+        end.extend_from_slice(&0u32.to_le_bytes());
+        end.extend_from_slice(&0u32.to_le_bytes());
+        end.extend_from_slice(&(entries as u64).to_le_bytes());
+        end.extend_from_slice(&(entries as u64).to_le_bytes());
+        end.extend_from_slice(&size.to_le_bytes());
+        end.extend_from_slice(&start.to_le_bytes());
+        end.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
+        end.extend_from_slice(&0u32.to_le_bytes());
+        end.extend_from_slice(&(start + size).to_le_bytes());
+        end.extend_from_slice(&1u32.to_le_bytes());
+    }
+    let count = entries.min(ZIP64_ENTRIES) as u16;
+    end.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    end.extend_from_slice(&0u16.to_le_bytes());
+    end.extend_from_slice(&0u16.to_le_bytes());
+    end.extend_from_slice(&count.to_le_bytes());
+    end.extend_from_slice(&count.to_le_bytes());
+    end.extend_from_slice(&(size.min(ZIP64_BYTES) as u32).to_le_bytes());
+    end.extend_from_slice(&(start.min(ZIP64_BYTES) as u32).to_le_bytes());
+    end.extend_from_slice(&0u16.to_le_bytes());
+    end
+}
+
+/// Appends one prepared entry's header and bytes.
+fn append(
+    out: &mut Output<impl Write>,
     entry: &Entry,
+    record: &Record,
+    data: &Data,
+    temporary: &Path,
 ) -> Result<()> {
-    let mut archive = ZipArchive::new(one_file).map_err(|error| zip_error(&entry.source, error))?;
-    let file = archive
-        .by_index_raw(0)
-        .map_err(|error| zip_error(&entry.source, error))?;
-    zip.raw_copy_file_rename(file, &entry.path)
-        .map_err(|error| zip_error(&entry.source, error))
+    let io = |error| Error::io(temporary, error);
+    out.write_all(&local_header(&entry.path, record))
+        .map_err(io)?;
+    match data {
+        Data::Memory(bytes) => out.write_all(bytes).map_err(io),
+        Data::Temporary(path) => {
+            let mut file = fs_err::File::open(&**path)?;
+            copy_exactly(&mut file, out, record.compressed, &entry.source, temporary)
+        }
+        Data::Source => {
+            // Stored as it is: read again, and checked against what the first read found.
+            let mut file = fs_err::File::open(&entry.source)?;
+            let mut checked = Crc {
+                inner: out,
+                hasher: crc32fast::Hasher::new(),
+            };
+            copy_exactly(
+                &mut file,
+                &mut checked,
+                record.compressed,
+                &entry.source,
+                temporary,
+            )?;
+            if checked.hasher.finalize() != record.crc32 {
+                return Err(Error::Usage(format!(
+                    "{} changed while lamina was packaging it; run the build again",
+                    entry.source.display()
+                )));
+            }
+            Ok(())
+        }
+        Data::Cached(located) => located.copy_to(out).map_err(io),
+    }
+}
+
+/// Copies exactly `length` bytes, failing if the source holds a different number.
+fn copy_exactly(
+    source: &mut impl Read,
+    out: &mut impl Write,
+    length: u64,
+    path: &Path,
+    temporary: &Path,
+) -> Result<()> {
+    let copied = std::io::copy(&mut source.take(length + 1), out)
+        .map_err(|error| Error::io(temporary, error))?;
+    if copied != length {
+        return Err(Error::Usage(format!(
+            "{} changed while lamina was packaging it; run the build again",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A writer that computes the CRC-32 of what passes through.
+struct Crc<'a, W: Write> {
+    inner: &'a mut W,
+    hasher: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for Crc<'_, W> {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buffer)?;
+        self.hasher.update(&buffer[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Puts a missed record into the cache's pending pack.
+fn store(cache: &Cache, key: &Key, record: Record, data: &Data) {
+    match data {
+        Data::Memory(bytes) => cache.put(key, record, bytes),
+        Data::Temporary(path) => {
+            if let Ok(mut file) = fs_err::File::open(path) {
+                let _ = cache.put_from(key, record, record.compressed, &mut file);
+            }
+        }
+        Data::Source => cache.put_content(key, record),
+        Data::Cached(_) => {}
+    }
 }
 
 /// Writes `entries` as a zip at `destination`, atomically, and returns its digest and size.
@@ -334,60 +677,101 @@ pub fn write(
     let file = temporary
         .reopen()
         .map_err(|error| Error::io(temporary.path(), error))?;
-    let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let mut out = Output {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        hasher: Sha256::new(),
+        offset: 0,
+    };
     let mut stats = PackageStats {
         compression: options.compression,
         ..PackageStats::default()
     };
     let mut default_time = Duration::ZERO;
+    let mut central = Vec::with_capacity(entries.len());
 
-    let mut start = 0;
-    while start < entries.len() {
-        // A batch of files up to BATCH_BYTES: compressed in parallel, appended in order.
-        let mut end = start;
-        let mut batch_bytes = 0;
-        while end < entries.len() && (end == start || batch_bytes < BATCH_BYTES) {
-            batch_bytes += entries[end].bytes.min(STREAM_THRESHOLD);
-            end += 1;
-        }
-        let compressed: Vec<(Compressed, Outcome)> = entries[start..end]
-            .par_iter()
-            .map(|entry| compress(entry, options, folder))
-            .collect::<Result<_>>()?;
-        for (entry, (compressed, outcome)) in entries[start..end].iter().zip(compressed) {
-            match compressed {
-                Compressed::Link => {
-                    let target = entry.link_target.as_deref().unwrap_or_default();
-                    zip.add_symlink(&entry.path, target, options_for_link(entry))
-                        .map_err(|error| zip_error(&entry.source, error))?;
-                    continue;
+    // Files are compressed on the pool, at most BATCH_BYTES of source ahead of the one being
+    // appended, and appended here in sorted order as they come in: no core waits for a batch's
+    // slowest file, and memory stays bounded.
+    let cost = |entry: &Entry| entry.bytes.min(STREAM_THRESHOLD);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    rayon::in_place_scope(|scope| -> Result<()> {
+        let mut spawned = 0;
+        let mut in_flight = 0;
+        let mut ready = std::collections::BTreeMap::new();
+        for (index, entry) in entries.iter().enumerate() {
+            while spawned < entries.len() && (spawned == index || in_flight < BATCH_BYTES) {
+                let (sender, next) = (sender.clone(), &entries[spawned]);
+                let number = spawned;
+                in_flight += cost(next);
+                scope.spawn(move |_| {
+                    let _ = sender.send((number, prepare(next, options, folder)));
+                });
+                spawned += 1;
+            }
+            let prepared = loop {
+                if let Some(prepared) = ready.remove(&index) {
+                    break prepared;
                 }
-                Compressed::Memory(bytes) => append(&mut zip, Cursor::new(bytes), entry)?,
-                Compressed::Sealed(sealed) => append(&mut zip, sealed, entry)?,
-                Compressed::Temporary(path) => {
-                    append(&mut zip, fs_err::File::open(&*path)?, entry)?
+                let (number, prepared) = match receiver.try_recv() {
+                    Ok(received) => received,
+                    // On a pool thread (a single-threaded pool, say), run queued work rather
+                    // than wait for it.
+                    Err(_) => match rayon::yield_now() {
+                        Some(rayon::Yield::Executed) => continue,
+                        _ => receiver.recv().expect("a sender lives in the scope"),
+                    },
+                };
+                ready.insert(number, prepared);
+            };
+            in_flight -= cost(entry);
+            let (record, data, outcome) = prepared?;
+            let offset = out.offset;
+            append(&mut out, entry, &record, &data, temporary.path())?;
+            central.push(Central {
+                record,
+                mode: entry.mode(),
+                offset,
+            });
+            if entry.link_target.is_some() {
+                continue;
+            }
+            if let Some(cache) = &options.cache {
+                if let Some(key) = &outcome.store {
+                    store(cache, key, record, &data);
+                }
+                if let Some((key, record, bytes)) = &outcome.default_record {
+                    cache.put(key, *record, bytes);
                 }
             }
             if outcome.hit {
                 stats.cache_hits += 1;
-            } else if outcome.cached {
+            } else if options.cache.is_some() {
                 stats.cache_misses += 1;
             }
-            stats.default_level_bytes += outcome.default_bytes;
-            stats.compressed_bytes += outcome.compressed_bytes;
+            if entry.bytes <= STREAM_THRESHOLD {
+                stats.default_level_bytes += outcome.default_bytes;
+                stats.compressed_bytes += record.compressed;
+            }
             default_time += outcome.default_time;
         }
-        start = end;
+        Ok(())
+    })?;
+    let central_start = out.offset;
+    for (entry, central) in entries.iter().zip(&central) {
+        out.write_all(&central_header(&entry.path, central))
+            .map_err(|error| Error::io(temporary.path(), error))?;
     }
-    let mut writer = zip
-        .finish()
-        .map_err(|error| zip_error(destination, error))?;
-    writer
-        .flush()
+    let central_size = out.offset - central_start;
+    out.write_all(&end_records(entries.len(), central_start, central_size))
         .map_err(|error| Error::io(temporary.path(), error))?;
-    drop(writer);
-
-    let (sha256, zipped_bytes) = digest(temporary.path())?;
+    out.flush()
+        .map_err(|error| Error::io(temporary.path(), error))?;
+    let Output {
+        inner,
+        hasher,
+        offset: zipped_bytes,
+    } = out;
+    drop(inner);
     temporary
         .as_file()
         .sync_all()
@@ -396,20 +780,16 @@ pub fn write(
         .persist(destination)
         .map_err(|error| Error::io(destination, error.error))?;
     if let Some(cache) = &options.cache {
-        cache.evict();
+        cache.finish();
     }
     stats.seconds = started.elapsed().saturating_sub(default_time).as_secs_f64();
     Ok(Artifact {
         path: destination.to_path_buf(),
-        sha256,
+        sha256: hex::encode(hasher.finalize()),
         zipped_bytes,
         entries: entries.len(),
         stats,
     })
-}
-
-fn options_for_link(entry: &Entry) -> SimpleFileOptions {
-    options(entry.mode(), CompressionMethod::Stored, None, 0)
 }
 
 /// SHA-256 (hex) and length of a file, streamed.
@@ -422,6 +802,7 @@ pub fn digest(path: &Path) -> Result<(String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zip::ZipArchive;
 
     #[test]
     fn unsafe_archive_paths_are_refused() {
@@ -474,7 +855,6 @@ mod tests {
         let cache = WriteOptions {
             compression: Compression::Default,
             cache: Some(Cache::new(dir.path().join("cache"))),
-            cache_min_bytes: 0,
         };
         let cold = write(entries.clone(), &dir.path().join("cold.zip"), &cache).unwrap();
         assert_eq!((cold.stats.cache_hits, cold.stats.cache_misses), (0, 4));
@@ -528,7 +908,6 @@ mod tests {
         let options = WriteOptions {
             compression: Compression::Fast,
             cache: Some(Cache::new(dir.path().join("cache"))),
-            cache_min_bytes: 0,
         };
         let cold = write(entries.clone(), &dir.path().join("cold.zip"), &options).unwrap();
         let warm = write(entries, &dir.path().join("warm.zip"), &options).unwrap();
@@ -560,7 +939,6 @@ mod tests {
             &WriteOptions {
                 compression: Compression::Max,
                 cache: None,
-                cache_min_bytes: 0,
             },
         )
         .unwrap();
@@ -572,5 +950,96 @@ mod tests {
         .unwrap();
         assert!(max.zipped_bytes <= default.zipped_bytes);
         assert!(max.stats.default_level_bytes >= max.stats.compressed_bytes);
+    }
+
+    #[test]
+    fn archives_over_65535_entries_get_zip64_end_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("one");
+        fs_err::write(&source, "x").unwrap();
+        let count = 70_000;
+        let entries: Vec<Entry> = (0..count)
+            .map(|index| Entry {
+                path: format!("d/{index:05}"),
+                source: source.clone(),
+                bytes: 1,
+                executable: false,
+                link_target: None,
+            })
+            .collect();
+        let written = write(
+            entries,
+            &dir.path().join("many.zip"),
+            &WriteOptions::default(),
+        )
+        .unwrap();
+        let bytes = fs_err::read(&written.path).unwrap();
+        // The zip64 end record and its locator sit before the classic end record.
+        let end = bytes.len() - 22;
+        assert_eq!(&bytes[end..end + 4], b"PK\x05\x06");
+        assert_eq!(&bytes[end - 20..end - 16], b"PK\x06\x07");
+        assert_eq!(&bytes[end - 76..end - 72], b"PK\x06\x06");
+        let mut archive = ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
+        assert_eq!(archive.len(), count);
+        let mut read = String::new();
+        archive
+            .by_name("d/69999")
+            .unwrap()
+            .read_to_string(&mut read)
+            .unwrap();
+        assert_eq!(read, "x");
+        let contents = crate::verify::inspect_bytes(&bytes, &Default::default()).unwrap();
+        assert_eq!(contents.entries.len(), count);
+    }
+
+    #[test]
+    fn names_and_incompressible_large_files_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        // Incompressible and over the streaming threshold: stored, copied from its source.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let noise: Vec<u8> = (0..STREAM_THRESHOLD + 4096)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        fs_err::write(dir.path().join("noise"), &noise).unwrap();
+        fs_err::write(dir.path().join("text"), "é").unwrap();
+        let entries = vec![
+            Entry {
+                path: "noise.bin".to_string(),
+                source: dir.path().join("noise"),
+                bytes: noise.len() as u64,
+                executable: false,
+                link_target: None,
+            },
+            Entry {
+                path: "données/é.js".to_string(),
+                source: dir.path().join("text"),
+                bytes: 2,
+                executable: true,
+                link_target: None,
+            },
+        ];
+        let options = WriteOptions {
+            compression: Compression::Default,
+            cache: Some(Cache::new(dir.path().join("cache"))),
+        };
+        let cold = write(entries.clone(), &dir.path().join("cold.zip"), &options).unwrap();
+        let warm = write(entries, &dir.path().join("warm.zip"), &options).unwrap();
+        assert_eq!(warm.stats.cache_hits, 2);
+        assert_eq!(cold.sha256, warm.sha256);
+        let mut archive = ZipArchive::new(fs_err::File::open(&warm.path).unwrap()).unwrap();
+        let mut noise_read = Vec::new();
+        let mut file = archive.by_name("noise.bin").unwrap();
+        assert_eq!(file.compression(), zip::CompressionMethod::Stored);
+        file.read_to_end(&mut noise_read).unwrap();
+        drop(file);
+        assert!(noise_read == noise);
+        // A non-ASCII name is flagged UTF-8, so every reader decodes it the same way.
+        let file = archive.by_name("données/é.js").unwrap();
+        assert_eq!(file.unix_mode(), Some(0o100_755));
     }
 }

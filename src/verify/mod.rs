@@ -48,7 +48,7 @@ pub fn inspect_bytes(data: &[u8], limits: &ReadLimits) -> io::Result<Contents> {
 
 fn read(path: &Path, options: &Options) -> Result<Contents> {
     let file = fs_err::File::open(path)?;
-    let mut reader = BufReader::with_capacity(256 << 10, file);
+    let mut reader = KeepBuffer(BufReader::with_capacity(256 << 10, file));
     let limits = ReadLimits {
         all_data: options.read_all_data,
         ..ReadLimits::default()
@@ -60,6 +60,36 @@ fn read(path: &Path, options: &Options) -> Result<Contents> {
             Error::io(path, error)
         }
     })
+}
+
+/// A buffered reader whose absolute seeks keep the buffer when the target lies inside it:
+/// the checks seek to every local header in turn, and `BufReader::seek` would refill its whole
+/// buffer for each (measured: 3 GB copied to check a 12,000-entry zip).
+struct KeepBuffer<R>(BufReader<R>);
+
+impl<R: io::Read> io::Read for KeepBuffer<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buffer)
+    }
+}
+
+impl<R: io::Read + io::Seek> io::Seek for KeepBuffer<R> {
+    fn seek(&mut self, position: io::SeekFrom) -> io::Result<u64> {
+        match position {
+            io::SeekFrom::Start(target) => {
+                let current = self.0.stream_position()?;
+                let offset = i64::try_from(target)
+                    .ok()
+                    .zip(i64::try_from(current).ok())
+                    .map(|(target, current)| target - current);
+                match offset {
+                    Some(offset) => self.0.seek_relative(offset).map(|()| target),
+                    None => self.0.seek(position),
+                }
+            }
+            other => self.0.seek(other),
+        }
+    }
 }
 
 fn sha256(path: &Path) -> Result<String> {

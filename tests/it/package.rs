@@ -21,13 +21,16 @@ fn fixture() -> Fixture {
     fixture
 }
 
-/// The cache's entry files: named by their 64-hex-digit key.
+/// The cache's pack files.
 fn cache_files(fixture: &Fixture) -> Vec<std::path::PathBuf> {
     walkdir::WalkDir::new(fixture.base.join("cache"))
         .into_iter()
         .flatten()
         .map(|entry| entry.path().to_path_buf())
-        .filter(|path| path.file_name().is_some_and(|name| name.len() == 64))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "pack")
+        })
         .collect()
 }
 
@@ -51,36 +54,49 @@ fn warm_builds_reuse_the_cache_and_write_the_same_bytes() {
     let cold = fixture.build(&[]);
     let warm = fixture.build(&[]);
     assert_eq!(cold.function()["sha256"], warm.function()["sha256"]);
-    // Only files of 16 KiB and more go through the cache: here the two large ones.
-    assert_eq!(cold.function()["packaging"]["cache_misses"], 2);
+    // Every file goes through the cache: index.js, two package.json files, a's three files.
+    assert_eq!(cold.function()["packaging"]["cache_misses"], 6);
     assert_eq!(cold.function()["packaging"]["cache_hits"], 0);
-    assert_eq!(warm.function()["packaging"]["cache_hits"], 2);
+    assert_eq!(warm.function()["packaging"]["cache_hits"], 6);
     assert_eq!(warm.function()["packaging"]["cache_misses"], 0);
+    // One pack per build that compressed something; the warm build added none.
+    assert_eq!(cache_files(&fixture).len(), 1);
 }
 
 #[test]
 fn a_corrupted_cache_entry_is_ignored_and_the_zip_is_still_right() {
     let fixture = fixture();
     let cold = fixture.build(&[]);
-    let entries = cache_files(&fixture);
-    assert!(!entries.is_empty());
-    // Damage every entry a different way: flipped bytes, truncation, emptied.
-    for (index, entry) in entries.iter().enumerate() {
-        let mut bytes = fs_err::read(entry).unwrap();
-        match index % 3 {
-            0 => {
-                let middle = bytes.len() / 2;
-                bytes[middle] ^= 0xff;
-            }
+    let total = cold.function()["packaging"]["cache_misses"]
+        .as_u64()
+        .unwrap();
+    // Damage the pack a different way each time: a flipped byte in a record, truncation,
+    // emptied. Each rebuild writes a fresh pack, which the next round damages.
+    for damage in 0..3 {
+        let packs = cache_files(&fixture);
+        assert_eq!(packs.len(), 1, "{packs:?}");
+        let mut bytes = fs_err::read(&packs[0]).unwrap();
+        match damage {
+            // Just past the 16-byte header: inside the first record.
+            0 => bytes[16] ^= 0xff,
             1 => bytes.truncate(bytes.len() / 2),
             _ => bytes.clear(),
         }
-        fs_err::write(entry, bytes).unwrap();
+        fs_err::write(&packs[0], bytes).unwrap();
+        let rebuilt = fixture.build(&[]);
+        assert_eq!(cold.function()["sha256"], rebuilt.function()["sha256"]);
+        let hits = rebuilt.function()["packaging"]["cache_hits"]
+            .as_u64()
+            .unwrap();
+        // A damaged record is never used. Records read before the damage was found are
+        // intact and may be; a truncated or emptied pack is refused whole.
+        if damage == 0 {
+            assert!(hits < total, "{hits} of {total}");
+        } else {
+            assert_eq!(hits, 0);
+        }
+        unzip_test(&rebuilt.zip);
     }
-    let rebuilt = fixture.build(&[]);
-    assert_eq!(cold.function()["sha256"], rebuilt.function()["sha256"]);
-    assert_eq!(rebuilt.function()["packaging"]["cache_hits"], 0);
-    unzip_test(&rebuilt.zip);
 }
 
 #[test]
