@@ -29,8 +29,12 @@ use crate::model::{Artifact, Compression, PackageStats};
 /// memory, so memory stays bounded by the number of files, not their bytes.
 const STREAM_THRESHOLD: u64 = 8 << 20;
 
-/// Source bytes compressed in memory at once, at most (plus one file under the threshold).
+/// Source bytes compressed in memory at once, at most (plus one chunk).
 const BATCH_BYTES: u64 = 64 << 20;
+
+/// A worker's task: consecutive files up to this many source bytes or files.
+const CHUNK_BYTES: u64 = 1 << 20;
+const CHUNK_FILES: usize = 64;
 
 const STORED: u16 = 0;
 const DEFLATED: u16 = 8;
@@ -689,30 +693,51 @@ pub fn write(
     let mut default_time = Duration::ZERO;
     let mut central = Vec::with_capacity(entries.len());
 
-    // Files are compressed on the pool, at most BATCH_BYTES of source ahead of the one being
+    // Files are compressed on the pool in chunks (a task per file cost more in thread wakeups
+    // than small files cost to compress), at most BATCH_BYTES of source ahead of the one being
     // appended, and appended here in sorted order as they come in: no core waits for a batch's
     // slowest file, and memory stays bounded.
     let cost = |entry: &Entry| entry.bytes.min(STREAM_THRESHOLD);
+    let mut chunks = Vec::new();
+    let mut chunk_start = 0;
+    let mut chunk_bytes = 0;
+    for (index, entry) in entries.iter().enumerate() {
+        chunk_bytes += cost(entry);
+        if chunk_bytes >= CHUNK_BYTES || index + 1 - chunk_start >= CHUNK_FILES {
+            chunks.push(chunk_start..index + 1);
+            chunk_start = index + 1;
+            chunk_bytes = 0;
+        }
+    }
+    if chunk_start < entries.len() {
+        chunks.push(chunk_start..entries.len());
+    }
+    let chunk_cost =
+        |chunk: &std::ops::Range<usize>| -> u64 { entries[chunk.clone()].iter().map(cost).sum() };
     let (sender, receiver) = std::sync::mpsc::channel();
     rayon::in_place_scope(|scope| -> Result<()> {
         let mut spawned = 0;
         let mut in_flight = 0;
         let mut ready = std::collections::BTreeMap::new();
-        for (index, entry) in entries.iter().enumerate() {
-            while spawned < entries.len() && (spawned == index || in_flight < BATCH_BYTES) {
-                let (sender, next) = (sender.clone(), &entries[spawned]);
-                let number = spawned;
-                in_flight += cost(next);
+        for (number, chunk) in chunks.iter().enumerate() {
+            while spawned < chunks.len() && (spawned == number || in_flight < BATCH_BYTES) {
+                let (sender, next) = (sender.clone(), &entries[chunks[spawned].clone()]);
+                let task = spawned;
+                in_flight += chunk_cost(&chunks[spawned]);
                 scope.spawn(move |_| {
-                    let _ = sender.send((number, prepare(next, options, folder)));
+                    let prepared: Vec<Result<(Record, Data, Outcome)>> = next
+                        .iter()
+                        .map(|entry| prepare(entry, options, folder))
+                        .collect();
+                    let _ = sender.send((task, prepared));
                 });
                 spawned += 1;
             }
             let prepared = loop {
-                if let Some(prepared) = ready.remove(&index) {
+                if let Some(prepared) = ready.remove(&number) {
                     break prepared;
                 }
-                let (number, prepared) = match receiver.try_recv() {
+                let (task, prepared) = match receiver.try_recv() {
                     Ok(received) => received,
                     // On a pool thread (a single-threaded pool, say), run queued work rather
                     // than wait for it.
@@ -721,38 +746,40 @@ pub fn write(
                         _ => receiver.recv().expect("a sender lives in the scope"),
                     },
                 };
-                ready.insert(number, prepared);
+                ready.insert(task, prepared);
             };
-            in_flight -= cost(entry);
-            let (record, data, outcome) = prepared?;
-            let offset = out.offset;
-            append(&mut out, entry, &record, &data, temporary.path())?;
-            central.push(Central {
-                record,
-                mode: entry.mode(),
-                offset,
-            });
-            if entry.link_target.is_some() {
-                continue;
-            }
-            if let Some(cache) = &options.cache {
-                if let Some(key) = &outcome.store {
-                    store(cache, key, record, &data);
+            in_flight -= chunk_cost(chunk);
+            for (entry, prepared) in entries[chunk.clone()].iter().zip(prepared) {
+                let (record, data, outcome) = prepared?;
+                let offset = out.offset;
+                append(&mut out, entry, &record, &data, temporary.path())?;
+                central.push(Central {
+                    record,
+                    mode: entry.mode(),
+                    offset,
+                });
+                if entry.link_target.is_some() {
+                    continue;
                 }
-                if let Some((key, record, bytes)) = &outcome.default_record {
-                    cache.put(key, *record, bytes);
+                if let Some(cache) = &options.cache {
+                    if let Some(key) = &outcome.store {
+                        store(cache, key, record, &data);
+                    }
+                    if let Some((key, record, bytes)) = &outcome.default_record {
+                        cache.put(key, *record, bytes);
+                    }
                 }
+                if outcome.hit {
+                    stats.cache_hits += 1;
+                } else if options.cache.is_some() {
+                    stats.cache_misses += 1;
+                }
+                if entry.bytes <= STREAM_THRESHOLD {
+                    stats.default_level_bytes += outcome.default_bytes;
+                    stats.compressed_bytes += record.compressed;
+                }
+                default_time += outcome.default_time;
             }
-            if outcome.hit {
-                stats.cache_hits += 1;
-            } else if options.cache.is_some() {
-                stats.cache_misses += 1;
-            }
-            if entry.bytes <= STREAM_THRESHOLD {
-                stats.default_level_bytes += outcome.default_bytes;
-                stats.compressed_bytes += record.compressed;
-            }
-            default_time += outcome.default_time;
         }
         Ok(())
     })?;

@@ -112,9 +112,16 @@ pub fn packages(tree: &mut Tree) -> Result<Vec<Package>> {
         .collect();
     found.sort();
     let folders: Vec<String> = found.iter().map(|(folder, _)| folder.clone()).collect();
+    // Read and parsed in parallel: opening a thousand manifests one by one is syscall-bound.
+    let manifests = {
+        use rayon::prelude::*;
+        found
+            .par_iter()
+            .map(|(_, source)| read_manifest(source))
+            .collect::<Result<Vec<_>>>()?
+    };
     let mut packages = Vec::with_capacity(folders.len());
-    for (index, (folder, source)) in found.iter().enumerate() {
-        let manifest = read_manifest(source)?;
+    for (index, ((folder, _), manifest)) in found.iter().zip(manifests).enumerate() {
         let dir_name = &folder[folder.rfind("node_modules/").map_or(0, |i| i + 13)..];
         let workspace = tree
             .materialized

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 use crate::model::{FileEntry, Owner};
 
@@ -22,27 +24,31 @@ pub struct Tree {
 
 /// Walks `root` (already canonical), leaving out `skip` (canonical), such as the output folder.
 pub fn walk(root: &Path, skip: Option<&Path>) -> Result<Tree> {
-    let mut walker = Walker {
-        root,
-        skip,
-        tree: Tree::default(),
-        followed: Vec::new(),
-    };
-    walker.walk_dir(root, "")?;
-    Ok(walker.tree)
+    Walker { root, skip }.walk_dir(root, "", &[])
 }
 
+impl Tree {
+    /// Appends what a later part of the walk found, keeping walk order.
+    fn append(&mut self, mut other: Tree) {
+        self.entries.append(&mut other.entries);
+        self.links.append(&mut other.links);
+        self.materialized.append(&mut other.materialized);
+        self.warnings.append(&mut other.warnings);
+    }
+}
+
+/// The walk is syscall-bound (a `getdents` per folder, a `stat` per file), so a folder's
+/// children are walked in parallel and their findings joined in sorted order: the result is
+/// the same as a sequential walk's.
 struct Walker<'a> {
     root: &'a Path,
     skip: Option<&'a Path>,
-    tree: Tree,
-    /// Real folders entered through links that leave the root, innermost last: a link back to
-    /// one of them is a cycle.
-    followed: Vec<PathBuf>,
 }
 
 impl Walker<'_> {
-    fn walk_dir(&mut self, real_dir: &Path, artifact_dir: &str) -> Result<()> {
+    /// `followed`: real folders entered through links that leave the root, innermost last; a
+    /// link back to one of them is a cycle.
+    fn walk_dir(&self, real_dir: &Path, artifact_dir: &str, followed: &[PathBuf]) -> Result<Tree> {
         let mut children = Vec::new();
         for entry in fs_err::read_dir(real_dir)? {
             let entry = entry?;
@@ -52,55 +58,69 @@ impl Walker<'_> {
                     "file name is not valid UTF-8; Lambda zips need UTF-8 names",
                 )
             })?;
-            children.push(name);
+            children.push((name, entry));
         }
-        children.sort();
-        for name in children {
-            let real = real_dir.join(&name);
-            let artifact = join(artifact_dir, &name);
-            let meta = fs_err::symlink_metadata(&real)?;
-            if meta.file_type().is_symlink() {
-                self.link(&real, artifact)?;
-            } else if meta.is_dir() {
-                if Some(real.as_path()) == self.skip {
-                    continue;
-                }
-                self.walk_dir(&real, &artifact)?;
-            } else if meta.is_file() {
-                self.file(real, artifact, &meta);
-            } else {
-                self.tree.warnings.push(format!(
-                    "{}: not a regular file, folder or link; left out",
-                    real.display()
-                ));
+        children.sort_by(|a, b| a.0.cmp(&b.0));
+        let parts = children
+            .into_par_iter()
+            .map(|(name, entry)| {
+                self.child(
+                    real_dir.join(&name),
+                    join(artifact_dir, &name),
+                    &entry,
+                    followed,
+                )
+            })
+            .collect::<Result<Vec<Tree>>>()?;
+        let mut tree = Tree::default();
+        for part in parts {
+            tree.append(part);
+        }
+        Ok(tree)
+    }
+
+    fn child(
+        &self,
+        real: PathBuf,
+        artifact: String,
+        entry: &fs_err::DirEntry,
+        followed: &[PathBuf],
+    ) -> Result<Tree> {
+        // The entry's metadata is read relative to the open folder (no path walk from the root
+        // for each of thousands of files), and does not follow links.
+        let meta = entry.metadata()?;
+        let mut tree = Tree::default();
+        if meta.file_type().is_symlink() {
+            return self.link(&real, artifact, followed);
+        } else if meta.is_dir() {
+            if Some(real.as_path()) == self.skip {
+                return Ok(tree);
             }
+            return self.walk_dir(&real, &artifact, followed);
+        } else if meta.is_file() {
+            tree.entries.push(file(real, artifact, &meta));
+        } else {
+            tree.warnings.push(format!(
+                "{}: not a regular file, folder or link; left out",
+                real.display()
+            ));
         }
-        Ok(())
+        Ok(tree)
     }
 
-    fn file(&mut self, source: PathBuf, path: String, meta: &std::fs::Metadata) {
-        self.tree.entries.push(FileEntry {
-            path,
-            source,
-            bytes: meta.len(),
-            executable: meta.permissions().mode() & 0o111 != 0,
-            link_target: None,
-            owner: Owner::User,
-        });
-    }
-
-    fn link(&mut self, real: &Path, artifact: String) -> Result<()> {
+    fn link(&self, real: &Path, artifact: String, followed: &[PathBuf]) -> Result<Tree> {
+        let mut tree = Tree::default();
         let Ok(target) = fs_err::canonicalize(real) else {
-            self.tree.warnings.push(format!(
+            tree.warnings.push(format!(
                 "{}: dangling link (its target does not exist); left out",
                 real.display()
             ));
-            return Ok(());
+            return Ok(tree);
         };
         if let Some(skip) = self.skip
             && target.starts_with(skip)
         {
-            return Ok(());
+            return Ok(tree);
         }
         if let Ok(inside) = target.strip_prefix(self.root) {
             // Stays inside the artifact: keep it as a relative link.
@@ -111,7 +131,7 @@ impl Walker<'_> {
                 )
             })?;
             let relative = relative_link(&artifact, &target_artifact);
-            self.tree.entries.push(FileEntry {
+            tree.entries.push(FileEntry {
                 bytes: relative.len() as u64,
                 path: artifact.clone(),
                 source: real.to_path_buf(),
@@ -119,29 +139,40 @@ impl Walker<'_> {
                 link_target: Some(relative),
                 owner: Owner::User,
             });
-            self.tree.links.insert(artifact, target_artifact);
-            return Ok(());
+            tree.links.insert(artifact, target_artifact);
+            return Ok(tree);
         }
         // Leaves the function folder: a link there cannot work on Lambda, so copy what it
         // points at.
         let meta = fs_err::metadata(&target)?;
         if meta.is_dir() {
-            if self.followed.iter().any(|seen| target.starts_with(seen)) {
-                self.tree.warnings.push(format!(
+            if followed.iter().any(|seen| target.starts_with(seen)) {
+                tree.warnings.push(format!(
                     "{}: link cycle back to {}; not followed again",
                     real.display(),
                     target.display()
                 ));
-                return Ok(());
+                return Ok(tree);
             }
-            self.followed.push(target.clone());
-            self.tree.materialized.push(artifact.clone());
-            self.walk_dir(&target, &artifact)?;
-            self.followed.pop();
+            let mut inner = followed.to_vec();
+            inner.push(target.clone());
+            tree.materialized.push(artifact.clone());
+            tree.append(self.walk_dir(&target, &artifact, &inner)?);
         } else {
-            self.file(target, artifact, &meta);
+            tree.entries.push(file(target, artifact, &meta));
         }
-        Ok(())
+        Ok(tree)
+    }
+}
+
+fn file(source: PathBuf, path: String, meta: &std::fs::Metadata) -> FileEntry {
+    FileEntry {
+        path,
+        source,
+        bytes: meta.len(),
+        executable: meta.permissions().mode() & 0o111 != 0,
+        link_target: None,
+        owner: Owner::User,
     }
 }
 
