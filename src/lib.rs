@@ -389,6 +389,7 @@ fn write_layer(
                     bytes: entry.bytes,
                     executable: entry.executable,
                     link_target: entry.link_target.clone(),
+                    stamp: entry.stamp,
                 }
             })
             .collect();

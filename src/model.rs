@@ -213,6 +213,34 @@ pub struct FileEntry {
     /// For a link kept as a link: its target, relative to the link's folder, inside the artifact.
     pub link_target: Option<String>,
     pub owner: Owner,
+    /// What the walk saw of the file, for a rebuild to recognise it unchanged without reading.
+    pub stamp: Option<Stamp>,
+}
+
+/// What identifies a file's contents without reading them: device, inode, size, and
+/// modification and change times in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub device: u64,
+    pub inode: u64,
+    pub size: u64,
+    pub modified: i128,
+    pub changed: i128,
+}
+
+impl Stamp {
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        let nanos =
+            |seconds: i64, nanos: i64| i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
+        Stamp {
+            device: meta.dev(),
+            inode: meta.ino(),
+            size: meta.size(),
+            modified: nanos(meta.mtime(), meta.mtime_nsec()),
+            changed: nanos(meta.ctime(), meta.ctime_nsec()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

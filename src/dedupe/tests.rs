@@ -49,6 +49,7 @@ fn function(name: &str, runtime: Runtime, packages: &[Spec<'_>], paths: &[(&str,
             owned.push(files.len());
             digests.push(Some(hash_parts([content.as_bytes(), path.as_bytes()])));
             files.push(FileEntry {
+                stamp: None,
                 path,
                 source: PathBuf::from("/nowhere"),
                 bytes,
@@ -81,6 +82,7 @@ fn function(name: &str, runtime: Runtime, packages: &[Spec<'_>], paths: &[(&str,
         }
         digests.push(Some(hash_parts([path.as_bytes()])));
         files.push(FileEntry {
+            stamp: None,
             path: path.to_string(),
             source: PathBuf::from("/nowhere"),
             bytes: 10,

@@ -151,6 +151,11 @@ impl Cache {
         hasher.finalize().into()
     }
 
+    /// The remembered digests of the files of the zip at `destination`.
+    pub fn stamps(&self, destination: &Path) -> super::stamps::Stamps {
+        super::stamps::Stamps::open(&self.dir.join("stamps"), destination)
+    }
+
     fn packs_dir(&self) -> PathBuf {
         self.dir.join("packs")
     }

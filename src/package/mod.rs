@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod pyc;
 pub mod python;
+pub mod stamps;
 pub mod zip;
 
 use std::path::Path;
@@ -44,6 +45,7 @@ pub fn kept_entries(inventory: &Inventory, plan: &Plan) -> Vec<zip::Entry> {
             bytes: file.bytes,
             executable: file.executable,
             link_target: file.link_target.clone(),
+            stamp: file.stamp,
         })
         .collect()
 }

@@ -166,6 +166,7 @@ pub fn stage(
     for entry in entries.iter_mut() {
         if let Some(staged) = by_path.remove(entry.path.as_str()) {
             entry.source = staged;
+            entry.stamp = None;
         }
     }
     Ok(Some(folder))

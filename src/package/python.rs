@@ -186,6 +186,7 @@ fn compile(
             bytes: bytes.len() as u64,
             executable: false,
             link_target: None,
+            stamp: None,
         });
         staged.added_from.push(index);
         compiled += 1;
@@ -339,6 +340,7 @@ fn strip(out: &Path, entries: &mut [Entry], staged: &mut Staged) -> Result<()> {
         } else if bytes < entry.bytes {
             saved += entry.bytes - bytes;
             entry.source = destination;
+            entry.stamp = None;
             entry.bytes = bytes;
         }
     }

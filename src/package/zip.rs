@@ -22,6 +22,7 @@ use flate2::{Compress, FlushCompress, Status};
 use sha2::{Digest, Sha256};
 
 use super::cache::{Cache, Key, Located, Record};
+use super::stamps::{Stamp, Stamps};
 use crate::error::{Error, Result};
 use crate::model::{Artifact, Compression, PackageStats};
 
@@ -58,6 +59,8 @@ pub struct Entry {
     pub executable: bool,
     /// Store a link to this target instead of contents.
     pub link_target: Option<String>,
+    /// The file as scan saw it: with the cache's memo, an unchanged file is not even opened.
+    pub stamp: Option<Stamp>,
 }
 
 impl Entry {
@@ -320,21 +323,42 @@ fn deflate_streamed(entry: &Entry, level: u32, folder: &Path) -> Result<(Record,
     Ok((record, Data::Temporary(temporary.into_temp_path())))
 }
 
-fn sha256_file(path: &Path) -> Result<Vec<u8>> {
-    let mut file = fs_err::File::open(path)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(|error| Error::io(path, error))?;
-    Ok(hasher.finalize().to_vec())
-}
-
 fn settings(level: u32) -> String {
     format!("deflate-{level}")
+}
+
+/// The content digest of `entry`'s file: remembered from an earlier build when its stamp is
+/// unchanged (then `read` is not called and the data is `None`), else from `read`, which reads
+/// the open file once for both the digest and whatever else it returns.
+fn content_digest<T>(
+    entry: &Entry,
+    stamps: Option<&Stamps>,
+    read: impl FnOnce(&mut fs_err::File) -> Result<(T, [u8; 32])>,
+) -> Result<(Option<T>, [u8; 32])> {
+    if let Some((stamps, stamp)) = stamps.zip(entry.stamp.as_ref())
+        && let Some(digest) = stamps.digest(&entry.source, stamp)
+    {
+        return Ok((None, digest));
+    }
+    let mut file = fs_err::File::open(&entry.source)?;
+    let Some(stamps) = stamps else {
+        let (data, digest) = read(&mut file)?;
+        return Ok((Some(data), digest));
+    };
+    let stamp = Stamp::of(&file.metadata()?);
+    if let Some(digest) = stamps.digest(&entry.source, &stamp) {
+        return Ok((None, digest));
+    }
+    let (data, digest) = read(&mut file)?;
+    stamps.record(&entry.source, stamp, digest);
+    Ok((Some(data), digest))
 }
 
 /// Compresses one file (or takes it from the cache) on a worker thread.
 fn prepare(
     entry: &Entry,
     options: &WriteOptions,
+    stamps: Option<&Stamps>,
     folder: &Path,
 ) -> Result<(Record, Data, Outcome)> {
     let mut outcome = Outcome::default();
@@ -355,7 +379,14 @@ fn prepare(
         // The key needs the digest before compressing: a hashing pass first (20 times faster
         // than deflate), then a compressing pass only on a miss.
         if let Some(cache) = cache {
-            let key = Cache::key(&sha256_file(&entry.source)?, &settings(level));
+            let digest = content_digest(entry, stamps, |file| {
+                let mut hasher = Sha256::new();
+                std::io::copy(file, &mut hasher)
+                    .map_err(|error| Error::io(&entry.source, error))?;
+                Ok(((), hasher.finalize().into()))
+            })?
+            .1;
+            let key = Cache::key(&digest, &settings(level));
             if let Some(located) = cache.get_large(&key) {
                 outcome.hit = true;
                 let record = located.record;
@@ -374,12 +405,29 @@ fn prepare(
     // One read here: the same bytes are hashed for the key and compressed on a miss. Scan has
     // read manifests and the user's scripts once before, to parse them; holding their bytes
     // until now would make memory grow with the input, and they are a small share of it.
-    let data = fs_err::read(&entry.source)?;
-    let digest = cache.map(|_| Sha256::digest(&data));
+    let read = |file: &mut fs_err::File| -> Result<(Vec<u8>, [u8; 32])> {
+        let mut data = Vec::with_capacity(entry.bytes as usize);
+        file.read_to_end(&mut data)
+            .map_err(|error| Error::io(&entry.source, error))?;
+        let digest = Sha256::digest(&data).into();
+        Ok((data, digest))
+    };
+    let (mut data, digest) = match cache {
+        Some(_) => {
+            let (data, digest) = content_digest(entry, stamps, read)?;
+            (data, Some(digest))
+        }
+        None => (Some(fs_err::read(&entry.source)?), None),
+    };
     let key = |level: u32| Some(Cache::key(digest.as_ref()?, &settings(level)));
     let hit = cache
         .zip(key(level))
         .and_then(|(cache, key)| cache.get(&key));
+    if data.is_none() && (hit.is_none() || options.compression == Compression::Max) {
+        // The digest was remembered but the bytes are needed: read the file after all.
+        data = Some(fs_err::read(&entry.source)?);
+    }
+    let data = data.unwrap_or_default();
     let (record, bytes) = match hit {
         Some(hit) => {
             outcome.hit = true;
@@ -692,6 +740,10 @@ pub fn write(
     };
     let mut default_time = Duration::ZERO;
     let mut central = Vec::with_capacity(entries.len());
+    let stamps = options
+        .cache
+        .as_ref()
+        .map(|cache| cache.stamps(destination));
 
     // Files are compressed on the pool in chunks (a task per file cost more in thread wakeups
     // than small files cost to compress), at most BATCH_BYTES of source ahead of the one being
@@ -715,6 +767,7 @@ pub fn write(
     let chunk_cost =
         |chunk: &std::ops::Range<usize>| -> u64 { entries[chunk.clone()].iter().map(cost).sum() };
     let (sender, receiver) = std::sync::mpsc::channel();
+    let stamps_ref = stamps.as_ref();
     rayon::in_place_scope(|scope| -> Result<()> {
         let mut spawned = 0;
         let mut in_flight = 0;
@@ -727,7 +780,7 @@ pub fn write(
                 scope.spawn(move |_| {
                     let prepared: Vec<Result<(Record, Data, Outcome)>> = next
                         .iter()
-                        .map(|entry| prepare(entry, options, folder))
+                        .map(|entry| prepare(entry, options, stamps_ref, folder))
                         .collect();
                     let _ = sender.send((task, prepared));
                 });
@@ -809,6 +862,9 @@ pub fn write(
     if let Some(cache) = &options.cache {
         cache.finish();
     }
+    if let Some(stamps) = stamps {
+        stamps.save();
+    }
     stats.seconds = started.elapsed().saturating_sub(default_time).as_secs_f64();
     Ok(Artifact {
         path: destination.to_path_buf(),
@@ -863,6 +919,7 @@ mod tests {
                 bytes: contents.len() as u64,
                 executable: index == 1,
                 link_target: None,
+                stamp: None,
             });
         }
         entries.push(Entry {
@@ -871,6 +928,7 @@ mod tests {
             bytes: 4,
             executable: false,
             link_target: Some("b.js".to_string()),
+            stamp: None,
         });
         entries
     }
@@ -931,6 +989,7 @@ mod tests {
             bytes: contents.len() as u64,
             executable: false,
             link_target: None,
+            stamp: None,
         }];
         let options = WriteOptions {
             compression: Compression::Fast,
@@ -992,6 +1051,7 @@ mod tests {
                 bytes: 1,
                 executable: false,
                 link_target: None,
+                stamp: None,
             })
             .collect();
         let written = write(
@@ -1041,6 +1101,7 @@ mod tests {
                 bytes: noise.len() as u64,
                 executable: false,
                 link_target: None,
+                stamp: None,
             },
             Entry {
                 path: "données/é.js".to_string(),
@@ -1048,6 +1109,7 @@ mod tests {
                 bytes: 2,
                 executable: true,
                 link_target: None,
+                stamp: None,
             },
         ];
         let options = WriteOptions {

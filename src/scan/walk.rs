@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::model::{FileEntry, Owner};
+use crate::model::{FileEntry, Owner, Stamp};
 
 /// What the walk found.
 #[derive(Debug, Default)]
@@ -138,6 +138,7 @@ impl Walker<'_> {
                 executable: false,
                 link_target: Some(relative),
                 owner: Owner::User,
+                stamp: None,
             });
             tree.links.insert(artifact, target_artifact);
             return Ok(tree);
@@ -173,6 +174,7 @@ fn file(source: PathBuf, path: String, meta: &std::fs::Metadata) -> FileEntry {
         executable: meta.permissions().mode() & 0o111 != 0,
         link_target: None,
         owner: Owner::User,
+        stamp: Some(Stamp::of(meta)),
     }
 }
 

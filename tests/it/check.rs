@@ -1814,6 +1814,7 @@ proptest! {
                 bytes: data.len() as u64,
                 executable: *executable,
                 link_target: None,
+                stamp: None,
             });
             let mode = if *executable { 0o100_755 } else { 0o100_644 };
             expected.push(format!("{path} {mode:#o} {}", hex::encode(Sha256::digest(data))));

@@ -132,3 +132,39 @@ fn compression_levels_trade_size_for_time_and_all_unzip() {
             >= packaging["compressed_bytes"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn remembered_digests_never_hide_a_change() {
+    let fixture = fixture();
+    // Files that changed in the last two seconds are never remembered: let them settle.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let cold = fixture.build(&[]);
+    let warm = fixture.build(&[]);
+    assert_eq!(cold.function()["sha256"], warm.function()["sha256"]);
+    // Same length, same modification time, new contents: only the change time differs.
+    let path = fixture.root.join("node_modules/a/big.js");
+    let modified = fs_err::metadata(&path).unwrap().modified().unwrap();
+    let contents = fs_err::read_to_string(&path)
+        .unwrap()
+        .replacen("x = 1", "x = 2", 1);
+    fs_err::write(&path, &contents).unwrap();
+    fs_err::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let changed = fixture.build(&[]);
+    assert_ne!(cold.function()["sha256"], changed.function()["sha256"]);
+    let mut archive = zip::ZipArchive::new(fs_err::File::open(&changed.zip).unwrap()).unwrap();
+    let mut read = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("node_modules/a/big.js").unwrap(),
+        &mut read,
+    )
+    .unwrap();
+    assert_eq!(read, contents);
+    // And it matches a build without the cache.
+    let uncached = fixture.build(&["--no-cache"]);
+    assert_eq!(changed.function()["sha256"], uncached.function()["sha256"]);
+}

@@ -1,0 +1,213 @@
+//! Remembered content digests, so a rebuild of unchanged files need not read them.
+//!
+//! After a build, each file's digest is stored with its stamp: device, inode, size, and
+//! modification and change times in nanoseconds. The next build of the same zip takes the
+//! digest without reading a file whose stamp is unchanged. The change time cannot be set by
+//! any tool: every write moves it to the current time. A file changed within a clock tick of
+//! being read could keep its stamp, so a file whose change time is less than
+//! [`SETTLED`] before the build began is never remembered (the guard git uses for its index).
+//! The memo is one file per output zip, sealed by a SHA-256 and written atomically; a damaged
+//! memo is ignored.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+const MAGIC: &[u8; 8] = b"LAMINAST";
+/// How long before a build a file must have last changed to be remembered.
+pub const SETTLED: Duration = Duration::from_secs(2);
+
+pub use crate::model::Stamp;
+
+/// A path's bytes, its stamp and its content digest.
+type Remembered = (Vec<u8>, Stamp, [u8; 32]);
+/// Path bytes to stamp and digest.
+type Known = HashMap<Vec<u8>, (Stamp, [u8; 32])>;
+
+/// The memo for one output zip, read at the start of its write and saved at the end.
+#[derive(Debug)]
+pub struct Stamps {
+    file: PathBuf,
+    /// Keyed by the path's bytes: hashing a `PathBuf` walks its components.
+    known: Known,
+    seen: Mutex<Vec<Remembered>>,
+    /// Files that changed after this are not remembered.
+    settled_before: i128,
+}
+
+impl Stamps {
+    /// The memo stored in `folder` for the zip at `destination`.
+    pub fn open(folder: &Path, destination: &Path) -> Stamps {
+        let name = hex::encode(&Sha256::digest(destination.as_os_str().as_encoded_bytes())[..12]);
+        let file = folder.join(name);
+        let started = SystemTime::now()
+            .checked_sub(SETTLED)
+            .and_then(|time| time.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or(0, |since| since.as_nanos() as i128);
+        Stamps {
+            known: fs_err::read(&file)
+                .ok()
+                .and_then(|bytes| parse(&bytes))
+                .unwrap_or_default(),
+            file,
+            seen: Mutex::new(Vec::new()),
+            settled_before: started,
+        }
+    }
+
+    /// The remembered digest of `path`, if its stamp is unchanged; it is remembered again.
+    pub fn digest(&self, path: &Path, stamp: &Stamp) -> Option<[u8; 32]> {
+        let (known, digest) = self.known.get(path.as_os_str().as_bytes())?;
+        if known != stamp {
+            return None;
+        }
+        self.seen.lock().expect("stamps lock").push((
+            path.as_os_str().as_bytes().to_vec(),
+            *stamp,
+            *digest,
+        ));
+        Some(*digest)
+    }
+
+    /// Notes the digest read for `path` at `stamp`, to remember it if the file had settled.
+    pub fn record(&self, path: &Path, stamp: Stamp, digest: [u8; 32]) {
+        if stamp.changed < self.settled_before && stamp.modified < self.settled_before {
+            self.seen.lock().expect("stamps lock").push((
+                path.as_os_str().as_bytes().to_vec(),
+                stamp,
+                digest,
+            ));
+        }
+    }
+
+    /// Writes the memo: the files of this build only. Failures only cost a future read.
+    pub fn save(self) {
+        let mut seen = self.seen.into_inner().expect("stamps lock");
+        seen.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut body = Vec::with_capacity(seen.len() * 128);
+        for (path, stamp, digest) in &seen {
+            body.extend_from_slice(&(path.len() as u32).to_le_bytes());
+            body.extend_from_slice(path);
+            body.extend_from_slice(&stamp.device.to_le_bytes());
+            body.extend_from_slice(&stamp.inode.to_le_bytes());
+            body.extend_from_slice(&stamp.size.to_le_bytes());
+            body.extend_from_slice(&stamp.modified.to_le_bytes());
+            body.extend_from_slice(&stamp.changed.to_le_bytes());
+            body.extend_from_slice(digest);
+        }
+        let _ = write_sealed(&self.file, &body);
+    }
+}
+
+fn write_sealed(path: &Path, body: &[u8]) -> io::Result<()> {
+    let folder = path.parent().expect("the memo lives in a folder");
+    fs_err::create_dir_all(folder)?;
+    let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
+    temporary.write_all(MAGIC)?;
+    temporary.write_all(&Sha256::digest(body))?;
+    temporary.write_all(body)?;
+    temporary.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// Reads a memo; `None` when it is damaged in any way.
+fn parse(bytes: &[u8]) -> Option<Known> {
+    let body = bytes.strip_prefix(MAGIC)?;
+    let (seal, mut body) = body.split_at_checked(32)?;
+    if Sha256::digest(body).as_slice() != seal {
+        return None;
+    }
+    let mut known = HashMap::new();
+    let mut take = |count: usize| -> Option<&[u8]> {
+        let (head, rest) = body.split_at_checked(count)?;
+        body = rest;
+        Some(head)
+    };
+    let u64_of = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+    let i128_of = |bytes: &[u8]| i128::from_le_bytes(bytes.try_into().expect("16 bytes"));
+    while let Some(length) = take(4) {
+        let length = u32::from_le_bytes(length.try_into().expect("4 bytes")) as usize;
+        let path = take(length)?.to_vec();
+        let stamp = Stamp {
+            device: u64_of(take(8)?),
+            inode: u64_of(take(8)?),
+            size: u64_of(take(8)?),
+            modified: i128_of(take(16)?),
+            changed: i128_of(take(16)?),
+        };
+        let digest: [u8; 32] = take(32)?.try_into().ok()?;
+        known.insert(path, (stamp, digest));
+    }
+    Some(known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settled_files_are_remembered_and_changes_are_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.js");
+        fs_err::write(&file, "one").unwrap();
+        let old = SystemTime::now() - Duration::from_secs(60);
+        fs_err::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let memo = dir.path().join("memo");
+        let destination = dir.path().join("out.zip");
+        let stamp = Stamp::of(&fs_err::metadata(&file).unwrap());
+        // Just changed (setting the time changes ctime): not remembered.
+        let stamps = Stamps::open(&memo, &destination);
+        stamps.record(&file, stamp, [1; 32]);
+        stamps.save();
+        assert_eq!(
+            Stamps::open(&memo, &destination).digest(&file, &stamp),
+            None
+        );
+        // Settled: remembered, for the same stamp only.
+        let mut stamps = Stamps::open(&memo, &destination);
+        stamps.settled_before = i128::MAX;
+        stamps.record(&file, stamp, [1; 32]);
+        stamps.save();
+        let stamps = Stamps::open(&memo, &destination);
+        assert_eq!(stamps.digest(&file, &stamp), Some([1; 32]));
+        // A build that took the remembered digest remembers it for the next one.
+        stamps.save();
+        let stamps = Stamps::open(&memo, &destination);
+        assert_eq!(stamps.digest(&file, &stamp), Some([1; 32]));
+        fs_err::write(&file, "two").unwrap();
+        let changed = Stamp::of(&fs_err::metadata(&file).unwrap());
+        assert_ne!(changed, stamp);
+        assert_eq!(stamps.digest(&file, &changed), None);
+        // Another zip has its own memo.
+        let other = Stamps::open(&memo, &dir.path().join("other.zip"));
+        assert_eq!(other.digest(&file, &stamp), None);
+    }
+
+    #[test]
+    fn a_damaged_memo_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("out.zip");
+        let mut stamps = Stamps::open(dir.path(), &destination);
+        stamps.settled_before = i128::MAX;
+        let stamp = Stamp::of(&fs_err::metadata(dir.path()).unwrap());
+        stamps.record(Path::new("/x"), stamp, [9; 32]);
+        stamps.save();
+        let file = Stamps::open(dir.path(), &destination).file;
+        let mut bytes = fs_err::read(&file).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        fs_err::write(&file, &bytes).unwrap();
+        let stamps = Stamps::open(dir.path(), &destination);
+        assert_eq!(stamps.digest(Path::new("/x"), &stamp), None);
+    }
+}
