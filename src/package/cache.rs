@@ -40,6 +40,11 @@ const HEADER: u64 = 16;
 const INDEX_ENTRY: usize = 32 + 8 + 8 + 8 + 8 + 4 + 2 + 32;
 /// Index offset, entry count, SHA-256 of the index, magic.
 const TRAILER: usize = 8 + 8 + 32 + 8;
+/// Past this many packs, small ones are merged: every build reads every pack's index, and a
+/// build that compresses only a few files leaves a small pack behind.
+const MAX_PACKS: usize = 64;
+/// Packs under this size are the ones merged.
+const SMALL_PACK: u64 = 8 << 20;
 /// A pack's time of last use is refreshed at most this often, to save a write per build.
 const TOUCH_EVERY: Duration = Duration::from_secs(3600);
 
@@ -91,6 +96,7 @@ impl Located {
 pub struct Cache {
     dir: PathBuf,
     max_bytes: u64,
+    max_packs: usize,
     /// Every intact pack's records, read on first use.
     index: RwLock<Option<Index>>,
     /// The pack this `write` is filling, until `finish`.
@@ -138,6 +144,7 @@ impl Cache {
         Cache {
             dir: dir.into().join(LAYOUT),
             max_bytes,
+            max_packs: MAX_PACKS,
             index: RwLock::new(None),
             pending: Mutex::new(None),
         }
@@ -302,16 +309,57 @@ impl Cache {
         }
     }
 
-    /// Seals the pending pack and makes its records visible, then evicts over the cap.
+    /// Seals the pending pack and makes its records visible, then evicts over the cap and
+    /// merges small packs when there are too many.
     pub fn finish(&self) {
         let pending = self.pending.lock().expect("cache pack lock").take();
         if let Some(pending) = pending {
             let _ = self.seal(pending);
         }
         self.evict();
+        self.consolidate();
     }
 
-    fn seal(&self, pending: Pending) -> io::Result<()> {
+    /// Merges the packs under `SMALL_PACK` into one when there are more than `max_packs`.
+    /// Records whose seal fails are left behind. Another process still reading a merged pack
+    /// keeps its open file; one that lists the folder later finds the merged pack instead.
+    fn consolidate(&self) {
+        let packs = list_packs(&self.packs_dir());
+        if packs.len() <= self.max_packs {
+            return;
+        }
+        let mut merged = Vec::new();
+        for (_, bytes, path) in packs {
+            if bytes >= SMALL_PACK {
+                continue;
+            }
+            let Ok((pack, entries)) = read_pack(&path) else {
+                continue;
+            };
+            for (key, entry) in entries {
+                let mut bytes = vec![0; entry.length as usize];
+                if pack.file.read_exact_at(&mut bytes, entry.offset).is_ok()
+                    && Sha256::digest(&bytes).as_slice() == entry.seal
+                {
+                    let _ = self.put_from(&key, entry.record, entry.length, &mut &bytes[..]);
+                }
+            }
+            merged.push(path);
+        }
+        let pending = self.pending.lock().expect("cache pack lock").take();
+        let sealed = pending.map(|pending| self.seal(pending));
+        if let Some(Ok(sealed)) = sealed
+            && merged.len() > 1
+        {
+            for path in merged.into_iter().filter(|path| *path != sealed) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        *self.index.write().expect("cache index lock") = None;
+    }
+
+    /// Writes the pack's index and trailer and renames it into place; returns its path.
+    fn seal(&self, pending: Pending) -> io::Result<PathBuf> {
         let Pending {
             mut file,
             offset,
@@ -340,6 +388,7 @@ impl Cache {
             .packs_dir()
             .join(format!("{}.pack", hex::encode(&digest[..12])));
         let file = temporary.persist(&path).map_err(|error| error.error)?;
+        let sealed = path.clone();
         let mut loaded = self.index.write().expect("cache index lock");
         if let Some(loaded) = loaded.as_mut() {
             let pack = loaded.packs.len();
@@ -359,22 +408,12 @@ impl Cache {
                 });
             }
         }
-        Ok(())
+        Ok(sealed)
     }
 
     /// Removes least recently used packs until the cache is under its cap.
     fn evict(&self) {
-        let Ok(listing) = fs_err::read_dir(self.packs_dir()) else {
-            return;
-        };
-        let mut packs: Vec<(SystemTime, u64, PathBuf)> = listing
-            .flatten()
-            .filter(|entry| entry.file_name().to_string_lossy().ends_with(".pack"))
-            .filter_map(|entry| {
-                let meta = entry.metadata().ok()?;
-                Some((meta.modified().ok()?, meta.len(), entry.path()))
-            })
-            .collect();
+        let mut packs = list_packs(&self.packs_dir());
         let mut total: u64 = packs.iter().map(|(_, bytes, _)| bytes).sum();
         if total <= self.max_bytes {
             return;
@@ -391,6 +430,21 @@ impl Cache {
         // Records of removed packs must not be looked up again in this process.
         *self.index.write().expect("cache index lock") = None;
     }
+}
+
+/// Every pack in `folder`: time of last use, size, path.
+fn list_packs(folder: &Path) -> Vec<(SystemTime, u64, PathBuf)> {
+    let Ok(listing) = fs_err::read_dir(folder) else {
+        return Vec::new();
+    };
+    listing
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".pack"))
+        .filter_map(|entry| {
+            let meta = entry.metadata().ok()?;
+            Some((meta.modified().ok()?, meta.len(), entry.path()))
+        })
+        .collect()
 }
 
 /// A writer that seals (hashes) and counts what passes through.
@@ -641,6 +695,28 @@ mod tests {
         assert!(cache.get(&keys[0]).is_some());
         assert!(cache.get(&keys[1]).is_none());
         assert!(cache.get(&keys[2]).is_some());
+    }
+
+    #[test]
+    fn small_packs_are_merged_past_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys: Vec<Key> = (0..5u8)
+            .map(|i| Cache::key(&[i; 32], "deflate-6"))
+            .collect();
+        for (number, key) in keys.iter().enumerate() {
+            let mut cache = Cache::new(dir.path());
+            cache.max_packs = 3;
+            let bytes = vec![number as u8; 10 + number];
+            cache.put(key, record(&bytes), &bytes);
+            cache.finish();
+            assert!(packs(&cache).len() <= 3, "{:?}", packs(&cache));
+        }
+        // Every record is still there, intact, after the merges.
+        let cache = Cache::new(dir.path());
+        for (number, key) in keys.iter().enumerate() {
+            let bytes = vec![number as u8; 10 + number];
+            assert_eq!(cache.get(key), Some((record(&bytes), bytes)));
+        }
     }
 
     fn packs_or_none(cache: &Cache) -> Vec<PathBuf> {
