@@ -30,8 +30,8 @@ use crate::model::{Artifact, Compression, PackageStats};
 /// memory, so memory stays bounded by the number of files, not their bytes.
 const STREAM_THRESHOLD: u64 = 8 << 20;
 
-/// Source bytes compressed in memory at once, at most (plus one chunk).
-const BATCH_BYTES: u64 = 64 << 20;
+/// Source bytes in a group of chunks spawned together; two groups are in memory at most.
+const GROUP_BYTES: u64 = 32 << 20;
 
 /// A worker's task: consecutive files up to this many source bytes or files.
 const CHUNK_BYTES: u64 = 1 << 20;
@@ -746,9 +746,10 @@ pub fn write(
         .map(|cache| cache.stamps(destination));
 
     // Files are compressed on the pool in chunks (a task per file cost more in thread wakeups
-    // than small files cost to compress), at most BATCH_BYTES of source ahead of the one being
-    // appended, and appended here in sorted order as they come in: no core waits for a batch's
-    // slowest file, and memory stays bounded.
+    // than small files cost to compress) and appended here in sorted order as they come in.
+    // Chunks are spawned a group at a time, a group ahead of the one being appended, so memory
+    // stays bounded by two groups; within a group the largest go first, so no core is left
+    // idle while another finishes a large file that happened to sort last.
     let cost = |entry: &Entry| entry.bytes.min(STREAM_THRESHOLD);
     let mut chunks = Vec::new();
     let mut chunk_start = 0;
@@ -756,35 +757,47 @@ pub fn write(
     for (index, entry) in entries.iter().enumerate() {
         chunk_bytes += cost(entry);
         if chunk_bytes >= CHUNK_BYTES || index + 1 - chunk_start >= CHUNK_FILES {
-            chunks.push(chunk_start..index + 1);
+            chunks.push((chunk_start..index + 1, chunk_bytes));
             chunk_start = index + 1;
             chunk_bytes = 0;
         }
     }
     if chunk_start < entries.len() {
-        chunks.push(chunk_start..entries.len());
+        chunks.push((chunk_start..entries.len(), chunk_bytes));
     }
-    let chunk_cost =
-        |chunk: &std::ops::Range<usize>| -> u64 { entries[chunk.clone()].iter().map(cost).sum() };
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of = Vec::with_capacity(chunks.len());
+    let mut group_bytes = 0;
+    for (number, (_, bytes)) in chunks.iter().enumerate() {
+        if groups.is_empty() || group_bytes + bytes > GROUP_BYTES {
+            groups.push(Vec::new());
+            group_bytes = 0;
+        }
+        group_bytes += bytes;
+        groups.last_mut().expect("pushed above").push(number);
+        group_of.push(groups.len() - 1);
+    }
+    for group in &mut groups {
+        group.sort_by_key(|&number| std::cmp::Reverse(chunks[number].1));
+    }
     let (sender, receiver) = std::sync::mpsc::channel();
     let stamps_ref = stamps.as_ref();
     rayon::in_place_scope(|scope| -> Result<()> {
-        let mut spawned = 0;
-        let mut in_flight = 0;
+        let mut spawned_groups = 0;
         let mut ready = std::collections::BTreeMap::new();
-        for (number, chunk) in chunks.iter().enumerate() {
-            while spawned < chunks.len() && (spawned == number || in_flight < BATCH_BYTES) {
-                let (sender, next) = (sender.clone(), &entries[chunks[spawned].clone()]);
-                let task = spawned;
-                in_flight += chunk_cost(&chunks[spawned]);
-                scope.spawn(move |_| {
-                    let prepared: Vec<Result<(Record, Data, Outcome)>> = next
-                        .iter()
-                        .map(|entry| prepare(entry, options, stamps_ref, folder))
-                        .collect();
-                    let _ = sender.send((task, prepared));
-                });
-                spawned += 1;
+        for (number, (chunk, _)) in chunks.iter().enumerate() {
+            while spawned_groups < groups.len() && spawned_groups <= group_of[number] + 1 {
+                for &task in &groups[spawned_groups] {
+                    let (sender, next) = (sender.clone(), &entries[chunks[task].0.clone()]);
+                    scope.spawn(move |_| {
+                        let prepared: Vec<Result<(Record, Data, Outcome)>> = next
+                            .iter()
+                            .map(|entry| prepare(entry, options, stamps_ref, folder))
+                            .collect();
+                        let _ = sender.send((task, prepared));
+                    });
+                }
+                spawned_groups += 1;
             }
             let prepared = loop {
                 if let Some(prepared) = ready.remove(&number) {
@@ -801,7 +814,6 @@ pub fn write(
                 };
                 ready.insert(task, prepared);
             };
-            in_flight -= chunk_cost(chunk);
             for (entry, prepared) in entries[chunk.clone()].iter().zip(prepared) {
                 let (record, data, outcome) = prepared?;
                 let offset = out.offset;
