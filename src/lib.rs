@@ -57,6 +57,11 @@ fn function_specs(
 /// rewrite replaces the header, so either copy behaves the same. With `--compile` a `.py`, and
 /// with `--strip` an extension module, is marked as such: those flags change what ships beside
 /// or instead of it, and a layer's name must change with its bytes.
+///
+/// This reads every kept file once more than a build without layers does: layers must be
+/// planned (and every function scanned) before anything is written, so these digests cannot
+/// wait for the writer's read; holding the bytes until then would make memory grow with the
+/// input.
 fn kept_digests(
     inventory: &Inventory,
     plan: &Plan,
