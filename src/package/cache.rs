@@ -187,6 +187,10 @@ impl Cache {
     /// The record for `key` with its bytes, if present and intact.
     pub fn get(&self, key: &Key) -> Option<(Record, Vec<u8>)> {
         let (entry, file) = self.find(key)?;
+        if entry.length != entry.record.compressed {
+            // A record that is the content itself (a large file's): the bytes are not here.
+            return None;
+        }
         let mut bytes = vec![0; usize::try_from(entry.length).ok()?];
         let intact = file.read_exact_at(&mut bytes, entry.offset).is_ok()
             && Sha256::digest(&bytes).as_slice() == entry.seal;
@@ -412,8 +416,12 @@ impl Cache {
     }
 
     /// Removes least recently used packs until the cache is under its cap.
+    /// Memo files (see `stamps`) count towards the cap and are evicted the same way.
     fn evict(&self) {
         let mut packs = list_packs(&self.packs_dir());
+        packs.extend(list_files(&self.dir.join("stamps"), |name| {
+            !name.starts_with('.')
+        }));
         let mut total: u64 = packs.iter().map(|(_, bytes, _)| bytes).sum();
         if total <= self.max_bytes {
             return;
@@ -434,12 +442,17 @@ impl Cache {
 
 /// Every pack in `folder`: time of last use, size, path.
 fn list_packs(folder: &Path) -> Vec<(SystemTime, u64, PathBuf)> {
+    list_files(folder, |name| name.ends_with(".pack"))
+}
+
+/// The files of `folder` whose names pass `wanted`: time of last change, size, path.
+fn list_files(folder: &Path, wanted: impl Fn(&str) -> bool) -> Vec<(SystemTime, u64, PathBuf)> {
     let Ok(listing) = fs_err::read_dir(folder) else {
         return Vec::new();
     };
     listing
         .flatten()
-        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".pack"))
+        .filter(|entry| wanted(&entry.file_name().to_string_lossy()))
         .filter_map(|entry| {
             let meta = entry.metadata().ok()?;
             Some((meta.modified().ok()?, meta.len(), entry.path()))

@@ -15,6 +15,7 @@
 
 use std::cell::RefCell;
 use std::io::{BufWriter, Read, Write};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -260,8 +261,9 @@ fn record_for(data: &[u8], level: u32) -> (Record, Vec<u8>) {
     (record, deflated)
 }
 
-/// Streams a large file's deflate stream into a temporary file beside the output.
-fn deflate_streamed(entry: &Entry, level: u32, folder: &Path) -> Result<(Record, Data)> {
+/// Streams a large file's deflate stream into a temporary file beside the output; also
+/// returns the SHA-256 of what it read.
+fn deflate_streamed(entry: &Entry, level: u32, folder: &Path) -> Result<(Record, Data, [u8; 32])> {
     let temporary = tempfile::Builder::new()
         .prefix(".lamina-entry-")
         .tempfile_in(folder)
@@ -273,6 +275,7 @@ fn deflate_streamed(entry: &Entry, level: u32, folder: &Path) -> Result<(Record,
     );
     let mut source = fs_err::File::open(&entry.source)?;
     let mut crc = crc32fast::Hasher::new();
+    let mut hasher = Sha256::new();
     let mut uncompressed = 0u64;
     let mut compressed = 0u64;
     // Read in 8 KiB pieces, as `io::copy` fed the encoder before: see `Encoder`.
@@ -288,6 +291,7 @@ fn deflate_streamed(entry: &Entry, level: u32, folder: &Path) -> Result<(Record,
                 encoder.finish(&mut output);
             } else {
                 crc.update(&input[..read]);
+                hasher.update(&input[..read]);
                 uncompressed += read as u64;
                 encoder.write_all(&input[..read], &mut output);
             }
@@ -305,6 +309,7 @@ fn deflate_streamed(entry: &Entry, level: u32, folder: &Path) -> Result<(Record,
     out.flush()
         .map_err(|error| Error::io(temporary.path(), error))?;
     let crc32 = crc.finalize();
+    let digest = hasher.finalize().into();
     if compressed >= uncompressed {
         let record = Record {
             method: STORED,
@@ -312,7 +317,7 @@ fn deflate_streamed(entry: &Entry, level: u32, folder: &Path) -> Result<(Record,
             uncompressed,
             compressed: uncompressed,
         };
-        return Ok((record, Data::Source));
+        return Ok((record, Data::Source, digest));
     }
     let record = Record {
         method: DEFLATED,
@@ -320,7 +325,7 @@ fn deflate_streamed(entry: &Entry, level: u32, folder: &Path) -> Result<(Record,
         uncompressed,
         compressed,
     };
-    Ok((record, Data::Temporary(temporary.into_temp_path())))
+    Ok((record, Data::Temporary(temporary.into_temp_path()), digest))
 }
 
 fn settings(level: u32) -> String {
@@ -378,6 +383,7 @@ fn prepare(
         let level = level.min(9);
         // The key needs the digest before compressing: a hashing pass first (20 times faster
         // than deflate), then a compressing pass only on a miss.
+        let mut expected = None;
         if let Some(cache) = cache {
             let digest = content_digest(entry, stamps, |file| {
                 let mut hasher = Sha256::new();
@@ -386,6 +392,7 @@ fn prepare(
                 Ok(((), hasher.finalize().into()))
             })?
             .1;
+            expected = Some(digest);
             let key = Cache::key(&digest, &settings(level));
             if let Some(located) = cache.get_large(&key) {
                 outcome.hit = true;
@@ -399,7 +406,11 @@ fn prepare(
             }
             outcome.store = Some(key);
         }
-        let (record, data) = deflate_streamed(entry, level, folder)?;
+        let (record, data, read) = deflate_streamed(entry, level, folder)?;
+        if expected.is_some_and(|expected| expected != read) {
+            // Changed since it was hashed: what was compressed is not what the key names.
+            outcome.store = None;
+        }
         return Ok((record, data, outcome));
     }
     // One read here: the same bytes are hashed for the key and compressed on a miss. Scan has
@@ -412,22 +423,33 @@ fn prepare(
         let digest = Sha256::digest(&data).into();
         Ok((data, digest))
     };
-    let (mut data, digest) = match cache {
+    let (mut data, mut digest) = match cache {
         Some(_) => {
             let (data, digest) = content_digest(entry, stamps, read)?;
             (data, Some(digest))
         }
         None => (Some(fs_err::read(&entry.source)?), None),
     };
-    let key = |level: u32| Some(Cache::key(digest.as_ref()?, &settings(level)));
-    let hit = cache
-        .zip(key(level))
-        .and_then(|(cache, key)| cache.get(&key));
+    let key_for =
+        |digest: Option<[u8; 32]>, level: u32| Some(Cache::key(&digest?, &settings(level)));
+    let lookup = |digest| {
+        cache
+            .zip(key_for(digest, level))
+            .and_then(|(cache, key)| cache.get(&key))
+    };
+    let mut hit = lookup(digest);
     if data.is_none() && (hit.is_none() || options.compression == Compression::Max) {
-        // The digest was remembered but the bytes are needed: read the file after all.
-        data = Some(fs_err::read(&entry.source)?);
+        // The digest was remembered but the bytes are needed: read the file after all, and
+        // key what is read by its own digest, should it have changed since scan saw it.
+        let (bytes, fresh) = read(&mut fs_err::File::open(&entry.source)?)?;
+        if digest != Some(fresh) {
+            digest = Some(fresh);
+            hit = lookup(digest);
+        }
+        data = Some(bytes);
     }
     let data = data.unwrap_or_default();
+    let key = |level: u32| key_for(digest, level);
     let (record, bytes) = match hit {
         Some(hit) => {
             outcome.hit = true;
@@ -790,10 +812,13 @@ pub fn write(
                 for &task in &groups[spawned_groups] {
                     let (sender, next) = (sender.clone(), &entries[chunks[task].0.clone()]);
                     scope.spawn(move |_| {
-                        let prepared: Vec<Result<(Record, Data, Outcome)>> = next
-                            .iter()
-                            .map(|entry| prepare(entry, options, stamps_ref, folder))
-                            .collect();
+                        // A panic is sent on like a result, so the loop below re-raises it
+                        // instead of waiting forever for a chunk that never comes.
+                        let prepared = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            next.iter()
+                                .map(|entry| prepare(entry, options, stamps_ref, folder))
+                                .collect::<Vec<Result<(Record, Data, Outcome)>>>()
+                        }));
                         let _ = sender.send((task, prepared));
                     });
                 }
@@ -814,6 +839,7 @@ pub fn write(
                 };
                 ready.insert(task, prepared);
             };
+            let prepared = prepared.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             for (entry, prepared) in entries[chunk.clone()].iter().zip(prepared) {
                 let (record, data, outcome) = prepared?;
                 let offset = out.offset;
@@ -1142,5 +1168,90 @@ mod tests {
         // A non-ASCII name is flagged UTF-8, so every reader decodes it the same way.
         let file = archive.by_name("données/é.js").unwrap();
         assert_eq!(file.unix_mode(), Some(0o100_755));
+    }
+
+    /// A file changed between scan (whose stamp the memo knows) and the write: what is read
+    /// must be keyed by its own digest, never by the remembered one.
+    #[test]
+    fn a_file_changed_after_scan_is_never_cached_under_its_old_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = WriteOptions {
+            compression: Compression::Default,
+            cache: Some(Cache::new(dir.path().join("cache"))),
+        };
+        let cache = options.cache.as_ref().unwrap();
+        let destination = dir.path().join("out.zip");
+        for size in [1000usize, STREAM_THRESHOLD as usize + 1000] {
+            let source = dir.path().join(format!("file-{size}"));
+            let before = "a".repeat(size);
+            fs_err::write(&source, &before).unwrap();
+            let entry = Entry {
+                path: "file".to_string(),
+                source: source.clone(),
+                bytes: size as u64,
+                executable: false,
+                link_target: None,
+                stamp: Some(Stamp::of(&fs_err::metadata(&source).unwrap())),
+            };
+            let mut stamps = cache.stamps(&destination);
+            stamps.settle_all();
+            prepare(&entry, &options, Some(&stamps), dir.path()).unwrap();
+            stamps.save();
+            // Changed after "scan": the entry keeps the stamp scan saw.
+            let after = "b".repeat(size);
+            fs_err::write(&source, &after).unwrap();
+            let mut stamps = cache.stamps(&destination);
+            stamps.settle_all();
+            let (record, _, outcome) =
+                prepare(&entry, &options, Some(&stamps), dir.path()).unwrap();
+            assert_eq!(record.crc32, crc32fast::hash(after.as_bytes()));
+            let old_key = Cache::key(&Sha256::digest(before.as_bytes()), "deflate-6");
+            let new_key = Cache::key(&Sha256::digest(after.as_bytes()), "deflate-6");
+            assert_ne!(outcome.store, Some(old_key), "size {size}");
+            if size < STREAM_THRESHOLD as usize {
+                assert_eq!(outcome.store, Some(new_key));
+            }
+        }
+    }
+
+    /// A record that is a large file's own content (no bytes in the pack) is never handed to
+    /// the in-memory path, as when scan saw a small file that is now a large cached one.
+    #[test]
+    fn content_records_are_not_used_as_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let noise: Vec<u8> = (0..STREAM_THRESHOLD + 10)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        let source = dir.path().join("noise");
+        fs_err::write(&source, &noise).unwrap();
+        let options = WriteOptions {
+            compression: Compression::Default,
+            cache: Some(Cache::new(dir.path().join("cache"))),
+        };
+        let mut entry = Entry {
+            path: "noise".to_string(),
+            source,
+            bytes: noise.len() as u64,
+            executable: false,
+            link_target: None,
+            stamp: None,
+        };
+        write(vec![entry.clone()], &dir.path().join("large.zip"), &options).unwrap();
+        entry.bytes = 100;
+        let small = write(vec![entry], &dir.path().join("small.zip"), &options).unwrap();
+        let mut archive = ZipArchive::new(fs_err::File::open(&small.path).unwrap()).unwrap();
+        let mut read = Vec::new();
+        archive
+            .by_name("noise")
+            .unwrap()
+            .read_to_end(&mut read)
+            .unwrap();
+        assert!(read == noise);
     }
 }

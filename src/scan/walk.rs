@@ -61,20 +61,29 @@ impl Walker<'_> {
             children.push((name, entry));
         }
         children.sort_by(|a, b| a.0.cmp(&b.0));
+        // Each child's metadata is read relative to the open folder (no path walk from the root
+        // for each of thousands of files) and does not follow links. The entries, which hold
+        // the folder open, are dropped before descending: one open folder per level at most.
+        let children = children
+            .into_par_iter()
+            .map(|(name, entry)| Ok((name, entry.metadata()?)))
+            .collect::<Vec<Result<(String, std::fs::Metadata)>>>();
+        let children = children.into_iter().collect::<Result<Vec<_>>>()?;
         let parts = children
             .into_par_iter()
-            .map(|(name, entry)| {
+            .map(|(name, meta)| {
                 self.child(
                     real_dir.join(&name),
                     join(artifact_dir, &name),
-                    &entry,
+                    &meta,
                     followed,
                 )
             })
-            .collect::<Result<Vec<Tree>>>()?;
+            .collect::<Vec<Result<Tree>>>();
         let mut tree = Tree::default();
+        // The first error in walk order, whichever thread met it first.
         for part in parts {
-            tree.append(part);
+            tree.append(part?);
         }
         Ok(tree)
     }
@@ -83,12 +92,9 @@ impl Walker<'_> {
         &self,
         real: PathBuf,
         artifact: String,
-        entry: &fs_err::DirEntry,
+        meta: &std::fs::Metadata,
         followed: &[PathBuf],
     ) -> Result<Tree> {
-        // The entry's metadata is read relative to the open folder (no path walk from the root
-        // for each of thousands of files), and does not follow links.
-        let meta = entry.metadata()?;
         let mut tree = Tree::default();
         if meta.file_type().is_symlink() {
             return self.link(&real, artifact, followed);
@@ -98,7 +104,7 @@ impl Walker<'_> {
             }
             return self.walk_dir(&real, &artifact, followed);
         } else if meta.is_file() {
-            tree.entries.push(file(real, artifact, &meta));
+            tree.entries.push(file(real, artifact, meta));
         } else {
             tree.warnings.push(format!(
                 "{}: not a regular file, folder or link; left out",
