@@ -925,6 +925,44 @@ mod tests {
     use super::*;
     use zip::ZipArchive;
 
+    /// Incompressible bytes (xorshift), the same for the same seed.
+    fn noise(length: u64, mut state: u64) -> Vec<u8> {
+        (0..length)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect()
+    }
+
+    fn cached(dir: &Path, compression: Compression) -> WriteOptions {
+        WriteOptions {
+            compression,
+            cache: Some(Cache::new(dir.join("cache"))),
+        }
+    }
+
+    /// Writes `entries` twice with the cache; the zips must be identical. Returns the second.
+    fn cold_then_warm(entries: Vec<Entry>, dir: &Path, options: &WriteOptions) -> Artifact {
+        let cold = write(entries.clone(), &dir.join("cold.zip"), options).unwrap();
+        let warm = write(entries, &dir.join("warm.zip"), options).unwrap();
+        assert_eq!(cold.sha256, warm.sha256);
+        warm
+    }
+
+    fn read_back(zip: &Path, name: &str) -> Vec<u8> {
+        let mut archive = ZipArchive::new(fs_err::File::open(zip).unwrap()).unwrap();
+        let mut read = Vec::new();
+        archive
+            .by_name(name)
+            .unwrap()
+            .read_to_end(&mut read)
+            .unwrap();
+        read
+    }
+
     #[test]
     fn unsafe_archive_paths_are_refused() {
         for path in ["/etc/passwd", "a/../b", "a\\b", "", "a//b", "./a"] {
@@ -1029,22 +1067,10 @@ mod tests {
             link_target: None,
             stamp: None,
         }];
-        let options = WriteOptions {
-            compression: Compression::Fast,
-            cache: Some(Cache::new(dir.path().join("cache"))),
-        };
-        let cold = write(entries.clone(), &dir.path().join("cold.zip"), &options).unwrap();
-        let warm = write(entries, &dir.path().join("warm.zip"), &options).unwrap();
+        let options = cached(dir.path(), Compression::Fast);
+        let warm = cold_then_warm(entries, dir.path(), &options);
         assert_eq!(warm.stats.cache_hits, 1);
-        assert_eq!(cold.sha256, warm.sha256);
-        let mut archive = ZipArchive::new(fs_err::File::open(&warm.path).unwrap()).unwrap();
-        let mut read = Vec::new();
-        archive
-            .by_name("big.bin")
-            .unwrap()
-            .read_to_end(&mut read)
-            .unwrap();
-        assert!(read == contents);
+        assert!(read_back(&warm.path, "big.bin") == contents);
         let leftovers: Vec<_> = fs_err::read_dir(dir.path())
             .unwrap()
             .flatten()
@@ -1121,15 +1147,7 @@ mod tests {
     fn names_and_incompressible_large_files_read_back() {
         let dir = tempfile::tempdir().unwrap();
         // Incompressible and over the streaming threshold: stored, copied from its source.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let noise: Vec<u8> = (0..STREAM_THRESHOLD + 4096)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            })
-            .collect();
+        let noise = noise(STREAM_THRESHOLD + 4096, 0x2545_f491_4f6c_dd1d);
         fs_err::write(dir.path().join("noise"), &noise).unwrap();
         fs_err::write(dir.path().join("text"), "é").unwrap();
         let entries = vec![
@@ -1150,21 +1168,18 @@ mod tests {
                 stamp: None,
             },
         ];
-        let options = WriteOptions {
-            compression: Compression::Default,
-            cache: Some(Cache::new(dir.path().join("cache"))),
-        };
-        let cold = write(entries.clone(), &dir.path().join("cold.zip"), &options).unwrap();
-        let warm = write(entries, &dir.path().join("warm.zip"), &options).unwrap();
+        let warm = cold_then_warm(
+            entries,
+            dir.path(),
+            &cached(dir.path(), Compression::Default),
+        );
         assert_eq!(warm.stats.cache_hits, 2);
-        assert_eq!(cold.sha256, warm.sha256);
+        assert!(read_back(&warm.path, "noise.bin") == noise);
         let mut archive = ZipArchive::new(fs_err::File::open(&warm.path).unwrap()).unwrap();
-        let mut noise_read = Vec::new();
-        let mut file = archive.by_name("noise.bin").unwrap();
-        assert_eq!(file.compression(), zip::CompressionMethod::Stored);
-        file.read_to_end(&mut noise_read).unwrap();
-        drop(file);
-        assert!(noise_read == noise);
+        assert_eq!(
+            archive.by_name("noise.bin").unwrap().compression(),
+            zip::CompressionMethod::Stored
+        );
         // A non-ASCII name is flagged UTF-8, so every reader decodes it the same way.
         let file = archive.by_name("données/é.js").unwrap();
         assert_eq!(file.unix_mode(), Some(0o100_755));
@@ -1175,10 +1190,7 @@ mod tests {
     #[test]
     fn a_file_changed_after_scan_is_never_cached_under_its_old_digest() {
         let dir = tempfile::tempdir().unwrap();
-        let options = WriteOptions {
-            compression: Compression::Default,
-            cache: Some(Cache::new(dir.path().join("cache"))),
-        };
+        let options = cached(dir.path(), Compression::Default);
         let cache = options.cache.as_ref().unwrap();
         let destination = dir.path().join("out.zip");
         for size in [1000usize, STREAM_THRESHOLD as usize + 1000] {
@@ -1219,21 +1231,10 @@ mod tests {
     #[test]
     fn content_records_are_not_used_as_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let noise: Vec<u8> = (0..STREAM_THRESHOLD + 10)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state as u8
-            })
-            .collect();
+        let noise = noise(STREAM_THRESHOLD + 10, 0x9e37_79b9_7f4a_7c15);
         let source = dir.path().join("noise");
         fs_err::write(&source, &noise).unwrap();
-        let options = WriteOptions {
-            compression: Compression::Default,
-            cache: Some(Cache::new(dir.path().join("cache"))),
-        };
+        let options = cached(dir.path(), Compression::Default);
         let mut entry = Entry {
             path: "noise".to_string(),
             source,
@@ -1245,13 +1246,6 @@ mod tests {
         write(vec![entry.clone()], &dir.path().join("large.zip"), &options).unwrap();
         entry.bytes = 100;
         let small = write(vec![entry], &dir.path().join("small.zip"), &options).unwrap();
-        let mut archive = ZipArchive::new(fs_err::File::open(&small.path).unwrap()).unwrap();
-        let mut read = Vec::new();
-        archive
-            .by_name("noise")
-            .unwrap()
-            .read_to_end(&mut read)
-            .unwrap();
-        assert!(read == noise);
+        assert!(read_back(&small.path, "noise") == noise);
     }
 }
