@@ -204,15 +204,20 @@ fn lamina_build(lamina: &Path, dir: &Path, out: impl AsRef<Path>) -> Command {
     command
 }
 
-fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Value> {
-    let dir = dir
-        .canonicalize()
-        .with_context(|| dir.display().to_string())?;
+/// What every app's row measures, Node or Python: Info-ZIP `zip -r` of the folder and `zip -@`
+/// of exactly the kept files; `lamina build` cold (an empty cache each run), with `--no-cache`
+/// (its `packaging.seconds` is the writer's time), warm (the last cold run's cache, same tree),
+/// warm on a fresh copy of the tree; `lamina scan`; lamina's peak RSS. `dir` is canonical.
+/// Returns the row's fields and the cold build's report of the function.
+pub(crate) fn timings(
+    lamina: &Path,
+    dir: &Path,
+    work: &Path,
+    runs: usize,
+) -> Result<(serde_json::Map<String, Value>, Value)> {
     let name = dir.file_name().unwrap().to_string_lossy().to_string();
     let parent = dir.parent().unwrap().to_path_buf();
-    eprintln!("benchmarking {name}...");
-    let _ = fs_err::remove_dir_all(work);
-    fs_err::create_dir_all(work)?;
+    let dir = dir.to_path_buf();
     let (input_bytes, input_files) = folder_size(&dir)?;
 
     // Info-ZIP of the whole unslimmed folder.
@@ -299,6 +304,93 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
         fs_err::remove_dir_all(&copy_root)?;
     }
 
+    let mut scan = Vec::new();
+    for _ in 0..runs {
+        let (seconds, _, _) = measure(
+            Command::new(lamina)
+                .arg("scan")
+                .arg(&dir)
+                .stdout(Stdio::null()),
+        )?;
+        scan.push(seconds);
+    }
+
+    // Info-ZIP of exactly the files lamina kept, from the same folder. A Python function's
+    // dependencies sit at the zip's root but in its site-packages folder on disk: those are
+    // zipped from there, appended to the same archive, so every name matches lamina's.
+    let listing = String::from_utf8(run(Command::new("unzip").arg("-Z1").arg(&zip_path))?.stdout)?;
+    let site = function["site_packages"]
+        .as_str()
+        .map(|site| dir.join(site));
+    let mut from_dir = String::new();
+    let mut from_site = String::new();
+    for name in listing.lines() {
+        let name = format!("{name}\n");
+        match &site {
+            Some(site) if !dir.join(name.trim_end()).exists() => from_site.push_str(&name),
+            _ => from_dir.push_str(&name),
+        }
+    }
+    let same_zip = work.join("same.zip");
+    let mut zip_same = Vec::new();
+    for _ in 0..runs {
+        let _ = fs_err::remove_file(&same_zip);
+        let started = Instant::now();
+        for (names, folder) in [(&from_dir, Some(&dir)), (&from_site, site.as_ref())] {
+            let Some(folder) = folder.filter(|_| !names.is_empty()) else {
+                continue;
+            };
+            let mut child = Command::new("zip")
+                .args(["-q", "-6", "-X", "-y", "-@"])
+                .arg(&same_zip)
+                .current_dir(folder)
+                .stdin(Stdio::piped())
+                .spawn()?;
+            std::io::Write::write_all(child.stdin.as_mut().unwrap(), names.as_bytes())?;
+            drop(child.stdin.take());
+            if !child.wait()?.success() {
+                bail!("zip -@ of the kept files in {} failed", folder.display());
+            }
+        }
+        zip_same.push(started.elapsed().as_secs_f64());
+    }
+
+    let kept_bytes = function["unzipped_bytes"].as_u64().unwrap_or(0);
+    let row = json!({
+        "app": name,
+        "input_bytes": input_bytes,
+        "input_files": input_files,
+        "kept_bytes": kept_bytes,
+        "kept_files": function["kept_files"],
+        "zip_r_bytes": fs_err::metadata(&full_zip)?.len(),
+        "zip_r_seconds": median(zip_full),
+        "zip_same_files_bytes": fs_err::metadata(&same_zip)?.len(),
+        "zip_same_files_seconds": median(zip_same),
+        "lamina_bytes": lamina_bytes,
+        "lamina_cold_seconds": median(cold),
+        "lamina_uncached_seconds": median(uncached),
+        "lamina_writer_seconds": median(writer_seconds),
+        "lamina_warm_seconds": median(warm),
+        "lamina_warm_copy_seconds": median(warm_copy),
+        "lamina_scan_seconds": median(scan),
+        "lamina_peak_rss_kib": cold_rss,
+    });
+    let Value::Object(row) = row else {
+        unreachable!("an object")
+    };
+    Ok((row, function.clone()))
+}
+
+fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Value> {
+    let dir = dir
+        .canonicalize()
+        .with_context(|| dir.display().to_string())?;
+    let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    eprintln!("benchmarking {name}...");
+    let _ = fs_err::remove_dir_all(work);
+    fs_err::create_dir_all(work)?;
+    let (mut row, _) = timings(lamina, &dir, work, runs)?;
+
     // `--shake files`: the file-level tracer beside the package-level build.
     let mut traced = Vec::new();
     let mut traced_report = Value::Null;
@@ -315,49 +407,6 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
         traced.push(seconds);
     }
     let traced_function = &traced_report["functions"][0];
-
-    let mut scan = Vec::new();
-    for _ in 0..runs {
-        let (seconds, _, _) = measure(
-            Command::new(lamina)
-                .arg("scan")
-                .arg(&dir)
-                .stdout(Stdio::null()),
-        )?;
-        scan.push(seconds);
-    }
-
-    // Info-ZIP of exactly the files lamina kept, from the same folder.
-    let listing = run(Command::new("unzip").arg("-Z1").arg(&zip_path))?.stdout;
-    let same_zip = work.join("same.zip");
-    let mut zip_same = Vec::new();
-    for _ in 0..runs {
-        let _ = fs_err::remove_file(&same_zip);
-        let mut child = Command::new("/usr/bin/time")
-            .args([
-                "-f",
-                "%M",
-                "-o",
-                "/dev/null",
-                "zip",
-                "-q",
-                "-6",
-                "-X",
-                "-y",
-                "-@",
-            ])
-            .arg(&same_zip)
-            .current_dir(&dir)
-            .stdin(Stdio::piped())
-            .spawn()?;
-        let started = Instant::now();
-        std::io::Write::write_all(child.stdin.as_mut().unwrap(), &listing)?;
-        drop(child.stdin.take());
-        if !child.wait()?.success() {
-            bail!("zip -@ of the kept files failed");
-        }
-        zip_same.push(started.elapsed().as_secs_f64());
-    }
 
     // npm prune --omit=dev, then zip -r: what teams do by hand today.
     let pruned_root = work.join("pruned");
@@ -382,44 +431,32 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
             .current_dir(&pruned_root),
     )?;
 
-    let kept_bytes = function["unzipped_bytes"].as_u64().unwrap_or(0);
-    Ok(json!({
-        "app": name,
-        "input_bytes": input_bytes,
-        "input_files": input_files,
-        "kept_bytes": kept_bytes,
-        "kept_files": function["kept_files"],
-        "zip_r_bytes": fs_err::metadata(&full_zip)?.len(),
-        "zip_r_seconds": median(zip_full),
-        "prune_zip_bytes": fs_err::metadata(&pruned_zip)?.len(),
-        "prune_zip_seconds": prune_zip_seconds,
-        "zip_same_files_bytes": fs_err::metadata(&same_zip)?.len(),
-        "zip_same_files_seconds": median(zip_same),
-        "lamina_bytes": lamina_bytes,
-        "lamina_cold_seconds": median(cold),
-        "lamina_uncached_seconds": median(uncached),
-        "lamina_writer_seconds": median(writer_seconds),
-        "lamina_warm_seconds": median(warm),
-        "lamina_warm_copy_seconds": median(warm_copy),
-        "lamina_scan_seconds": median(scan),
-        "lamina_peak_rss_kib": cold_rss,
-        "files_bytes": traced_function["zipped_bytes"],
-        "files_kept_files": traced_function["kept_files"],
-        "files_build_seconds": median(traced),
-        "trace_seconds": traced_function["trace_seconds"],
-        "trace_parsed_files": traced_function["trace_parsed_files"],
-    }))
+    row.extend(
+        json!({
+            "prune_zip_bytes": fs_err::metadata(&pruned_zip)?.len(),
+            "prune_zip_seconds": prune_zip_seconds,
+            "files_bytes": traced_function["zipped_bytes"],
+            "files_kept_files": traced_function["kept_files"],
+            "files_build_seconds": median(traced),
+            "trace_seconds": traced_function["trace_seconds"],
+            "trace_parsed_files": traced_function["trace_parsed_files"],
+        })
+        .as_object()
+        .expect("an object")
+        .clone(),
+    );
+    Ok(Value::Object(row))
 }
 
 fn report(rows: &[Value], python_rows: &[Value]) -> Result<()> {
     let f = |row: &Value, key: &str| row[key].as_f64().unwrap_or(f64::NAN);
     let mut table = String::from(
-        "| app | input MB | kept MB | zip -r MB | prune+zip MB | lamina MB | lamina ÷ prune+zip size | zip same files MB | writer speed ÷ zip (same files) | cold build ÷ zip -r time | no-cache build ÷ zip -r time | warm ÷ cold | warm on a fresh copy ÷ cold | scan s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| app | input MB | kept MB | zip -r MB | prune+zip MB | lamina MB | lamina ÷ prune+zip size | zip same files MB | lamina ÷ zip size (same files) | writer speed ÷ zip (same files) | cold build ÷ zip -r time | no-cache build ÷ zip -r time | warm ÷ cold | warm on a fresh copy ÷ cold | scan s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mb = |bytes: f64| bytes / 1e6;
     for row in rows {
         table.push_str(&format!(
-            "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1}x | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.0} |\n",
+            "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.1}x | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.0} |\n",
             row["app"].as_str().unwrap_or_default(),
             mb(f(row, "input_bytes")),
             mb(f(row, "kept_bytes")),
@@ -428,6 +465,7 @@ fn report(rows: &[Value], python_rows: &[Value]) -> Result<()> {
             mb(f(row, "lamina_bytes")),
             f(row, "lamina_bytes") / f(row, "prune_zip_bytes"),
             mb(f(row, "zip_same_files_bytes")),
+            f(row, "lamina_bytes") / f(row, "zip_same_files_bytes"),
             f(row, "zip_same_files_seconds") / f(row, "lamina_writer_seconds"),
             f(row, "lamina_cold_seconds") / f(row, "zip_r_seconds"),
             f(row, "lamina_uncached_seconds") / f(row, "zip_r_seconds"),

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::{folder_size, median, run, workspace};
+use crate::{median, run, timings, workspace};
 
 /// `(major, minor)` of the local `python3`: it names the wheels pip installs, and it imports
 /// the handlers.
@@ -168,16 +168,9 @@ pub fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<
     eprintln!("benchmarking {name} (Python)...");
     let _ = fs_err::remove_dir_all(work);
     fs_err::create_dir_all(work)?;
-    let (input_bytes, input_files) = folder_size(&dir)?;
-
-    // What a team ships today after `pip install --target package`: the whole folder zipped.
-    let full_zip = work.join("full.zip");
-    run(Command::new("zip")
-        .args(["-r", "-q", "-6", "-X", "-y"])
-        .arg(&full_zip)
-        .arg(".")
-        .current_dir(&dir))?;
-
+    // Sizes and times as for the Node apps; `zip -r` of the folder is what a team ships today
+    // after `pip install --target package`.
+    let (mut row, _) = timings(lamina, &dir, work, runs)?;
     let (function, task) = build(lamina, &dir, work, "default", &[])?;
     let (compiled, compiled_task) = build(lamina, &dir, work, "compile", &["--compile"])?;
     let handler_file = function["handler_file"]
@@ -200,14 +193,9 @@ pub fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<
     else {
         unreachable!("one median per path");
     };
-    Ok(json!({
-        "app": name,
+    row.extend(
+        json!({
         "runtime": function["runtime"],
-        "input_bytes": input_bytes,
-        "input_files": input_files,
-        "zip_r_bytes": fs_err::metadata(&full_zip)?.len(),
-        "lamina_bytes": function["zipped_bytes"],
-        "kept_bytes": function["unzipped_bytes"],
         "rewritten_pycs": function["rewritten_pycs"],
         "compile_bytes": compiled["zipped_bytes"],
         "compiled_pycs": compiled["compiled_pycs"],
@@ -215,7 +203,12 @@ pub fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<
         "import_before_seconds": before,
         "import_after_seconds": after,
         "import_after_compile_seconds": after_compiled,
-    }))
+        })
+        .as_object()
+        .expect("an object")
+        .clone(),
+    );
+    Ok(Value::Object(row))
 }
 
 /// The Python table of the bench's output.
@@ -224,15 +217,22 @@ pub fn table(rows: &[Value]) -> String {
     let mb = |bytes: f64| bytes / 1e6;
     let ms = |seconds: f64| seconds * 1e3;
     let mut table = String::from(
-        "\n| Python app | input MB | zip -r MB | lamina MB | rewritten pycs | import before ms | import after ms | after ÷ before | --compile pycs | import after --compile ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "\n| Python app | input MB | zip -r MB | lamina MB | zip same files MB | lamina ÷ zip size (same files) | writer speed ÷ zip (same files) | cold build ÷ zip -r time | warm ÷ cold | warm on a fresh copy ÷ cold | peak RSS MiB | rewritten pycs | import before ms | import after ms | after ÷ before | --compile pycs | import after --compile ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in rows {
         table.push_str(&format!(
-            "| {} | {:.1} | {:.2} | {:.2} | {} | {:.1} | {:.1} | {:.2} | {} | {:.1} |\n",
+            "| {} | {:.1} | {:.2} | {:.2} | {:.2} | {:.3} | {:.1}x | {:.2} | {:.2} | {:.2} | {:.0} | {} | {:.1} | {:.1} | {:.2} | {} | {:.1} |\n",
             row["app"].as_str().unwrap_or_default(),
             mb(f(row, "input_bytes")),
             mb(f(row, "zip_r_bytes")),
             mb(f(row, "lamina_bytes")),
+            mb(f(row, "zip_same_files_bytes")),
+            f(row, "lamina_bytes") / f(row, "zip_same_files_bytes"),
+            f(row, "zip_same_files_seconds") / f(row, "lamina_writer_seconds"),
+            f(row, "lamina_cold_seconds") / f(row, "zip_r_seconds"),
+            f(row, "lamina_warm_seconds") / f(row, "lamina_cold_seconds"),
+            f(row, "lamina_warm_copy_seconds") / f(row, "lamina_cold_seconds"),
+            f(row, "lamina_peak_rss_kib") / 1024.0,
             row["rewritten_pycs"],
             ms(f(row, "import_before_seconds")),
             ms(f(row, "import_after_seconds")),
