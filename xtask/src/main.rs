@@ -286,15 +286,16 @@ pub(crate) fn timings(
         warm.push(seconds);
     }
 
-    // lamina warm on a fresh copy of the tree (new inodes and times, as after `npm ci` in CI):
-    // the cache's records are found by content, but no remembered digest applies, so every
-    // kept file is read and hashed.
+    // lamina warm on a fresh copy of the tree (new inodes and change times, as after `npm ci`
+    // or `pip install` in CI): the cache's records are found by content, but no remembered
+    // digest applies, so every kept file is read and hashed. `cp -a` keeps modification times,
+    // which pip's pycs record: with new ones they would be stale and dropped, a different build.
     let mut warm_copy = Vec::new();
     for run_index in 0..runs {
         let copy_root = work.join(format!("copy-{run_index}"));
         let copy = copy_root.join(&name);
         fs_err::create_dir_all(&copy_root)?;
-        run(Command::new("cp").arg("-r").arg(&dir).arg(&copy))?;
+        run(Command::new("cp").arg("-a").arg(&dir).arg(&copy))?;
         let (seconds, _, _) = measure(
             lamina_build(lamina, &copy, work.join("out-copy"))
                 .env("LAMINA_CACHE_DIR", work.join(format!("cache-{}", runs - 1)))
