@@ -70,6 +70,9 @@ fn measure(command: &mut Command) -> Result<(f64, u64, std::process::Output)> {
             timed.env(key, value);
         }
     }
+    // Dirty pages left by earlier steps (copies, caches) would be flushed by the first fsync
+    // of the measured command (lamina syncs its zip before renaming it): flush them first.
+    run(&mut Command::new("sync"))?;
     let started = Instant::now();
     let output = run(&mut timed)?;
     let seconds = started.elapsed().as_secs_f64();
@@ -336,6 +339,7 @@ pub(crate) fn timings(
     let mut zip_same = Vec::new();
     for _ in 0..runs {
         let _ = fs_err::remove_file(&same_zip);
+        run(&mut Command::new("sync"))?;
         let started = Instant::now();
         for (names, folder) in [(&from_dir, Some(&dir)), (&from_site, site.as_ref())] {
             let Some(folder) = folder.filter(|_| !names.is_empty()) else {
