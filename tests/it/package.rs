@@ -168,3 +168,37 @@ fn remembered_digests_never_hide_a_change() {
     let uncached = fixture.build(&["--no-cache"]);
     assert_eq!(changed.function()["sha256"], uncached.function()["sha256"]);
 }
+
+#[test]
+fn concurrent_builds_sharing_a_cache_under_constant_eviction_stay_correct() {
+    let fixture = fixture();
+    let expected = fixture.build(&["--no-cache"]).function()["sha256"].clone();
+    let root = fixture.root.to_str().unwrap().to_string();
+    // A cap of one byte: every build evicts every pack, while the others read them.
+    for round in 0..3 {
+        let children: Vec<_> = (0..4)
+            .map(|index| {
+                let out = fixture.base.join(format!("out-{round}-{index}"));
+                std::process::Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+                    .args(["build", &root, "--json", "--out"])
+                    .arg(&out)
+                    .env("LAMINA_CACHE_DIR", fixture.base.join("cache"))
+                    .env("LAMINA_CACHE_MAX_BYTES", "1")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            assert_eq!(report["functions"][0]["sha256"], expected);
+        }
+    }
+}
