@@ -576,14 +576,6 @@ fn read_pack(path: &Path) -> io::Result<(Pack, Vec<(Key, Entry)>)> {
     Ok((pack, entries))
 }
 
-/// SHA-256 and length of a file, streamed.
-pub fn digest_file(path: &Path) -> io::Result<(Vec<u8>, u64)> {
-    let mut file = fs_err::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let length = io::copy(&mut file, &mut hasher)?;
-    Ok((hasher.finalize().to_vec(), length))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

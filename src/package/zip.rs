@@ -913,13 +913,6 @@ pub fn write(
     })
 }
 
-/// SHA-256 (hex) and length of a file, streamed.
-pub fn digest(path: &Path) -> Result<(String, u64)> {
-    let (digest, length) =
-        super::cache::digest_file(path).map_err(|error| Error::io(path, error))?;
-    Ok((hex::encode(digest), length))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
