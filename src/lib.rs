@@ -61,11 +61,13 @@ fn function_specs(
 /// This reads every kept file once more than a build without layers does: layers must be
 /// planned (and every function scanned) before anything is written, so these digests cannot
 /// wait for the writer's read; holding the bytes until then would make memory grow with the
-/// input.
+/// input. With the cache, a plain file's digest is remembered by its stamp (`stamps`), so an
+/// unchanged file is read neither here nor by the writer.
 fn kept_digests(
     inventory: &Inventory,
     plan: &Plan,
     python: package::python::Options,
+    stamps: Option<&package::stamps::Stamps>,
 ) -> Result<Vec<Option<[u8; 32]>>> {
     use rayon::prelude::*;
     use sha2::{Digest, Sha256};
@@ -75,20 +77,32 @@ fn kept_digests(
         if !plan.files[index].keep || file.link_target.is_some() {
             return Ok(None);
         }
-        let bytes = fs_err::read(&file.source)?;
-        let mut hasher = Sha256::new();
-        if inventory.python.is_some() {
-            if python.compile && file.path.ends_with(".py") {
-                hasher.update(b"--compile\0");
-            }
-            if python.strip && package::python::strippable(&file.path) {
-                hasher.update(b"--strip\0");
-            }
-        }
+        let compiled = python.compile && file.path.ends_with(".py");
+        let stripped = python.strip && package::python::strippable(&file.path);
+        let marked = inventory.python.is_some() && (compiled || stripped);
         let source = rewritten
             .contains(&index)
             .then(|| inventory.python.as_ref()?.files.get(&index)?.pyc?.source)
             .flatten();
+        // A plain file's digest is its content's: the one the memo remembers.
+        let remembered = stamps
+            .zip(file.stamp.as_ref())
+            .filter(|_| !marked && source.is_none());
+        if let Some((stamps, stamp)) = remembered
+            && let Some(digest) = stamps.digest(&file.source, stamp)
+        {
+            return Ok(Some(digest));
+        }
+        let bytes = fs_err::read(&file.source)?;
+        let mut hasher = Sha256::new();
+        if inventory.python.is_some() {
+            if compiled {
+                hasher.update(b"--compile\0");
+            }
+            if stripped {
+                hasher.update(b"--strip\0");
+            }
+        }
         match source {
             Some(source) if bytes.len() >= package::pyc::HEADER_BYTES => {
                 hasher.update(b"unchecked-hash pyc\0");
@@ -97,7 +111,11 @@ fn kept_digests(
             }
             _ => hasher.update(&bytes),
         }
-        Ok(Some(hasher.finalize().into()))
+        let digest: [u8; 32] = hasher.finalize().into();
+        if let Some((stamps, stamp)) = remembered {
+            stamps.record(&file.source, *stamp, digest);
+        }
+        Ok(Some(digest))
     };
     (0..inventory.files.len())
         .into_par_iter()
@@ -171,17 +189,28 @@ pub fn run(config: &Config) -> Result<Report> {
         && mode == config::project::LayerMode::Auto
         && planned.len() > 1
     {
+        let cache = config.cache.as_ref().map(package::cache::Cache::new);
         let digests = planned
             .iter()
             .map(|(inventory, plan)| {
-                kept_digests(
+                // A memo of its own beside the function zip's, named after that zip.
+                let stamps = cache.as_ref().map(|cache| {
+                    let name = format!("{}.zip (layer planning)", inventory.function.name);
+                    cache.stamps(&config.out.join(name))
+                });
+                let digests = kept_digests(
                     inventory,
                     plan,
                     package::python::Options {
                         compile: config.compile,
                         strip: config.strip,
                     },
-                )
+                    stamps.as_ref(),
+                );
+                if let Some(stamps) = stamps {
+                    stamps.save();
+                }
+                digests
             })
             .collect::<Result<Vec<_>>>()?;
         let inputs: Vec<dedupe::Input<'_>> = planned

@@ -166,3 +166,42 @@ fn the_markdown_report_tabulates_functions_and_layers() {
     assert!(text.contains("| layer | zipped | unzipped | saved | packages | functions |"));
     assert!(text.contains("| shared@1.0.0 | one, two |"), "{text}");
 }
+
+/// Layer planning remembers digests too (with the cache): a change that keeps a file's size and
+/// mtime must still split a package that is no longer identical across functions.
+#[test]
+fn remembered_digests_never_merge_packages_that_changed() {
+    let fixture = monorepo();
+    let build = || {
+        let output = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+            .arg("build")
+            .arg(&fixture.root)
+            .arg("--out")
+            .arg(fixture.base.join("out"))
+            .arg("--json")
+            .env("LAMINA_CACHE_DIR", fixture.base.join("cache"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    // Files that changed in the last two seconds are never remembered: let them settle.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(build()["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(build()["layers"].as_array().unwrap().len(), 1);
+    // `two`'s copy of shared changes; size and modification time stay.
+    let path = fixture.root.join("two/node_modules/shared/index.js");
+    let modified = fs_err::metadata(&path).unwrap().modified().unwrap();
+    let contents = fs_err::read_to_string(&path).unwrap();
+    let changed = contents.replace("shared@1.0.0", "shared@1.0.1");
+    assert_eq!((changed.len(), changed != contents), (contents.len(), true));
+    fs_err::write(&path, &changed).unwrap();
+    fs_err::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let report = build();
+    assert_eq!(report["layers"], serde_json::json!([]), "{report:#}");
+}
