@@ -402,7 +402,6 @@ fn write_layer(
     let folder = out.join("layers");
     fs_err::create_dir_all(&folder)?;
     let mut entries = Vec::new();
-    let mut guards = Vec::new();
     let mut python_guards = Vec::new();
     let sources: BTreeSet<usize> = layer.files.iter().map(|file| file.function).collect();
     for function in sources {
@@ -424,10 +423,11 @@ fn write_layer(
                     executable: entry.executable,
                     link_target: entry.link_target.clone(),
                     stamp: entry.stamp,
+                    header: None,
                 }
             })
             .collect();
-        guards.push(package::pyc::stage(inventory, plan, &folder, &mut staged)?);
+        package::pyc::stage(inventory, plan, &mut staged)?;
         let python = match inventory.function.runtime.python_version() {
             Some(version) => package::python::stage(version, python, &folder, &mut staged)?,
             None => package::python::Staged::default(),

@@ -22,8 +22,7 @@ pub fn write(
 ) -> Result<(Artifact, python::Stats)> {
     let mut entries = kept_entries(inventory, plan);
     let destination = out.join(format!("{}.zip", inventory.function.name));
-    // Dropped (and so deleted) when the zip is written or on any error.
-    let _staged_pycs = pyc::stage(inventory, plan, out, &mut entries)?;
+    pyc::stage(inventory, plan, &mut entries)?;
     let staged = match inventory.function.runtime.python_version() {
         Some(version) => python::stage(version, python, out, &mut entries)?,
         None => python::Staged::default(),
@@ -46,6 +45,7 @@ pub fn kept_entries(inventory: &Inventory, plan: &Plan) -> Vec<zip::Entry> {
             executable: file.executable,
             link_target: file.link_target.clone(),
             stamp: file.stamp,
+            header: None,
         })
         .collect()
 }

@@ -9,7 +9,6 @@
 //! could still verify it.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
@@ -105,71 +104,48 @@ pub fn unchecked_header(magic: [u8; 4], source: &[u8]) -> [u8; HEADER_BYTES] {
     header
 }
 
-/// Rewrites the pyc at `pyc` as an unchecked-hash pyc of the source at `source`, into a new
-/// file in `folder` (never touching the input), and returns its path.
-///
-/// The code object after the header is kept byte for byte: only the header changes, so the
-/// file keeps its size.
-pub fn rewrite(pyc: &Path, source: &Path, folder: &Path, name: &str) -> Result<PathBuf> {
-    let mut bytes = fs_err::read(pyc)?;
-    let header = parse_header(&bytes)
-        .ok_or_else(|| Error::input(pyc, "not a Python 3.7+ pyc (its header is too short)"))?;
-    let source_bytes = fs_err::read(source)?;
-    bytes[..HEADER_BYTES].copy_from_slice(&unchecked_header(header.magic, &source_bytes));
-    let destination = folder.join(name);
-    fs_err::write(&destination, &bytes)?;
-    Ok(destination)
-}
-
-/// Writes the unchecked-hash form of every pyc the plan rewrites into a temporary folder in
-/// `out` and points their entries there, so the zip writer (and its cache) reads the bytes
-/// that ship like any other file. The folder lives as long as the returned guard.
-pub fn stage(
-    inventory: &Inventory,
-    plan: &Plan,
-    out: &Path,
-    entries: &mut [Entry],
-) -> Result<Option<tempfile::TempDir>> {
+/// Gives the entry of every pyc the plan rewrites its unchecked-hash header: the zip writer
+/// puts it in place of the file's first 16 bytes as it reads the file, so the bytes that ship
+/// (and that the cache keys) are the rewritten ones, and nothing is written to disk. The code
+/// object after the header is kept byte for byte, so the file keeps its size.
+pub fn stage(inventory: &Inventory, plan: &Plan, entries: &mut [Entry]) -> Result<()> {
     let Some(python) = &inventory.python else {
-        return Ok(None);
+        return Ok(());
     };
-    if plan.rewrite_pycs.is_empty() {
-        return Ok(None);
-    }
-    fs_err::create_dir_all(out)?;
-    let folder = tempfile::Builder::new()
-        .prefix(".lamina-pyc-")
-        .tempdir_in(out)
-        .map_err(|error| Error::io(out, error))?;
-    let staged: Vec<Result<(&str, PathBuf)>> = plan
+    let headers: Vec<Result<(&str, [u8; HEADER_BYTES])>> = plan
         .rewrite_pycs
         .par_iter()
         .filter_map(|&index| {
-            let source = python.files.get(&index)?.pyc?.source?;
+            let facts = python.files.get(&index)?.pyc?;
+            let source = &inventory.files[facts.source?].source;
             let file = &inventory.files[index];
+            let header = fs_err::read(source).map(|bytes| unchecked_header(facts.magic, &bytes));
             Some(
-                rewrite(
-                    &file.source,
-                    &inventory.files[source].source,
-                    folder.path(),
-                    &format!("{index}.pyc"),
-                )
-                .map(|path| (file.path.as_str(), path)),
+                header
+                    .map(|header| (file.path.as_str(), header))
+                    .map_err(Error::from),
             )
         })
         .collect();
-    let mut by_path: HashMap<&str, PathBuf> = HashMap::with_capacity(staged.len());
-    for result in staged {
-        let (path, staged) = result?;
-        by_path.insert(path, staged);
+    let mut by_path: HashMap<&str, [u8; HEADER_BYTES]> = HashMap::with_capacity(headers.len());
+    for result in headers {
+        let (path, header) = result?;
+        by_path.insert(path, header);
     }
     for entry in entries.iter_mut() {
-        if let Some(staged) = by_path.remove(entry.path.as_str()) {
-            entry.source = staged;
+        if let Some(header) = by_path.remove(entry.path.as_str()) {
+            if entry.bytes < HEADER_BYTES as u64 {
+                return Err(Error::input(
+                    &entry.source,
+                    "not a Python 3.7+ pyc (its header is too short)",
+                ));
+            }
+            entry.header = Some(header);
+            // The stamp is the pyc's; the bytes that ship depend on its source too.
             entry.stamp = None;
         }
     }
-    Ok(Some(folder))
+    Ok(())
 }
 
 /// SipHash with `c` compression and `d` finalization rounds (SipHash-c-d), keys `k0`, `k1`.

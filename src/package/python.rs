@@ -187,6 +187,7 @@ fn compile(
             executable: false,
             link_target: None,
             stamp: None,
+            header: None,
         });
         staged.added_from.push(index);
         compiled += 1;

@@ -62,6 +62,8 @@ pub struct Entry {
     pub link_target: Option<String>,
     /// The file as scan saw it: with the cache's memo, an unchanged file is not even opened.
     pub stamp: Option<Stamp>,
+    /// Put in place of the file's first bytes as it is read: a pyc's rewritten header.
+    pub header: Option<[u8; 16]>,
 }
 
 impl Entry {
@@ -359,6 +361,23 @@ fn content_digest<T>(
     Ok((Some(data), digest))
 }
 
+/// The bytes of `entry` that ship: its file's, with its `header` in place.
+fn read_entry(entry: &Entry, file: &mut fs_err::File) -> Result<Vec<u8>> {
+    let mut data = Vec::with_capacity(entry.bytes as usize);
+    file.read_to_end(&mut data)
+        .map_err(|error| Error::io(&entry.source, error))?;
+    if let Some(header) = &entry.header {
+        let Some(start) = data.get_mut(..header.len()) else {
+            return Err(Error::input(
+                &entry.source,
+                "changed while lamina was packaging it (now shorter than its header); run the build again",
+            ));
+        };
+        start.copy_from_slice(header);
+    }
+    Ok(data)
+}
+
 /// Compresses one file (or takes it from the cache) on a worker thread.
 fn prepare(
     entry: &Entry,
@@ -378,7 +397,7 @@ fn prepare(
     }
     let level = level(options.compression);
     let cache = options.cache.as_ref();
-    if entry.bytes > STREAM_THRESHOLD {
+    if entry.bytes > STREAM_THRESHOLD && entry.header.is_none() {
         // Zopfli holds a whole file in memory: large files get zlib's best level instead.
         let level = level.min(9);
         // The key needs the digest before compressing: a hashing pass first (20 times faster
@@ -417,9 +436,7 @@ fn prepare(
     // read manifests and the user's scripts once before, to parse them; holding their bytes
     // until now would make memory grow with the input, and they are a small share of it.
     let read = |file: &mut fs_err::File| -> Result<(Vec<u8>, [u8; 32])> {
-        let mut data = Vec::with_capacity(entry.bytes as usize);
-        file.read_to_end(&mut data)
-            .map_err(|error| Error::io(&entry.source, error))?;
+        let data = read_entry(entry, file)?;
         let digest = Sha256::digest(&data).into();
         Ok((data, digest))
     };
@@ -428,7 +445,10 @@ fn prepare(
             let (data, digest) = content_digest(entry, stamps, read)?;
             (data, Some(digest))
         }
-        None => (Some(fs_err::read(&entry.source)?), None),
+        None => (
+            Some(read_entry(entry, &mut fs_err::File::open(&entry.source)?)?),
+            None,
+        ),
     };
     let key_for =
         |digest: Option<[u8; 32]>, level: u32| Some(Cache::key(&digest?, &settings(level)));
@@ -989,6 +1009,7 @@ mod tests {
                 executable: index == 1,
                 link_target: None,
                 stamp: None,
+                header: None,
             });
         }
         entries.push(Entry {
@@ -998,6 +1019,7 @@ mod tests {
             executable: false,
             link_target: Some("b.js".to_string()),
             stamp: None,
+            header: None,
         });
         entries
     }
@@ -1059,6 +1081,7 @@ mod tests {
             executable: false,
             link_target: None,
             stamp: None,
+            header: None,
         }];
         let options = cached(dir.path(), Compression::Fast);
         let warm = cold_then_warm(entries, dir.path(), &options);
@@ -1109,6 +1132,7 @@ mod tests {
                 executable: false,
                 link_target: None,
                 stamp: None,
+                header: None,
             })
             .collect();
         let written = write(
@@ -1151,6 +1175,7 @@ mod tests {
                 executable: false,
                 link_target: None,
                 stamp: None,
+                header: None,
             },
             Entry {
                 path: "données/é.js".to_string(),
@@ -1159,6 +1184,7 @@ mod tests {
                 executable: true,
                 link_target: None,
                 stamp: None,
+                header: None,
             },
         ];
         let warm = cold_then_warm(
@@ -1197,6 +1223,7 @@ mod tests {
                 executable: false,
                 link_target: None,
                 stamp: Some(Stamp::of(&fs_err::metadata(&source).unwrap())),
+                header: None,
             };
             let mut stamps = cache.stamps(&destination);
             stamps.settle_all();
@@ -1235,6 +1262,7 @@ mod tests {
             executable: false,
             link_target: None,
             stamp: None,
+            header: None,
         };
         write(vec![entry.clone()], &dir.path().join("large.zip"), &options).unwrap();
         entry.bytes = 100;

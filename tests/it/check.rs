@@ -1815,6 +1815,7 @@ proptest! {
                 executable: *executable,
                 link_target: None,
                 stamp: None,
+                header: None,
             });
             let mode = if *executable { 0o100_755 } else { 0o100_644 };
             expected.push(format!("{path} {mode:#o} {}", hex::encode(Sha256::digest(data))));
