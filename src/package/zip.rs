@@ -334,30 +334,35 @@ fn settings(level: u32) -> String {
     format!("deflate-{level}")
 }
 
-/// The content digest of `entry`'s file: remembered from an earlier build when its stamp is
-/// unchanged (then `read` is not called and the data is `None`), else from `read`, which reads
-/// the open file once for both the digest and whatever else it returns.
+/// The content digest of `entry`'s file: remembered from an earlier build when scan's stamp
+/// of it is unchanged (then `read` is not called and the data is `None`), else from `read`,
+/// which reads the open file once for both the digest and whatever else it returns. Entries
+/// without a stamp (staged files) or with a header put in place (whose bytes depend on another
+/// file too) are never remembered.
 fn content_digest<T>(
     entry: &Entry,
     stamps: Option<&Stamps>,
     read: impl FnOnce(&mut fs_err::File) -> Result<(T, [u8; 32])>,
 ) -> Result<(Option<T>, [u8; 32])> {
-    if let Some((stamps, stamp)) = stamps.zip(entry.stamp.as_ref())
+    let memo = stamps
+        .zip(entry.stamp.as_ref())
+        .filter(|_| entry.header.is_none());
+    if let Some((stamps, stamp)) = memo
         && let Some(digest) = stamps.digest(&entry.source, stamp)
     {
         return Ok((None, digest));
     }
     let mut file = fs_err::File::open(&entry.source)?;
-    let Some(stamps) = stamps else {
-        let (data, digest) = read(&mut file)?;
-        return Ok((Some(data), digest));
+    // The stamp of the open file, taken before reading: a change during or after the read
+    // moves its ctime, so the next build will not take this digest for it.
+    let stamp = match memo {
+        Some(_) => Some(Stamp::of(&file.metadata()?)),
+        None => None,
     };
-    let stamp = Stamp::of(&file.metadata()?);
-    if let Some(digest) = stamps.digest(&entry.source, &stamp) {
-        return Ok((None, digest));
-    }
     let (data, digest) = read(&mut file)?;
-    stamps.record(&entry.source, stamp, digest);
+    if let (Some((stamps, _)), Some(stamp)) = (memo, stamp) {
+        stamps.record(&entry.source, stamp, digest);
+    }
     Ok((Some(data), digest))
 }
 
@@ -1268,5 +1273,42 @@ mod tests {
         entry.bytes = 100;
         let small = write(vec![entry], &dir.path().join("small.zip"), &options).unwrap();
         assert!(read_back(&small.path, "noise") == noise);
+    }
+
+    /// A pyc's bytes depend on its source too (the header put in place): the memo, which knows
+    /// only the pyc's stamp, must never stand in for reading it.
+    #[test]
+    fn entries_with_a_header_in_place_are_never_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = cached(dir.path(), Compression::Default);
+        let cache = options.cache.as_ref().unwrap();
+        let destination = dir.path().join("out.zip");
+        let source = dir.path().join("module.pyc");
+        fs_err::write(&source, [7u8; 64]).unwrap();
+        let mut entry = Entry {
+            path: "__pycache__/module.cpython-311.pyc".to_string(),
+            source: source.clone(),
+            bytes: 64,
+            executable: false,
+            link_target: None,
+            stamp: Some(Stamp::of(&fs_err::metadata(&source).unwrap())),
+            header: Some([1; 16]),
+        };
+        for header in [[1u8; 16], [2; 16]] {
+            entry.header = Some(header);
+            let mut stamps = cache.stamps(&destination);
+            stamps.settle_all();
+            let (record, data, outcome) =
+                prepare(&entry, &options, Some(&stamps), dir.path()).unwrap();
+            stamps.save();
+            // Cached, as the write loop would: the next round could find it by a stale digest.
+            if let (Some(key), Data::Memory(bytes)) = (outcome.store, &data) {
+                cache.put(&key, record, bytes);
+                cache.finish();
+            }
+            let mut shipped = vec![7u8; 64];
+            shipped[..16].copy_from_slice(&header);
+            assert_eq!(record.crc32, crc32fast::hash(&shipped));
+        }
     }
 }
