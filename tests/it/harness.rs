@@ -79,6 +79,20 @@ impl Fixture {
         self.file(&format!("{folder}/package.json"), &manifest.to_string())
     }
 
+    /// Replaces the contents of `path` (under the function folder) and sets its modification
+    /// time back: only its change time tells it was written.
+    pub fn rewrite_keeping_mtime(&self, path: &str, contents: &str) {
+        let path = self.root.join(path);
+        let modified = fs_err::metadata(&path).unwrap().modified().unwrap();
+        fs_err::write(&path, contents).unwrap();
+        fs_err::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+    }
+
     /// Creates a symbolic link at `link` (under the function folder) with the literal `target`.
     pub fn link(&self, link: &str, target: &str) -> &Self {
         let path = self.root.join(link);
