@@ -57,14 +57,7 @@ fn run_handler(dir: &Path, app: &str) -> String {
         .arg(apps_dir().join(app).join("event.json"))
         .output()
         .expect("run node");
-    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
-    assert!(
-        out.status.success() && !stdout.starts_with("ERROR"),
-        "handler of {app} failed in {}:\n{}",
-        dir.display(),
-        show(&out)
-    );
-    stdout
+    install::handler_output(&out, app, dir)
 }
 
 /// Runs `lamina build <input> --out <out> --json ARGS`, checks the report and returns the zip path.

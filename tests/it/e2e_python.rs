@@ -31,7 +31,13 @@ fn local_python() -> (u32, u32) {
 fn installed_app(name: &str) -> PathBuf {
     let (major, minor) = local_python();
     let version = format!("{major}.{minor}");
-    let salt = format!("pip --target package --python-version {version} manylinux2014_x86_64");
+    // The install command, shared with `cargo xtask bench`: one argument per line.
+    let pip_args: Vec<String> = fs::read_to_string(apps_dir().join("pip-install.args"))
+        .unwrap()
+        .lines()
+        .map(|arg| arg.replace("{python}", &version))
+        .collect();
+    let salt = format!("python3 {}", pip_args.join(" "));
     let cache = install::cache_root("lamina-e2e-py");
     install::installed(
         &cache,
@@ -41,21 +47,7 @@ fn installed_app(name: &str) -> PathBuf {
         &salt,
         |work| {
             let out = Command::new("python3")
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .args(["--target", "package", "--no-deps", "--only-binary=:all:"])
-                .args([
-                    "--platform",
-                    "manylinux2014_x86_64",
-                    "--implementation",
-                    "cp",
-                ])
-                .args(["--python-version", &version, "-r", "requirements.txt"])
+                .args(&pip_args)
                 .current_dir(work)
                 .output()
                 .expect("run pip");
@@ -80,14 +72,7 @@ fn run_handler(dir: &Path, app: &str, extra: &[&Path]) -> String {
         .args(extra)
         .output()
         .expect("run python3");
-    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
-    assert!(
-        out.status.success() && !stdout.starts_with("ERROR"),
-        "handler of {app} failed in {}:\n{}",
-        dir.display(),
-        show(&out)
-    );
-    stdout
+    install::handler_output(&out, app, dir)
 }
 
 /// What one app's build gave.

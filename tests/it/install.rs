@@ -38,6 +38,19 @@ pub fn require_tool(cmd: &str, what: &str) {
     );
 }
 
+/// What a handler run printed, after checking it succeeded and printed no `ERROR` line
+/// (the runners' way of reporting a handler that threw).
+pub fn handler_output(out: &Output, app: &str, dir: &Path) -> String {
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(
+        out.status.success() && !stdout.starts_with("ERROR"),
+        "handler of {app} failed in {}:\n{}",
+        dir.display(),
+        show(out)
+    );
+    stdout
+}
+
 pub fn show(out: &Output) -> String {
     format!(
         "status: {}\n--- stdout\n{}\n--- stderr\n{}",

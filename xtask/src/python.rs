@@ -58,11 +58,17 @@ pub fn install(app: &Path) -> Result<PathBuf> {
     for relative in &listing {
         contents.push((relative.clone(), fs_err::read(app.join(relative))?));
     }
+    // The end-to-end tests' command, from the file they read too: one argument per line.
+    let args: Vec<String> =
+        fs_err::read_to_string(workspace().join("testdata/py-apps/pip-install.args"))?
+            .lines()
+            .map(|arg| arg.replace("{python}", &version))
+            .collect();
     let digest = {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         contents.hash(&mut hasher);
-        version.hash(&mut hasher);
+        args.hash(&mut hasher);
         hasher.finish()
     };
     let slot = workspace()
@@ -79,23 +85,7 @@ pub fn install(app: &Path) -> Result<PathBuf> {
         fs_err::write(path, bytes)?;
     }
     eprintln!("installing {name} (pip install --target package, Python {version})...");
-    run(Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
-        .args(["--target", "package", "--no-deps", "--only-binary=:all:"])
-        .args([
-            "--platform",
-            "manylinux2014_x86_64",
-            "--implementation",
-            "cp",
-        ])
-        .args(["--python-version", &version, "-r", "requirements.txt"])
-        .current_dir(&dir))?;
+    run(Command::new("python3").args(&args).current_dir(&dir))?;
     fs_err::write(slot.join(".installed"), "")?;
     Ok(dir)
 }
