@@ -303,6 +303,14 @@ fn raw_zip(entries: &[Raw], zip64_end: bool) -> Vec<u8> {
     out
 }
 
+/// Writes `fn.zip` holding a handler and `entries`; returns the arguments that check it.
+fn function_zip(dir: &Path, entries: Vec<Raw>) -> Vec<String> {
+    let mut all = vec![raw("index.js", b"exports.handler = 1;")];
+    all.extend(entries);
+    write_raw(&dir.join("fn.zip"), &all);
+    args(&["fn.zip"])
+}
+
 fn write_raw(dest: &Path, entries: &[Raw]) {
     fs_err::write(dest, raw_zip(entries, false)).unwrap();
 }
@@ -748,14 +756,10 @@ const CASES: &[Case] = &[
     Case {
         id: "path/backslash",
         build: |dir, bad| {
-            write_raw(
-                &dir.join("fn.zip"),
-                &[
-                    raw("index.js", b"exports.handler = 1;"),
-                    raw(if bad { "lib\\util.js" } else { "lib/util.js" }, b"1"),
-                ],
-            );
-            args(&["fn.zip"])
+            function_zip(
+                dir,
+                vec![raw(if bad { "lib\\util.js" } else { "lib/util.js" }, b"1")],
+            )
         },
         fires: &["path/backslash"],
         quiet: &[],
@@ -763,47 +767,30 @@ const CASES: &[Case] = &[
     Case {
         id: "path/absolute",
         build: |dir, bad| {
-            write_raw(
-                &dir.join("fn.zip"),
-                &[
-                    raw("index.js", b"exports.handler = 1;"),
-                    raw(if bad { "/etc/evil" } else { "etc/evil" }, b"1"),
-                ],
-            );
-            args(&["fn.zip"])
+            function_zip(
+                dir,
+                vec![raw(if bad { "/etc/evil" } else { "etc/evil" }, b"1")],
+            )
         },
         fires: &["path/absolute"],
         quiet: &[],
     },
     Case {
         id: "path/parent",
-        build: |dir, bad| {
-            write_raw(
-                &dir.join("fn.zip"),
-                &[
-                    raw("index.js", b"exports.handler = 1;"),
-                    raw(if bad { "../evil" } else { "evil" }, b"1"),
-                ],
-            );
-            args(&["fn.zip"])
-        },
+        build: |dir, bad| function_zip(dir, vec![raw(if bad { "../evil" } else { "evil" }, b"1")]),
         fires: &["path/parent"],
         quiet: &[],
     },
     Case {
         id: "path/duplicate",
         build: |dir, bad| {
-            write_raw(
-                &dir.join("fn.zip"),
-                &[
-                    raw("index.js", b"exports.handler = 1;"),
-                    raw(
-                        if bad { "index.js" } else { "other.js" },
-                        b"exports.handler = 2;",
-                    ),
-                ],
-            );
-            args(&["fn.zip"])
+            function_zip(
+                dir,
+                vec![raw(
+                    if bad { "index.js" } else { "other.js" },
+                    b"exports.handler = 2;",
+                )],
+            )
         },
         fires: &["path/duplicate"],
         quiet: &[],
@@ -811,15 +798,13 @@ const CASES: &[Case] = &[
     Case {
         id: "path/case-collision",
         build: |dir, bad| {
-            write_raw(
-                &dir.join("fn.zip"),
-                &[
-                    raw("index.js", b"exports.handler = 1;"),
+            function_zip(
+                dir,
+                vec![
                     raw("Config.json", b"{}"),
                     raw(if bad { "config.json" } else { "settings.json" }, b"{}"),
                 ],
-            );
-            args(&["fn.zip"])
+            )
         },
         fires: &["path/case-collision"],
         quiet: &[],

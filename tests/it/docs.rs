@@ -1,7 +1,5 @@
 //! Tidy checks: the docs list every rule id and every report field the code emits.
 
-use serde_json::Value;
-
 use crate::harness::Fixture;
 
 fn read(path: &str) -> String {
@@ -65,19 +63,6 @@ fn every_finding_id_is_documented_with_its_severity() {
     }
 }
 
-fn keys(value: &Value, into: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map {
-                into.push(key.clone());
-                keys(inner, into);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| keys(item, into)),
-        _ => {}
-    }
-}
-
 #[test]
 fn every_report_field_is_documented() {
     let fixture = Fixture::new(
@@ -94,7 +79,7 @@ fn every_report_field_is_documented() {
     let built = fixture.build(&[]);
     let doc = read("docs/report-format.md");
     let mut found = Vec::new();
-    keys(&built.report, &mut found);
+    crate::harness::json_keys(&built.report, &mut found);
     found.sort();
     found.dedup();
     for key in found {

@@ -241,3 +241,18 @@ pub fn write_file(path: &Path, contents: &str) {
     fs_err::write(path, contents).unwrap();
     fs_err::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
 }
+
+/// Every object key in `value`, depth first (repeats included): for checking that each one is
+/// documented.
+pub fn json_keys(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                into.push(key.clone());
+                json_keys(inner, into);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| json_keys(item, into)),
+        _ => {}
+    }
+}

@@ -1106,19 +1106,6 @@ fn handler_errors_name_what_was_tried() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("src/other.py"));
 }
 
-fn keys(value: &Value, into: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map {
-                into.push(key.clone());
-                keys(inner, into);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| keys(item, into)),
-        _ => {}
-    }
-}
-
 #[test]
 fn every_python_report_field_is_documented() {
     let fixture = closure_fixture();
@@ -1128,7 +1115,7 @@ fn every_python_report_field_is_documented() {
         fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-format.md"))
             .unwrap();
     let mut found = Vec::new();
-    keys(&built.report, &mut found);
+    crate::harness::json_keys(&built.report, &mut found);
     found.sort();
     found.dedup();
     for key in found {
