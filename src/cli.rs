@@ -115,6 +115,11 @@ pub struct CommonArgs {
     /// when it is not package/, a .venv or the function folder.
     #[arg(long, value_name = "DIR")]
     pub site_packages: Option<PathBuf>,
+    /// Let links lead into this folder although it is outside the project (the git work tree
+    /// or workspace the function is in); repeat for several. Without it such a link is an
+    /// error: lamina reads and ships nothing outside the project.
+    #[arg(long, value_name = "PATH")]
+    pub allow_outside: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -45,6 +45,8 @@ pub struct Config {
     pub compile: bool,
     /// `build --strip`: strip debug symbols from Python extension modules.
     pub strip: bool,
+    /// `--allow-outside PATH`: folders outside the project that links may lead into.
+    pub allow_outside: Vec<PathBuf>,
 }
 
 /// What `lamina check` runs on, already checked.
@@ -61,14 +63,17 @@ pub struct CheckConfig {
 }
 
 /// The cache folder: `LAMINA_CACHE_DIR`, else `~/.cache/lamina` (`$XDG_CACHE_HOME/lamina`).
+/// An empty variable means no override (as XDG's rules say for `XDG_CACHE_HOME`), never the
+/// current folder.
 pub fn default_cache_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("LAMINA_CACHE_DIR") {
+    let set = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    if let Some(dir) = set("LAMINA_CACHE_DIR") {
         return Some(PathBuf::from(dir));
     }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+    if let Some(dir) = set("XDG_CACHE_HOME") {
         return Some(PathBuf::from(dir).join("lamina"));
     }
-    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/lamina"))
+    set("HOME").map(|home| PathBuf::from(home).join(".cache/lamina"))
 }
 
 /// Parses a `--runtime` value, naming the supported ones when it is not one of them.

@@ -5,6 +5,8 @@ pub mod cli;
 pub mod config;
 pub mod dedupe;
 pub mod error;
+pub mod input;
+pub mod interrupt;
 pub mod model;
 pub mod package;
 pub mod report;
@@ -93,7 +95,7 @@ fn kept_digests(
         {
             return Ok(Some(digest));
         }
-        let bytes = fs_err::read(&file.source)?;
+        let bytes = input::read(&file.source, Some(file.bytes))?;
         let mut hasher = Sha256::new();
         if inventory.python.is_some() {
             if compiled {
@@ -107,7 +109,8 @@ fn kept_digests(
             Some(source) if bytes.len() >= package::pyc::HEADER_BYTES => {
                 hasher.update(b"unchecked-hash pyc\0");
                 hasher.update(&bytes[..4]);
-                hasher.update(fs_err::read(&inventory.files[source].source)?);
+                let source = &inventory.files[source];
+                hasher.update(input::read(&source.source, Some(source.bytes))?);
             }
             _ => hasher.update(&bytes),
         }
@@ -129,6 +132,20 @@ fn kept_digests(
 /// bad input fails the run with nothing written.
 pub fn run(config: &Config) -> Result<Report> {
     let (specs, settings, from_project) = function_specs(config)?;
+    if config.command == Command::Build {
+        // lamina never packs what it writes: an output folder that is a function folder
+        // would hold the next build's input.
+        let out = scan::absolute_canonical(&config.out);
+        for spec in &specs {
+            if spec.path.canonicalize().is_ok_and(|root| root == out) {
+                return Err(Error::Usage(format!(
+                    "--out {}: that is the function folder {}; lamina would pack its own output there. Choose another folder (the default is ./lamina-out)",
+                    config.out.display(),
+                    spec.path.display()
+                )));
+            }
+        }
+    }
     let mut planned: Vec<(Inventory, Plan)> = Vec::new();
     let mut environments = Vec::new();
     let mut names = BTreeSet::new();
@@ -143,6 +160,13 @@ pub fn run(config: &Config) -> Result<Report> {
                 .clone()
                 .or_else(|| spec.site_packages.clone()),
             trace: spec.shake.unwrap_or(config.shake) == model::ShakeMode::Files,
+            allow_outside: config
+                .allow_outside
+                .iter()
+                .chain(&spec.allow_outside)
+                .cloned()
+                .collect(),
+            cache: config.cache.clone(),
         };
         let shake_options = shake::ShakeOptions {
             mode: spec.shake.unwrap_or(config.shake),
@@ -232,15 +256,46 @@ pub fn run(config: &Config) -> Result<Report> {
     } else {
         None
     };
-    let (functions, layers) = match config.command {
-        Command::Scan => (
+    // Every function is scanned and shaken, and its layers planned, before the first output
+    // folder or file appears; a build then writes into a staging folder, moved to the final
+    // names only once everything is packaged and verified.
+    let staging = match config.command {
+        Command::Scan => None,
+        Command::Build => {
+            preflight(&planned)?;
+            Some(package::output::Staging::begin(&config.out)?)
+        }
+    };
+    let (functions, layers) = match &staging {
+        None => (
             planned
                 .iter()
                 .map(|(inventory, plan)| report::function_report(inventory, plan, None))
                 .collect(),
             Vec::new(),
         ),
-        Command::Build => build(config, &planned, layer_plan.as_ref(), &environments)?,
+        Some(staging) => {
+            let (mut functions, mut layers) = build(
+                config,
+                staging,
+                &planned,
+                layer_plan.as_ref(),
+                &environments,
+            )?;
+            let settled = |staged: &str| {
+                staging
+                    .final_path(std::path::Path::new(staged))
+                    .display()
+                    .to_string()
+            };
+            for function in &mut functions {
+                function.artifact = function.artifact.as_deref().map(settled);
+            }
+            for layer in &mut layers {
+                layer.artifact = settled(&layer.artifact);
+            }
+            (functions, layers)
+        }
     };
     let mut report = Report::new(
         match config.command {
@@ -250,22 +305,56 @@ pub fn run(config: &Config) -> Result<Report> {
         functions,
     );
     report.set_layers(layers);
-    if config.command == Command::Build {
-        write_atomically(&config.out.join("report.json"), report.to_json().as_bytes())?;
+    if let Some(staging) = staging {
+        let mut files: Vec<String> = report
+            .functions
+            .iter()
+            .filter_map(|function| function.artifact.as_deref())
+            .chain(report.layers.iter().map(|layer| layer.artifact.as_str()))
+            .filter_map(|artifact| {
+                let relative = std::path::Path::new(artifact)
+                    .strip_prefix(&config.out)
+                    .ok()?;
+                Some(relative.to_str()?.to_string())
+            })
+            .collect();
+        write_atomically(
+            &staging.folder().join("report.json"),
+            report.to_json().as_bytes(),
+        )?;
+        files.push("report.json".to_string());
+        staging.commit(&files)?;
     }
     Ok(report)
+}
+
+/// Opens every file the build will read (and closes it): one that cannot be read, or is no
+/// longer the regular file of the size scan saw, fails the run before anything is written.
+fn preflight(planned: &[(Inventory, Plan)]) -> Result<()> {
+    use rayon::prelude::*;
+    planned.par_iter().try_for_each(|(inventory, plan)| {
+        inventory
+            .files
+            .par_iter()
+            .zip(&plan.files)
+            .filter(|(file, decision)| decision.keep && file.link_target.is_none())
+            .try_for_each(|(file, _)| input::open(&file.source, Some(file.bytes)).map(drop))
+    })
 }
 
 /// Packages the layers, then each function, and verifies each function with its layers.
 fn build(
     config: &Config,
+    staging: &package::output::Staging,
     planned: &[(Inventory, Plan)],
     layer_plan: Option<&dedupe::LayerPlan>,
     environments: &[Option<config::project::Environment>],
 ) -> Result<(Vec<report::FunctionReport>, Vec<report::LayerReport>)> {
+    let out = staging.folder();
     let write_options = package::zip::WriteOptions {
         compression: config.compression,
         cache: config.cache.as_ref().map(package::cache::Cache::new),
+        staging: Some((out.to_path_buf(), config.out.clone())),
     };
     let python = package::python::Options {
         compile: config.compile,
@@ -273,7 +362,7 @@ fn build(
     };
     let mut layer_zips: Vec<(model::Artifact, u64)> = Vec::new();
     for layer in layer_plan.iter().flat_map(|plan| &plan.layers) {
-        let artifact = write_layer(layer, planned, &config.out, &write_options, python)?;
+        let artifact = write_layer(layer, planned, out, &write_options, python)?;
         layer_zips.push((artifact, layer.unzipped_bytes));
     }
     let mut functions = Vec::new();
@@ -285,7 +374,7 @@ fn build(
         let attached: Vec<usize> =
             layer_plan.map_or_else(Vec::new, |layers| layers.attached[index].clone());
         let (artifact, python_stats) =
-            package::write(inventory, plan, &config.out, &write_options, python)?;
+            package::write(inventory, plan, out, &write_options, python)?;
         let options = verify::Options {
             runtime: Some(inventory.function.runtime),
             arch: inventory.function.arch,
@@ -476,8 +565,7 @@ fn write_atomically(path: &std::path::Path, contents: &[u8]) -> Result<()> {
     use std::io::Write;
     let folder = path.parent().unwrap_or(std::path::Path::new("."));
     fs_err::create_dir_all(folder)?;
-    let mut temporary =
-        tempfile::NamedTempFile::new_in(folder).map_err(|error| Error::io(folder, error))?;
+    let mut temporary = package::output::temporary_file(folder, ".tmp")?;
     temporary
         .write_all(contents)
         .map_err(|error| Error::io(temporary.path(), error))?;
@@ -501,6 +589,8 @@ pub fn why(config: &Config, target: &str) -> Result<why::Explanation> {
         output: None,
         site_packages: config.site_packages.clone(),
         trace: config.shake == model::ShakeMode::Files,
+        allow_outside: config.allow_outside.clone(),
+        cache: config.cache.clone(),
     };
     let inventory = scan::scan(path, &options)?;
     let plan = shake::shake(

@@ -111,6 +111,7 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
         layers,
         compile: python.0,
         strip: python.1,
+        allow_outside: common.allow_outside,
     };
     let format = match (common.format, common.json) {
         (Some(format), _) => format,
@@ -149,6 +150,7 @@ fn why(args: WhyArgs) -> Result<(String, bool), lamina::Error> {
         layers: None,
         compile: false,
         strip: false,
+        allow_outside: Vec::new(),
     };
     let explanation = lamina::why(&config, &args.target)?;
     Ok((explanation.lines.join("\n") + "\n", explanation.found))
@@ -156,6 +158,13 @@ fn why(args: WhyArgs) -> Result<(String, bool), lamina::Error> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // SIGINT, SIGTERM and SIGHUP remove this run's temporary files and exit 130, 143, 129.
+    if let Err(error) = lamina::interrupt::install() {
+        let _ = writeln!(
+            anstream::stderr(),
+            "warning: cannot handle signals ({error}); an interrupted build may leave temporary files"
+        );
+    }
     // Both reports render the same way: (JSON or text, ok).
     let result = match cli.command {
         Command::Check(args) => check_config(args).and_then(|(config, json)| {

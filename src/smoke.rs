@@ -85,6 +85,7 @@ pub fn smoke(
     event: Option<&Path>,
 ) -> Result<SmokeReport> {
     let work = tempfile::tempdir().map_err(|error| Error::io(std::env::temp_dir(), error))?;
+    let _registered = crate::interrupt::register(work.path());
     let task = work.path().join("task");
     let opt = work.path().join("opt");
     fs_err::create_dir_all(&task)?;

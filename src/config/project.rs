@@ -86,6 +86,8 @@ pub struct FunctionSpec {
     pub package_patterns: Vec<String>,
     /// What the build report notes about how the template's settings were applied.
     pub notes: Vec<String>,
+    /// `allow_outside`: folders outside the project that links may lead into.
+    pub allow_outside: Vec<PathBuf>,
 }
 
 /// Functions found in a project file, and how to plan their layers.
@@ -171,6 +173,8 @@ struct TomlFunction {
     shake: Option<String>,
     site_packages: Option<String>,
     environment: Option<BTreeMap<String, String>>,
+    /// Folders outside the project boundary that links may lead into, relative to the file.
+    allow_outside: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -248,6 +252,13 @@ fn parse_toml(file: &Path, text: &str) -> Result<Project> {
         let arch_text = pick(function.arch, &defaults.arch);
         let shake_text = pick(function.shake, &defaults.shake);
         let site_packages = pick(function.site_packages, &defaults.site_packages);
+        let allow_outside = defaults
+            .allow_outside
+            .iter()
+            .chain(&function.allow_outside)
+            .flatten()
+            .map(|folder| base.join(folder))
+            .collect();
         let mut environment = defaults.environment.clone().unwrap_or_default();
         environment.extend(function.environment.unwrap_or_default());
         functions.push(FunctionSpec {
@@ -267,6 +278,7 @@ fn parse_toml(file: &Path, text: &str) -> Result<Project> {
             unresolved: Vec::new(),
             package_patterns: Vec::new(),
             notes: Vec::new(),
+            allow_outside,
             name,
         });
     }

@@ -133,6 +133,8 @@ struct Pending {
     offset: u64,
     index: Vec<(Key, u64, u64, Record, [u8; 32])>,
     keys: HashSet<Key>,
+    /// Removed if the run is interrupted before the pack is sealed.
+    _registered: crate::interrupt::Registered,
 }
 
 impl Cache {
@@ -165,6 +167,15 @@ impl Cache {
 
     fn packs_dir(&self) -> PathBuf {
         self.dir.join("packs")
+    }
+
+    /// Marks the whole cache folder as lamina's (`*` in its output marker), so no walk ever
+    /// packs it, wherever `LAMINA_CACHE_DIR` puts it.
+    fn mark(&self) {
+        let marker = self.dir.join(crate::scan::walk::OUTPUT_MARKER);
+        if !marker.exists() {
+            let _ = fs_err::write(&marker, "*\n");
+        }
     }
 
     fn with_index<T>(&self, read: impl FnOnce(&Index) -> T) -> T {
@@ -270,12 +281,12 @@ impl Cache {
         if pending.is_none() {
             let folder = self.packs_dir();
             fs_err::create_dir_all(&folder)?;
-            let mut file = BufWriter::with_capacity(
-                1 << 20,
-                tempfile::Builder::new()
-                    .prefix(".pack-")
-                    .tempfile_in(&folder)?,
-            );
+            self.mark();
+            let temporary = tempfile::Builder::new()
+                .prefix(".pack-")
+                .tempfile_in(&folder)?;
+            let registered = crate::interrupt::register(temporary.path());
+            let mut file = BufWriter::with_capacity(1 << 20, temporary);
             file.write_all(PACK_MAGIC)?;
             let now = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
@@ -286,6 +297,7 @@ impl Cache {
                 offset: HEADER,
                 index: Vec::new(),
                 keys: HashSet::new(),
+                _registered: registered,
             });
         }
         let pack = pending.as_mut().expect("created above");

@@ -1,6 +1,7 @@
 //! Package: the only stage that writes output. Turns a Plan into a deterministic zip.
 
 pub mod cache;
+pub mod output;
 pub mod pyc;
 pub mod python;
 pub mod stamps;

@@ -117,14 +117,11 @@ pub fn stage(inventory: &Inventory, plan: &Plan, entries: &mut [Entry]) -> Resul
         .par_iter()
         .filter_map(|&index| {
             let facts = python.files.get(&index)?.pyc?;
-            let source = &inventory.files[facts.source?].source;
+            let source = &inventory.files[facts.source?];
             let file = &inventory.files[index];
-            let header = fs_err::read(source).map(|bytes| unchecked_header(facts.magic, &bytes));
-            Some(
-                header
-                    .map(|header| (file.path.as_str(), header))
-                    .map_err(Error::from),
-            )
+            let header = crate::input::read(&source.source, Some(source.bytes))
+                .map(|bytes| unchecked_header(facts.magic, &bytes));
+            Some(header.map(|header| (file.path.as_str(), header)))
         })
         .collect();
     let mut by_path: HashMap<&str, [u8; HEADER_BYTES]> = HashMap::with_capacity(headers.len());

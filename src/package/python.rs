@@ -81,12 +81,9 @@ pub fn stage(
     Ok(staged)
 }
 
-fn temporary_folder(out: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+fn temporary_folder(out: &Path, suffix: &str) -> Result<tempfile::TempDir> {
     fs_err::create_dir_all(out)?;
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir_in(out)
-        .map_err(|error| Error::io(out, error))
+    super::output::temporary_folder(out, suffix)
 }
 
 /// `dir/name.py` → `dir/__pycache__/name.cpython-3X.pyc`.
@@ -150,7 +147,7 @@ fn compile(
         ));
         return Ok(());
     }
-    let folder = temporary_folder(out, ".lamina-pyc-")?;
+    let folder = temporary_folder(out, "-pyc")?;
     let jobs: Vec<(usize, String, PathBuf)> = missing
         .into_iter()
         .map(|(index, pyc)| {
@@ -302,7 +299,7 @@ fn strip(out: &Path, entries: &mut [Entry], staged: &mut Staged) -> Result<()> {
         ));
         return Ok(());
     }
-    let folder = temporary_folder(out, ".lamina-strip-")?;
+    let folder = temporary_folder(out, "-strip")?;
     let results: Vec<Result<Option<(usize, PathBuf, u64)>>> = candidates
         .par_iter()
         .map(|&index| {

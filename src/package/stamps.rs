@@ -114,6 +114,7 @@ fn write_sealed(path: &Path, body: &[u8]) -> io::Result<()> {
     let folder = path.parent().expect("the memo lives in a folder");
     fs_err::create_dir_all(folder)?;
     let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
+    let _registered = crate::interrupt::register(temporary.path());
     temporary.write_all(MAGIC)?;
     temporary.write_all(&Sha256::digest(body))?;
     temporary.write_all(body)?;

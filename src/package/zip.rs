@@ -84,6 +84,10 @@ impl Entry {
 pub struct WriteOptions {
     pub compression: Compression,
     pub cache: Option<Cache>,
+    /// `(staging folder, output folder)` when zips are written into a build's staging
+    /// folder: a zip's memo of unchanged files is named after its final path, which is the
+    /// same from build to build.
+    pub staging: Option<(PathBuf, PathBuf)>,
 }
 
 /// zlib levels; `max` is zopfli, which still writes plain deflate.
@@ -266,16 +270,13 @@ fn record_for(data: &[u8], level: u32) -> (Record, Vec<u8>) {
 /// Streams a large file's deflate stream into a temporary file beside the output; also
 /// returns the SHA-256 of what it read.
 fn deflate_streamed(entry: &Entry, level: u32, folder: &Path) -> Result<(Record, Data, [u8; 32])> {
-    let temporary = tempfile::Builder::new()
-        .prefix(".lamina-entry-")
-        .tempfile_in(folder)
-        .map_err(|error| Error::io(folder, error))?;
+    let temporary = super::output::temporary_file(folder, ".entry")?;
     let mut out = BufWriter::new(
         temporary
             .reopen()
             .map_err(|error| Error::io(temporary.path(), error))?,
     );
-    let mut source = fs_err::File::open(&entry.source)?;
+    let mut source = crate::input::open(&entry.source, Some(entry.bytes))?;
     let mut crc = crc32fast::Hasher::new();
     let mut hasher = Sha256::new();
     let mut uncompressed = 0u64;
@@ -342,7 +343,7 @@ fn settings(level: u32) -> String {
 fn content_digest<T>(
     entry: &Entry,
     stamps: Option<&Stamps>,
-    read: impl FnOnce(&mut fs_err::File) -> Result<(T, [u8; 32])>,
+    read: impl FnOnce(&mut crate::input::Bounded) -> Result<(T, [u8; 32])>,
 ) -> Result<(Option<T>, [u8; 32])> {
     let memo = stamps
         .zip(entry.stamp.as_ref())
@@ -352,7 +353,7 @@ fn content_digest<T>(
     {
         return Ok((None, digest));
     }
-    let mut file = fs_err::File::open(&entry.source)?;
+    let mut file = crate::input::open(&entry.source, Some(entry.bytes))?;
     // The stamp of the open file, taken before reading: a change during or after the read
     // moves its ctime, so the next build will not take this digest for it.
     let stamp = match memo {
@@ -367,7 +368,7 @@ fn content_digest<T>(
 }
 
 /// The bytes of `entry` that ship: its file's, with its `header` in place.
-fn read_entry(entry: &Entry, file: &mut fs_err::File) -> Result<Vec<u8>> {
+fn read_entry(entry: &Entry, file: &mut crate::input::Bounded) -> Result<Vec<u8>> {
     let mut data = Vec::with_capacity(entry.bytes as usize);
     file.read_to_end(&mut data)
         .map_err(|error| Error::io(&entry.source, error))?;
@@ -440,7 +441,7 @@ fn prepare(
     // One read here: the same bytes are hashed for the key and compressed on a miss. Scan has
     // read manifests and the user's scripts once before, to parse them; holding their bytes
     // until now would make memory grow with the input, and they are a small share of it.
-    let read = |file: &mut fs_err::File| -> Result<(Vec<u8>, [u8; 32])> {
+    let read = |file: &mut crate::input::Bounded| -> Result<(Vec<u8>, [u8; 32])> {
         let data = read_entry(entry, file)?;
         let digest = Sha256::digest(&data).into();
         Ok((data, digest))
@@ -451,7 +452,10 @@ fn prepare(
             (data, Some(digest))
         }
         None => (
-            Some(read_entry(entry, &mut fs_err::File::open(&entry.source)?)?),
+            Some(read_entry(
+                entry,
+                &mut crate::input::open(&entry.source, Some(entry.bytes))?,
+            )?),
             None,
         ),
     };
@@ -466,7 +470,7 @@ fn prepare(
     if data.is_none() && (hit.is_none() || options.compression == Compression::Max) {
         // The digest was remembered but the bytes are needed: read the file after all, and
         // key what is read by its own digest, should it have changed since scan saw it.
-        let (bytes, fresh) = read(&mut fs_err::File::open(&entry.source)?)?;
+        let (bytes, fresh) = read(&mut crate::input::open(&entry.source, Some(entry.bytes))?)?;
         if digest != Some(fresh) {
             digest = Some(fresh);
             hit = lookup(digest);
@@ -673,7 +677,7 @@ fn append(
         }
         Data::Source => {
             // Stored as it is: read again, and checked against what the first read found.
-            let mut file = fs_err::File::open(&entry.source)?;
+            let mut file = crate::input::open(&entry.source, Some(entry.bytes))?;
             let mut checked = Crc {
                 inner: out,
                 hasher: crc32fast::Hasher::new(),
@@ -768,11 +772,8 @@ pub fn write(
     let folder = destination.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(folder)?;
     // Dropped (and so deleted) on any error below: no half-written zip is ever left.
-    let temporary = tempfile::Builder::new()
-        .prefix(".lamina-")
-        .suffix(".zip.tmp")
-        .tempfile_in(folder)
-        .map_err(|error| Error::io(folder, error))?;
+    let temporary = super::output::temporary_file(folder, ".zip.tmp")?;
+    let _registered = crate::interrupt::register(temporary.path());
     let file = temporary
         .reopen()
         .map_err(|error| Error::io(temporary.path(), error))?;
@@ -787,10 +788,13 @@ pub fn write(
     };
     let mut default_time = Duration::ZERO;
     let mut central = Vec::with_capacity(entries.len());
-    let stamps = options
-        .cache
-        .as_ref()
-        .map(|cache| cache.stamps(destination));
+    let stamps = options.cache.as_ref().map(|cache| {
+        let settled = options
+            .staging
+            .as_ref()
+            .and_then(|(stage, out)| Some(out.join(destination.strip_prefix(stage).ok()?)));
+        cache.stamps(settled.as_deref().unwrap_or(destination))
+    });
 
     // Files are compressed on the pool in chunks (a task per file cost more in thread wakeups
     // than small files cost to compress) and appended here in sorted order as they come in.
@@ -957,6 +961,7 @@ mod tests {
 
     fn cached(dir: &Path, compression: Compression) -> WriteOptions {
         WriteOptions {
+            staging: None,
             compression,
             cache: Some(Cache::new(dir.join("cache"))),
         }
@@ -1034,6 +1039,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let entries = sample(dir.path());
         let cache = WriteOptions {
+            staging: None,
             compression: Compression::Default,
             cache: Some(Cache::new(dir.path().join("cache"))),
         };
@@ -1108,6 +1114,7 @@ mod tests {
             entries.clone(),
             &dir.path().join("max.zip"),
             &WriteOptions {
+                staging: None,
                 compression: Compression::Max,
                 cache: None,
             },
@@ -1251,10 +1258,10 @@ mod tests {
         }
     }
 
-    /// A record that is a large file's own content (no bytes in the pack) is never handed to
-    /// the in-memory path, as when scan saw a small file that is now a large cached one.
+    /// A file whose size is not the one scan saw (a small file that is now a large cached
+    /// one) is an error naming it, never read past that size, and leaves no zip.
     #[test]
-    fn content_records_are_not_used_as_bytes() {
+    fn a_file_of_another_size_than_scan_saw_is_an_error_not_a_zip() {
         let dir = tempfile::tempdir().unwrap();
         let noise = noise(STREAM_THRESHOLD + 10, 0x9e37_79b9_7f4a_7c15);
         let source = dir.path().join("noise");
@@ -1271,8 +1278,12 @@ mod tests {
         };
         write(vec![entry.clone()], &dir.path().join("large.zip"), &options).unwrap();
         entry.bytes = 100;
-        let small = write(vec![entry], &dir.path().join("small.zip"), &options).unwrap();
-        assert!(read_back(&small.path, "noise") == noise);
+        let error = write(vec![entry], &dir.path().join("small.zip"), &options).unwrap_err();
+        assert!(
+            error.to_string().contains("changed while lamina"),
+            "{error}"
+        );
+        assert!(!dir.path().join("small.zip").exists());
     }
 
     /// A pyc's bytes depend on its source too (the header put in place): the memo, which knows

@@ -25,6 +25,40 @@ pub struct ScanOptions {
     pub site_packages: Option<PathBuf>,
     /// Node: trace file-level imports from the handler (`--shake files`).
     pub trace: bool,
+    /// Folders outside the project boundary that links may lead into (`--allow-outside`).
+    pub allow_outside: Vec<PathBuf>,
+    /// The cache folder, never walked.
+    pub cache: Option<PathBuf>,
+}
+
+/// Where the walk of `root` may go: links anywhere in its project or the folders the user
+/// allowed; never into this run's output folder or the cache (unless they hold the function
+/// folder itself, in which case only what lamina writes there is left out, by its marker).
+pub(crate) fn bounds(
+    root: &Path,
+    options: &ScanOptions,
+    also_allowed: Option<&Path>,
+) -> walk::Bounds {
+    let mut skip = Vec::new();
+    if let Some(output) = &options.output {
+        skip.push(absolute_canonical(output));
+    }
+    if let Some(cache) = &options.cache {
+        // When the cache holds the function folder, its output marker keeps the cache's
+        // own folder out of the walk.
+        skip.push(absolute_canonical(cache));
+    }
+    skip.retain(|folder| !root.starts_with(folder));
+    walk::Bounds {
+        boundary: walk::project_boundary(root),
+        allowed: options
+            .allow_outside
+            .iter()
+            .map(|path| absolute_canonical(path))
+            .chain(also_allowed.map(Path::to_path_buf))
+            .collect(),
+        skip,
+    }
 }
 
 /// Scans one function folder: Node.js or Python, by `--runtime`, else by what the folder holds.
@@ -60,13 +94,13 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
             "no package.json and no Python handler: lamina needs a Node.js function folder (package.json and its installed node_modules) or a Python one (a handler such as lambda_function.py, with its dependencies in package/, a .venv or --site-packages)",
         ));
     }
-    let manifest = node::read_manifest(&manifest_path)?;
-
+    // The walk first: it refuses links that leave the project before anything is read.
     let output = options.output.as_deref().map(absolute_canonical);
     let skip = output
         .as_deref()
         .filter(|out| out.starts_with(&root) && out != &root);
-    let mut tree = walk::walk(&root, skip)?;
+    let mut tree = walk::walk(&root, &bounds(&root, options, None))?;
+    let manifest = node::read_manifest(&manifest_path)?;
     let mut packages = node::packages(&mut tree)?;
     node::apply_lockfile(&root, &mut packages)?;
 
@@ -305,7 +339,7 @@ fn user_imports(tree: &walk::Tree) -> Result<Imports> {
     let results: Vec<Result<(String, imports::FileImports)>> = files
         .par_iter()
         .map(|entry| {
-            let bytes = fs_err::read(&entry.source)?;
+            let bytes = crate::input::read(&entry.source, Some(entry.bytes))?;
             let text = String::from_utf8_lossy(&bytes);
             Ok((entry.path.clone(), imports::extract(&entry.path, &text)))
         })

@@ -14,7 +14,7 @@ use crate::model::{
 
 /// Reads and parses a `package.json`.
 pub fn read_manifest(path: &Path) -> Result<Manifest> {
-    let text = fs_err::read_to_string(path)?;
+    let text = crate::input::read_to_string(path, None)?;
     parse_manifest(&text).map_err(|message| Error::Json {
         path: path.to_path_buf(),
         message,
@@ -180,7 +180,7 @@ pub fn apply_lockfile(root: &Path, packages: &mut [Package]) -> Result<()> {
     let Some(path) = candidates.iter().find(|path| path.is_file()) else {
         return Ok(());
     };
-    let text = fs_err::read_to_string(path)?;
+    let text = crate::input::read_to_string(path, None)?;
     let value: Value = serde_json::from_str(&text).map_err(|error| Error::Json {
         path: path.clone(),
         message: error.to_string(),

@@ -92,7 +92,12 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
     };
 
     // The function folder, then the site-packages folder when it lies elsewhere.
-    let tree = walk::walk(&root, skip)?;
+    let outside_site = match &layout {
+        Layout::Outside(dir) => Some(dir.as_path()),
+        _ => None,
+    };
+    let bounds = super::bounds(&root, options, outside_site);
+    let tree = walk::walk(&root, &bounds)?;
     warnings.extend(tree.warnings);
     let mut entries: Vec<(FileEntry, bool)> = Vec::new();
     let site_prefix = match &layout {
@@ -139,7 +144,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
         entries.push((entry, site));
     }
     if let Layout::Outside(dir) = &layout {
-        let outside = walk::walk(dir, skip)?;
+        let outside = walk::walk(dir, &bounds)?;
         warnings.extend(outside.warnings);
         entries.extend(outside.entries.into_iter().map(|entry| (entry, true)));
     }
@@ -228,7 +233,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
     if let Some(&index) = by_path.get("requirements.txt")
         && owners[index] == Owner::User
     {
-        let text = fs_err::read_to_string(&files[index].source)?;
+        let text = crate::input::read_to_string(&files[index].source, Some(files[index].bytes))?;
         for (name, extras) in metadata::requirements_txt_extras(&text) {
             requested_extras.entry(name).or_default().extend(extras);
         }
@@ -418,14 +423,17 @@ fn distributions(
         let read = |name: &str| -> Result<Option<String>> {
             match find(&format!("{folder}/{name}")) {
                 Some(index) if files[index].link_target.is_none() => {
-                    let bytes = fs_err::read(&files[index].source)?;
+                    let bytes = crate::input::read(&files[index].source, Some(files[index].bytes))?;
                     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
                 }
                 _ => Ok(None),
             }
         };
-        let text =
-            String::from_utf8_lossy(&fs_err::read(&files[metadata_index].source)?).into_owned();
+        let text = String::from_utf8_lossy(&crate::input::read(
+            &files[metadata_index].source,
+            Some(files[metadata_index].bytes),
+        )?)
+        .into_owned();
         let fields = metadata::headers(&text);
         let stem = folder
             .trim_end_matches(".dist-info")
@@ -519,7 +527,9 @@ fn ownership(
         };
         let text = by_path
             .get(listing.as_str())
-            .and_then(|&index| fs_err::read(&files[index].source).ok())
+            .and_then(|&index| {
+                crate::input::read(&files[index].source, Some(files[index].bytes)).ok()
+            })
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             .unwrap_or_default();
         let paths = if distribution.egg_info {
@@ -718,7 +728,7 @@ fn file_facts(
                 let Some((module, package)) = module_of(path) else {
                     return Ok(None);
                 };
-                let bytes = fs_err::read(&file.source)?;
+                let bytes = crate::input::read(&file.source, Some(file.bytes))?;
                 let text = String::from_utf8_lossy(&bytes);
                 let found = imports::extract(&text, &module, package);
                 fact.imports = found
@@ -774,7 +784,7 @@ fn is_native(name: &str) -> bool {
 
 fn read_head(path: &Path, bytes: u64) -> Result<Vec<u8>> {
     let mut head = Vec::new();
-    fs_err::File::open(path)?
+    crate::input::open(path, None)?
         .take(bytes)
         .read_to_end(&mut head)
         .map_err(|error| Error::io(path, error))?;
@@ -852,7 +862,7 @@ fn read_pyc(
             stale = header.source_mtime != meta.mtime() as u32
                 || header.source_size != meta.size() as u32;
         } else if header.flags & 1 == 1 {
-            let bytes = fs_err::read(&source_file.source)?;
+            let bytes = crate::input::read(&source_file.source, Some(source_file.bytes))?;
             stale = pyc::source_hash(header.magic, &bytes) != header.source_hash;
         }
     }

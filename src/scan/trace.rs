@@ -163,7 +163,8 @@ impl FileSystem for ArtifactFs {
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         match self.node(&self.followed(path)?) {
-            Some(Node::File(source)) => fs_err::read(source),
+            Some(Node::File(source)) => crate::input::read(source, None)
+                .map_err(|error| io::Error::other(error.to_string())),
             _ => Err(not_found()),
         }
     }
@@ -455,7 +456,7 @@ pub fn trace(
             .par_iter()
             .map(|&file| {
                 let entry = &files[file];
-                let bytes = fs_err::read(&entry.source)?;
+                let bytes = crate::input::read(&entry.source, Some(entry.bytes))?;
                 Ok((
                     file,
                     imports::extract(&entry.path, &String::from_utf8_lossy(&bytes)),

@@ -1,5 +1,8 @@
 //! A sorted walk of a function folder, in artifact paths: links that stay inside the folder are
-//! kept as links, links that leave it (workspace packages) are followed and copied as real files.
+//! kept as links; links that leave it for a place inside the project boundary (workspace
+//! packages) are followed and copied as real files; a link that leaves the boundary is an
+//! input error. Only regular files are recorded; lamina's own outputs, temporary files and
+//! cache are never entered.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -22,9 +25,88 @@ pub struct Tree {
     pub warnings: Vec<String>,
 }
 
-/// Walks `root` (already canonical), leaving out `skip` (canonical), such as the output folder.
-pub fn walk(root: &Path, skip: Option<&Path>) -> Result<Tree> {
-    Walker { root, skip }.walk_dir(root, "", &[])
+/// Where the walk may go. Every path is canonical.
+#[derive(Debug, Clone, Default)]
+pub struct Bounds {
+    /// The project boundary (`boundary`): links may lead anywhere inside it.
+    pub boundary: PathBuf,
+    /// Folders outside the boundary the user allowed (`--allow-outside`, `allow_outside`).
+    pub allowed: Vec<PathBuf>,
+    /// Folders never entered: this run's output folder and the cache.
+    pub skip: Vec<PathBuf>,
+}
+
+impl Bounds {
+    fn allows(&self, target: &Path) -> bool {
+        target.starts_with(&self.boundary) || self.allowed.iter().any(|dir| target.starts_with(dir))
+    }
+
+    fn skips(&self, path: &Path) -> bool {
+        self.skip.iter().any(|dir| path.starts_with(dir))
+    }
+}
+
+/// The name of the marker lamina leaves in each folder it writes output to (and in its cache):
+/// one name per line of what lamina wrote there, or `*` for the whole folder. A walk never
+/// enters or ships what a marker names, whatever `--out` said when it was written.
+pub const OUTPUT_MARKER: &str = ".lamina-output";
+
+/// Names starting with this are lamina's own (markers, temporary files): never shipped.
+pub const OWN_PREFIX: &str = ".lamina-";
+
+/// Walks `root` (already canonical) within `bounds`.
+pub fn walk(root: &Path, bounds: &Bounds) -> Result<Tree> {
+    Walker { root, bounds }.walk_dir(root, "", &[])
+}
+
+/// The project a function folder belongs to, for the links its walk may follow: the git work
+/// tree it is in, else the outermost folder above it that holds a workspace root or a project
+/// file (`package.json` with `workspaces`, `pnpm-workspace.yaml`, `lamina.toml`, a SAM
+/// template, `serverless.yml`), else the function folder itself. The file system root and the
+/// home folder are never a boundary.
+pub fn project_boundary(root: &Path) -> PathBuf {
+    let home = std::env::var_os("HOME").and_then(|home| Path::new(&home).canonicalize().ok());
+    let mut boundary = root.to_path_buf();
+    for folder in root.ancestors() {
+        if folder.parent().is_none() || home.as_deref() == Some(folder) {
+            break;
+        }
+        if folder.join(".git").exists() {
+            return folder.to_path_buf();
+        }
+        if is_project_root(folder) {
+            boundary = folder.to_path_buf();
+        }
+    }
+    boundary
+}
+
+/// Holds a workspace root or a project file.
+fn is_project_root(folder: &Path) -> bool {
+    const FILES: [&str; 8] = [
+        "pnpm-workspace.yaml",
+        "lerna.json",
+        "lamina.toml",
+        "template.yaml",
+        "template.yml",
+        "serverless.yml",
+        "serverless.yaml",
+        "samconfig.toml",
+    ];
+    if FILES.iter().any(|name| folder.join(name).is_file()) {
+        return true;
+    }
+    // A workspace root's package.json names its workspaces. Read bounded: it is only a hint.
+    crate::input::open(&folder.join("package.json"), None)
+        .ok()
+        .filter(|file| file.len() <= 1 << 20)
+        .and_then(|file| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut { file }, &mut text).ok()?;
+            let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+            Some(value.get("workspaces").is_some())
+        })
+        .unwrap_or(false)
 }
 
 impl Tree {
@@ -42,7 +124,7 @@ impl Tree {
 /// the same as a sequential walk's.
 struct Walker<'a> {
     root: &'a Path,
-    skip: Option<&'a Path>,
+    bounds: &'a Bounds,
 }
 
 impl Walker<'_> {
@@ -61,6 +143,27 @@ impl Walker<'_> {
             children.push((name, entry));
         }
         children.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut tree = Tree::default();
+        let marked = marked_names(
+            real_dir,
+            children.iter().any(|(name, _)| name == OUTPUT_MARKER),
+        )?;
+        if marked.iter().any(|name| name == "*") && real_dir != self.root {
+            return Ok(tree);
+        }
+        children.retain(|(name, _)| {
+            if name == OUTPUT_MARKER || marked.contains(name) {
+                return false;
+            }
+            if name.starts_with(OWN_PREFIX) {
+                tree.warnings.push(format!(
+                    "{}: a lamina temporary file (from an interrupted build?); left out",
+                    real_dir.join(name).display()
+                ));
+                return false;
+            }
+            true
+        });
         // Each child's metadata is read relative to the open folder (no path walk from the root
         // for each of thousands of files) and does not follow links. The entries, which hold
         // the folder open, are dropped before descending: one open folder per level at most.
@@ -80,7 +183,6 @@ impl Walker<'_> {
                 )
             })
             .collect::<Vec<Result<Tree>>>();
-        let mut tree = Tree::default();
         // The first error in walk order, whichever thread met it first.
         for part in parts {
             tree.append(part?);
@@ -99,7 +201,7 @@ impl Walker<'_> {
         if meta.file_type().is_symlink() {
             return self.link(&real, artifact, followed);
         } else if meta.is_dir() {
-            if Some(real.as_path()) == self.skip {
+            if self.bounds.skips(&real) {
                 return Ok(tree);
             }
             return self.walk_dir(&real, &artifact, followed);
@@ -123,9 +225,18 @@ impl Walker<'_> {
             ));
             return Ok(tree);
         };
-        if let Some(skip) = self.skip
-            && target.starts_with(skip)
-        {
+        if self.bounds.skips(&target) {
+            return Ok(tree);
+        }
+        // Only regular files and folders, wherever the link leads: a device or a FIFO would be
+        // read without end or block the build.
+        let meta = fs_err::metadata(&target)?;
+        if !meta.is_file() && !meta.is_dir() {
+            tree.warnings.push(format!(
+                "{}: a link to {}, which is not a regular file or folder (a device, FIFO or socket); left out",
+                real.display(),
+                target.display()
+            ));
             return Ok(tree);
         }
         if let Ok(inside) = target.strip_prefix(self.root) {
@@ -149,9 +260,19 @@ impl Walker<'_> {
             tree.links.insert(artifact, target_artifact);
             return Ok(tree);
         }
-        // Leaves the function folder: a link there cannot work on Lambda, so copy what it
-        // points at.
-        let meta = fs_err::metadata(&target)?;
+        if !self.bounds.allows(&target) {
+            return Err(Error::input(
+                real,
+                format!(
+                    "a link to {}, outside the project ({}); lamina reads and ships nothing outside it. If that is meant to ship, allow it with --allow-outside {} (or allow_outside in lamina.toml)",
+                    target.display(),
+                    self.bounds.boundary.display(),
+                    target.display()
+                ),
+            ));
+        }
+        // Leaves the function folder for a place inside the project (a workspace package): a
+        // link there cannot work on Lambda, so copy what it points at.
         if meta.is_dir() {
             if followed.iter().any(|seen| target.starts_with(seen)) {
                 tree.warnings.push(format!(
@@ -170,6 +291,25 @@ impl Walker<'_> {
         }
         Ok(tree)
     }
+}
+
+/// What the output marker in this folder names, if it has one.
+fn marked_names(dir: &Path, has_marker: bool) -> Result<Vec<String>> {
+    if !has_marker {
+        return Ok(Vec::new());
+    }
+    let marker = dir.join(OUTPUT_MARKER);
+    let file = crate::input::open(&marker, None)?;
+    if file.len() > 1 << 20 {
+        return Err(Error::input(
+            &marker,
+            "a lamina output marker of more than 1 MiB",
+        ));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut { file }, &mut text)
+        .map_err(|error| Error::io(&marker, error))?;
+    Ok(text.lines().map(str::to_string).collect())
 }
 
 fn file(source: PathBuf, path: String, meta: &std::fs::Metadata) -> FileEntry {

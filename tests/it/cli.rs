@@ -172,5 +172,5 @@ fn human_output_is_a_summary_and_json_is_the_report() {
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["fn.zip", "report.json"]);
+    assert_eq!(names, [".lamina-output", "fn.zip", "report.json"]);
 }

@@ -12,5 +12,6 @@ mod layers;
 mod node;
 mod package;
 mod python;
+mod safety;
 mod templates;
 mod trace;

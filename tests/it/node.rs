@@ -194,7 +194,12 @@ fn workspace_links_out_of_the_function_are_copied_as_real_files() {
         "index.js",
         "exports.handler = async () => require('@org/common');\n",
     );
-    // The workspace package lives beside the function, as in a monorepo.
+    // The workspace package lives beside the function, as in a monorepo whose root names
+    // its workspaces: that root is the project boundary the link stays inside.
+    crate::harness::write_file(
+        &fixture.base.join("package.json"),
+        r#"{"private":true,"workspaces":["packages/*"]}"#,
+    );
     let common = fixture.base.join("packages/common");
     crate::harness::write_file(
         &common.join("package.json"),

@@ -551,6 +551,11 @@ fn workspace_packages_copied_in_are_traced_from_their_place_in_the_artifact() {
     );
     // The workspace package lives beside the function, with its own installed dependency; its
     // files are copied in, and their imports resolve from their new place in the artifact.
+    // A monorepo root naming its workspaces: the project boundary the link stays inside.
+    crate::harness::write_file(
+        &fixture.base.join("package.json"),
+        r#"{"private":true,"workspaces":["packages/*"]}"#,
+    );
     let common = fixture.base.join("packages/common");
     crate::harness::write_file(
         &common.join("package.json"),
