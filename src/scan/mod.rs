@@ -100,6 +100,9 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
         .as_deref()
         .filter(|out| out.starts_with(&root) && out != &root);
     let mut tree = walk::walk(&root, &bounds(&root, options, None))?;
+    if let Some(refused) = tree.refused.first() {
+        return Err(refused.error());
+    }
     let manifest = node::read_manifest(&manifest_path)?;
     let mut packages = node::packages(&mut tree)?;
     node::apply_lockfile(&root, &mut packages)?;

@@ -123,6 +123,15 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
         }
         Some((path.to_string(), matches!(layout, Layout::Root)))
     };
+    // A link out of the project is an error only where it would ship: a virtual
+    // environment's `bin/python` points at the machine's Python and stays out.
+    if let Some(refused) = tree
+        .refused
+        .iter()
+        .find(|refused| remap(&refused.path).is_some())
+    {
+        return Err(refused.error());
+    }
     for mut entry in tree.entries {
         let Some((artifact, site)) = remap(&entry.path) else {
             continue;
@@ -145,6 +154,9 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
     }
     if let Layout::Outside(dir) = &layout {
         let outside = walk::walk(dir, &bounds)?;
+        if let Some(refused) = outside.refused.first() {
+            return Err(refused.error());
+        }
         warnings.extend(outside.warnings);
         entries.extend(outside.entries.into_iter().map(|entry| (entry, true)));
     }

@@ -22,7 +22,37 @@ pub struct Tree {
     pub links: BTreeMap<String, String>,
     /// Artifact paths of folders reached through a link that leaves the function folder.
     pub materialized: Vec<String>,
+    /// Links that leave the project boundary, never followed. They are an error if their
+    /// path would ship (`Refused::error`): a virtual environment's `bin/python`, which points
+    /// at the machine's Python, never ships.
+    pub refused: Vec<Refused>,
     pub warnings: Vec<String>,
+}
+
+/// A link whose target is outside the project boundary.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// Its artifact path.
+    pub path: String,
+    /// The link itself, and where it leads.
+    pub link: PathBuf,
+    pub target: PathBuf,
+    pub boundary: PathBuf,
+}
+
+impl Refused {
+    /// The input error: the link, its target, and how to allow it.
+    pub fn error(&self) -> Error {
+        Error::input(
+            &self.link,
+            format!(
+                "a link to {}, outside the project ({}); lamina reads and ships nothing outside it. If that is meant to ship, allow it with --allow-outside {} (or allow_outside in lamina.toml)",
+                self.target.display(),
+                self.boundary.display(),
+                self.target.display()
+            ),
+        )
+    }
 }
 
 /// Where the walk may go. Every path is canonical.
@@ -115,6 +145,7 @@ impl Tree {
         self.entries.append(&mut other.entries);
         self.links.append(&mut other.links);
         self.materialized.append(&mut other.materialized);
+        self.refused.append(&mut other.refused);
         self.warnings.append(&mut other.warnings);
     }
 }
@@ -261,15 +292,13 @@ impl Walker<'_> {
             return Ok(tree);
         }
         if !self.bounds.allows(&target) {
-            return Err(Error::input(
-                real,
-                format!(
-                    "a link to {}, outside the project ({}); lamina reads and ships nothing outside it. If that is meant to ship, allow it with --allow-outside {} (or allow_outside in lamina.toml)",
-                    target.display(),
-                    self.bounds.boundary.display(),
-                    target.display()
-                ),
-            ));
+            tree.refused.push(Refused {
+                path: artifact,
+                link: real.to_path_buf(),
+                target,
+                boundary: self.bounds.boundary.clone(),
+            });
+            return Ok(tree);
         }
         // Leaves the function folder for a place inside the project (a workspace package): a
         // link there cannot work on Lambda, so copy what it points at.

@@ -303,10 +303,7 @@ fn own_outputs_the_cache_never_ships_and_an_empty_cache_variable_is_no_override(
         .output()
         .unwrap();
     assert_eq!(inside.status.code(), Some(0), "{}", stderr(&inside));
-    assert!(
-        fixture.root.join("cache").exists(),
-        "the cache was used"
-    );
+    assert!(fixture.root.join("cache").exists(), "the cache was used");
     let again = Command::new(cargo_bin("lamina"))
         .args(["build", ".", "--out", "../out2"])
         .current_dir(&fixture.root)
@@ -680,4 +677,28 @@ proptest! {
     ) {
         random_tree_build(&nodes);
     }
+}
+
+#[test]
+fn boundary_a_virtual_environment_linking_to_the_machine_python_is_fine_as_it_never_ships() {
+    let fixture = Fixture::empty("pyfn");
+    fixture.file(
+        "lambda_function.py",
+        "def handler(event, context):\n    return 1\n",
+    );
+    // What `python3 -m venv .venv` makes: bin/python links to the machine's interpreter.
+    fixture.file(".venv/pyvenv.cfg", "home = /usr/bin\nversion = 3.12.0\n");
+    fixture.file(".venv/lib/python3.12/site-packages/.keep", "");
+    fixture.link(".venv/bin/python", "/usr/bin/python3");
+    let output = fixture.lamina(&["build", "pyfn", "--out", "out"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // A link out of the project beside the handler still is an error.
+    fixture.link("python", "/usr/bin/python3");
+    let output = fixture.lamina(&["build", "pyfn", "--out", "out2"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("pyfn/python"),
+        "{}",
+        stderr(&output)
+    );
 }
