@@ -60,7 +60,7 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
             "no package.json and no Python handler: lamina needs a Node.js function folder (package.json and its installed node_modules) or a Python one (a handler such as lambda_function.py, with its dependencies in package/, a .venv or --site-packages)",
         ));
     }
-    let manifest = node::read_manifest(&manifest_path)?;
+    let manifest = node::read_manifest(&manifest_path, node::ManifestRole::Function)?;
 
     let output = options.output.as_deref().map(absolute_canonical);
     let skip = output
