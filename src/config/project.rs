@@ -10,11 +10,26 @@ use crate::error::{Error, Result};
 use crate::model::{Arch, Runtime, ShakeMode};
 
 /// Whether `build` plans shared layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LayerMode {
     Auto,
     None,
+}
+
+impl<'de> Deserialize<'de> for LayerMode {
+    /// A string, so that `mode = 3` is "expected a string" at its line (a derived enum gets
+    /// toml's bare "wanted string or table").
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "auto" => Ok(LayerMode::Auto),
+            "none" => Ok(LayerMode::None),
+            other => Err(serde::de::Error::invalid_value(
+                serde::de::Unexpected::Str(other),
+                &"auto or none",
+            )),
+        }
+    }
 }
 
 /// `[layers]` of `lamina.toml`, or the defaults a template gets.
@@ -161,9 +176,13 @@ fn is_file_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// The keys any `[[function]]` (and `[defaults]`) may have.
+/// The keys any `[[function]]` (and `[defaults]`) may have. `expecting` words a value of the
+/// wrong type for the user, instead of naming these structs.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of function settings (name, path, handler, runtime, ...)"
+)]
 struct TomlFunction {
     name: Option<String>,
     path: Option<String>,
@@ -178,14 +197,40 @@ struct TomlFunction {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a table with mode and min_functions")]
 struct TomlLayers {
     mode: Option<LayerMode>,
+    #[serde(default, deserialize_with = "function_count")]
     min_functions: Option<usize>,
 }
 
+/// `min_functions`: a whole number, refused in words a user reads ("expected usize" is not).
+fn function_count<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<usize>, D::Error> {
+    struct Count;
+    impl serde::de::Visitor<'_> for Count {
+        type Value = usize;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number of functions")
+        }
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<usize, E> {
+            usize::try_from(value)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(value), &self))
+        }
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<usize, E> {
+            usize::try_from(value)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+        }
+    }
+    deserializer.deserialize_u64(Count).map(Some)
+}
+
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a lamina.toml with [defaults], [[function]] and [layers]"
+)]
 struct TomlProject {
     defaults: Option<TomlFunction>,
     #[serde(default)]

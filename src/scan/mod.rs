@@ -103,7 +103,7 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
     if let Some(refused) = tree.refused.first() {
         return Err(refused.error());
     }
-    let manifest = node::read_manifest(&manifest_path)?;
+    let manifest = node::read_manifest(&manifest_path, node::ManifestRole::Function)?;
     let mut packages = node::packages(&mut tree)?;
     node::apply_lockfile(&root, &mut packages)?;
 

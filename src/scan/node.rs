@@ -12,64 +12,304 @@ use crate::model::{
     Dependency, DependencyKind, LockFlags, Manifest, Owner, Package, PackageId, PackageKind,
 };
 
-/// Reads and parses a `package.json`.
-pub fn read_manifest(path: &Path) -> Result<Manifest> {
+/// Whose `package.json` is read: the function's own is held to every field's type; an installed
+/// package's only where a wrong type would change what ships or how Node resolves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManifestRole {
+    /// The function folder's own `package.json`, which the user wrote.
+    Function,
+    /// A package under `node_modules` (workspace packages linked in included), as published.
+    Installed,
+}
+
+/// Why a `package.json` cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestError {
+    /// Not JSON.
+    Syntax(String),
+    /// JSON, but a field has a type lamina cannot read safely: the message names the field,
+    /// the type expected and what was found.
+    Field(String),
+}
+
+/// Reads and parses a `package.json`; a field of the wrong type is an input error naming the
+/// file and the field.
+pub fn read_manifest(path: &Path, role: ManifestRole) -> Result<Manifest> {
     let text = crate::input::read_to_string(path, None)?;
-    parse_manifest(&text).map_err(|message| Error::Json {
-        path: path.to_path_buf(),
-        message,
+    parse_manifest(&text, role).map_err(|error| match error {
+        ManifestError::Syntax(message) => Error::Json {
+            path: path.to_path_buf(),
+            message,
+        },
+        ManifestError::Field(message) => Error::input(path, message),
     })
 }
 
-/// Parses the fields of a `package.json` lamina uses; fields of the wrong type are ignored, as
-/// npm ignores them.
-pub fn parse_manifest(text: &str) -> Result<Manifest, String> {
-    let value: Value = serde_json::from_str(text).map_err(|error| error.to_string())?;
+/// Parses the fields of a `package.json` lamina uses, checking their types.
+///
+/// | field | function's own | installed package |
+/// |---|---|---|
+/// | `name` | string | string: it names the package; npm refuses to publish any other type (Node would ignore it) |
+/// | `version` | string | a string or ignored: only reported |
+/// | `type` | string | a string or ignored, as Node ignores any other type |
+/// | `main` | string: it may name the handler | a string or ignored, as Node ignores it and loads `index.js` (`dunder-proto` ships `"main": false`) |
+/// | `dependencies`, `optionalDependencies`, `peerDependencies` | object of strings | object of strings (they decide what ships); `null` or `[]` is none, as npm reads them |
+/// | `devDependencies` | object of strings | not checked: npm never installs an installed package's dev dependencies |
+/// | `bundleDependencies` | array of names, or a boolean | not checked (`true` is common): nothing depends on it |
+/// | `workspaces` | array of globs, or an object with a `packages` array | not checked |
+/// | `exports` | string, object, array or `null` | the same: with any other type Node resolves nothing in the package (`ERR_PACKAGE_PATH_NOT_EXPORTED`) |
+/// | `imports` | object | not checked: a wrong type only breaks that package's own `#` imports |
+/// | `engines` | object of strings | not checked (old packages write `["node >= 0.4"]`); `engines.node` read when a string |
+/// | `browser` | string, or object of strings or `false` | not checked: Lambda never reads it |
+///
+/// In the function's own `package.json` only `exports` may be `null`; in an installed package
+/// a `null` field is absent, as in npm and Node.
+pub fn parse_manifest(text: &str, role: ManifestRole) -> Result<Manifest, ManifestError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|error| ManifestError::Syntax(error.to_string()))?;
     let Value::Object(object) = value else {
-        return Err("expected an object at the top level".to_string());
+        return Err(ManifestError::Field(format!(
+            "a package.json must hold a JSON object, found {}",
+            describe(&value)
+        )));
     };
-    let string = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
-    let map = |key: &str| -> BTreeMap<String, String> {
-        object
-            .get(key)
-            .and_then(Value::as_object)
-            .map(|deps| {
-                deps.iter()
-                    .map(|(name, spec)| (name.clone(), spec.as_str().unwrap_or("").to_string()))
-                    .collect()
-            })
-            .unwrap_or_default()
+    let fields = Fields {
+        object: &object,
+        role,
     };
-    let bundle = object
-        .get("bundleDependencies")
-        .or_else(|| object.get("bundledDependencies"));
-    let bundle_dependencies = match bundle {
+    let strict = role == ManifestRole::Function;
+    fields.check(strict, "workspaces", is_workspaces, WORKSPACES)?;
+    fields.check(
+        strict,
+        "imports",
+        Value::is_object,
+        "an object of \"#specifier\" → target",
+    )?;
+    fields.check(strict, "browser", is_browser, BROWSER)?;
+    fields.check_values(strict, "browser", is_browser_target, "a path or false")?;
+    fields.check(
+        strict,
+        "engines",
+        Value::is_object,
+        "an object of name → version range",
+    )?;
+    fields.check_values(
+        strict,
+        "engines",
+        Value::is_string,
+        "a version range string",
+    )?;
+    let dependencies = fields.dependencies("dependencies", true)?;
+    let bundle = ["bundleDependencies", "bundledDependencies"]
+        .into_iter()
+        .find(|key| object.contains_key(*key));
+    if let Some(key) = bundle {
+        fields.check(
+            strict,
+            key,
+            is_bundle,
+            "an array of package names or a boolean",
+        )?;
+    }
+    let bundle_dependencies = match bundle.and_then(|key| object.get(key)) {
         Some(Value::Array(names)) => names
             .iter()
             .filter_map(Value::as_str)
             .map(str::to_string)
             .collect(),
         // `true` bundles every dependency.
-        Some(Value::Bool(true)) => map("dependencies").into_keys().collect(),
+        Some(Value::Bool(true)) => dependencies.keys().cloned().collect(),
         _ => Vec::new(),
     };
+    let exports = match object.get("exports") {
+        Some(exports @ (Value::String(_) | Value::Object(_) | Value::Array(_) | Value::Null)) => {
+            Some(exports.clone())
+        }
+        Some(other) => {
+            // Node refuses every specifier of such a package, `require(name)` included.
+            return Err(wrong_type(
+                "\"exports\"",
+                "a string, an object, an array or null",
+                other,
+            ));
+        }
+        None => None,
+    };
     Ok(Manifest {
-        name: string("name"),
-        version: string("version"),
-        main: string("main"),
-        exports: object.get("exports").cloned(),
-        module_type: string("type"),
+        name: fields.string("name", true)?,
+        version: fields.string("version", strict)?,
+        main: fields.string("main", strict)?,
+        exports,
+        module_type: fields.string("type", strict)?,
         engines_node: object
             .get("engines")
             .and_then(|engines| engines.get("node"))
             .and_then(Value::as_str)
             .map(str::to_string),
-        dependencies: map("dependencies"),
-        optional_dependencies: map("optionalDependencies"),
-        peer_dependencies: map("peerDependencies"),
-        dev_dependencies: map("devDependencies"),
+        optional_dependencies: fields.dependencies("optionalDependencies", true)?,
+        peer_dependencies: fields.dependencies("peerDependencies", true)?,
+        dev_dependencies: fields.dependencies("devDependencies", strict)?,
+        dependencies,
         bundle_dependencies,
     })
+}
+
+const WORKSPACES: &str = "an array of folder globs, or an object with a \"packages\" array";
+const BROWSER: &str = "a string, or an object of path → path or false";
+
+/// The fields of one `package.json`, read by its role's rules.
+struct Fields<'a> {
+    object: &'a serde_json::Map<String, Value>,
+    role: ManifestRole,
+}
+
+impl Fields<'_> {
+    /// The field's value, or `None` when absent (or `null` in an installed package).
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.object
+            .get(key)
+            .filter(|value| !(value.is_null() && self.role == ManifestRole::Installed))
+    }
+
+    /// Refuses the field when `strict` and its value does not pass `test`.
+    fn check(
+        &self,
+        strict: bool,
+        key: &str,
+        test: fn(&Value) -> bool,
+        expected: &str,
+    ) -> Result<(), ManifestError> {
+        match self.get(key) {
+            Some(value) if strict && !test(value) => {
+                Err(wrong_type(&format!("{key:?}"), expected, value))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses, when `strict`, a value of the object field `key` that does not pass `test`.
+    fn check_values(
+        &self,
+        strict: bool,
+        key: &str,
+        test: fn(&Value) -> bool,
+        expected: &str,
+    ) -> Result<(), ManifestError> {
+        let Some(Value::Object(entries)) = self.get(key).filter(|_| strict) else {
+            return Ok(());
+        };
+        match entries.iter().find(|(_, value)| !test(value)) {
+            Some((name, value)) => Err(wrong_type(&format!("{key:?}.{name:?}"), expected, value)),
+            None => Ok(()),
+        }
+    }
+
+    /// A string field; when not `strict`, any other type is ignored.
+    fn string(&self, key: &str, strict: bool) -> Result<Option<String>, ManifestError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(_) if !strict => Ok(None),
+            Some(other) => Err(wrong_type(&format!("{key:?}"), "a string", other)),
+        }
+    }
+
+    /// A map of package name → version range; when not `strict`, anything else reads as empty.
+    fn dependencies(
+        &self,
+        key: &str,
+        strict: bool,
+    ) -> Result<BTreeMap<String, String>, ManifestError> {
+        let entries = match self.get(key) {
+            None => return Ok(BTreeMap::new()),
+            Some(Value::Object(entries)) => entries,
+            // npm reads an installed package's dependencies with `Object.entries`, for which an
+            // empty array holds nothing.
+            Some(Value::Array(items))
+                if items.is_empty() && self.role == ManifestRole::Installed =>
+            {
+                return Ok(BTreeMap::new());
+            }
+            Some(_) if !strict => return Ok(BTreeMap::new()),
+            Some(other) => {
+                return Err(wrong_type(
+                    &format!("{key:?}"),
+                    "an object of name → version range",
+                    other,
+                ));
+            }
+        };
+        let mut map = BTreeMap::new();
+        for (name, spec) in entries {
+            match spec {
+                Value::String(spec) => {
+                    map.insert(name.clone(), spec.clone());
+                }
+                _ if !strict => {
+                    map.insert(name.clone(), String::new());
+                }
+                other => {
+                    return Err(wrong_type(
+                        &format!("{key:?}.{name:?}"),
+                        "a version range string",
+                        other,
+                    ));
+                }
+            }
+        }
+        Ok(map)
+    }
+}
+
+fn is_string_array(value: &Value) -> bool {
+    value
+        .as_array()
+        .is_some_and(|items| items.iter().all(Value::is_string))
+}
+
+fn is_workspaces(value: &Value) -> bool {
+    is_string_array(value)
+        || value
+            .as_object()
+            .and_then(|object| object.get("packages"))
+            .is_some_and(is_string_array)
+}
+
+fn is_browser(value: &Value) -> bool {
+    value.is_string() || value.is_object()
+}
+
+fn is_browser_target(value: &Value) -> bool {
+    value.is_string() || value == &Value::Bool(false)
+}
+
+fn is_bundle(value: &Value) -> bool {
+    value.is_boolean() || is_string_array(value)
+}
+
+/// `"dependencies" must be an object of name → version range, found an array (["tiny"])`.
+fn wrong_type(field: &str, expected: &str, found: &Value) -> ManifestError {
+    ManifestError::Field(format!(
+        "{field} must be {expected}, found {}",
+        describe(found)
+    ))
+}
+
+/// A JSON value's type with a short rendering of it: `an array (["tiny"])`.
+fn describe(value: &Value) -> String {
+    let kind = match value {
+        Value::Null => return "null".to_string(),
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    let mut text = value.to_string();
+    if text.chars().count() > 40 {
+        text = text.chars().take(39).chain(['…']).collect();
+    }
+    format!("{kind} ({text})")
 }
 
 /// Whether an artifact folder is an installed package's folder: `…/node_modules/name` or
@@ -117,7 +357,7 @@ pub fn packages(tree: &mut Tree) -> Result<Vec<Package>> {
         use rayon::prelude::*;
         found
             .par_iter()
-            .map(|(_, source)| read_manifest(source))
+            .map(|(_, source)| read_manifest(source, ManifestRole::Installed))
             .collect::<Result<Vec<_>>>()?
     };
     let mut packages = Vec::with_capacity(folders.len());
@@ -332,10 +572,197 @@ mod tests {
 
     #[test]
     fn manifests_tolerate_missing_fields_and_reject_bad_json() {
-        let manifest = parse_manifest(r#"{"name":"a","dependencies":{"b":"1"}}"#).unwrap();
-        assert_eq!(manifest.name.as_deref(), Some("a"));
-        assert_eq!(manifest.dependencies.len(), 1);
-        assert!(parse_manifest("{").is_err());
-        assert!(parse_manifest("[]").is_err());
+        for role in [ManifestRole::Function, ManifestRole::Installed] {
+            let manifest =
+                parse_manifest(r#"{"name":"a","dependencies":{"b":"1"}}"#, role).unwrap();
+            assert_eq!(manifest.name.as_deref(), Some("a"));
+            assert_eq!(manifest.dependencies.len(), 1);
+            assert!(matches!(
+                parse_manifest("{", role),
+                Err(ManifestError::Syntax(_))
+            ));
+            assert!(matches!(
+                parse_manifest("[]", role),
+                Err(ManifestError::Field(_))
+            ));
+        }
+    }
+
+    /// The message `parse_manifest` gives for `text`, which must be a field error.
+    fn field_error(text: &str, role: ManifestRole) -> String {
+        match parse_manifest(text, role) {
+            Err(ManifestError::Field(message)) => message,
+            other => panic!("{text}: expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn manifest_field_of_wrong_type_is_input_error_in_the_function_manifest() {
+        let cases = [
+            (
+                r#"{"dependencies":["tiny"]}"#,
+                "\"dependencies\"",
+                "an array",
+            ),
+            (r#"{"dependencies":"tiny"}"#, "\"dependencies\"", "a string"),
+            (r#"{"dependencies":null}"#, "\"dependencies\"", "null"),
+            (
+                r#"{"dependencies":{"tiny":1}}"#,
+                "\"dependencies\".\"tiny\"",
+                "a number",
+            ),
+            (
+                r#"{"devDependencies":["x"]}"#,
+                "\"devDependencies\"",
+                "an array",
+            ),
+            (
+                r#"{"optionalDependencies":true}"#,
+                "\"optionalDependencies\"",
+                "a boolean",
+            ),
+            (
+                r#"{"peerDependencies":{"p":{}}}"#,
+                "\"peerDependencies\".\"p\"",
+                "an object",
+            ),
+            (r#"{"name":3}"#, "\"name\"", "a number"),
+            (r#"{"version":1.2}"#, "\"version\"", "a number"),
+            (r#"{"main":["index.js"]}"#, "\"main\"", "an array"),
+            (r#"{"main":false}"#, "\"main\"", "a boolean"),
+            (r#"{"type":{}}"#, "\"type\"", "an object"),
+            (
+                r#"{"bundleDependencies":"a"}"#,
+                "\"bundleDependencies\"",
+                "a string",
+            ),
+            (
+                r#"{"bundledDependencies":[1]}"#,
+                "\"bundledDependencies\"",
+                "an array",
+            ),
+            (
+                r#"{"workspaces":"packages/*"}"#,
+                "\"workspaces\"",
+                "a string",
+            ),
+            (
+                r#"{"workspaces":{"nohoist":[]}}"#,
+                "\"workspaces\"",
+                "an object",
+            ),
+            (r#"{"exports":true}"#, "\"exports\"", "a boolean"),
+            (r#"{"exports":1}"#, "\"exports\"", "a number"),
+            (r##"{"imports":["#a"]}"##, "\"imports\"", "an array"),
+            (r#"{"engines":["node >= 18"]}"#, "\"engines\"", "an array"),
+            (
+                r#"{"engines":{"node":20}}"#,
+                "\"engines\".\"node\"",
+                "a number",
+            ),
+            (r#"{"browser":false}"#, "\"browser\"", "a boolean"),
+            (
+                r#"{"browser":{"fs":true}}"#,
+                "\"browser\".\"fs\"",
+                "a boolean",
+            ),
+        ];
+        for (text, field, found) in cases {
+            let message = field_error(text, ManifestRole::Function);
+            assert!(
+                message.starts_with(&format!("{field} must be ")),
+                "{text}: {message}"
+            );
+            assert!(
+                message.contains(&format!("found {found}")),
+                "{text}: {message}"
+            );
+        }
+        assert_eq!(
+            field_error(r#"{"dependencies":["tiny"]}"#, ManifestRole::Function),
+            "\"dependencies\" must be an object of name → version range, found an array ([\"tiny\"])"
+        );
+    }
+
+    #[test]
+    fn manifest_fields_of_every_accepted_type_parse_in_the_function_manifest() {
+        let manifest = parse_manifest(
+            r##"{"name":"f","version":"1.0.0","main":"src/index.js","type":"module",
+                "dependencies":{"a":"^1"},"devDependencies":{},"optionalDependencies":{"o":"1"},
+                "peerDependencies":{"p":"*"},"bundleDependencies":true,
+                "workspaces":{"packages":["packages/*"],"nohoist":["**/x"]},
+                "exports":null,"imports":{"#db":"./db.js"},"engines":{"node":">=20"},
+                "browser":{"./node.js":"./browser.js","fs":false}}"##,
+            ManifestRole::Function,
+        )
+        .unwrap();
+        assert_eq!(manifest.main.as_deref(), Some("src/index.js"));
+        assert_eq!(manifest.engines_node.as_deref(), Some(">=20"));
+        assert_eq!(manifest.bundle_dependencies, ["a"]);
+        assert_eq!(manifest.exports, Some(Value::Null));
+        for other in [
+            r#"{"workspaces":["a","b/*"],"exports":"./i.js","browser":"./b.js"}"#,
+            r#"{"exports":["./a.js"],"bundledDependencies":["a"]}"#,
+            r#"{"exports":{".":{"import":"./a.mjs"}},"bundleDependencies":false}"#,
+        ] {
+            parse_manifest(other, ManifestRole::Function).unwrap();
+        }
+    }
+
+    #[test]
+    fn installed_manifest_field_of_wrong_type_is_input_error_where_it_decides_what_ships() {
+        let cases = [
+            (r#"{"dependencies":["tiny"]}"#, "\"dependencies\""),
+            (r#"{"dependencies":"tiny"}"#, "\"dependencies\""),
+            (
+                r#"{"dependencies":{"tiny":["1"]}}"#,
+                "\"dependencies\".\"tiny\"",
+            ),
+            (
+                r#"{"optionalDependencies":"x"}"#,
+                "\"optionalDependencies\"",
+            ),
+            (r#"{"peerDependencies":[1]}"#, "\"peerDependencies\""),
+            (r#"{"name":["a"]}"#, "\"name\""),
+            (r#"{"exports":false}"#, "\"exports\""),
+        ];
+        for (text, field) in cases {
+            let message = field_error(text, ManifestRole::Installed);
+            assert!(
+                message.starts_with(&format!("{field} must be ")),
+                "{text}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn installed_manifests_keep_the_odd_shapes_old_packages_publish() {
+        // Shapes found in published packages: `"main": false` (dunder-proto), engines arrays,
+        // `"browser": false`, licence objects, `"bundleDependencies": true`, empty arrays and
+        // nulls for dependency maps.
+        let manifest = parse_manifest(
+            r#"{"name":"old","version":1,"main":false,"type":true,"engines":["node >= 0.4"],
+                "browser":false,"license":{"type":"MIT"},"bundleDependencies":true,
+                "dependencies":{"a":"1"},"devDependencies":["x"],"peerDependencies":null,
+                "optionalDependencies":[],"workspaces":"x","imports":[]}"#,
+            ManifestRole::Installed,
+        )
+        .unwrap();
+        assert_eq!(manifest.name.as_deref(), Some("old"));
+        // Node ignores a `main` that is not a string and loads `index.js`; so does lamina.
+        assert_eq!(manifest.main, None);
+        assert_eq!(manifest.version, None);
+        assert_eq!(manifest.engines_node, None);
+        assert_eq!(manifest.bundle_dependencies, ["a"]);
+        assert!(manifest.dev_dependencies.is_empty());
+        assert!(manifest.peer_dependencies.is_empty());
+        assert!(manifest.optional_dependencies.is_empty());
+        let manifest = parse_manifest(
+            r#"{"name":null,"engines":{"node":">=0.8","npm":1},"devDependencies":{"x":2}}"#,
+            ManifestRole::Installed,
+        )
+        .unwrap();
+        assert_eq!(manifest.name, None);
+        assert_eq!(manifest.engines_node.as_deref(), Some(">=0.8"));
     }
 }

@@ -53,6 +53,106 @@ fn invalid_json_names_the_file() {
     fails_with(&fixture, &["node_modules/a/package.json", "invalid JSON"]);
 }
 
+/// Runs `lamina scan` on the fixture and expects exit 2 with a message containing `needles`
+/// and nothing on stdout.
+fn scan_fails_with(fixture: &Fixture, needles: &[&str]) {
+    let output = fixture.lamina(&["scan", fixture.root.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let message = stderr(&output);
+    for needle in needles {
+        assert!(message.contains(needle), "{needle:?} not in {message:?}");
+    }
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn manifest_field_of_wrong_type_is_input_error() {
+    // Before: a dependency list that is not an object was read as empty, and every installed
+    // package was dropped as extraneous with exit 0.
+    let cases = [
+        (
+            json!({ "name": "fn", "dependencies": ["tiny"] }),
+            vec![
+                "fn/package.json",
+                r#""dependencies" must be an object of name → version range, found an array"#,
+            ],
+        ),
+        (
+            json!({ "name": "fn", "dependencies": "tiny" }),
+            vec!["fn/package.json", r#""dependencies""#, "found a string"],
+        ),
+        (
+            json!({ "name": "fn", "dependencies": { "tiny": 1 } }),
+            vec![
+                "fn/package.json",
+                r#""dependencies"."tiny" must be a version range string, found a number"#,
+            ],
+        ),
+        (
+            json!({ "name": "fn", "dependencies": { "tiny": "1" }, "main": ["index.js"] }),
+            vec![
+                "fn/package.json",
+                r#""main" must be a string, found an array"#,
+            ],
+        ),
+        (
+            json!({ "name": "fn", "dependencies": { "tiny": "1" }, "engines": { "node": 20 } }),
+            vec!["fn/package.json", r#""engines"."node""#, "found a number"],
+        ),
+        (
+            json!({ "name": "fn", "dependencies": { "tiny": "1" }, "exports": true }),
+            vec!["fn/package.json", r#""exports" must be"#, "found a boolean"],
+        ),
+    ];
+    for (manifest, needles) in cases {
+        let fixture = Fixture::new("fn", manifest);
+        fixture
+            .file(
+                "index.js",
+                "const tiny = require('tiny');\nexports.handler = async () => tiny;\n",
+            )
+            .package("node_modules/tiny", "tiny", "1.0.0", &[]);
+        let before = fixture.snapshot();
+        fails_with(&fixture, &needles);
+        scan_fails_with(&fixture, &needles);
+        assert_eq!(fixture.snapshot(), before, "the input is never modified");
+    }
+}
+
+#[test]
+fn installed_manifest_field_of_wrong_type_is_input_error_where_it_changes_what_ships() {
+    // `tiny` needs `inner`: read as empty, a list or a string would drop `inner` and ship a
+    // `tiny` that cannot load; a version that is not a string npm itself refuses.
+    for dependencies in [json!(["inner"]), json!("inner"), json!({ "inner": true })] {
+        let fixture = Fixture::new(
+            "fn",
+            json!({ "name": "fn", "dependencies": { "tiny": "1" } }),
+        );
+        fixture
+            .file(
+                "index.js",
+                "const tiny = require('tiny');\nexports.handler = async () => tiny;\n",
+            )
+            .manifest(
+                "node_modules/tiny",
+                json!({ "name": "tiny", "version": "1.0.0", "dependencies": dependencies }),
+            )
+            .file(
+                "node_modules/tiny/index.js",
+                "module.exports = require('inner');\n",
+            )
+            .package("node_modules/inner", "inner", "1.0.0", &[]);
+        fails_with(
+            &fixture,
+            &[
+                "node_modules/tiny/package.json",
+                r#""dependencies""#,
+                "must be",
+            ],
+        );
+    }
+}
+
 #[test]
 fn a_dependency_that_is_not_installed_is_an_error_unless_optional() {
     let fixture = Fixture::new(

@@ -520,3 +520,53 @@ fn build_never_modifies_the_input() {
     fixture.build(&[]);
     assert_eq!(fixture.snapshot(), before);
 }
+
+#[test]
+fn installed_manifests_with_odd_field_types_still_build_and_run() {
+    // Shapes published packages carry: `"main": false` (dunder-proto, math-intrinsics), engines
+    // arrays (verror, extsprintf), `"browser": false`, licence objects, `"bundleDependencies":
+    // true`, a list of devDependencies, empty or null dependency maps. Node ignores them, and
+    // a wrong type in the maps that decide what ships is refused elsewhere (cli.rs).
+    let fixture = Fixture::new(
+        "odd",
+        json!({ "name": "odd", "dependencies": { "old": "*" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "const old = require('old');\nexports.handler = async () => old;\n",
+        )
+        .manifest(
+            "node_modules/old",
+            json!({
+                "name": "old",
+                "version": "0.1.0",
+                "main": false,
+                "engines": ["node >= 0.4"],
+                "browser": false,
+                "license": { "type": "MIT", "url": "http://example.com" },
+                "bundleDependencies": true,
+                "dependencies": { "helper": "*" },
+                "devDependencies": ["mocha"],
+                "optionalDependencies": [],
+                "peerDependencies": null,
+                "imports": []
+            }),
+        )
+        .file(
+            "node_modules/old/index.js",
+            "module.exports = ['old'].concat(require('helper'));\n",
+        )
+        .package("node_modules/helper", "helper", "1.0.0", &[]);
+    let built = fixture.build(&[]);
+    assert_eq!(built.code, 0);
+    check(
+        &built,
+        &[
+            ("node_modules/old", "kept", "production"),
+            ("node_modules/helper", "kept", "production"),
+        ],
+    );
+    let task = built.extract();
+    assert_eq!(run_handler(&task, "index.js"), r#"["old","helper@1.0.0"]"#);
+}

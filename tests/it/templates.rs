@@ -300,3 +300,172 @@ fn an_unknown_key_in_lamina_toml_names_the_key_and_line() {
         "nothing is written on bad input"
     );
 }
+
+/// A folder holding `fn/` (a Node function that builds) and the project file `name` with
+/// `text`; runs `lamina build` on the file and expects exit 2, a message holding `needles`, and
+/// no output folder.
+fn project_file_fails_with(name: &str, text: &str, needles: &[&str]) {
+    let temp = tempfile::tempdir().unwrap();
+    let function = temp.path().join("fn");
+    fs_err::create_dir_all(&function).unwrap();
+    fs_err::write(function.join("package.json"), r#"{"name":"fn"}"#).unwrap();
+    fs_err::write(
+        function.join("index.js"),
+        "exports.handler = async () => 1;\n",
+    )
+    .unwrap();
+    let input = temp.path().join(name);
+    fs_err::write(&input, text).unwrap();
+    let out = temp.path().join("out");
+    let run = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+        .arg("build")
+        .arg(if name == "lamina.toml" {
+            temp.path()
+        } else {
+            &input
+        })
+        .arg("--out")
+        .arg(&out)
+        .arg("--no-cache")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{text}\n{}", show(&run));
+    for needle in needles {
+        assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+    }
+    assert!(run.stdout.is_empty(), "{}", show(&run));
+    assert!(!out.exists(), "nothing is written on bad input: {text}");
+}
+
+const SAM_FUNCTION: &str =
+    "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n";
+
+#[test]
+fn template_value_of_wrong_type_is_input_error() {
+    // Before: a list or map where a string belongs was reported as "resolved only at deploy"
+    // and the build went on; an Environment or Variables that was not a map was skipped, and
+    // the 4 KiB env limit passed unchecked.
+    let cases: [(String, &[&str]); 8] = [
+        (
+            format!("{SAM_FUNCTION}      Handler: [a]\n"),
+            &["Resources.Fn.Handler (line 6) must be a string, found a list"],
+        ),
+        (
+            format!("{SAM_FUNCTION}      Handler: index.handler\n      Runtime: 12\n"),
+            &[
+                "Resources.Fn.Runtime (line 7)",
+                "\"12\" is not a Lambda runtime",
+            ],
+        ),
+        (
+            format!(
+                "{SAM_FUNCTION}      Handler: index.handler\n      Environment:\n        Variables: [A, B]\n"
+            ),
+            &[
+                "Resources.Fn.Environment.Variables (line 8) must be a map",
+                "found a list",
+            ],
+        ),
+        (
+            format!("{SAM_FUNCTION}      Handler: index.handler\n      Environment: x\n"),
+            &["Resources.Fn.Environment (line 7) must be a map with Variables"],
+        ),
+        (
+            format!(
+                "{SAM_FUNCTION}      Handler: index.handler\n      Environment:\n        Variables:\n          BIG: [1, 2]\n"
+            ),
+            &["Resources.Fn.Environment.Variables.BIG (line 9) must be a string"],
+        ),
+        (
+            format!("Globals:\n  Function:\n    Handler: {{file: index}}\n{SAM_FUNCTION}"),
+            &["Globals.Function.Handler (line 3) must be a string, found a map"],
+        ),
+        (
+            format!("{SAM_FUNCTION}      Handler: index.handler\n      Architectures: arm64\n"),
+            &["Resources.Fn.Architectures (line 7) must be a list"],
+        ),
+        (
+            format!("{SAM_FUNCTION}      Handler: index.handler\n      Layers: arn:aws:lambda:x\n"),
+            &["Resources.Fn.Layers (line 7) must be a list"],
+        ),
+    ];
+    for (text, needles) in cases {
+        let mut all = vec!["template.yaml"];
+        all.extend(needles);
+        project_file_fails_with("template.yaml", &text, &all);
+    }
+
+    let service = "service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\n";
+    let cases: [(String, &[&str]); 4] = [
+        (
+            format!("{service}functions:\n  api:\n    handler: [fn/index.handler]\n"),
+            &["functions.api.handler (line 7) must be a string, found a list"],
+        ),
+        (
+            format!("{service}functions:\n  api: fn/index.handler\n"),
+            &["functions.api (line 6) must be a map of function settings"],
+        ),
+        (
+            format!(
+                "{service}  environment: [A]\nfunctions:\n  api:\n    handler: fn/index.handler\n"
+            ),
+            &["provider.environment (line 5) must be a map"],
+        ),
+        (
+            format!(
+                "{service}package:\n  patterns: '!docs/**'\nfunctions:\n  api:\n    handler: fn/index.handler\n"
+            ),
+            &["package.patterns (line 6) must be a list"],
+        ),
+    ];
+    for (text, needles) in cases {
+        let mut all = vec!["serverless.yml"];
+        all.extend(needles);
+        project_file_fails_with("serverless.yml", &text, &all);
+    }
+}
+
+#[test]
+fn lamina_toml_value_of_wrong_type_is_input_error() {
+    let function = "[[function]]\nname = \"a\"\npath = \"fn\"\n";
+    let cases: [(String, &[&str]); 6] = [
+        (
+            format!("{function}runtime = 3\n"),
+            &["line 4", "runtime = 3", "expected a string"],
+        ),
+        (
+            format!("{function}handler = [\"x\"]\n"),
+            &["line 4", "handler = [\"x\"]", "expected a string"],
+        ),
+        (
+            format!("{function}environment = \"x\"\n"),
+            &["line 4", "environment = \"x\"", "expected a map"],
+        ),
+        (
+            format!("{function}[layers]\nmin_functions = \"two\"\n"),
+            &[
+                "line 5",
+                "min_functions",
+                "expected a whole number of functions",
+            ],
+        ),
+        (
+            format!("{function}[layers]\nmode = 3\n"),
+            &["line 5", "mode = 3", "expected a string"],
+        ),
+        (
+            format!("defaults = 3\n{function}"),
+            &[
+                "line 1",
+                "defaults = 3",
+                "expected a table of function settings",
+            ],
+        ),
+    ];
+    for (text, needles) in cases {
+        let mut all = vec!["lamina.toml"];
+        all.extend(needles);
+        project_file_fails_with("lamina.toml", &text, &all);
+    }
+}
