@@ -27,6 +27,14 @@ pub enum Command {
     Why(WhyArgs),
 }
 
+/// `KEY=VALUE`.
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct WhyArgs {
     /// A package name (`express`, `@aws-sdk/client-s3`) or a file's path inside the artifact
@@ -147,12 +155,22 @@ pub struct BuildArgs {
     #[arg(long, value_enum, default_value_t = UploadArg::Direct)]
     pub upload: UploadArg,
     /// Load the handler from the built zip with the local node/python3, laid out as Lambda
-    /// does; a failure fails the build (exit 1).
+    /// does and isolated from this machine's packages; a failure the unslimmed input does not
+    /// share fails the build (exit 1), one it shares is a warning.
     #[arg(long)]
     pub smoke: bool,
-    /// With --smoke: also invoke the handler with the JSON event in FILE.
+    /// With --smoke: also invoke the handler with the JSON event in FILE, with a Lambda
+    /// context and callback, and show its result.
     #[arg(long, value_name = "FILE")]
     pub smoke_event: Option<PathBuf>,
+    /// With --smoke: an environment variable for the handler (repeatable); added to the
+    /// function's environment from lamina.toml or the template.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub smoke_env: Vec<(String, String)>,
+    /// With --smoke: seconds the handler may take to load and answer; then it and everything
+    /// it started are ended and the smoke test fails.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::smoke::DEFAULT_TIMEOUT_SECONDS)]
+    pub smoke_timeout: u64,
     /// `auto` moves packages several functions keep byte for byte into shared layers
     /// (OUT/layers/); `none` ships each function whole. Default: lamina.toml's [layers] mode,
     /// `auto` for a SAM or Serverless template, `none` for function folders.

@@ -38,6 +38,10 @@ pub struct Config {
     pub smoke: bool,
     /// `build --smoke-event FILE`: also invoke it with this event.
     pub smoke_event: Option<PathBuf>,
+    /// `build --smoke-env KEY=VALUE`, in order.
+    pub smoke_env: Vec<(String, String)>,
+    /// `build --smoke-timeout`, in seconds.
+    pub smoke_timeout: u64,
     /// `build --layers`; `None`: `lamina.toml`'s `[layers] mode`, `auto` for a template,
     /// `none` for function folders named one by one.
     pub layers: Option<project::LayerMode>,

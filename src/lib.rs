@@ -458,11 +458,31 @@ fn build(
                 .iter()
                 .map(|&layer| layer_zips[layer].0.path.clone())
                 .collect();
+            // The function's environment as deploy will give it: what only deploy can resolve
+            // gets a placeholder; `--smoke-env` wins.
+            let mut variables = std::collections::BTreeMap::new();
+            if let Some(environment) = environment {
+                variables.extend(environment.variables.clone());
+                for entry in &environment.unresolved {
+                    let name = entry
+                        .split_once(':')
+                        .map_or(entry.as_str(), |(name, _)| name);
+                    variables.insert(
+                        name.trim().to_string(),
+                        "lamina-smoke-placeholder".to_string(),
+                    );
+                }
+            }
+            variables.extend(config.smoke_env.iter().cloned());
             function.smoke = Some(smoke::smoke(
-                &inventory.function,
+                inventory,
                 &artifact.path,
                 &paths,
-                config.smoke_event.as_deref(),
+                &smoke::SmokeOptions {
+                    event: config.smoke_event.clone(),
+                    environment: variables,
+                    timeout: std::time::Duration::from_secs(config.smoke_timeout),
+                },
             )?);
         }
         functions.push(function);

@@ -43,7 +43,12 @@ fn check_config(args: CheckArgs) -> Result<(CheckConfig, bool), lamina::Error> {
 }
 
 fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
-    let mut smoke = (false, None);
+    let mut smoke = (
+        false,
+        None,
+        Vec::new(),
+        lamina::smoke::DEFAULT_TIMEOUT_SECONDS,
+    );
     let mut layers = None;
     let mut python = (false, false);
     let (command, common, out, shake, compression, no_cache, upload_arg) = match cli.command {
@@ -57,7 +62,12 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
             UploadArg::Direct,
         ),
         Command::Build(build) => {
-            smoke = (build.smoke, build.smoke_event);
+            smoke = (
+                build.smoke,
+                build.smoke_event,
+                build.smoke_env,
+                build.smoke_timeout,
+            );
             python = (build.compile, build.strip);
             layers = build.layers.map(|layers| match layers {
                 LayersArg::Auto => config::project::LayerMode::Auto,
@@ -108,6 +118,8 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
         upload: upload(upload_arg),
         smoke: smoke.0,
         smoke_event: smoke.1,
+        smoke_env: smoke.2,
+        smoke_timeout: smoke.3,
         layers,
         compile: python.0,
         strip: python.1,
@@ -147,6 +159,8 @@ fn why(args: WhyArgs) -> Result<(String, bool), lamina::Error> {
         upload: Upload::Direct,
         smoke: false,
         smoke_event: None,
+        smoke_env: Vec::new(),
+        smoke_timeout: lamina::smoke::DEFAULT_TIMEOUT_SECONDS,
         layers: None,
         compile: false,
         strip: false,

@@ -639,13 +639,102 @@ impl Report {
             let _ = writeln!(out);
         }
         let verdict = if self.ok {
-            "ok: every artifact is within Lambda's limits"
+            "ok: every artifact is within Lambda's limits".to_string()
         } else {
-            "FAILED: a limit is exceeded or a check failed (see above)"
+            format!("FAILED: {} (see above)", self.failures().join("; "))
         };
         let _ = writeln!(out, "{verdict}");
         out
     }
+
+    /// What made the report fail, one phrase per function or layer: the limits exceeded, the
+    /// error findings' ids, a failed smoke test.
+    pub fn failures(&self) -> Vec<String> {
+        let mut failures = Vec::new();
+        for function in &self.functions {
+            let mut what = Vec::new();
+            let limits: Vec<&str> = function
+                .limits
+                .iter()
+                .filter(|limit| !limit.ok && limit.severity != Severity::Warning)
+                .map(|limit| limit.id)
+                .collect();
+            if !limits.is_empty() {
+                what.push(format!("exceeds the {} limit", limits.join(", ")));
+            }
+            let mut ids: Vec<&str> = function
+                .findings
+                .iter()
+                .filter(|finding| finding.severity == Severity::Error)
+                .map(|finding| finding.id)
+                .collect();
+            ids.dedup();
+            if !ids.is_empty() {
+                what.push(format!("check {} failed", ids.join(", ")));
+            }
+            if function.smoke.as_ref().is_some_and(|smoke| !smoke.ok) {
+                what.push("the smoke test failed".to_string());
+            }
+            if !what.is_empty() {
+                failures.push(format!("{} {}", function.name, what.join(", ")));
+            }
+        }
+        for layer in &self.layers {
+            let mut ids: Vec<&str> = layer
+                .findings
+                .iter()
+                .filter(|finding| finding.severity == Severity::Error)
+                .map(|finding| finding.id)
+                .collect();
+            ids.dedup();
+            if !ids.is_empty() {
+                failures.push(format!(
+                    "layer {}: check {} failed",
+                    layer.name,
+                    ids.join(", ")
+                ));
+            }
+        }
+        if failures.is_empty() {
+            failures.push("a limit is exceeded or a check failed".to_string());
+        }
+        failures
+    }
+}
+
+/// The smoke section: the verdict, the error's last lines (where the exception is), notes.
+fn render_smoke(out: &mut String, smoke: &crate::smoke::SmokeReport) {
+    let verdict = match (smoke.outcome, smoke.invoked) {
+        ("passed", false) => "ok: the handler loads".to_string(),
+        ("passed", true) => format!(
+            "ok: the handler loads and answered the event: {}",
+            shorten(smoke.result.as_deref().unwrap_or("null"), 160)
+        ),
+        ("inconclusive", _) => {
+            "inconclusive: the unslimmed input fails the same way, so this is not the artifact's doing"
+                .to_string()
+        }
+        _ => "FAILED: the artifact fails where the unslimmed input does not".to_string(),
+    };
+    let _ = writeln!(out, "\n  smoke ({}): {verdict}", smoke.interpreter);
+    if let Some(summary) = &smoke.summary {
+        let _ = writeln!(out, "    error: {}", shorten(summary, 300));
+        for line in &smoke.excerpt {
+            let _ = writeln!(out, "      {}", shorten(line.trim(), 200));
+        }
+    }
+    for note in &smoke.notes {
+        let _ = writeln!(out, "    note: {note}");
+    }
+}
+
+/// `text` cut to `most` characters, with an ellipsis.
+fn shorten(text: &str, most: usize) -> String {
+    if text.chars().count() <= most {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(most).collect();
+    cut + "…"
 }
 
 /// Text safe inside a Markdown table cell.
@@ -763,18 +852,7 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
         let _ = writeln!(out, "\n  note: {note}");
     }
     if let Some(smoke) = &function.smoke {
-        let verdict = if smoke.ok {
-            "ok: the handler loads"
-        } else {
-            "FAILED"
-        };
-        let _ = writeln!(out, "\n  smoke ({}): {verdict}", smoke.interpreter);
-        for line in smoke.error.iter().flat_map(|error| error.lines()).take(12) {
-            let _ = writeln!(out, "    {line}");
-        }
-        if let Some(note) = &smoke.note {
-            let _ = writeln!(out, "    note: {note}");
-        }
+        render_smoke(out, smoke);
     }
     for warning in &function.warnings {
         let _ = writeln!(out, "  warning: {warning}");

@@ -82,6 +82,8 @@ fuzz_target!(|data: &[u8]| {
         upload: Upload::Direct,
         smoke: false,
         smoke_event: None,
+        smoke_env: Vec::new(),
+        smoke_timeout: 60,
         layers: None,
         compile: false,
         strip: false,

@@ -13,5 +13,6 @@ mod node;
 mod package;
 mod python;
 mod safety;
+mod smoke;
 mod templates;
 mod trace;

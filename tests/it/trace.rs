@@ -401,7 +401,10 @@ fn smoke_event_invokes_the_handler_and_fails_on_an_exception() {
         "--smoke-event",
         fixture.root.join("fail.json").to_str().unwrap(),
     ]);
-    assert_eq!(failed.code, 1);
+    // The unslimmed input throws the same: the handler's own failure, not the artifact's, so a
+    // warning (inconclusive), not a failed build.
+    assert_eq!(failed.code, 0);
+    assert_eq!(failed.function()["smoke"]["outcome"], "inconclusive");
     assert!(
         failed.function()["smoke"]["error"]
             .as_str()
