@@ -63,7 +63,7 @@ fn run_handler(dir: &Path, app: &str) -> String {
 /// Runs `lamina build <input> --out <out> --json ARGS`, checks the report and returns the zip path.
 fn lamina_build(input: &Path, out: &Path, name: &str, args: &[&str]) -> PathBuf {
     let before = listing(input);
-    let run = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+    let run = crate::harness::lamina_command()
         .arg("build")
         .arg(input)
         .arg("--out")

@@ -85,7 +85,7 @@ fn installed() -> PathBuf {
 }
 
 fn build(input: &Path, out: &Path, layers: &str) -> Value {
-    let run = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+    let run = crate::harness::lamina_command()
         .arg("build")
         .arg(input)
         .arg("--out")

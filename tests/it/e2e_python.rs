@@ -111,7 +111,7 @@ fn slimmed_app_answers_the_same(name: &str) -> Slimmed {
 
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let run = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+    let run = crate::harness::lamina_command()
         .arg("build")
         .arg(&input)
         .arg("--out")

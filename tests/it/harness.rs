@@ -9,6 +9,18 @@ use std::process::Output;
 use assert_cmd::cargo::cargo_bin;
 use serde_json::{Value, json};
 
+/// `lamina`, with its cache of compressed entries in the tests' own folder under `target/`,
+/// never the user's `~/.cache/lamina`. A test that needs a cache of its own sets
+/// `LAMINA_CACHE_DIR` again.
+pub fn lamina_command() -> std::process::Command {
+    let mut command = std::process::Command::new(cargo_bin("lamina"));
+    command.env(
+        "LAMINA_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("lamina-cache"),
+    );
+    command
+}
+
 /// A function folder in a temporary directory.
 pub struct Fixture {
     _temp: tempfile::TempDir,
@@ -103,7 +115,7 @@ impl Fixture {
 
     /// Runs `lamina ARGS` in the base folder.
     pub fn lamina(&self, args: &[&str]) -> Output {
-        std::process::Command::new(cargo_bin("lamina"))
+        lamina_command()
             .args(args)
             .current_dir(&self.base)
             // Each fixture gets its own cache of compressed entries, outside the function.

@@ -2,8 +2,6 @@
 //! content under OUT/layers/, the function zips without what moved, `--smoke` loading each
 //! handler with its layers in /opt, and the Markdown report.
 
-use std::process::Command;
-
 use serde_json::Value;
 
 use crate::harness::Fixture;
@@ -61,7 +59,7 @@ fn monorepo() -> Fixture {
 }
 
 fn lamina(fixture: &Fixture, args: &[&str]) -> std::process::Output {
-    Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+    crate::harness::lamina_command()
         .arg("build")
         .arg(&fixture.root)
         .arg("--out")
@@ -173,7 +171,7 @@ fn the_markdown_report_tabulates_functions_and_layers() {
 fn remembered_digests_never_merge_packages_that_changed() {
     let fixture = monorepo();
     let build = || {
-        let output = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+        let output = crate::harness::lamina_command()
             .arg("build")
             .arg(&fixture.root)
             .arg("--out")

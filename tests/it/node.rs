@@ -433,7 +433,7 @@ fn user_tests_vcs_and_lockfiles_stay_out_but_the_handler_stays_in() {
 fn output_folder_inside_the_function_is_left_out() {
     let fixture = npm_tree();
     let run = |dir: &std::path::Path| {
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+        crate::harness::lamina_command()
             .args(["build", ".", "--json"])
             .current_dir(dir)
             .output()

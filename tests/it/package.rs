@@ -172,7 +172,7 @@ fn concurrent_builds_sharing_a_cache_under_constant_eviction_stay_correct() {
         let children: Vec<_> = (0..4)
             .map(|index| {
                 let out = fixture.base.join(format!("out-{round}-{index}"));
-                std::process::Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+                crate::harness::lamina_command()
                     .args(["build", &root, "--json", "--out"])
                     .arg(&out)
                     .env("LAMINA_CACHE_DIR", fixture.base.join("cache"))

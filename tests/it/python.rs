@@ -1282,7 +1282,7 @@ fn compile_and_strip_without_the_tools_leave_a_note() {
     let empty = fixture.base.join("empty-path");
     fs_err::create_dir_all(&empty).unwrap();
     let out = fixture.base.join("out");
-    let output = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+    let output = crate::harness::lamina_command()
         .args(["build", fixture.root.to_str().unwrap(), "--out"])
         .arg(&out)
         .args(["--json", "--runtime", "python3.11", "--compile", "--strip"])

@@ -196,7 +196,7 @@ fn run_bounded(mut command: Command, limit: Duration) -> Output {
 }
 
 fn lamina_in(fixture: &Fixture, args: &[&str]) -> Command {
-    let mut command = Command::new(cargo_bin("lamina"));
+    let mut command = crate::harness::lamina_command();
     command
         .args(args)
         .current_dir(&fixture.base)
@@ -296,7 +296,7 @@ fn own_outputs_inside_the_function_never_ship_whatever_out_says_later() {
 fn own_outputs_the_cache_never_ships_and_an_empty_cache_variable_is_no_override() {
     let fixture = tiny();
     // The cache inside the function folder, named by the variable.
-    let inside = Command::new(cargo_bin("lamina"))
+    let inside = crate::harness::lamina_command()
         .args(["build", ".", "--out", "../out1", "--json"])
         .current_dir(&fixture.root)
         .env("LAMINA_CACHE_DIR", fixture.root.join("cache"))
@@ -304,7 +304,7 @@ fn own_outputs_the_cache_never_ships_and_an_empty_cache_variable_is_no_override(
         .unwrap();
     assert_eq!(inside.status.code(), Some(0), "{}", stderr(&inside));
     assert!(fixture.root.join("cache").exists(), "the cache was used");
-    let again = Command::new(cargo_bin("lamina"))
+    let again = crate::harness::lamina_command()
         .args(["build", ".", "--out", "../out2"])
         .current_dir(&fixture.root)
         .env("LAMINA_CACHE_DIR", fixture.root.join("cache"))
@@ -319,7 +319,7 @@ fn own_outputs_the_cache_never_ships_and_an_empty_cache_variable_is_no_override(
 
     // Empty: the default cache (under HOME), never the current folder.
     let home = fixture.base.join("home");
-    let empty = Command::new(cargo_bin("lamina"))
+    let empty = crate::harness::lamina_command()
         .args(["build", ".", "--out", "../out3"])
         .current_dir(&fixture.root)
         .env("LAMINA_CACHE_DIR", "")

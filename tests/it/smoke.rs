@@ -4,8 +4,6 @@
 //! SDK, and a differential run on the unslimmed input that tells the artifact's failures from
 //! the handler's own.
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 
 use crate::harness::{Built, Fixture, write_file};
@@ -299,7 +297,7 @@ fn smoke_is_isolated_from_the_machines_packages() {
         &fixture.base.join("machine/machine-only/index.js"),
         "module.exports = 1;\n",
     );
-    let output = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+    let output = crate::harness::lamina_command()
         .args(["build", "isonode", "--out", "out", "--json", "--smoke"])
         .current_dir(&fixture.base)
         .env("LAMINA_CACHE_DIR", fixture.base.join("cache"))

@@ -4,7 +4,6 @@
 //! `limit/env` finding, Serverless `package.patterns` applied in order.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -23,7 +22,7 @@ fn build(input: &Path) -> (Option<i32>, Value) {
 
 /// `lamina build INPUT --out OUT`, leaving the zips in `out`.
 fn build_to(input: &Path, out: &Path) -> (Option<i32>, Value) {
-    let run = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+    let run = crate::harness::lamina_command()
         .arg("build")
         .arg(input)
         .arg("--out")
@@ -282,7 +281,7 @@ fn an_unknown_key_in_lamina_toml_names_the_key_and_line() {
         "[[function]]\nname = \"a\"\npath = \"a\"\n\n[layers]\nmode = \"auto\"\nshare = 3\n",
     )
     .unwrap();
-    let run = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+    let run = crate::harness::lamina_command()
         .arg("build")
         .arg(temp.path())
         .arg("--out")
@@ -317,7 +316,7 @@ fn project_file_fails_with(name: &str, text: &str, needles: &[&str]) {
     let input = temp.path().join(name);
     fs_err::write(&input, text).unwrap();
     let out = temp.path().join("out");
-    let run = Command::new(assert_cmd::cargo::cargo_bin("lamina"))
+    let run = crate::harness::lamina_command()
         .arg("build")
         .arg(if name == "lamina.toml" {
             temp.path()
