@@ -348,6 +348,15 @@ pub struct Package {
     pub workspace: bool,
 }
 
+/// A package named in a string literal of another package's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedReference {
+    pub from: PackageId,
+    pub to: PackageId,
+    /// `node_modules/config/parser.js:27`.
+    pub at: String,
+}
+
 /// What the user's own code imports, for finding unused root dependencies.
 #[derive(Debug, Clone, Default)]
 pub struct Imports {
@@ -384,6 +393,10 @@ pub struct Trace {
 #[derive(Debug, Clone)]
 pub struct Inventory {
     pub function: Function,
+    /// Node: installed packages a package's code names in a string literal (`require(NAME)`
+    /// with `const NAME = "js-yaml"`, as `config` loads its parsers), beyond its declared
+    /// dependencies: a kept package keeps them.
+    pub named: Vec<NamedReference>,
     pub manifest: Manifest,
     /// The root package's declared dependencies, resolved.
     pub dependencies: Vec<Dependency>,

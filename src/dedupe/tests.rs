@@ -146,6 +146,7 @@ fn function(name: &str, runtime: Runtime, packages: &[Spec<'_>], paths: &[(&str,
     };
     Built {
         inventory: Inventory {
+            named: Vec::new(),
             function: Function {
                 name: name.to_string(),
                 root: PathBuf::from("/nowhere"),

@@ -118,6 +118,11 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
     for (package, resolved) in packages.iter_mut().zip(resolved) {
         package.dependencies = resolved;
     }
+    let named = node::named_references(
+        &tree.entries,
+        &packages,
+        &node::Resolver::new(&packages, &tree.links),
+    )?;
 
     let name = root
         .file_name()
@@ -149,6 +154,7 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
         None
     };
     Ok(Inventory {
+        named,
         function: Function {
             name,
             root,

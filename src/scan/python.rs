@@ -263,6 +263,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
                 .join("/")
         });
     Ok(Inventory {
+        named: Vec::new(),
         function: Function {
             name,
             root,

@@ -27,19 +27,37 @@ fn reach(
             queue.push_back(*id);
         }
     }
+    let mut named: HashMap<PackageId, Vec<&crate::model::NamedReference>> = HashMap::new();
+    for reference in &inventory.named {
+        named.entry(reference.from).or_default().push(reference);
+    }
     while let Some(id) = queue.pop_front() {
         let package = inventory.package(id);
-        for dependency in &package.dependencies {
-            let Some(target) = dependency.target else {
-                continue;
-            };
+        let declared = package
+            .dependencies
+            .iter()
+            .filter_map(|dependency| dependency.target)
+            .map(|target| {
+                (
+                    target,
+                    format!("dependency of {}@{}", package.name, package.version),
+                )
+            });
+        // Loaded by name without being declared (`require(JS_YAML_DEP)`).
+        let by_name = named.get(&id).into_iter().flatten().map(|reference| {
+            (
+                reference.to,
+                format!(
+                    "named by {}@{} at {} (it loads it by name without declaring it)",
+                    package.name, package.version, reference.at
+                ),
+            )
+        });
+        for (target, why) in declared.chain(by_name).collect::<Vec<_>>() {
             if stop(target) || seen.contains_key(&target) {
                 continue;
             }
-            seen.insert(
-                target,
-                format!("dependency of {}@{}", package.name, package.version),
-            );
+            seen.insert(target, why);
             queue.push_back(target);
         }
     }
@@ -100,6 +118,38 @@ pub fn classify(
             })
             .collect()
     };
+    // Imported by the user's code but not a production dependency of package.json: installed
+    // at the top of node_modules all the same (by hand, or as a devDependency), it is what
+    // the code loads, so it is kept, with a warning.
+    let mut used_roots = used_roots;
+    for name in &imports.packages {
+        if production_roots.iter().any(|(_, root)| root == name)
+            || runtime_provided(inventory, name)
+        {
+            continue;
+        }
+        let folder = format!("node_modules/{name}");
+        let Some(package) = inventory
+            .packages
+            .iter()
+            .find(|package| package.path == folder)
+        else {
+            continue;
+        };
+        let dev = inventory
+            .dependencies
+            .iter()
+            .any(|dependency| dependency.kind == DependencyKind::Dev && &dependency.name == name);
+        let what = if dev {
+            "only in devDependencies"
+        } else {
+            "not in package.json dependencies"
+        };
+        notes.push(format!(
+            "warning: your code imports {name}, which is installed but {what}: it is kept; add it to dependencies so every install has it"
+        ));
+        used_roots.push((package.id, format!("imported by your code ({what})")));
+    }
     let all_roots: Vec<(PackageId, String)> = production_roots
         .iter()
         .map(|(id, name)| (*id, format!("root dependency {name}")))

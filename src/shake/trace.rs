@@ -50,10 +50,21 @@ pub fn refine(
     }
     while let Some(id) = queue.pop_front() {
         let package = inventory.package(id);
-        for dependency in &package.dependencies {
-            if let Some(target) = dependency.target
-                && !whole.contains_key(&target)
-            {
+        // Declared dependencies, and packages its code loads by a name it holds
+        // (`require(JS_YAML_DEP)`).
+        let named = inventory
+            .named
+            .iter()
+            .filter(|reference| reference.from == id)
+            .map(|reference| reference.to);
+        let targets: Vec<PackageId> = package
+            .dependencies
+            .iter()
+            .filter_map(|dependency| dependency.target)
+            .chain(named)
+            .collect();
+        for target in targets {
+            if !whole.contains_key(&target) {
                 whole.insert(
                     target,
                     format!(

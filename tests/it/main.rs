@@ -16,3 +16,4 @@ mod safety;
 mod smoke;
 mod templates;
 mod trace;
+mod verdicts;

@@ -1,0 +1,110 @@
+//! Truthful verdicts (issue 12): no silent breakage. A package a kept package loads by name,
+//! and an installed package the code imports without declaring it, stay in the artifact; the
+//! handler, unzipped, answers as the input does.
+
+use serde_json::json;
+
+use crate::harness::{Fixture, check, run_handler};
+
+/// Shaped like the `config` package: it loads the parser of a config file format by a name
+/// held in a constant, which it does not declare (it tells users to install it themselves).
+fn config_loading_js_yaml() -> Fixture {
+    let fixture = Fixture::new(
+        "cfg",
+        json!({ "name": "cfg", "dependencies": { "config": "3.3.12", "js-yaml": "4.1.0" } }),
+    );
+    fixture.file(
+        "index.js",
+        "const config = require('config');\nexports.handler = async () => config.get('greeting');\n",
+    );
+    fixture.file("config/default.yml", "greeting: hello from yaml\n");
+    fixture.manifest(
+        "node_modules/config",
+        json!({ "name": "config", "version": "3.3.12", "main": "./lib/config.js" }),
+    );
+    fixture.file(
+        "node_modules/config/lib/config.js",
+        "const JS_YAML_DEP = 'js-yaml';\n\
+         const path = require('path');\n\
+         const fs = require('fs');\n\
+         function load() {\n\
+         \x20 const parser = require(JS_YAML_DEP);\n\
+         \x20 return parser.load(fs.readFileSync(path.join(process.cwd(), 'config', 'default.yml'), 'utf8'));\n\
+         }\n\
+         module.exports = { get: (key) => load()[key] };\n",
+    );
+    fixture.manifest(
+        "node_modules/js-yaml",
+        json!({ "name": "js-yaml", "version": "4.1.0", "main": "index.js" }),
+    );
+    fixture.file(
+        "node_modules/js-yaml/index.js",
+        "exports.load = (text) => Object.fromEntries(text.trim().split('\\n').map((line) => line.split(': ')));\n",
+    );
+    fixture
+}
+
+#[test]
+fn named_a_dependency_a_kept_package_loads_by_a_constant_name_is_kept() {
+    let fixture = config_loading_js_yaml();
+    for mode in ["deps", "files"] {
+        let built = fixture.build(&["--shake", mode]);
+        check(&built, &[("node_modules/js-yaml", "kept", "production")]);
+        let reason = built.package("node_modules/js-yaml")["reason"].to_string();
+        assert!(
+            reason.contains("node_modules/config/lib/config.js:1"),
+            "{mode}: the reason names the file and line: {reason}"
+        );
+        let task = built.extract();
+        // The handler reads config/ relative to the working folder, as on Lambda (/var/task).
+        let output = std::process::Command::new("node")
+            .arg("-e")
+            .arg("require('./index.js').handler().then((r) => console.log(JSON.stringify(r)))")
+            .current_dir(&task)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            r#""hello from yaml""#,
+            "{mode}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        fs_err::remove_dir_all(&task).unwrap();
+    }
+}
+
+#[test]
+fn undeclared_an_installed_package_the_code_imports_is_kept_with_a_warning() {
+    let fixture = Fixture::new(
+        "undeclared",
+        json!({ "name": "undeclared", "dependencies": {}, "devDependencies": { "dayjs": "1.0.0" } }),
+    );
+    fixture.file(
+        "index.js",
+        "exports.handler = async () => [require('leftpad'), require('dayjs')];\n",
+    );
+    fixture.package("node_modules/leftpad", "leftpad", "1.0.0", &[]);
+    fixture.package("node_modules/dayjs", "dayjs", "1.0.0", &[]);
+    let built = fixture.build(&[]);
+    check(
+        &built,
+        &[
+            ("node_modules/leftpad", "kept", "production"),
+            ("node_modules/dayjs", "kept", "production"),
+        ],
+    );
+    let notes = built.function()["notes"].to_string();
+    assert!(
+        notes.contains("leftpad") && notes.contains("not in package.json dependencies"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("dayjs") && notes.contains("only in devDependencies"),
+        "{notes}"
+    );
+    let task = built.extract();
+    assert_eq!(
+        run_handler(&task, "index.js"),
+        r#"[["leftpad@1.0.0"],["dayjs@1.0.0"]]"#
+    );
+}
