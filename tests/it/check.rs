@@ -782,6 +782,17 @@ const CASES: &[Case] = &[
         quiet: &[],
     },
     Case {
+        id: "path/control-character",
+        build: |dir, bad| {
+            function_zip(
+                dir,
+                vec![raw(if bad { "lib/a\u{7}.js" } else { "lib/a.js" }, b"1")],
+            )
+        },
+        fires: &["path/control-character"],
+        quiet: &[],
+    },
+    Case {
         id: "path/duplicate",
         build: |dir, bad| {
             function_zip(
@@ -861,6 +872,23 @@ const CASES: &[Case] = &[
             args(&["fn.zip"])
         },
         fires: &["link/dangling"],
+        quiet: &[],
+    },
+    Case {
+        id: "link/target-too-long",
+        build: |dir, bad| {
+            // 4,096 bytes is one more than Linux takes; `./` repeated is still a valid path.
+            let target = "./".repeat(if bad { 2044 } else { 10 }) + "index.js";
+            zip_items(
+                &dir.join("fn.zip"),
+                &[
+                    file("index.js", "exports.handler = 1;\n", 0o644),
+                    link("main.js", &target),
+                ],
+            );
+            args(&["fn.zip"])
+        },
+        fires: &["link/target-too-long"],
         quiet: &[],
     },
     Case {
