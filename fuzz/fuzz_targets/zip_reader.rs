@@ -14,13 +14,19 @@ fuzz_target!(|data: &[u8]| {
         all_data: true,
     };
     if let Ok(contents) = inspect_bytes(data, &limits) {
-        // Every finding names a documented id.
+        use lamina::verify::findings::{FINDINGS, LISTED_PER_KIND, TEXT_CAP};
         for finding in &contents.findings {
-            assert!(
-                lamina::verify::findings::FINDINGS
-                    .iter()
-                    .any(|kind| kind.id == finding.id)
-            );
+            // Every finding names a documented id...
+            assert!(FINDINGS.iter().any(|kind| kind.id == finding.id));
+            // ...and quotes a bounded excerpt of the zip's names (escapes and the length added).
+            assert!(finding.entry.as_ref().is_none_or(|entry| entry.len() < 8 * TEXT_CAP));
+            // ...and at most LISTED_PER_KIND of one kind are listed.
+            let same = contents
+                .findings
+                .iter()
+                .filter(|other| other.id == finding.id)
+                .count();
+            assert!(same <= LISTED_PER_KIND);
         }
     }
 });

@@ -20,8 +20,11 @@ const ZIP64_LOCATOR_LEN: usize = 20;
 const ZIP64_END_LEN: usize = 56;
 const ZIP64_EXTRA_ID: u16 = 0x0001;
 
-/// The central directory is held in memory while it is parsed: refuse a larger one.
-const MAX_CENTRAL_DIRECTORY: u64 = 256 << 20;
+/// The largest central directory lamina reads. It is parsed record by record and never held,
+/// but every record becomes an entry in memory (its fixed fields and its name): this bounds
+/// their number and the bytes of their names. A layer of 250 MiB of small files needs a few
+/// MiB of directory.
+pub const MAX_CENTRAL_DIRECTORY: u64 = 64 << 20;
 
 /// Bytes read from the data stream at a time.
 const CHUNK: usize = 64 << 10;
@@ -314,9 +317,7 @@ impl Archive {
                 "a central directory of {directory_size} bytes is more than lamina reads ({MAX_CENTRAL_DIRECTORY})"
             )));
         }
-        let mut directory = vec![0; directory_size as usize];
-        read_exact_at(reader, directory_offset, &mut directory)?;
-        let entries = parse_central_directory(&directory)?;
+        let entries = read_central_directory(reader, directory_offset, directory_size)?;
         // Writers without zip64 store the count modulo 2^16 when it overflows.
         let count = entries.len() as u64;
         if count != total_entries && (zip64_end || count % 0x1_0000 != total_entries) {
@@ -347,16 +348,38 @@ impl Archive {
     }
 }
 
-fn parse_central_directory(directory: &[u8]) -> io::Result<Vec<CentralEntry>> {
+/// Reads the central directory record by record from `offset`: only the entries are kept
+/// (their fixed fields and names), never the directory itself, extra fields or comments.
+fn read_central_directory<R: Read + Seek>(
+    reader: &mut R,
+    offset: u64,
+    size: u64,
+) -> io::Result<Vec<CentralEntry>> {
+    reader.seek(SeekFrom::Start(offset))?;
+    let mut stream = (&mut *reader).take(size);
+    let mut remaining = size;
+    let mut header = [0; CENTRAL_HEADER_LEN];
+    // Reused for every record's extra field (at most 64 KiB).
+    let mut extra = Vec::new();
     let mut entries = Vec::new();
-    let mut fields = Fields::new(directory);
-    while fields.position < directory.len() {
+    // The directory lies inside the file (checked by the caller), so running short of it
+    // means the file changed while it was read.
+    let short = |error: io::Error| {
+        if error.kind() == io::ErrorKind::UnexpectedEof {
+            malformed("the central directory ends early: the file changed while it was read")
+        } else {
+            error
+        }
+    };
+    while remaining > 0 {
         let index = entries.len();
         let bad = |what: &str| malformed(format!("central directory record {index}: {what}"));
-        let header = fields
-            .bytes(CENTRAL_HEADER_LEN)
-            .ok_or_else(|| bad("truncated"))?;
-        let mut record = Fields::new(header);
+        if remaining < CENTRAL_HEADER_LEN as u64 {
+            return Err(bad("truncated"));
+        }
+        stream.read_exact(&mut header).map_err(short)?;
+        remaining -= CENTRAL_HEADER_LEN as u64;
+        let mut record = Fields::new(&header);
         if record.u32() != Some(CENTRAL_SIGNATURE) {
             return Err(bad("bad signature"));
         }
@@ -369,28 +392,36 @@ fn parse_central_directory(directory: &[u8]) -> io::Result<Vec<CentralEntry>> {
         let crc32 = record.u32().unwrap_or(0);
         let mut compressed_size = u64::from(record.u32().unwrap_or(0));
         let mut uncompressed_size = u64::from(record.u32().unwrap_or(0));
-        let name_len = usize::from(record.u16().unwrap_or(0));
-        let extra_len = usize::from(record.u16().unwrap_or(0));
-        let comment_len = usize::from(record.u16().unwrap_or(0));
+        let name_len = u64::from(record.u16().unwrap_or(0));
+        let extra_len = u64::from(record.u16().unwrap_or(0));
+        let comment_len = u64::from(record.u16().unwrap_or(0));
         let disk = record.u16().unwrap_or(0);
         let _internal = record.u16();
         let external_attributes = record.u32().unwrap_or(0);
         let mut local_header_offset = u64::from(record.u32().unwrap_or(0));
-        let name = fields
-            .bytes(name_len)
-            .ok_or_else(|| bad("the name runs past the directory"))?
-            .to_vec();
-        let extra = fields
-            .bytes(extra_len)
-            .ok_or_else(|| bad("the extra field runs past the directory"))?;
-        fields
-            .bytes(comment_len)
-            .ok_or_else(|| bad("the comment runs past the directory"))?;
+        if name_len > remaining {
+            return Err(bad("the name runs past the directory"));
+        }
+        if name_len + extra_len > remaining {
+            return Err(bad("the extra field runs past the directory"));
+        }
+        if name_len + extra_len + comment_len > remaining {
+            return Err(bad("the comment runs past the directory"));
+        }
+        remaining -= name_len + extra_len + comment_len;
+        let mut name = vec![0; name_len as usize];
+        stream.read_exact(&mut name).map_err(short)?;
+        extra.resize(extra_len as usize, 0);
+        stream.read_exact(&mut extra).map_err(short)?;
+        let skipped = io::copy(&mut (&mut stream).take(comment_len), &mut io::sink())?;
+        if skipped != comment_len {
+            return Err(short(io::ErrorKind::UnexpectedEof.into()));
+        }
         if disk != 0 && disk != 0xFFFF {
             return Err(bad("the entry lies on another disk of a spanned archive"));
         }
         let zip64_extra = zip64_values(
-            extra,
+            &extra,
             &mut uncompressed_size,
             &mut compressed_size,
             Some(&mut local_header_offset),
@@ -583,6 +614,56 @@ mod tests {
         data.extend([0, 0]);
         let error = archive_of(&data).unwrap_err();
         assert!(error.to_string().contains("does not fit"), "{error}");
+    }
+
+    /// A zip of one stored, empty entry whose central record carries `extra` and `comment`.
+    fn zip_with_record(name: &[u8], extra: &[u8], comment: &[u8]) -> Vec<u8> {
+        let mut data = LOCAL_SIGNATURE.to_le_bytes().to_vec();
+        data.extend([20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]);
+        data.extend([0; 12]);
+        data.extend((name.len() as u16).to_le_bytes());
+        data.extend(0u16.to_le_bytes());
+        data.extend(name);
+        let directory_offset = data.len() as u32;
+        data.extend(CENTRAL_SIGNATURE.to_le_bytes());
+        data.extend([30, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0]);
+        data.extend([0; 12]);
+        data.extend((name.len() as u16).to_le_bytes());
+        data.extend((extra.len() as u16).to_le_bytes());
+        data.extend((comment.len() as u16).to_le_bytes());
+        data.extend([0, 0, 0, 0]);
+        data.extend((0o100_644u32 << 16).to_le_bytes());
+        data.extend(0u32.to_le_bytes());
+        data.extend(name);
+        data.extend(extra);
+        data.extend(comment);
+        let directory_size = data.len() as u32 - directory_offset;
+        data.extend(END_SIGNATURE.to_le_bytes());
+        data.extend([0, 0, 0, 0, 1, 0, 1, 0]);
+        data.extend(directory_size.to_le_bytes());
+        data.extend(directory_offset.to_le_bytes());
+        data.extend([0, 0]);
+        data
+    }
+
+    #[test]
+    fn the_directory_is_read_record_by_record_skipping_extras_and_comments() {
+        // An unknown extra field (id 0xcafe, 4 bytes) and a comment that looks like a record.
+        let extra = [0xfe, 0xca, 4, 0, 1, 2, 3, 4];
+        let comment = CENTRAL_SIGNATURE.to_le_bytes().repeat(3);
+        let archive = archive_of(&zip_with_record(b"index.js", &extra, &comment)).unwrap();
+        assert_eq!(archive.entries.len(), 1);
+        assert_eq!(archive.entries[0].name, b"index.js");
+        assert_eq!(archive.entries[0].unix_mode(), Some(0o100_644));
+        assert!(!archive.entries[0].zip64_extra);
+
+        // A comment length that runs past the directory (into the end record).
+        let mut data = zip_with_record(b"index.js", &extra, b"");
+        let record = data.len() - END_LEN - (CENTRAL_HEADER_LEN + 8 + extra.len());
+        data[record + 32..record + 34].copy_from_slice(&40u16.to_le_bytes());
+        let error = archive_of(&data).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("comment runs past"), "{error}");
     }
 
     #[test]

@@ -1,7 +1,18 @@
 //! The catalogue of findings verify can report: each with a stable id (listed in
-//! `docs/rules.md`), its severity and what to do about it.
+//! `docs/rules.md`), its severity and what to do about it. A finding quotes at most
+//! `TEXT_CAP` bytes of any name or text taken from a zip, and an artifact lists at most
+//! `LISTED_PER_KIND` findings of one kind, so a hostile zip cannot make the report large.
+
+use std::collections::{BTreeMap, HashMap};
 
 use crate::model::{Finding, Severity};
+
+/// Bytes of an entry name, link target or other text from a zip that a finding quotes; the rest
+/// is replaced by its length.
+pub const TEXT_CAP: usize = 512;
+
+/// Findings of one kind an artifact lists; the others are counted in one more finding.
+pub const LISTED_PER_KIND: usize = 100;
 
 /// One kind of finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,11 +25,13 @@ pub struct Kind {
 
 impl Kind {
     /// A finding of this kind about `entry` (or the whole artifact).
+    /// The entry's name is shortened to `TEXT_CAP` bytes and its control characters escaped,
+    /// so that neither a terminal nor a report can be flooded or steered by it.
     pub fn at(&self, entry: Option<&str>, message: impl Into<String>) -> Finding {
         Finding {
             id: self.id,
             severity: self.severity,
-            entry: entry.map(str::to_string),
+            entry: entry.map(excerpt),
             message: message.into(),
             fix: self.fix,
         }
@@ -36,6 +49,126 @@ impl Kind {
             ..self.at(entry, message)
         }
     }
+}
+
+/// The first `TEXT_CAP` bytes of `text` (at a character boundary) and whether it was cut.
+fn head(text: &str) -> (&str, bool) {
+    if text.len() <= TEXT_CAP {
+        return (text, false);
+    }
+    let mut end = TEXT_CAP;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&text[..end], true)
+}
+
+/// `text` as a finding shows it: control characters escaped (`\u{0}`), and cut after
+/// `TEXT_CAP` bytes with the whole length said.
+pub fn excerpt(text: &str) -> String {
+    let (shown, cut) = head(text);
+    let mut out = String::with_capacity(shown.len() + 32);
+    for character in shown.chars() {
+        if character.is_control() {
+            out.extend(character.escape_unicode());
+        } else {
+            out.push(character);
+        }
+    }
+    if cut {
+        out.push_str(&format!("… ({} bytes in all)", text.len()));
+    }
+    out
+}
+
+/// `text` quoted as Rust's `{:?}` does (escapes included), cut after `TEXT_CAP` bytes with the
+/// whole length said.
+pub fn quoted(text: &str) -> String {
+    let (shown, cut) = head(text);
+    if cut {
+        format!("{shown:?}… ({} bytes in all)", text.len())
+    } else {
+        format!("{shown:?}")
+    }
+}
+
+/// Findings collected while reading one zip: at most `LISTED_PER_KIND` of each kind are kept,
+/// the others only counted, so memory stays bounded however many entries are defective.
+#[derive(Debug, Default, Clone)]
+pub struct Collector {
+    listed: Vec<Finding>,
+    counts: HashMap<&'static str, usize>,
+    unlisted: Unlisted,
+}
+
+impl Collector {
+    pub fn push(&mut self, finding: Finding) {
+        let count = self.counts.entry(finding.id).or_insert(0);
+        *count += 1;
+        if *count <= LISTED_PER_KIND {
+            self.listed.push(finding);
+        } else {
+            self.unlisted.add(&finding, 1);
+        }
+    }
+
+    /// The findings kept, and the count of those that were not.
+    pub fn finish(self) -> (Vec<Finding>, Unlisted) {
+        (self.listed, self.unlisted)
+    }
+}
+
+/// Findings counted but not listed, by id.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Unlisted(BTreeMap<&'static str, (Severity, &'static str, u64)>);
+
+impl Unlisted {
+    fn add(&mut self, finding: &Finding, count: u64) {
+        let slot = self
+            .0
+            .entry(finding.id)
+            .or_insert((finding.severity, finding.fix, 0));
+        slot.2 += count;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many findings of `id` were not listed.
+    pub fn count(&self, id: &str) -> u64 {
+        self.0.get(id).map_or(0, |slot| slot.2)
+    }
+}
+
+/// Keeps the first `LISTED_PER_KIND` findings of each id (`findings` sorted), and adds for each
+/// id with more (here or in `unlisted`, counted while reading) one whole-artifact finding that
+/// says how many more there are. Sorts the result.
+pub fn cap(findings: &mut Vec<Finding>, unlisted: &Unlisted) {
+    let mut more = unlisted.clone();
+    let mut seen: HashMap<&'static str, usize> = HashMap::new();
+    findings.retain(|finding| {
+        let count = seen.entry(finding.id).or_insert(0);
+        *count += 1;
+        if *count <= LISTED_PER_KIND {
+            true
+        } else {
+            more.add(finding, 1);
+            false
+        }
+    });
+    for (id, (severity, fix, count)) in more.0 {
+        findings.push(Finding {
+            id,
+            severity,
+            entry: None,
+            message: format!(
+                "{count} more findings of this kind are not listed (lamina lists at most {LISTED_PER_KIND} of one kind per zip)"
+            ),
+            fix,
+        });
+    }
+    sort(findings);
 }
 
 const fn error(id: &'static str, fix: &'static str) -> Kind {
@@ -104,9 +237,13 @@ pub const PATH_PARENT: Kind = error(
     "path/parent",
     "zip from the folder that holds everything; an entry may not climb out with ..",
 );
+pub const PATH_CONTROL_CHARACTER: Kind = error(
+    "path/control-character",
+    "rename the file without control characters: extractors cut a name at a NUL byte, so it can land on (and replace) another file",
+);
 pub const PATH_DUPLICATE: Kind = error(
     "path/duplicate",
-    "rebuild the zip instead of appending to it; only one copy of each path survives extraction",
+    "rebuild the zip from the folder instead of appending to it or writing names by hand; only one of the entries survives extraction",
 );
 pub const PATH_CASE_COLLISION: Kind = warning(
     "path/case-collision",
@@ -121,6 +258,10 @@ pub const LINK_ESCAPES: Kind = error(
     "replace the link with the file it points to, or point it inside the package",
 );
 pub const LINK_DANGLING: Kind = warning("link/dangling", "remove the link or ship its target");
+pub const LINK_TARGET_TOO_LONG: Kind = error(
+    "link/target-too-long",
+    "replace the link with the file it points to: Linux refuses a link target of 4,096 bytes or more, so it cannot be extracted",
+);
 pub const ZIP_COMPRESSION_METHOD: Kind = error(
     "zip/compression-method",
     "re-zip with deflate or store only (zip -r, or lamina build)",
@@ -215,11 +356,13 @@ pub const FINDINGS: &[Kind] = &[
     PATH_BACKSLASH,
     PATH_ABSOLUTE,
     PATH_PARENT,
+    PATH_CONTROL_CHARACTER,
     PATH_DUPLICATE,
     PATH_CASE_COLLISION,
     PATH_NOT_UTF8,
     LINK_ESCAPES,
     LINK_DANGLING,
+    LINK_TARGET_TOO_LONG,
     ZIP_COMPRESSION_METHOD,
     ZIP_ENCRYPTED,
     ZIP_CRC_MISMATCH,
@@ -252,6 +395,50 @@ pub fn sort(findings: &mut [Finding]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_from_a_zip_are_cut_and_their_control_characters_escaped() {
+        assert_eq!(excerpt("index.js"), "index.js");
+        assert_eq!(excerpt("a\u{1b}[2Jb\0c"), "a\\u{1b}[2Jb\\u{0}c");
+        let long = "é".repeat(1000);
+        let shown = excerpt(&long);
+        assert!(shown.len() < TEXT_CAP + 40, "{shown}");
+        assert!(shown.ends_with("… (2000 bytes in all)"), "{shown}");
+        assert_eq!(quoted("a\"b"), "\"a\\\"b\"");
+        assert!(quoted(&"x".repeat(5000)).ends_with("\"… (5000 bytes in all)"));
+        let finding = PATH_DUPLICATE.at(Some(&"y".repeat(70_000)), "twice");
+        assert!(finding.entry.unwrap().len() < TEXT_CAP + 40);
+    }
+
+    #[test]
+    fn an_artifact_lists_at_most_so_many_findings_of_a_kind() {
+        let mut collector = Collector::default();
+        for index in 0..250 {
+            collector.push(PERM_UNREADABLE.at(Some(&format!("f{index:03}")), "mode 0600"));
+        }
+        collector.push(LINK_DANGLING.at(Some("l"), "a link to \"x\""));
+        let (mut listed, unlisted) = collector.finish();
+        assert_eq!(listed.len(), LISTED_PER_KIND + 1);
+        assert_eq!(unlisted.count("perm/unreadable"), 150);
+        // The same cap over what is found later (native, layout): 30 more, 180 unlisted.
+        for index in 0..30 {
+            listed.push(PERM_UNREADABLE.at(Some(&format!("g{index}")), "mode 0600"));
+        }
+        sort(&mut listed);
+        cap(&mut listed, &unlisted);
+        let unreadable: Vec<&Finding> = listed
+            .iter()
+            .filter(|finding| finding.id == "perm/unreadable")
+            .collect();
+        assert_eq!(unreadable.len(), LISTED_PER_KIND + 1);
+        assert_eq!(unreadable[0].entry, None);
+        assert_eq!(unreadable[0].severity, Severity::Error);
+        assert!(
+            unreadable[0].message.starts_with("180 more"),
+            "{}",
+            unreadable[0].message
+        );
+    }
 
     #[test]
     fn ids_are_unique_and_shaped_like_rule_ids() {

@@ -8,6 +8,7 @@ pub mod findings;
 pub mod layout;
 pub mod limits;
 pub mod native;
+pub mod paths;
 pub mod report;
 pub mod wheel;
 pub mod zipcheck;
@@ -139,6 +140,7 @@ pub fn check(path: &Path, options: &Options) -> Result<Verification> {
         &[(stem(path), contents.unzipped_bytes)],
     ));
     findings::sort(&mut found);
+    findings::cap(&mut found, &contents.unlisted);
     Ok(Verification {
         zipped_bytes: contents.zipped_bytes,
         unzipped_bytes: contents.unzipped_bytes,
@@ -315,6 +317,7 @@ pub fn check_artifacts(
                 .collect();
         found.extend(limits::function_findings(&limits, options.upload, &parts));
         findings::sort(&mut found);
+        findings::cap(&mut found, &contents.unlisted);
         let mut notes = Vec::new();
         if runtime.is_none() {
             notes.push(
@@ -365,6 +368,7 @@ pub fn check_artifacts(
         found.extend(limits::layer_findings(&limits, options.upload));
         findings::sort(&mut found);
         found.dedup();
+        findings::cap(&mut found, &contents.unlisted);
         checked_layers.push(CheckedLayer {
             name: name.clone(),
             artifact: path.display().to_string(),

@@ -9,8 +9,10 @@ use serde::Serialize;
 use crate::model::{Finding, LimitResult, Severity, Upload};
 use crate::report::{SCHEMA_VERSION, human_bytes};
 use crate::verify::any_error;
+use crate::verify::findings::LISTED_PER_KIND;
 
-/// Findings of one id shown per artifact in the human summary; `--json` lists them all.
+/// Findings of one id shown per artifact in the human summary; `--json` lists up to
+/// `findings::LISTED_PER_KIND`.
 const SHOWN_PER_ID: usize = 10;
 
 #[derive(Debug, Clone, Serialize)]
@@ -221,7 +223,7 @@ pub fn render_findings(out: &mut String, findings: &[Finding]) {
         if group.len() > SHOWN_PER_ID {
             let _ = writeln!(
                 out,
-                "      ... and {} more (--json lists them all)",
+                "      ... and {} more (--json lists up to {LISTED_PER_KIND} of each)",
                 group.len() - SHOWN_PER_ID
             );
         }

@@ -124,7 +124,7 @@ pub fn check(entry: &str, wheel: &str, runtime: Runtime, arch: Arch) -> Option<F
         Some(entry),
         format!(
             "installed from a wheel tagged {}, which does not load on {runtime} ({}, glibc {}.{})",
-            listed.join(", "),
+            crate::verify::findings::excerpt(&listed.join(", ")),
             arch.id(),
             glibc.0,
             glibc.1

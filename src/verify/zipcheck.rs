@@ -4,13 +4,16 @@
 //! wheel tags and the entry list. Nothing is extracted; entry data streams through fixed buffers
 //! and the total read is capped.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::hash_map::{self, RandomState};
+use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasher;
 use std::io::{self, Read, Seek};
 
 use crate::model::Finding;
 use crate::verify::archive::{self, Archive, CentralEntry, DEFLATED, STORED};
 use crate::verify::findings::*;
 use crate::verify::native::{self, Native};
+use crate::verify::paths::{self, Clash, Named, Outcome, Resolver, Tree};
 
 /// Entry data read from one archive at most: a little more than Lambda's unzipped limit, so
 /// any artifact Lambda would take is read whole while a zip bomb stops here.
@@ -23,8 +26,19 @@ pub const NATIVE_CAP: u64 = 128 << 20;
 /// A `WHEEL` file is a few lines; anything longer is not one.
 const WHEEL_CAP: usize = 64 << 10;
 
-/// Link targets are paths; Linux's own limit is 4096 bytes.
-const LINK_CAP: usize = 4096;
+/// `WHEEL` files held from one archive, in bytes: a few hundred bytes for each distribution.
+const WHEELS_CAP: u64 = 4 << 20;
+
+/// The longest link target Linux creates: `PATH_MAX` (4096) bytes with the terminating NUL.
+pub const LINK_TARGET_MAX: u64 = 4095;
+
+/// Link targets held from one archive, in bytes (a pnpm tree's links take a few hundred KiB).
+const LINK_TARGETS_CAP: u64 = 16 << 20;
+
+/// Distinct paths (files, links, folders, implied folders) tracked to resolve links: a layer of
+/// 250 MiB of small files creates a hundred thousand or so. At this cap the tree's hash table
+/// (2^19 slots of 32 bytes) and node arrays take about 30 MiB.
+pub const PATHS_CAP: usize = 400_000;
 
 /// How much of an archive's data to read.
 #[derive(Debug, Clone, Copy)]
@@ -74,7 +88,10 @@ pub struct Contents {
     pub natives: Vec<Native>,
     /// `(entry, text)` of each `*.dist-info/WHEEL`.
     pub wheels: Vec<(String, String)>,
+    /// At most `LISTED_PER_KIND` of each kind.
     pub findings: Vec<Finding>,
+    /// Findings counted but not listed, by id.
+    pub unlisted: Unlisted,
 }
 
 impl Contents {
@@ -99,39 +116,66 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
         zipped_bytes: archive.len,
         ..Contents::default()
     };
-    check_names(&archive, &mut contents.findings);
-    check_permissions(&archive, &mut contents.findings);
-    check_format(&archive, &mut contents.findings);
-    let readable = check_layout(reader, &archive, &mut contents.findings)?;
+    let mut findings = Collector::default();
+    check_names(&archive, &mut findings);
+    check_permissions(&archive, &mut findings);
+    check_format(&archive, &mut findings);
+    let readable = check_layout(reader, &archive, &mut findings)?;
 
-    let mut link_targets: BTreeMap<String, String> = BTreeMap::new();
+    // `(entry index, target)` of every link whose target was read.
+    let mut link_targets: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut link_bytes = 0u64;
+    let mut links_unread = 0usize;
+    let mut wheel_bytes = 0u64;
+    let mut wheels_unread = 0usize;
     let mut budget = limits.total;
     let mut unread = 0usize;
     for (entry, data_offset) in readable {
-        let path = entry.name_lossy();
+        let symlink = entry.is_symlink();
+        if symlink && entry.uncompressed_size > LINK_TARGET_MAX {
+            // `link/target-too-long`, from the central directory: its data is never read.
+            continue;
+        }
         if budget == 0 {
             unread += 1;
             continue;
         }
-        let candidate = native::is_candidate(&path, entry.unix_mode());
-        let wheel = path.ends_with(".dist-info/WHEEL");
-        let symlink = entry.is_symlink();
-        if !(limits.all_data || candidate || wheel || symlink) {
+        let path = entry.name_lossy();
+        // A link's mode has every execute bit: it is never taken for a binary.
+        let candidate = !symlink && native::is_candidate(&path, entry.unix_mode());
+        let wheel = !symlink && path.ends_with(".dist-info/WHEEL");
+        // Small texts are held whole, so their number is capped by their bytes in all.
+        let hold = |held: &mut u64, cap: u64, skipped: &mut usize| {
+            let wanted = entry.uncompressed_size.saturating_add(1);
+            if held.saturating_add(wanted) > cap {
+                *skipped += 1;
+                false
+            } else {
+                *held += wanted;
+                true
+            }
+        };
+        // A WHEEL over its own cap is read (for its CRC) but not held: it is no WHEEL file.
+        let wheel = wheel
+            && (entry.uncompressed_size > WHEEL_CAP as u64
+                || hold(&mut wheel_bytes, WHEELS_CAP, &mut wheels_unread));
+        let link = symlink && hold(&mut link_bytes, LINK_TARGETS_CAP, &mut links_unread);
+        if !(limits.all_data || candidate || wheel || link) {
             continue;
         }
-        let mut kept = Vec::new();
-        let mut overflow = false;
         let keep_limit = if candidate {
             limits.native as usize
         } else if wheel {
             WHEEL_CAP
-        } else if symlink {
-            LINK_CAP
+        } else if link {
+            LINK_TARGET_MAX as usize + 1
         } else {
             0
         };
+        let mut kept = Vec::new();
+        let mut overflow = false;
         // An executable that turns out to be a script is not worth holding in memory.
-        let sniff = candidate && !symlink;
+        let sniff = candidate;
         let mut holding = keep_limit > 0;
         let read = archive::read_data(reader, entry, data_offset, &mut budget, &mut |chunk| {
             if !holding {
@@ -147,11 +191,12 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
         })?;
         let at = Some(path.as_str());
         if let Some(error) = read.corrupt {
-            contents.findings.push(ZIP_CORRUPT_DATA.at(
+            findings.push(ZIP_CORRUPT_DATA.at(
                 at,
                 format!(
-                    "the {} data cannot be decompressed: {error}",
-                    archive::method_name(entry.method)
+                    "the {} data cannot be decompressed: {}",
+                    archive::method_name(entry.method),
+                    excerpt(&error)
                 ),
             ));
             continue;
@@ -166,7 +211,7 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
             } else {
                 format!("{} bytes", read.bytes)
             };
-            contents.findings.push(ZIP_SIZE_MISMATCH.at(
+            findings.push(ZIP_SIZE_MISMATCH.at(
                 at,
                 format!(
                     "declares {} uncompressed bytes but its data holds {held}",
@@ -176,7 +221,7 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
             continue;
         }
         if read.crc32 != entry.crc32 {
-            contents.findings.push(ZIP_CRC_MISMATCH.at(
+            findings.push(ZIP_CRC_MISMATCH.at(
                 at,
                 format!(
                     "the data's CRC-32 is {:08x}, the zip says {:08x}",
@@ -185,8 +230,8 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
             ));
             continue;
         }
-        if symlink {
-            link_targets.insert(path.clone(), String::from_utf8_lossy(&kept).into_owned());
+        if link {
+            link_targets.push((entry.index, kept));
         } else if wheel && !overflow {
             contents
                 .wheels
@@ -196,7 +241,7 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
             && let Some(format) = native::inspect(&kept, !overflow)
         {
             if overflow {
-                contents.findings.push(CHECK_CAPPED.at(
+                findings.push(CHECK_CAPPED.at(
                     at,
                     format!(
                         "a binary of {} bytes: only the first {} were read, so the glibc it needs was not checked",
@@ -212,7 +257,7 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
         }
     }
     if unread > 0 {
-        contents.findings.push(CHECK_CAPPED.at(
+        findings.push(CHECK_CAPPED.at(
             None,
             format!(
                 "stopped after reading {} bytes of entry data (lamina's cap for one archive): the data of {unread} entries was not checked (CRCs, sizes, binaries, links)",
@@ -220,7 +265,23 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
             ),
         ));
     }
-    check_links(&archive, &link_targets, &mut contents.findings);
+    if links_unread > 0 {
+        findings.push(CHECK_CAPPED.at(
+            None,
+            format!(
+                "{links_unread} links were not read: their targets come to more than {LINK_TARGETS_CAP} bytes (lamina's cap for one archive), so where they lead was not checked"
+            ),
+        ));
+    }
+    if wheels_unread > 0 {
+        findings.push(CHECK_CAPPED.at(
+            None,
+            format!(
+                "{wheels_unread} WHEEL files were not read: they come to more than {WHEELS_CAP} bytes (lamina's cap for one archive), so their tags were not checked"
+            ),
+        ));
+    }
+    check_links(&archive, &link_targets, &mut findings);
 
     for entry in &archive.entries {
         let kind = if entry.is_dir() {
@@ -243,12 +304,27 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
             bytes: entry.uncompressed_size,
         });
     }
+    (contents.findings, contents.unlisted) = findings.finish();
     Ok(contents)
 }
 
-fn check_names(archive: &Archive, findings: &mut Vec<Finding>) {
-    let mut seen: HashMap<&[u8], usize> = HashMap::new();
-    let mut folded: HashMap<String, String> = HashMap::new();
+/// What extractors do to a name with control characters, for the message.
+fn control_message(name: &[u8]) -> Option<String> {
+    let at = name.iter().position(|&byte| byte < 0x20 || byte == 0x7f)?;
+    Some(if name[at] == 0 {
+        format!(
+            "the name holds a NUL byte: extractors written in C (Info-ZIP's unzip among them) end the name there and write {}",
+            quoted(&String::from_utf8_lossy(&name[..at]))
+        )
+    } else {
+        format!(
+            "the name holds the control character U+{:04X}: shells, logs and terminals show it wrongly or act on it",
+            name[at]
+        )
+    })
+}
+
+fn check_names(archive: &Archive, findings: &mut Collector) {
     for entry in &archive.entries {
         let path = entry.name_lossy();
         let at = Some(path.as_str());
@@ -261,6 +337,9 @@ fn check_names(archive: &Archive, findings: &mut Vec<Finding>) {
                     "the name is not UTF-8 (it is read as code page 437 or garbled on Linux)"
                 },
             ));
+        }
+        if let Some(message) = control_message(&entry.name) {
+            findings.push(PATH_CONTROL_CHARACTER.at(at, message));
         }
         if path.contains('\\') {
             findings.push(PATH_BACKSLASH.at(
@@ -281,27 +360,135 @@ fn check_names(archive: &Archive, findings: &mut Vec<Finding>) {
                 "a `..` component climbs out of the folder the zip is extracted into",
             ));
         }
-        let count = seen.entry(&entry.name).or_insert(0);
-        *count += 1;
-        if *count == 2 {
-            findings.push(PATH_DUPLICATE.at(at, "the zip holds this path more than once"));
-        }
-        if *count == 1 {
-            let key = path.to_lowercase();
-            match folded.get(&key) {
-                Some(other) if *other != path => findings.push(
-                    PATH_CASE_COLLISION.at(at, format!("differs from {other:?} only by case")),
+    }
+
+    let named: Vec<Named<'_>> = archive
+        .entries
+        .iter()
+        .map(|entry| Named {
+            name: &entry.name,
+            folder: entry.is_dir(),
+        })
+        .collect();
+    let mut colliding = vec![false; named.len()];
+    for clash in paths::clashes(&named) {
+        let name = |index: usize| quoted(&archive.entries[index].name_lossy());
+        let (entry, message) = match clash {
+            Clash::Repeated { entry, .. } => {
+                (entry, "the zip holds this path more than once".to_string())
+            }
+            Clash::SamePath { entry, other } => {
+                let path = paths::extracted(&archive.entries[entry].name);
+                let reason =
+                    normalisation(&archive.entries[entry].name, &archive.entries[other].name);
+                let message = if path == archive.entries[other].name {
+                    format!("extracted to the same path as {}: {reason}", name(other))
+                } else {
+                    format!(
+                        "extracted to {}, as {} is: {reason}",
+                        quoted(&String::from_utf8_lossy(&path)),
+                        name(other)
+                    )
+                };
+                (entry, message)
+            }
+            Clash::FolderAndFile { entry, other } => (
+                entry,
+                format!(
+                    "a {} at the path of the {} {}: one of them cannot be extracted",
+                    kind_name(&archive.entries[entry]),
+                    kind_name(&archive.entries[other]),
+                    name(other)
                 ),
-                Some(_) => {}
-                None => {
-                    folded.insert(key, path.clone());
+            ),
+            Clash::UnderFile { entry, other, file } => (
+                entry,
+                if file == entry {
+                    format!(
+                        "a {} at a path that {} needs as a folder: one of them cannot be extracted",
+                        kind_name(&archive.entries[entry]),
+                        name(other)
+                    )
+                } else {
+                    format!(
+                        "needs a folder where the {} {} is: one of them cannot be extracted",
+                        kind_name(&archive.entries[other]),
+                        name(other)
+                    )
+                },
+            ),
+        };
+        colliding[entry] = true;
+        let path = archive.entries[entry].name_lossy();
+        findings.push(PATH_DUPLICATE.at(Some(&path), message));
+    }
+
+    // Case-insensitive extractors (macOS, Windows) put these on one path. Only a hash of each
+    // folded path is held, and a match is compared again, so this costs 16 bytes an entry.
+    let hasher = RandomState::new();
+    let folded_path = |index: usize| {
+        String::from_utf8_lossy(&paths::extracted(&archive.entries[index].name)).to_lowercase()
+    };
+    let mut folded: HashMap<u64, usize> = HashMap::new();
+    for (index, entry) in archive.entries.iter().enumerate() {
+        let path = paths::extracted(&entry.name);
+        if colliding[index] || path.is_empty() {
+            continue;
+        }
+        let key = String::from_utf8_lossy(&path).to_lowercase();
+        let mut hash = hasher.hash_one(&key);
+        loop {
+            match folded.entry(hash) {
+                hash_map::Entry::Vacant(slot) => {
+                    slot.insert(index);
+                    break;
+                }
+                hash_map::Entry::Occupied(slot) => {
+                    let other = *slot.get();
+                    if folded_path(other) != key {
+                        // Another path with the same hash: try the next slot.
+                        hash = hash.wrapping_add(1);
+                        continue;
+                    }
+                    if paths::extracted(&archive.entries[other].name) != path {
+                        findings.push(PATH_CASE_COLLISION.at(
+                            Some(&entry.name_lossy()),
+                            format!(
+                                "differs from {} only by case",
+                                quoted(&archive.entries[other].name_lossy())
+                            ),
+                        ));
+                    }
+                    break;
                 }
             }
         }
     }
 }
 
-fn check_permissions(archive: &Archive, findings: &mut Vec<Finding>) {
+fn kind_name(entry: &CentralEntry) -> &'static str {
+    if entry.is_dir() {
+        "folder"
+    } else if entry.is_symlink() {
+        "link"
+    } else {
+        "file"
+    }
+}
+
+/// Why two different names are extracted to the same path.
+fn normalisation(name: &[u8], other: &[u8]) -> &'static str {
+    let either = |test: &dyn Fn(&[u8]) -> bool| test(name) || test(other);
+    if either(&|name| name.contains(&0)) {
+        "extractors written in C end a name at its NUL byte"
+    } else if either(&|name| name.contains(&b'\\')) {
+        "Windows, and Info-ZIP for zips made on Windows, read a backslash as a folder separator"
+    } else {
+        "extractors drop `./`, `..` and empty components"
+    }
+}
+
+fn check_permissions(archive: &Archive, findings: &mut Collector) {
     for entry in &archive.entries {
         let path = entry.name_lossy();
         let at = Some(path.as_str());
@@ -364,7 +551,7 @@ fn check_permissions(archive: &Archive, findings: &mut Vec<Finding>) {
     }
 }
 
-fn check_format(archive: &Archive, findings: &mut Vec<Finding>) {
+fn check_format(archive: &Archive, findings: &mut Collector) {
     for entry in &archive.entries {
         let path = entry.name_lossy();
         let at = Some(path.as_str());
@@ -411,7 +598,7 @@ fn check_format(archive: &Archive, findings: &mut Vec<Finding>) {
 fn check_layout<'a, R: Read + Seek>(
     reader: &mut R,
     archive: &'a Archive,
-    findings: &mut Vec<Finding>,
+    findings: &mut Collector,
 ) -> io::Result<Vec<(&'a CentralEntry, u64)>> {
     let mut spans: Vec<(u64, u64, &CentralEntry, u64)> = Vec::new();
     for entry in &archive.entries {
@@ -429,7 +616,10 @@ fn check_layout<'a, R: Read + Seek>(
         };
         let mut differences = Vec::new();
         if local.name != entry.name {
-            differences.push(format!("name {:?}", String::from_utf8_lossy(&local.name)));
+            differences.push(format!(
+                "name {}",
+                quoted(&String::from_utf8_lossy(&local.name))
+            ));
         }
         if local.method != entry.method {
             differences.push(format!("method {}", local.method));
@@ -512,164 +702,71 @@ fn check_layout<'a, R: Read + Seek>(
     Ok(readable)
 }
 
-/// Where a link's target leads inside the archive.
-#[derive(Debug, PartialEq, Eq)]
-enum Resolved {
-    Exists,
-    Missing,
-    Escapes,
-}
-
-/// Resolves a link the way the kernel would once extracted: component by component, following
-/// links met on the way, never leaving the archive root.
-fn resolve(link: &str, links: &BTreeMap<String, String>, present: &BTreeSet<String>) -> Resolved {
-    // Following more links than the kernel does (40) means a loop.
-    const MAX_HOPS: usize = 40;
-    let mut parts: Vec<String> = link.split('/').map(str::to_string).collect();
-    parts.pop();
-    let target = &links[link];
-    if target.starts_with('/') {
-        return Resolved::Escapes;
+/// Resolves every link whose target was read through the archive's own links, files and
+/// folders (explicit or implied by other names), as Linux would once it is extracted.
+fn check_links(archive: &Archive, targets: &[(usize, Vec<u8>)], findings: &mut Collector) {
+    let too_long: Vec<&CentralEntry> = archive
+        .entries
+        .iter()
+        .filter(|entry| entry.is_symlink() && entry.uncompressed_size > LINK_TARGET_MAX)
+        .collect();
+    for entry in &too_long {
+        findings.push(LINK_TARGET_TOO_LONG.at(
+            Some(&entry.name_lossy()),
+            format!(
+                "a link whose target is {} bytes long: Linux takes at most {LINK_TARGET_MAX}, so the link cannot be created",
+                entry.uncompressed_size
+            ),
+        ));
     }
-    let mut pending: VecDeque<String> = target.split('/').map(str::to_string).collect();
-    let mut hops = 0;
-    while let Some(part) = pending.pop_front() {
-        match part.as_str() {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Resolved::Escapes;
-                }
-            }
-            _ => {
-                parts.push(part);
-                let here = parts.join("/");
-                if let Some(inner) = links.get(&here) {
-                    hops += 1;
-                    if hops > MAX_HOPS {
-                        return Resolved::Missing;
-                    }
-                    if inner.starts_with('/') {
-                        return Resolved::Escapes;
-                    }
-                    parts.pop();
-                    for piece in inner.split('/').rev() {
-                        pending.push_front(piece.to_string());
-                    }
-                }
-            }
-        }
-    }
-    let here = parts.join("/");
-    if here.is_empty() || present.contains(&here) {
-        Resolved::Exists
-    } else {
-        Resolved::Missing
-    }
-}
-
-fn check_links(archive: &Archive, targets: &BTreeMap<String, String>, findings: &mut Vec<Finding>) {
     if targets.is_empty() {
         return;
     }
-    // Files, links, explicit folders and every folder an entry implies.
-    let mut present = BTreeSet::new();
-    for entry in &archive.entries {
-        let path = entry.name_lossy();
-        let path = path.trim_end_matches('/');
-        let mut prefix = String::new();
-        for part in path.split('/') {
-            if !prefix.is_empty() {
-                prefix.push('/');
-            }
-            prefix.push_str(part);
-            present.insert(prefix.clone());
-        }
-    }
-    for (link, target) in targets {
-        let at = Some(link.as_str());
-        match resolve(link, targets, &present) {
-            Resolved::Exists => {}
-            Resolved::Escapes => findings.push(LINK_ESCAPES.at(
-                at,
-                format!("a link to {target:?}, which leaves the artifact"),
-            )),
-            Resolved::Missing => findings.push(LINK_DANGLING.at(
-                at,
-                format!("a link to {target:?}, which is not in the artifact"),
-            )),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn resolve_in(links: &[(&str, &str)], files: &[&str], link: &str) -> Resolved {
-        let links: BTreeMap<String, String> = links
-            .iter()
-            .map(|(link, target)| (link.to_string(), target.to_string()))
-            .collect();
-        let mut present: BTreeSet<String> = files.iter().map(|file| file.to_string()).collect();
-        present.extend(links.keys().cloned());
-        for file in files {
-            let mut prefix = String::new();
-            for part in file.split('/') {
-                if !prefix.is_empty() {
-                    prefix.push('/');
-                }
-                prefix.push_str(part);
-                present.insert(prefix.clone());
-            }
-        }
-        resolve(link, &links, &present)
-    }
-
-    #[test]
-    fn links_resolve_through_other_links_and_implied_folders() {
-        let pnpm = [
-            ("node_modules/a", ".pnpm/a@1/node_modules/a"),
-            (
-                "node_modules/.pnpm/a@1/node_modules/b",
-                "../../b@1/node_modules/b",
+    let Some((mut tree, nodes)) = Tree::build(
+        archive.entries.iter().map(|entry| entry.name.as_slice()),
+        PATHS_CAP,
+    ) else {
+        findings.push(CHECK_CAPPED.at(
+            None,
+            format!(
+                "the names create more than {PATHS_CAP} files and folders (lamina's cap for one archive), so where the zip's links lead ({} of them) was not checked",
+                targets.len()
             ),
-        ];
-        let files = [
-            "node_modules/.pnpm/a@1/node_modules/a/index.js",
-            "node_modules/.pnpm/b@1/node_modules/b/index.js",
-        ];
-        assert_eq!(
-            resolve_in(&pnpm, &files, "node_modules/a"),
-            Resolved::Exists
-        );
-        assert_eq!(
-            resolve_in(&pnpm, &files, "node_modules/.pnpm/a@1/node_modules/b"),
-            Resolved::Exists
-        );
+        ));
+        return;
+    };
+    let owners: Vec<u32> = targets.iter().map(|(index, _)| nodes[*index]).collect();
+    for (position, &node) in owners.iter().enumerate() {
+        tree.mark_link(node, position as u32);
     }
-
-    #[test]
-    fn links_out_of_the_root_escape_and_missing_targets_dangle() {
-        assert_eq!(
-            resolve_in(&[("a", "/etc/passwd")], &[], "a"),
-            Resolved::Escapes
-        );
-        assert_eq!(
-            resolve_in(&[("x/a", "../../b")], &[], "x/a"),
-            Resolved::Escapes
-        );
-        assert_eq!(
-            resolve_in(&[("up", ".."), ("x", "up/etc")], &[], "x"),
-            Resolved::Escapes
-        );
-        assert_eq!(
-            resolve_in(&[("a", "missing.js")], &[], "a"),
-            Resolved::Missing
-        );
-        assert_eq!(
-            resolve_in(&[("a", "b"), ("b", "a")], &[], "a"),
-            Resolved::Missing
-        );
+    for entry in too_long {
+        tree.mark_broken(nodes[entry.index]);
+    }
+    let target_bytes: Vec<&[u8]> = targets
+        .iter()
+        .map(|(_, target)| target.as_slice())
+        .collect();
+    let mut resolver = Resolver::new(&tree, &target_bytes, &owners);
+    for ((index, target), &node) in targets.iter().zip(&owners) {
+        let link = archive.entries[*index].name_lossy();
+        let at = Some(link.as_str());
+        let shown = quoted(&String::from_utf8_lossy(target));
+        match resolver.resolve(node, target) {
+            Outcome::Exists => {}
+            Outcome::Escapes => findings.push(
+                LINK_ESCAPES.at(at, format!("a link to {shown}, which leaves the artifact")),
+            ),
+            Outcome::Missing => findings.push(LINK_DANGLING.at(
+                at,
+                format!("a link to {shown}, which is not in the artifact"),
+            )),
+            Outcome::Loop => findings.push(LINK_DANGLING.at(
+                at,
+                format!(
+                    "a link to {shown}, which goes through more than {} links or a loop of links (Linux fails with ELOOP)",
+                    paths::MAX_HOPS
+                ),
+            )),
+        }
     }
 }

@@ -782,6 +782,17 @@ const CASES: &[Case] = &[
         quiet: &[],
     },
     Case {
+        id: "path/control-character",
+        build: |dir, bad| {
+            function_zip(
+                dir,
+                vec![raw(if bad { "lib/a\u{7}.js" } else { "lib/a.js" }, b"1")],
+            )
+        },
+        fires: &["path/control-character"],
+        quiet: &[],
+    },
+    Case {
         id: "path/duplicate",
         build: |dir, bad| {
             function_zip(
@@ -861,6 +872,23 @@ const CASES: &[Case] = &[
             args(&["fn.zip"])
         },
         fires: &["link/dangling"],
+        quiet: &[],
+    },
+    Case {
+        id: "link/target-too-long",
+        build: |dir, bad| {
+            // 4,096 bytes is one more than Linux takes; `./` repeated is still a valid path.
+            let target = "./".repeat(if bad { 2044 } else { 10 }) + "index.js";
+            zip_items(
+                &dir.join("fn.zip"),
+                &[
+                    file("index.js", "exports.handler = 1;\n", 0o644),
+                    link("main.js", &target),
+                ],
+            );
+            args(&["fn.zip"])
+        },
+        fires: &["link/target-too-long"],
         quiet: &[],
     },
     Case {
@@ -1954,4 +1982,302 @@ fn build_verification_reads_only_what_it_must_and_still_finds_native_problems() 
         .collect();
     assert!(ids.contains(&"native/macho"), "{ids:?}");
     assert_eq!(built.code, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile zips: names extractors rewrite, and what check holds in memory
+// ---------------------------------------------------------------------------------------------
+
+/// A folder entry, as zip tools write it.
+fn folder(name: &str) -> Raw {
+    let mut entry = raw(name, b"");
+    entry.method = 0;
+    entry.external = 0o040_755 << 16;
+    entry
+}
+
+#[test]
+fn names_that_extract_to_one_path_are_duplicates_and_case_twins_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    // The issue's zip: Info-ZIP's unzip writes both entries to index.js, the second last.
+    write_raw(
+        &dir.path().join("nul.zip"),
+        &[
+            raw("index.js", b"exports.handler = 1;"),
+            raw("index.js\0evil", b"exports.handler = 2;"),
+        ],
+    );
+    let out = dir.path().join("out");
+    run(
+        Command::new("unzip")
+            .arg("-q")
+            .arg("-o")
+            .arg(dir.path().join("nul.zip"))
+            .arg("-d")
+            .arg(&out),
+        "unzip",
+    );
+    assert_eq!(
+        fs_err::read_to_string(out.join("index.js")).unwrap(),
+        "exports.handler = 2;"
+    );
+    let checked = check(dir.path(), &args(&["nul.zip"]));
+    assert_eq!(
+        checked.ids(),
+        set(&["path/control-character", "path/duplicate"])
+    );
+    let duplicate = checked.finding("path/duplicate");
+    assert_eq!(duplicate["entry"], "index.js\\u{0}evil");
+    assert!(
+        duplicate["message"]
+            .as_str()
+            .unwrap()
+            .contains("the same path as \"index.js\""),
+        "{duplicate}"
+    );
+
+    for (entries, expected) in [
+        (
+            vec![raw("lib/a.js", b"1"), raw("./lib//a.js", b"2")],
+            &["path/duplicate"][..],
+        ),
+        (
+            vec![raw("lib/./b.js", b"1"), raw("lib/b.js", b"2")],
+            &["path/duplicate"],
+        ),
+        (
+            vec![raw("lib", b"1"), raw("lib/x.js", b"2")],
+            &["path/duplicate"],
+        ),
+        (
+            vec![raw("data/x.json", b"1"), raw("data", b"2")],
+            &["path/duplicate"],
+        ),
+        (
+            vec![raw("conf", b"1"), folder("conf/")],
+            &["path/duplicate"],
+        ),
+        (
+            vec![raw("lib\\c.js", b"1"), raw("lib/c.js", b"2")],
+            &["path/duplicate", "path/backslash"],
+        ),
+        (
+            vec![raw("Lib/A.js", b"1"), raw("lib/a.js", b"2")],
+            &["path/case-collision"],
+        ),
+        (
+            vec![raw("README", b"1"), raw("./readme", b"2")],
+            &["path/case-collision"],
+        ),
+        // Folders merge, and `lib.js` is not under `lib/`.
+        (
+            vec![
+                folder("lib/"),
+                folder("./lib/"),
+                raw("lib/a.js", b"1"),
+                raw("lib.js", b"2"),
+            ],
+            &[],
+        ),
+    ] {
+        let names: Vec<String> = entries
+            .iter()
+            .map(|entry| String::from_utf8_lossy(&entry.name).into_owned())
+            .collect();
+        let arguments = function_zip(dir.path(), entries);
+        let checked = check(dir.path(), &arguments);
+        assert_eq!(
+            checked.ids(),
+            set(expected),
+            "{names:?}: {:#}",
+            checked.report
+        );
+    }
+}
+
+/// Runs `lamina check ARGS --json` in `dir` under Python's `getrusage(RUSAGE_CHILDREN)`:
+/// the exit code, the child's peak resident set in bytes, and the bytes it wrote to stdout.
+fn measured(dir: &Path, arguments: &[&str]) -> (i32, u64, u64) {
+    let stdout = dir.join("stdout.json");
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import resource, subprocess, sys\n\
+             with open(sys.argv[1], 'wb') as out:\n\
+             \x20   code = subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.DEVNULL).returncode\n\
+             print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n",
+        )
+        .arg(&stdout)
+        .arg(assert_cmd::cargo::cargo_bin("lamina"))
+        .arg("check")
+        .args(arguments)
+        .arg("--json")
+        .current_dir(dir)
+        .output()
+        .expect("the memory test needs python3");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let mut fields = text.split_whitespace();
+    let code: i32 = fields.next().unwrap().parse().unwrap();
+    // Linux gives kibibytes.
+    let peak: u64 = fields.next().unwrap().parse().unwrap();
+    let written = fs_err::metadata(&stdout).unwrap().len();
+    (code, peak * 1024, written)
+}
+
+/// `megabytes` MiB of `byte`, deflated without holding it: the compressed bytes and CRC-32.
+fn deflated_run(byte: u8, megabytes: usize) -> (Vec<u8>, u32) {
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut crc = flate2::Crc::new();
+    let chunk = vec![byte; 1 << 20];
+    for _ in 0..megabytes {
+        encoder.write_all(&chunk).unwrap();
+        crc.update(&chunk);
+    }
+    (encoder.finish().unwrap(), crc.sum())
+}
+
+/// An entry whose data is `compressed`, declared as `size` bytes with CRC `crc`.
+fn precompressed(name: &str, compressed: &[u8], size: u64, crc: u32, mode: u32) -> Raw {
+    let mut entry = raw(name, b"");
+    entry.compressed = Some(compressed.to_vec());
+    entry.declared = Some(size);
+    entry.crc = Some(crc);
+    entry.external = mode << 16;
+    entry
+}
+
+#[test]
+fn check_holds_little_memory_and_writes_little_on_hostile_zips() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let handler = || raw("index.js", b"exports.handler = 1;");
+
+    // Eight links, each with a 300 MiB target (deflated fast: under half a MiB each).
+    let (target, crc) = deflated_run(b'a', 300);
+    let mut links = vec![handler()];
+    for index in 0..8 {
+        links.push(precompressed(
+            &format!("evil{index}"),
+            &target,
+            300 << 20,
+            crc,
+            0o120_777,
+        ));
+    }
+    write_raw(&base.join("links.zip"), &links);
+
+    // A link whose target is within the limit but walks 2,000 components through a link to
+    // `.` (ELOOP after 40), and 2,000 links to it.
+    let mut deep = vec![handler(), link_entry("a", ".")];
+    deep.push(link_entry("deep", &("a/".repeat(2_000) + "index.js")));
+    for index in 0..2_000 {
+        deep.push(link_entry(&format!("l{index}"), "deep"));
+    }
+    write_raw(&base.join("deep.zip"), &deep);
+
+    // 3,000 WHEEL files of 60 KiB (held whole: 180 MiB).
+    let (wheel, wheel_crc) = {
+        let text = "Tag: py3-none-any\n".repeat(60 * 1024 / 18);
+        (deflate(text.as_bytes()), crc32(text.as_bytes()))
+    };
+    let wheel_size = ("Tag: py3-none-any\n".repeat(60 * 1024 / 18)).len() as u64;
+    let mut wheels = vec![raw("app.py", b"def handler(e, c):\n    return 1\n")];
+    for index in 0..3_000 {
+        wheels.push(precompressed(
+            &format!("p{index}-1.0.dist-info/WHEEL"),
+            &wheel,
+            wheel_size,
+            wheel_crc,
+            0o100_644,
+        ));
+    }
+    write_raw(&base.join("wheels.zip"), &wheels);
+
+    // 50,000 unreadable files with 200-byte names: 50,000 findings, 10 MiB of them.
+    let mut unreadable = vec![handler()];
+    for index in 0..50_000 {
+        let mut entry = raw(&format!("{index:0>200}"), b"1");
+        entry.method = 0;
+        entry.external = 0o100_600 << 16;
+        unreadable.push(entry);
+    }
+    write_raw(&base.join("unreadable.zip"), &unreadable);
+
+    // Names that create more paths than links are resolved over: 350 names of 4,000 bytes,
+    // 2,000 folders deep each (700,000 folders), and one link.
+    let mut names = vec![handler(), link_entry("main.js", "index.js")];
+    for index in 0..350 {
+        let name = format!("d{index}/{}", "a/".repeat(2_000));
+        names.push(raw(&(name + "f.js"), b"1"));
+    }
+    write_raw(&base.join("names.zip"), &names);
+
+    // End records that claim a central directory of 4 GiB, and a zip64 one of 2^62 bytes.
+    let mut claims = handler_zip_bytes();
+    let end = claims.len() - 22;
+    claims[end + 12..end + 16].copy_from_slice(&u32::MAX.to_le_bytes());
+    fs_err::write(base.join("claims.zip"), &claims).unwrap();
+    let mut claims64 = raw_zip(&[handler()], true);
+    let record = claims64.len() - 22 - 20 - 56;
+    claims64[record + 40..record + 48].copy_from_slice(&(1u64 << 62).to_le_bytes());
+    claims64[record + 32..record + 40].copy_from_slice(&(1u64 << 62).to_le_bytes());
+    fs_err::write(base.join("claims64.zip"), &claims64).unwrap();
+
+    const PEAK: u64 = 64 << 20;
+    const OUTPUT: u64 = 256 << 10;
+    for (zip, code, expected) in [
+        (
+            "links.zip",
+            1,
+            &[
+                "link/target-too-long",
+                "limit/unzipped",
+                "limit/console-editor",
+            ][..],
+        ),
+        ("deep.zip", 0, &["link/dangling"][..]),
+        ("wheels.zip", 0, &["check/capped"][..]),
+        (
+            "unreadable.zip",
+            1,
+            &["perm/unreadable", "limit/console-editor"][..],
+        ),
+        ("names.zip", 0, &["check/capped"][..]),
+        ("claims.zip", 2, &[][..]),
+        ("claims64.zip", 2, &[][..]),
+    ] {
+        let (exit, peak, written) = measured(base, &[zip]);
+        assert_eq!(exit, code, "{zip}");
+        assert!(peak < PEAK, "{zip}: peak RSS {peak} bytes");
+        assert!(written < OUTPUT, "{zip}: {written} bytes of output");
+        if code == 2 {
+            continue;
+        }
+        let report: Value =
+            serde_json::from_slice(&fs_err::read(base.join("stdout.json")).unwrap()).unwrap();
+        let findings = report["functions"][0]["findings"].as_array().unwrap();
+        let ids: BTreeSet<String> = findings
+            .iter()
+            .map(|finding| finding["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids, set(expected), "{zip}: {report:#}");
+        // No finding quotes more than a few hundred bytes of what the zip holds.
+        for finding in findings {
+            let length = finding["message"].as_str().unwrap().len()
+                + finding["entry"].as_str().map_or(0, str::len);
+            assert!(length < 2048, "{zip}: {finding}");
+        }
+    }
+}
+
+/// A link entry written byte by byte.
+fn link_entry(name: &str, target: &str) -> Raw {
+    let mut entry = raw(name, target.as_bytes());
+    entry.external = 0o120_777 << 16;
+    entry
+}
+
+/// The bytes of a zip holding only a handler.
+fn handler_zip_bytes() -> Vec<u8> {
+    raw_zip(&[raw("index.js", b"exports.handler = 1;")], false)
 }
