@@ -541,6 +541,100 @@ pub fn resolve_dependencies(
     dependencies
 }
 
+/// Installed packages that a package's code names in a string literal beyond its declared
+/// dependencies (`const JS_YAML_DEP = "js-yaml"; require(JS_YAML_DEP)`, as `config` loads the
+/// parser of a file format only if the app installed it). Every script of every package is
+/// read once, in parallel, and its string literals looked up among the installed packages'
+/// names; a literal that names one resolvable from the package's folder is a reference. A
+/// string that only mentions a name (an error message) keeps what it names too: keeping a
+/// package that is installed is safe, dropping one that is loaded is not.
+pub fn named_references(
+    files: &[crate::model::FileEntry],
+    packages: &[Package],
+    resolver: &Resolver<'_>,
+) -> Result<Vec<crate::model::NamedReference>> {
+    use rayon::prelude::*;
+    let names: std::collections::HashSet<&str> = packages
+        .iter()
+        .map(|package| package.name.as_str())
+        .collect();
+    let found: Vec<Result<Vec<crate::model::NamedReference>>> = packages
+        .par_iter()
+        .map(|package| {
+            let declared: std::collections::HashSet<&str> = package
+                .dependencies
+                .iter()
+                .map(|dependency| dependency.name.as_str())
+                .collect();
+            let mut references: Vec<crate::model::NamedReference> = Vec::new();
+            for &index in &package.files {
+                let file = &files[index];
+                if file.link_target.is_some() || !super::imports::is_script(&file.path) {
+                    continue;
+                }
+                let bytes = crate::input::read(&file.source, Some(file.bytes))?;
+                for (literal, offset) in string_literals(&bytes) {
+                    if literal == package.name
+                        || declared.contains(literal)
+                        || !names.contains(literal)
+                    {
+                        continue;
+                    }
+                    let Some(target) = resolver.resolve(&package.path, literal) else {
+                        continue;
+                    };
+                    if target == package.id || references.iter().any(|seen| seen.to == target) {
+                        continue;
+                    }
+                    let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
+                    references.push(crate::model::NamedReference {
+                        from: package.id,
+                        to: target,
+                        at: format!("{}:{line}", file.path),
+                    });
+                }
+            }
+            Ok(references)
+        })
+        .collect();
+    let mut all = Vec::new();
+    for references in found {
+        all.extend(references?);
+    }
+    Ok(all)
+}
+
+/// The contents of the single- and double-quoted string literals of a script that could be a
+/// package name (no escapes, no spaces, at most 214 bytes), with their offsets.
+fn string_literals(bytes: &[u8]) -> impl Iterator<Item = (&str, usize)> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            let quote = bytes[at];
+            at += 1;
+            if quote != b'\'' && quote != b'"' {
+                continue;
+            }
+            let start = at;
+            while at < bytes.len()
+                && at - start <= 214
+                && bytes[at] != quote
+                && !matches!(bytes[at], b'\n' | b'\\' | b' ')
+            {
+                at += 1;
+            }
+            if at < bytes.len() && bytes[at] == quote && at > start {
+                let literal = std::str::from_utf8(&bytes[start..at]).ok();
+                at += 1;
+                if let Some(literal) = literal {
+                    return Some((literal, start - 1));
+                }
+            }
+        }
+        None
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -765,98 +859,4 @@ mod tests {
         assert_eq!(manifest.name, None);
         assert_eq!(manifest.engines_node.as_deref(), Some(">=0.8"));
     }
-}
-
-/// Installed packages that a package's code names in a string literal beyond its declared
-/// dependencies (`const JS_YAML_DEP = "js-yaml"; require(JS_YAML_DEP)`, as `config` loads the
-/// parser of a file format only if the app installed it). Every script of every package is
-/// read once, in parallel, and its string literals looked up among the installed packages'
-/// names; a literal that names one resolvable from the package's folder is a reference. A
-/// string that only mentions a name (an error message) keeps what it names too: keeping a
-/// package that is installed is safe, dropping one that is loaded is not.
-pub fn named_references(
-    files: &[crate::model::FileEntry],
-    packages: &[Package],
-    resolver: &Resolver<'_>,
-) -> Result<Vec<crate::model::NamedReference>> {
-    use rayon::prelude::*;
-    let names: std::collections::HashSet<&str> = packages
-        .iter()
-        .map(|package| package.name.as_str())
-        .collect();
-    let found: Vec<Result<Vec<crate::model::NamedReference>>> = packages
-        .par_iter()
-        .map(|package| {
-            let declared: std::collections::HashSet<&str> = package
-                .dependencies
-                .iter()
-                .map(|dependency| dependency.name.as_str())
-                .collect();
-            let mut references: Vec<crate::model::NamedReference> = Vec::new();
-            for &index in &package.files {
-                let file = &files[index];
-                if file.link_target.is_some() || !super::imports::is_script(&file.path) {
-                    continue;
-                }
-                let bytes = crate::input::read(&file.source, Some(file.bytes))?;
-                for (literal, offset) in string_literals(&bytes) {
-                    if literal == package.name
-                        || declared.contains(literal)
-                        || !names.contains(literal)
-                    {
-                        continue;
-                    }
-                    let Some(target) = resolver.resolve(&package.path, literal) else {
-                        continue;
-                    };
-                    if target == package.id || references.iter().any(|seen| seen.to == target) {
-                        continue;
-                    }
-                    let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
-                    references.push(crate::model::NamedReference {
-                        from: package.id,
-                        to: target,
-                        at: format!("{}:{line}", file.path),
-                    });
-                }
-            }
-            Ok(references)
-        })
-        .collect();
-    let mut all = Vec::new();
-    for references in found {
-        all.extend(references?);
-    }
-    Ok(all)
-}
-
-/// The contents of the single- and double-quoted string literals of a script that could be a
-/// package name (no escapes, no spaces, at most 214 bytes), with their offsets.
-fn string_literals(bytes: &[u8]) -> impl Iterator<Item = (&str, usize)> {
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        while at < bytes.len() {
-            let quote = bytes[at];
-            at += 1;
-            if quote != b'\'' && quote != b'"' {
-                continue;
-            }
-            let start = at;
-            while at < bytes.len()
-                && at - start <= 214
-                && bytes[at] != quote
-                && !matches!(bytes[at], b'\n' | b'\\' | b' ')
-            {
-                at += 1;
-            }
-            if at < bytes.len() && bytes[at] == quote && at > start {
-                let literal = std::str::from_utf8(&bytes[start..at]).ok();
-                at += 1;
-                if let Some(literal) = literal {
-                    return Some((literal, start - 1));
-                }
-            }
-        }
-        None
-    })
 }

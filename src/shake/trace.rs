@@ -64,14 +64,11 @@ pub fn refine(
             .chain(named)
             .collect();
         for target in targets {
-            if !whole.contains_key(&target) {
-                whole.insert(
-                    target,
-                    format!(
-                        "a dependency of {}@{}, which is kept whole",
-                        package.name, package.version
-                    ),
-                );
+            if let std::collections::btree_map::Entry::Vacant(entry) = whole.entry(target) {
+                entry.insert(format!(
+                    "a dependency of {}@{}, which is kept whole",
+                    package.name, package.version
+                ));
                 queue.push_back(target);
             }
         }
