@@ -77,6 +77,7 @@ pub fn extract(file_name: &str, source: &str) -> FileImports {
         let mut collector = Collector {
             source,
             imports: FileImports::default(),
+            constants: module_constants(&parsed.program),
         };
         collector.visit_program(&parsed.program);
         return collector.imports;
@@ -90,6 +91,62 @@ pub fn extract(file_name: &str, source: &str) -> FileImports {
 struct Collector<'s> {
     source: &'s str,
     imports: FileImports,
+    /// Module-level `const NAME = "text"`: `require(NAME)` loads `text`.
+    constants: std::collections::HashMap<String, String>,
+}
+
+/// The string constants a module declares at its top level (`const JS_YAML_DEP = "js-yaml"`).
+/// A name declared twice is left out: which value a `require` sees would depend on order.
+fn module_constants(
+    program: &oxc_ast::ast::Program<'_>,
+) -> std::collections::HashMap<String, String> {
+    let mut constants = std::collections::HashMap::new();
+    let mut twice = std::collections::HashSet::new();
+    for statement in &program.body {
+        let oxc_ast::ast::Statement::VariableDeclaration(declaration) = statement else {
+            continue;
+        };
+        if declaration.kind != oxc_ast::ast::VariableDeclarationKind::Const {
+            continue;
+        }
+        for declarator in &declaration.declarations {
+            let (Some(name), Some(init)) = (declarator.id.get_identifier_name(), &declarator.init)
+            else {
+                continue;
+            };
+            let Some(value) = Collector::literal(init) else {
+                continue;
+            };
+            if constants.insert(name.to_string(), value).is_some() {
+                twice.insert(name.to_string());
+            }
+        }
+    }
+    // A name bound anywhere else in the file (a parameter, an inner variable) may shadow the
+    // constant where it is required: then the require is not followed by name.
+    let mut bindings = BindingCounter::default();
+    bindings.visit_program(program);
+    for (name, count) in bindings.counts {
+        if count > 1 {
+            twice.insert(name);
+        }
+    }
+    for name in twice {
+        constants.remove(&name);
+    }
+    constants
+}
+
+/// How many times each name is bound in a file.
+#[derive(Default)]
+struct BindingCounter {
+    counts: std::collections::HashMap<String, usize>,
+}
+
+impl<'a> Visit<'a> for BindingCounter {
+    fn visit_binding_identifier(&mut self, identifier: &oxc_ast::ast::BindingIdentifier<'a>) {
+        *self.counts.entry(identifier.name.to_string()).or_default() += 1;
+    }
 }
 
 /// A partly evaluated path expression.
@@ -171,6 +228,12 @@ impl Collector<'_> {
         };
         if let Some(specifier) = Self::literal(argument) {
             self.imports.specifiers.push(specifier);
+            return;
+        }
+        if let Expression::Identifier(identifier) = argument
+            && let Some(specifier) = self.constants.get(identifier.name.as_str())
+        {
+            self.imports.specifiers.push(specifier.clone());
             return;
         }
         if let Some(folded) = self.fold(argument) {
@@ -559,6 +622,26 @@ mod tests {
                 .collect(),
             imports.locates,
         )
+    }
+
+    #[test]
+    fn a_require_of_a_module_level_string_constant_is_followed_by_name() {
+        let folded = extract(
+            "config.js",
+            "const JS_YAML_DEP = 'js-yaml';\nfunction load() { return require(JS_YAML_DEP); }\n",
+        );
+        assert_eq!(folded.specifiers, ["js-yaml"]);
+        assert!(folded.dynamic.is_empty());
+        // Shadowed by a parameter somewhere: the require stays dynamic.
+        let shadowed = extract(
+            "config.js",
+            "const DEP = 'js-yaml';\nfunction load(DEP) { return require(DEP); }\n",
+        );
+        assert!(shadowed.specifiers.is_empty());
+        assert_eq!(shadowed.dynamic.len(), 1);
+        // `let` may be reassigned: not a constant.
+        let reassigned = extract("a.js", "let DEP = 'a';\nDEP = 'b';\nrequire(DEP);\n");
+        assert!(reassigned.specifiers.is_empty());
     }
 
     #[test]

@@ -541,19 +541,32 @@ pub fn resolve_dependencies(
     dependencies
 }
 
-/// Installed packages that a package's code names in a string literal beyond its declared
-/// dependencies (`const JS_YAML_DEP = "js-yaml"; require(JS_YAML_DEP)`, as `config` loads the
-/// parser of a file format only if the app installed it). Every script of every package is
-/// read once, in parallel, and its string literals looked up among the installed packages'
-/// names; a literal that names one resolvable from the package's folder is a reference. A
-/// string that only mentions a name (an error message) keeps what it names too: keeping a
-/// package that is installed is safe, dropping one that is loaded is not.
+/// Installed packages a package's code loads without declaring them: a `require`/`import` of a
+/// literal, or of a module-level string constant (`const JS_YAML_DEP = "js-yaml";
+/// require(JS_YAML_DEP)`, as `config` loads the parser of a file format only if the app
+/// installed it). Every script of every package is scanned once, in parallel, for string
+/// literals naming an installed package it does not declare; only files with one are parsed.
+/// A name the function's own `package.json` depends on counts even when the parse cannot see
+/// it loaded (a name passed to a loader function): the user asked for it to ship. Files under
+/// test and example folders are skipped: nothing loads them at run time.
 pub fn named_references(
     files: &[crate::model::FileEntry],
     packages: &[Package],
     resolver: &Resolver<'_>,
+    root_dependencies: &std::collections::HashSet<&str>,
 ) -> Result<Vec<crate::model::NamedReference>> {
     use rayon::prelude::*;
+    const NOT_RUN: [&str; 9] = [
+        "test",
+        "tests",
+        "__tests__",
+        "spec",
+        "example",
+        "examples",
+        "benchmark",
+        "benchmarks",
+        "__mocks__",
+    ];
     let names: std::collections::HashSet<&str> = packages
         .iter()
         .map(|package| package.name.as_str())
@@ -572,12 +585,30 @@ pub fn named_references(
                 if file.link_target.is_some() || !super::imports::is_script(&file.path) {
                     continue;
                 }
+                let inside = file.path.strip_prefix(&package.path).unwrap_or(&file.path);
+                if inside.split('/').any(|part| NOT_RUN.contains(&part)) {
+                    continue;
+                }
                 let bytes = crate::input::read(&file.source, Some(file.bytes))?;
-                for (literal, offset) in string_literals(&bytes) {
-                    if literal == package.name
-                        || declared.contains(literal)
-                        || !names.contains(literal)
-                    {
+                let candidates: Vec<(&str, usize)> = string_literals(&bytes)
+                    .filter(|(literal, _)| {
+                        *literal != package.name
+                            && !declared.contains(literal)
+                            && names.contains(literal)
+                    })
+                    .collect();
+                if candidates.is_empty() {
+                    continue;
+                }
+                let text = String::from_utf8_lossy(&bytes);
+                let loaded: std::collections::HashSet<String> =
+                    super::imports::extract(&file.path, &text)
+                        .specifiers
+                        .iter()
+                        .map(|specifier| package_name(specifier).to_string())
+                        .collect();
+                for (literal, offset) in candidates {
+                    if !loaded.contains(literal) && !root_dependencies.contains(literal) {
                         continue;
                     }
                     let Some(target) = resolver.resolve(&package.path, literal) else {
