@@ -221,6 +221,10 @@ pub const PERM_NO_UNIX_MODE: Kind = error(
 );
 pub const PERM_NOT_EXECUTABLE: Kind =
     error("perm/not-executable", "chmod 0755 the file before zipping");
+pub const PERM_LAYER_PROGRAM_NOT_EXECUTABLE: Kind = warning(
+    "perm/layer-program-not-executable",
+    "chmod 0755 the program before zipping the layer, if functions run it from /opt/bin",
+);
 pub const PERM_WORLD_WRITABLE: Kind = warning(
     "perm/world-writable",
     "drop the write bit for others (chmod o-w) before zipping",
@@ -352,6 +356,7 @@ pub const FINDINGS: &[Kind] = &[
     PERM_UNREADABLE,
     PERM_NO_UNIX_MODE,
     PERM_NOT_EXECUTABLE,
+    PERM_LAYER_PROGRAM_NOT_EXECUTABLE,
     PERM_WORLD_WRITABLE,
     PATH_BACKSLASH,
     PATH_ABSOLUTE,

@@ -352,6 +352,12 @@ pub fn check_artifacts(
     {
         let mut found = contents.findings.clone();
         found.extend(overwritten);
+        for program in &contents.programs_not_executable {
+            found.push(findings::PERM_LAYER_PROGRAM_NOT_EXECUTABLE.at(
+                Some(program),
+                "a program in the layer's bin/ (on the function's PATH as /opt/bin) without the execute bit: running it fails with EACCES".to_string(),
+            ));
+        }
         // A layer serves every function: it is checked against each one's runtime.
         for &runtime in &runtimes {
             found.extend(platform_findings(contents, Some(runtime), options.arch));

@@ -88,6 +88,9 @@ pub struct Contents {
     pub natives: Vec<Native>,
     /// `(entry, text)` of each `*.dist-info/WHEEL`.
     pub wheels: Vec<(String, String)>,
+    /// Files under the root `bin/` that are programs (ELF, or a `#!` script) without the
+    /// execute bit: in a layer they are on the function's PATH (`/opt/bin`) but cannot run.
+    pub programs_not_executable: Vec<String>,
     /// At most `LISTED_PER_KIND` of each kind.
     pub findings: Vec<Finding>,
     /// Findings counted but not listed, by id.
@@ -144,6 +147,12 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
         // A link's mode has every execute bit: it is never taken for a binary.
         let candidate = !symlink && native::is_candidate(&path, entry.unix_mode());
         let wheel = !symlink && path.ends_with(".dist-info/WHEEL");
+        // A file in the root bin/ without the execute bit: is it a program?
+        let program = !symlink
+            && !candidate
+            && !entry.is_dir()
+            && path.starts_with("bin/")
+            && entry.unix_mode().is_some_and(|mode| mode & 0o111 == 0);
         // Small texts are held whole, so their number is capped by their bytes in all.
         let hold = |held: &mut u64, cap: u64, skipped: &mut usize| {
             let wanted = entry.uncompressed_size.saturating_add(1);
@@ -160,10 +169,12 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
             && (entry.uncompressed_size > WHEEL_CAP as u64
                 || hold(&mut wheel_bytes, WHEELS_CAP, &mut wheels_unread));
         let link = symlink && hold(&mut link_bytes, LINK_TARGETS_CAP, &mut links_unread);
-        if !(limits.all_data || candidate || wheel || link) {
+        if !(limits.all_data || candidate || wheel || link || program) {
             continue;
         }
-        let keep_limit = if candidate {
+        let keep_limit = if program {
+            4
+        } else if candidate {
             limits.native as usize
         } else if wheel {
             WHEEL_CAP
@@ -230,7 +241,11 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
             ));
             continue;
         }
-        if link {
+        if program {
+            if kept.starts_with(b"\x7fELF") || kept.starts_with(b"#!") {
+                contents.programs_not_executable.push(path.clone());
+            }
+        } else if link {
             link_targets.push((entry.index, kept));
         } else if wheel && !overflow {
             contents
@@ -533,8 +548,9 @@ fn check_permissions(archive: &Archive, findings: &mut Collector) {
                     .at(at, format!("mode {}: anyone may write it", mode_text(mode))),
             );
         }
-        let executable_by_role = path == "bootstrap" || path.starts_with("bin/");
-        if executable_by_role && !entry.is_dir() && mode & 0o001 == 0 {
+        // Only a custom runtime's bootstrap must be executable in any zip: Lambda runs it.
+        // (`/var/task/bin` is not on PATH; a layer's `bin/` is, see `programs_not_executable`.)
+        if path == "bootstrap" && !entry.is_dir() && mode & 0o001 == 0 {
             findings.push(PERM_NOT_EXECUTABLE.at(
                 at,
                 format!(

@@ -738,6 +738,27 @@ const CASES: &[Case] = &[
         quiet: &[],
     },
     Case {
+        id: "perm/layer-program-not-executable",
+        build: |dir, bad| {
+            small_node_function(&dir.join("fn.zip"));
+            zip_items(
+                &dir.join("tools.zip"),
+                &[
+                    file(
+                        "bin/convert",
+                        "#!/bin/sh\necho converted\n",
+                        if bad { 0o644 } else { 0o755 },
+                    ),
+                    // Data beside it is not a program, whatever its mode.
+                    file("bin/README.txt", "tools\n", 0o644),
+                ],
+            );
+            args(&["fn.zip", "--layer", "tools.zip"])
+        },
+        fires: &["perm/layer-program-not-executable"],
+        quiet: &[],
+    },
+    Case {
         id: "perm/world-writable",
         build: |dir, bad| {
             zip_items(
@@ -1292,6 +1313,32 @@ fn limit_findings_fire_on_oversized_artifacts() {
 #[test]
 fn permission_path_and_link_findings_fire_on_crafted_zips() {
     run_cases(|id| id.starts_with("perm/") || id.starts_with("path/") || id.starts_with("link/"));
+}
+
+/// What pip writes for jmespath's `bin/jp.py` when boto3 is vendored, and a CDK app's
+/// `bin/*.ts`: nothing a function runs (`/var/task/bin` is not on Lambda's PATH), so no
+/// permission finding in a function zip, whatever their modes (issue 12: false failures).
+#[test]
+fn files_under_a_functions_bin_are_never_permission_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    zip_items(
+        &dir.path().join("fn.zip"),
+        &[
+            file("index.js", "exports.handler = 1;\n", 0o644),
+            file("bin/__pycache__/jp.cpython-311.pyc", "\u{a7}\r\r\n", 0o644),
+            file("bin/app.ts", "import * as cdk from 'aws-cdk-lib';\n", 0o644),
+            file("bin/app.js", "require('aws-cdk-lib');\n", 0o644),
+            file("bin/app.d.ts", "export {};\n", 0o644),
+            file("bin/jp.py", "#!/usr/bin/env python\n", 0o644),
+        ],
+    );
+    let checked = check(dir.path(), &args(&["fn.zip"]));
+    assert_eq!(checked.code, 0, "{:#}", checked.report);
+    let ids = checked.ids();
+    assert!(
+        !ids.contains("perm/not-executable") && !ids.contains("perm/layer-program-not-executable"),
+        "{ids:?}"
+    );
 }
 
 #[test]
