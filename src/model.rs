@@ -435,6 +435,9 @@ pub struct PythonFile {
     pub imports: Vec<String>,
     /// Imports with a name lamina cannot know (`import_module(name)`): `line: code`.
     pub dynamic: Vec<String>,
+    /// The user's code: imports run as the module loads (`(module, line, guarded)`) that
+    /// nothing satisfies: not in the artifact, not the standard library, not the runtime's.
+    pub missing: Vec<(String, usize, bool)>,
     /// A `.pyc` file's header.
     pub pyc: Option<Pyc>,
     /// A console script whose `#!` names the interpreter of the machine it was installed on.

@@ -228,6 +228,14 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
         .ok_or_else(|| Error::input(&root, "the folder name is not valid UTF-8"))?
         .to_string();
     let handler = handler(&root, options.handler.as_deref(), &files, &owners)?;
+    missing_imports(
+        &files,
+        &owners,
+        &facts,
+        &handler.file,
+        site_packages_label.as_deref(),
+        &mut warnings,
+    )?;
 
     let mut imports = Imports::default();
     for (index, fact) in &facts {
@@ -719,6 +727,81 @@ fn top_level_names(files: &[FileEntry]) -> HashSet<String> {
         .collect()
 }
 
+/// What every Lambda Python runtime can import without the function shipping it: the SDK
+/// (boto3 and its dependencies) and the runtime interface client.
+const RUNTIME_MODULES: [&str; 8] = [
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "dateutil",
+    "six",
+    "urllib3",
+    "awslambdaric",
+];
+
+/// Imports the handler's module (and the user's modules it loads, transitively) runs as it
+/// loads that nothing satisfies: an input error naming the file, line and module; in a `try`
+/// that catches the `ImportError`, a warning.
+fn missing_imports(
+    files: &[FileEntry],
+    owners: &[Owner],
+    facts: &BTreeMap<usize, PythonFile>,
+    handler_file: &str,
+    site_packages: Option<&str>,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let modules: HashMap<String, usize> = files
+        .iter()
+        .enumerate()
+        .filter(|(index, file)| owners[*index] == Owner::User && file.path.ends_with(".py"))
+        .filter_map(|(index, file)| Some((module_of(&file.path)?.0, index)))
+        .collect();
+    let Some(start) = files.iter().position(|file| file.path == handler_file) else {
+        return Ok(());
+    };
+    let mut seen = BTreeSet::from([start]);
+    let mut queue = vec![start];
+    while let Some(index) = queue.pop() {
+        let Some(fact) = facts.get(&index) else {
+            continue;
+        };
+        for (module, line, guarded) in &fact.missing {
+            let path = &files[index].path;
+            if *guarded {
+                warnings.push(format!(
+                    "{path}:{line}: `{module}` is not installed; the import is guarded (try/except ImportError), so the handler loads without it"
+                ));
+                continue;
+            }
+            let top = module.split('.').next().unwrap_or(module);
+            let folder = site_packages.unwrap_or("package");
+            return Err(Error::input(
+                &files[index].source,
+                format!(
+                    "line {line}: imports `{module}`, which is not installed: no distribution in the function provides `{top}`, and the runtime does not ship it. Install the requirements where lamina reads them, e.g. `pip install -r requirements.txt --target {folder}`"
+                ),
+            ));
+        }
+        // The user's own modules it imports load too.
+        for module in &fact.imports {
+            let mut name = module.as_str();
+            loop {
+                if let Some(&next) = modules.get(name)
+                    && seen.insert(next)
+                {
+                    queue.push(next);
+                }
+                match name.rsplit_once('.') {
+                    Some((parent, _)) => name = parent,
+                    None => break,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads what shake needs from single files, in parallel: imports of `.py` files, pyc headers,
 /// console script shebangs, native binary headers.
 fn file_facts(
@@ -750,6 +833,20 @@ fn file_facts(
                     .filter(|module| top_names.contains(module.split('.').next().unwrap_or("")))
                     .collect();
                 fact.dynamic = found.dynamic;
+                if owners[index] == Owner::User {
+                    fact.missing = found
+                        .on_load
+                        .into_iter()
+                        .filter(|(module, _, _)| {
+                            let top = module.split('.').next().unwrap_or("");
+                            !top.is_empty()
+                                && !top.starts_with('_')
+                                && !top_names.contains(top)
+                                && !imports::STDLIB.contains(&top)
+                                && !RUNTIME_MODULES.contains(&top)
+                        })
+                        .collect();
+                }
                 if let Some(error) = found.syntax_error
                     && owners[index] == Owner::User
                 {

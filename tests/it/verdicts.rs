@@ -108,3 +108,54 @@ fn undeclared_an_installed_package_the_code_imports_is_kept_with_a_warning() {
         r#"[["leftpad@1.0.0"],["dayjs@1.0.0"]]"#
     );
 }
+
+#[test]
+fn python_an_import_nothing_installs_is_an_input_error_naming_file_line_and_module() {
+    let fixture = Fixture::empty("np");
+    fixture
+        .file(
+            "app.py",
+            "import json\nfrom helpers import util\n\ndef handler(event, context):\n    return util.mean([1, 2])\n",
+        )
+        .file("helpers/__init__.py", "")
+        .file(
+            "helpers/util.py",
+            "try:\n    import ujson\nexcept ImportError:\n    ujson = None\nimport numpy as np\n\ndef mean(values):\n    return float(np.mean(values))\n",
+        )
+        .file("requirements.txt", "numpy==2.1.0\n")
+        // A test the handler never loads may import what only CI installs.
+        .file("tests/test_app.py", "import pytest\n");
+    let output = fixture.lamina(&["build", "np", "--handler", "app.handler", "--out", "out"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("helpers/util.py")
+            && message.contains("line 5")
+            && message.contains("`numpy`")
+            && message.contains("pip install -r requirements.txt"),
+        "{message}"
+    );
+    assert!(!fixture.base.join("out").exists(), "exit 2 writes nothing");
+
+    // Installed (here: a stand-in distribution), it builds, and the guarded import is a warning.
+    fixture
+        .file(
+            "package/numpy/__init__.py",
+            "def mean(values):\n    return sum(values) / len(values)\n",
+        )
+        .file(
+            "package/numpy-2.1.0.dist-info/METADATA",
+            "Metadata-Version: 2.1\nName: numpy\nVersion: 2.1.0\n",
+        )
+        .file(
+            "package/numpy-2.1.0.dist-info/RECORD",
+            "numpy/__init__.py,,\n",
+        );
+    let built = fixture.build(&["--handler", "app.handler", "--runtime", "python3.11"]);
+    assert_eq!(built.code, 0);
+    let warnings = built.function()["warnings"].to_string();
+    assert!(
+        warnings.contains("ujson") && warnings.contains("guarded"),
+        "{warnings}"
+    );
+}

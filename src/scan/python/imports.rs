@@ -19,6 +19,9 @@ pub struct FileImports {
     pub dynamic: Vec<String>,
     /// The file does not parse (what did parse still counts).
     pub syntax_error: Option<String>,
+    /// Absolute imports the module runs as it loads: `(module, line, guarded)`, where guarded
+    /// means inside a module-level `try` whose handler catches the `ImportError`.
+    pub on_load: Vec<(String, usize, bool)>,
 }
 
 /// Extracts the imports of a file whose module is `module` (`pkg.sub.mod`, or `pkg.sub` for
@@ -37,6 +40,7 @@ pub fn extract(source: &str, module: &str, is_package: bool) -> FileImports {
     };
     for statement in parsed.syntax().body.iter() {
         collector.visit_stmt(statement);
+        on_load(source, statement, false, &mut collector.found.on_load);
     }
     if let Some(error) = parsed.errors().first() {
         let line = line_of(source, error.location.start().to_usize());
@@ -80,6 +84,274 @@ impl Collector<'_> {
         format!("{}: {code}", line_of(self.source, start))
     }
 }
+
+/// The absolute imports a module-level statement runs when the module loads; in a `try` with
+/// a handler for `ImportError` (or a parent of it, or a bare `except`) they are guarded.
+fn on_load(source: &str, statement: &Stmt, guarded: bool, found: &mut Vec<(String, usize, bool)>) {
+    let line = line_of(source, statement.range().start().to_usize());
+    match statement {
+        Stmt::Import(import) => {
+            for alias in &import.names {
+                found.push((alias.name.id.as_str().to_string(), line, guarded));
+            }
+        }
+        Stmt::ImportFrom(import) if import.level == 0 => {
+            if let Some(module) = &import.module {
+                found.push((module.id.as_str().to_string(), line, guarded));
+            }
+        }
+        Stmt::Try(block) => {
+            let catches = block.handlers.iter().any(|handler| {
+                let ruff_python_ast::ExceptHandler::ExceptHandler(handler) = handler;
+                match handler.type_.as_deref() {
+                    None => true,
+                    Some(kind) => {
+                        let text =
+                            &source[kind.range().start().to_usize()..kind.range().end().to_usize()];
+                        [
+                            "ImportError",
+                            "ModuleNotFoundError",
+                            "Exception",
+                            "BaseException",
+                        ]
+                        .iter()
+                        .any(|name| text.contains(name))
+                    }
+                }
+            });
+            for inner in &block.body {
+                on_load(source, inner, guarded || catches, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The standard library's top-level modules, Python 3.9 to 3.13 (`sys.stdlib_module_names`,
+/// with those 3.10+ removed); names starting with `_` are the interpreter's own.
+pub const STDLIB: [&str; 221] = [
+    "abc",
+    "aifc",
+    "antigravity",
+    "argparse",
+    "array",
+    "ast",
+    "asynchat",
+    "asyncio",
+    "asyncore",
+    "atexit",
+    "audioop",
+    "base64",
+    "bdb",
+    "binascii",
+    "binhex",
+    "bisect",
+    "builtins",
+    "bz2",
+    "cProfile",
+    "calendar",
+    "cgi",
+    "cgitb",
+    "chunk",
+    "cmath",
+    "cmd",
+    "code",
+    "codecs",
+    "codeop",
+    "collections",
+    "colorsys",
+    "compileall",
+    "concurrent",
+    "configparser",
+    "contextlib",
+    "contextvars",
+    "copy",
+    "copyreg",
+    "crypt",
+    "csv",
+    "ctypes",
+    "curses",
+    "dataclasses",
+    "datetime",
+    "dbm",
+    "decimal",
+    "difflib",
+    "dis",
+    "distutils",
+    "doctest",
+    "email",
+    "encodings",
+    "ensurepip",
+    "enum",
+    "errno",
+    "faulthandler",
+    "fcntl",
+    "filecmp",
+    "fileinput",
+    "fnmatch",
+    "formatter",
+    "fractions",
+    "ftplib",
+    "functools",
+    "gc",
+    "genericpath",
+    "getopt",
+    "getpass",
+    "gettext",
+    "glob",
+    "graphlib",
+    "grp",
+    "gzip",
+    "hashlib",
+    "heapq",
+    "hmac",
+    "html",
+    "http",
+    "idlelib",
+    "imaplib",
+    "imghdr",
+    "imp",
+    "importlib",
+    "inspect",
+    "io",
+    "ipaddress",
+    "itertools",
+    "json",
+    "keyword",
+    "lib2to3",
+    "linecache",
+    "locale",
+    "logging",
+    "lzma",
+    "mailbox",
+    "mailcap",
+    "marshal",
+    "math",
+    "mimetypes",
+    "mmap",
+    "modulefinder",
+    "msilib",
+    "msvcrt",
+    "multiprocessing",
+    "netrc",
+    "nis",
+    "nntplib",
+    "nt",
+    "ntpath",
+    "nturl2path",
+    "numbers",
+    "opcode",
+    "operator",
+    "optparse",
+    "os",
+    "ossaudiodev",
+    "parser",
+    "pathlib",
+    "pdb",
+    "pickle",
+    "pickletools",
+    "pipes",
+    "pkgutil",
+    "platform",
+    "plistlib",
+    "poplib",
+    "posix",
+    "posixpath",
+    "pprint",
+    "profile",
+    "pstats",
+    "pty",
+    "pwd",
+    "py_compile",
+    "pyclbr",
+    "pydoc",
+    "pydoc_data",
+    "pyexpat",
+    "queue",
+    "quopri",
+    "random",
+    "re",
+    "readline",
+    "reprlib",
+    "resource",
+    "rlcompleter",
+    "runpy",
+    "sched",
+    "secrets",
+    "select",
+    "selectors",
+    "shelve",
+    "shlex",
+    "shutil",
+    "signal",
+    "site",
+    "smtpd",
+    "smtplib",
+    "sndhdr",
+    "socket",
+    "socketserver",
+    "spwd",
+    "sqlite3",
+    "sre_compile",
+    "sre_constants",
+    "sre_parse",
+    "ssl",
+    "stat",
+    "statistics",
+    "string",
+    "stringprep",
+    "struct",
+    "subprocess",
+    "sunau",
+    "symbol",
+    "symtable",
+    "sys",
+    "sysconfig",
+    "syslog",
+    "tabnanny",
+    "tarfile",
+    "telnetlib",
+    "tempfile",
+    "termios",
+    "textwrap",
+    "this",
+    "threading",
+    "time",
+    "timeit",
+    "tkinter",
+    "token",
+    "tokenize",
+    "tomllib",
+    "trace",
+    "traceback",
+    "tracemalloc",
+    "tty",
+    "turtle",
+    "turtledemo",
+    "types",
+    "typing",
+    "unicodedata",
+    "unittest",
+    "urllib",
+    "uu",
+    "uuid",
+    "venv",
+    "warnings",
+    "wave",
+    "weakref",
+    "webbrowser",
+    "winreg",
+    "winsound",
+    "wsgiref",
+    "xdrlib",
+    "xml",
+    "xmlrpc",
+    "zipapp",
+    "zipfile",
+    "zipimport",
+    "zlib",
+    "zoneinfo",
+];
 
 /// The 1-based line of a byte offset.
 fn line_of(source: &str, offset: usize) -> usize {
