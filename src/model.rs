@@ -365,6 +365,9 @@ pub struct Imports {
     pub packages: BTreeSet<String>,
     /// Imports lamina cannot follow: `file:line: code`. Any one keeps every root dependency.
     pub dynamic: Vec<String>,
+    /// How far the user's code was read: which scripts the handler does not load (so their
+    /// imports do not count), or why every script counts.
+    pub notes: Vec<String>,
 }
 
 /// A unit the tracer keeps whole: one package, or the user's own code.

@@ -138,7 +138,7 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
         .to_string();
     let (runtime, runtime_origin) = runtime(options.runtime, &manifest);
     let handler = handler(&root, options.handler.as_deref(), &manifest, &tree)?;
-    let imports = user_imports(&tree)?;
+    let imports = user_imports(&tree, &handler.file)?;
     let output_folder = skip
         .and_then(|out| out.strip_prefix(&root).ok())
         .map(|relative| {
@@ -339,7 +339,12 @@ pub(crate) fn flagged_handler(
 }
 
 /// Reads and parses every JS/TS file of the user's own code, in parallel.
-fn user_imports(tree: &walk::Tree) -> Result<Imports> {
+/// Only the scripts the handler loads count (`import`/`require` of relative files, followed
+/// from the handler): infrastructure code beside it (a CDK app's `bin/app.ts` and
+/// `lib/*-stack.ts`, which import `aws-cdk-lib`) never runs on Lambda. Scripts under
+/// `config/` count too: the `config` package loads them by a computed path. When the
+/// handler's code loads a file lamina cannot follow, every script counts, and a note says why.
+fn user_imports(tree: &walk::Tree, handler: &str) -> Result<Imports> {
     let files: Vec<_> = tree
         .entries
         .iter()
@@ -360,9 +365,91 @@ fn user_imports(tree: &walk::Tree) -> Result<Imports> {
             Ok((entry.path.clone(), imports::extract(&entry.path, &text)))
         })
         .collect();
-    let mut imports = Imports::default();
+    let mut parsed: Vec<(String, imports::FileImports)> = Vec::new();
     for result in results {
-        let (path, found) = result?;
+        parsed.push(result?);
+    }
+    let scripts: std::collections::HashMap<&str, usize> = parsed
+        .iter()
+        .enumerate()
+        .map(|(index, (path, _))| (path.as_str(), index))
+        .collect();
+    let mut reached = vec![false; parsed.len()];
+    let mut queue: Vec<usize> = parsed
+        .iter()
+        .enumerate()
+        .filter(|(_, (path, _))| path == handler || path.starts_with("config/"))
+        .map(|(index, _)| index)
+        .collect();
+    let mut every_script: Option<String> = None;
+    if !scripts.contains_key(handler) {
+        every_script = Some(format!(
+            "the handler {handler} is not a script lamina reads"
+        ));
+    }
+    for &index in &queue {
+        reached[index] = true;
+    }
+    while let Some(index) = queue.pop() {
+        let (path, found) = &parsed[index];
+        if let Some(site) = found.dynamic.first() {
+            every_script
+                .get_or_insert_with(|| format!("{path}:{site} loads code lamina cannot follow"));
+        }
+        for specifier in &found.specifiers {
+            if !(specifier.starts_with("./") || specifier.starts_with("../")) {
+                continue;
+            }
+            // Data (`./data.json`), a native addon: no imports to follow.
+            let last = specifier.rsplit('/').next().unwrap_or(specifier);
+            if let Some((_, extension)) = last.rsplit_once('.')
+                && !["js", "mjs", "cjs"].contains(&extension)
+                && !extension.chars().all(|c| c.is_ascii_digit())
+            {
+                continue;
+            }
+            match resolve_relative(&scripts, walk::parent(path), specifier) {
+                Some(next) => {
+                    if !reached[next] {
+                        reached[next] = true;
+                        queue.push(next);
+                    }
+                }
+                None => {
+                    every_script.get_or_insert_with(|| {
+                        format!("{path} imports {specifier}, which is no script lamina reads")
+                    });
+                }
+            }
+        }
+    }
+    let mut imports = Imports::default();
+    match &every_script {
+        Some(why) => imports.notes.push(format!(
+            "every script of your code counts for its imports: {why}"
+        )),
+        None => {
+            let unreached: Vec<&str> = parsed
+                .iter()
+                .zip(&reached)
+                .filter(|(_, reached)| !**reached)
+                .map(|((path, _), _)| path.as_str())
+                .collect();
+            if !unreached.is_empty() {
+                let shown: Vec<&str> = unreached.iter().take(5).copied().collect();
+                imports.notes.push(format!(
+                    "{} script(s) of your code are not loaded by the handler, so their imports do not keep packages (they still ship): {}{}",
+                    unreached.len(),
+                    shown.join(", "),
+                    if unreached.len() > shown.len() { ", …" } else { "" }
+                ));
+            }
+        }
+    }
+    for ((path, found), reached) in parsed.into_iter().zip(reached) {
+        if !reached && every_script.is_none() {
+            continue;
+        }
         for specifier in found.specifiers {
             if is_bare(&specifier) {
                 imports
@@ -378,6 +465,38 @@ fn user_imports(tree: &walk::Tree) -> Result<Imports> {
         );
     }
     Ok(imports)
+}
+
+/// The user script a relative specifier names from `folder`, as Node would find it: the file,
+/// with an extension added, or a folder's index.
+fn resolve_relative(
+    scripts: &std::collections::HashMap<&str, usize>,
+    folder: &str,
+    specifier: &str,
+) -> Option<usize> {
+    let mut parts: Vec<&str> = folder.split('/').filter(|part| !part.is_empty()).collect();
+    for part in specifier.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    let base = parts.join("/");
+    let candidates = [
+        base.clone(),
+        format!("{base}.js"),
+        format!("{base}.mjs"),
+        format!("{base}.cjs"),
+        format!("{base}/index.js"),
+        format!("{base}/index.mjs"),
+        format!("{base}/index.cjs"),
+    ];
+    candidates
+        .iter()
+        .find_map(|candidate| scripts.get(candidate.as_str()).copied())
 }
 
 /// A specifier naming a package, not a relative file, an absolute path, a URL or a builtin.

@@ -118,6 +118,7 @@ pub fn classify(
             })
             .collect()
     };
+    notes.extend(imports.notes.iter().cloned());
     // Imported by the user's code but not a production dependency of package.json: installed
     // at the top of node_modules all the same (by hand, or as a devDependency), it is what
     // the code loads, so it is kept, with a warning.

@@ -74,6 +74,11 @@ fn a_dynamic_require_in_user_code_keeps_every_root_dependency() {
         "lib/load.js",
         "module.exports = (name) => require('./plugins/' + name);\n",
     );
+    // The handler loads it (a script it never loads would not count: see verdicts.rs).
+    fixture.file(
+        "index.js",
+        "const a = require('a');\nconst b = require('@scope/b');\nconst load = require('./lib/load');\nexports.handler = async () => ({ a, b, load: typeof load });\n",
+    );
     let built = fixture.build(&[]);
     check(
         &built,

@@ -159,3 +159,71 @@ fn python_an_import_nothing_installs_is_an_input_error_naming_file_line_and_modu
         "{warnings}"
     );
 }
+
+/// A CDK TypeScript project: the stacks beside the handler import aws-cdk-lib, which never runs
+/// on Lambda.
+fn cdk_project(handler_source: &str) -> Fixture {
+    let fixture = Fixture::new(
+        "cdkapp",
+        json!({
+            "name": "cdkapp",
+            "dependencies": { "aws-cdk-lib": "2.170.0", "constructs": "10.4.2", "uuid": "9.0.1" }
+        }),
+    );
+    fixture
+        .file(
+            "bin/app.ts",
+            "import * as cdk from 'aws-cdk-lib';\nimport { ApiStack } from '../lib/api-stack';\nnew ApiStack(new cdk.App(), 'Api');\n",
+        )
+        .file(
+            "lib/api-stack.ts",
+            "import { Stack } from 'aws-cdk-lib';\nimport { Construct } from 'constructs';\nexport class ApiStack extends Stack {}\n",
+        )
+        .file("lambda/index.js", handler_source)
+        .file("lambda/ids.js", "const uuid = require('uuid');\nmodule.exports = () => uuid[0];\n")
+        .package("node_modules/aws-cdk-lib", "aws-cdk-lib", "2.170.0", &["constructs"])
+        .package("node_modules/constructs", "constructs", "10.4.2", &[])
+        .package("node_modules/uuid", "uuid", "9.0.1", &[]);
+    fixture
+}
+
+#[test]
+fn infrastructure_code_beside_the_handler_keeps_nothing_in_deps_mode() {
+    let fixture =
+        cdk_project("const ids = require('./ids');\nexports.handler = async () => ids();\n");
+    let built = fixture.build(&["--handler", "lambda/index.handler"]);
+    check(
+        &built,
+        &[
+            ("node_modules/uuid", "kept", "production"),
+            ("node_modules/aws-cdk-lib", "dropped", "unused"),
+            ("node_modules/constructs", "dropped", "unused"),
+        ],
+    );
+    let notes = built.function()["notes"].to_string();
+    assert!(
+        notes.contains("bin/app.ts") && notes.contains("not loaded by the handler"),
+        "{notes}"
+    );
+    // The stacks still ship (lamina drops no file of yours by reachability in deps mode).
+    assert!(built.entries().contains(&"lib/api-stack.ts".to_string()));
+    let task = built.extract();
+    assert_eq!(
+        run_handler(&task.join("lambda"), "index.js"),
+        r#""uuid@9.0.1""#
+    );
+}
+
+#[test]
+fn infrastructure_code_counts_when_the_handler_loads_code_lamina_cannot_follow() {
+    let fixture = cdk_project(
+        "const name = process.env.IDS || './ids';\nconst ids = require(name);\nexports.handler = async () => ids();\n",
+    );
+    let built = fixture.build(&["--handler", "lambda/index.handler"]);
+    check(
+        &built,
+        &[("node_modules/aws-cdk-lib", "kept", "production")],
+    );
+    let notes = built.function()["notes"].to_string();
+    assert!(notes.contains("lambda/index.js:2"), "says why: {notes}");
+}
