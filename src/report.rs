@@ -415,7 +415,12 @@ pub fn function_report(
                 + kept()
                     .map(|file| estimated_compressed(&file.path, file.bytes))
                     .sum::<u64>();
-            let limits = crate::verify::limits::function_limits(projected, kept_bytes);
+            // Only what is measured is held to a limit: the zipped size is an estimate until
+            // `build` writes the zip, so it neither fails nor warns (the text marks it `~`).
+            let limits: Vec<_> = crate::verify::limits::function_limits(projected, kept_bytes)
+                .into_iter()
+                .filter(|limit| limit.id == "unzipped")
+                .collect();
             (None, None, None, kept_bytes, limits, Some(projected))
         }
     };
@@ -728,6 +733,15 @@ fn render_smoke(out: &mut String, smoke: &crate::smoke::SmokeReport) {
     }
 }
 
+/// `1 package`, `3 packages`.
+fn count(number: usize, noun: &str) -> String {
+    if number == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{number} {noun}s")
+    }
+}
+
 /// `text` cut to `most` characters, with an ellipsis.
 fn shorten(text: &str, most: usize) -> String {
     if text.chars().count() <= most {
@@ -776,7 +790,7 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
         human_bytes(function.unzipped_bytes),
         function.kept_files
     );
-    match (function.zipped_bytes, function.projected_zipped_bytes) {
+    let zipped = match (function.zipped_bytes, function.projected_zipped_bytes) {
         (Some(zipped), _) => {
             let _ = writeln!(
                 out,
@@ -784,39 +798,64 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
                 human_bytes(zipped),
                 function.artifact.as_deref().unwrap_or("")
             );
+            Some((zipped, ""))
         }
         (None, Some(projected)) => {
             let _ = writeln!(
                 out,
-                "  zipped   ~ {:>10}  (estimate; `lamina build` measures it)",
+                "  zipped   ~ {:>10}  (an estimate; `lamina build` measures it)",
                 human_bytes(projected)
             );
+            Some((projected, "~"))
         }
-        _ => {}
+        _ => None,
+    };
+    if let Some((zipped, about)) = zipped
+        && function.input_bytes > 0
+    {
+        let saved = function.input_bytes.saturating_sub(zipped);
+        let _ = writeln!(
+            out,
+            "  saved    {about:>1} {:>10}  input {} -> zip {about}{} (-{:.0} %)",
+            human_bytes(saved),
+            human_bytes(function.input_bytes),
+            human_bytes(zipped),
+            saved as f64 * 100.0 / function.input_bytes as f64
+        );
     }
-    let _ = writeln!(out, "\n  packages by class");
+    let _ = writeln!(out, "\n  packages by class (installed -> ships)");
     for class in &function.classes {
         if class.packages == 0 {
             continue;
         }
-        let status = match (class.class, command) {
-            (PackageClass::Production, _) => "kept",
-            (PackageClass::RuntimeProvided, _)
-                if function
-                    .packages
-                    .iter()
-                    .any(|p| p.runtime_provided && p.status == "kept") =>
-            {
-                "kept (--drop-runtime-sdk drops)"
+        let members = function
+            .packages
+            .iter()
+            .filter(|package| package.class == class.class);
+        let (mut ships, mut in_layers) = (0u64, 0usize);
+        for package in members {
+            match package.status {
+                "kept" => ships += package.kept_bytes,
+                "layer" => in_layers += 1,
+                _ => {}
             }
-            (PackageClass::RuntimeProvided, _) => "dropped",
-            _ => "dropped",
+        }
+        let mut status = if ships > 0 {
+            format!("{} ships", human_bytes(ships))
+        } else {
+            "dropped".to_string()
         };
+        if class.class == PackageClass::RuntimeProvided && ships > 0 {
+            status.push_str(" (--drop-runtime-sdk drops it)");
+        }
+        if in_layers > 0 {
+            status.push_str(&format!(", {} in layers", count(in_layers, "package")));
+        }
         let _ = writeln!(
             out,
-            "    {:<17} {:>5} packages {:>10}  {}",
+            "    {:<17} {:<12} {:>10} -> {}",
             class.class.label(),
-            class.packages,
+            count(class.packages, "package"),
             human_bytes(class.bytes),
             status
         );
@@ -826,9 +865,9 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
         for rule in &function.rules {
             let _ = writeln!(
                 out,
-                "    {:<28} {:>6} files {:>10}",
+                "    {:<28} {:<9} {:>10}",
                 rule.rule,
-                rule.files,
+                count(rule.files, "file"),
                 human_bytes(rule.bytes)
             );
         }
@@ -871,14 +910,14 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
             (false, Severity::Error) => "FAILED",
             (false, Severity::Warning) => "warning",
         };
-        let _ = writeln!(
-            out,
-            "    {:<15} {:>10} of {:>10}  {}",
-            limit.id,
-            human_bytes(limit.actual),
-            human_bytes(limit.limit),
-            verdict
-        );
+        // The layer limit counts layers; every other limit counts bytes.
+        let (actual, most) = if limit.id == "layers" {
+            (limit.actual.to_string(), limit.limit.to_string())
+        } else {
+            (human_bytes(limit.actual), human_bytes(limit.limit))
+        };
+        let label = limit.id.replace('_', " ");
+        let _ = writeln!(out, "    {label:<15} {actual:>10} of {most:>10}  {verdict}");
     }
     if command == "build" {
         crate::verify::report::render_findings(out, &function.findings);

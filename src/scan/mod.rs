@@ -63,7 +63,13 @@ pub(crate) fn bounds(
 
 /// Scans one function folder: Node.js or Python, by `--runtime`, else by what the folder holds.
 pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
-    let root = fs_err::canonicalize(path)?;
+    let root = fs_err::canonicalize(path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => Error::input(
+            path,
+            "does not exist: give a function folder, a folder with lamina.toml, or a SAM template.yaml or serverless.yml",
+        ),
+        _ => Error::Fs(error),
+    })?;
     if !root.is_dir() {
         return Err(Error::input(path, "not a folder; give a function folder"));
     }
@@ -89,6 +95,29 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
     }
     let manifest_path = root.join("package.json");
     if !manifest_path.is_file() {
+        // A project folder given instead of its project file.
+        if let Some(template) = [
+            "template.yaml",
+            "template.yml",
+            "serverless.yml",
+            "serverless.yaml",
+        ]
+        .iter()
+        .map(|name| path.join(name))
+        .find(|file| file.is_file())
+        {
+            return Err(Error::input(
+                path,
+                format!(
+                    "not a function folder, but it holds {}: build its functions with `lamina build {}`",
+                    template
+                        .file_name()
+                        .and_then(|name| name.to_str())
+                        .unwrap_or(""),
+                    template.display()
+                ),
+            ));
+        }
         return Err(Error::input(
             path,
             "no package.json and no Python handler: lamina needs a Node.js function folder (package.json and its installed node_modules) or a Python one (a handler such as lambda_function.py, with its dependencies in package/, a .venv or --site-packages)",

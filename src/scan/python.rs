@@ -1314,10 +1314,15 @@ fn handler(
         .iter()
         .map(|(stem, _)| format!("{stem}.py"))
         .collect();
+    let node = if root.join("package.json").is_file() {
+        "; the folder has a package.json, so it may be a Node.js function: drop --runtime, or give a nodejs runtime"
+    } else {
+        ""
+    };
     Err(Error::input(
         root,
         format!(
-            "no handler file found (looked for {}); pass --handler MODULE.FUNCTION",
+            "no Python handler file found (looked for {}); pass --handler MODULE.FUNCTION{node}",
             tried.join(", ")
         ),
     ))

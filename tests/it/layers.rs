@@ -196,3 +196,20 @@ fn remembered_digests_never_merge_packages_that_changed() {
     let report = build();
     assert_eq!(report["layers"], serde_json::json!([]), "{report:#}");
 }
+
+/// The text report counts layers as layers, not bytes (issue 12, what the user reads).
+#[test]
+fn the_text_report_counts_layers_as_layers() {
+    let fixture = monorepo();
+    let run = lamina(&fixture, &[]);
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    let text = String::from_utf8_lossy(&run.stdout);
+    let line = text
+        .lines()
+        .find(|line| line.trim_start().starts_with("layers ") && line.contains(" of "))
+        .unwrap_or_else(|| panic!("no layers limit in:\n{text}"));
+    assert!(
+        line.contains("1 of") && line.trim_end().ends_with("ok") && !line.contains(" B"),
+        "{line}"
+    );
+}

@@ -227,3 +227,76 @@ fn infrastructure_code_counts_when_the_handler_loads_code_lamina_cannot_follow()
     let notes = built.function()["notes"].to_string();
     assert!(notes.contains("lambda/index.js:2"), "says why: {notes}");
 }
+
+#[test]
+fn the_text_report_says_what_was_saved_with_plain_words() {
+    let fixture = Fixture::new(
+        "words",
+        json!({ "name": "words", "dependencies": { "a": "1.0.0", "b": "1.0.0" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => require('a');\n")
+        .package("node_modules/a", "a", "1.0.0", &[])
+        .package("node_modules/b", "b", "1.0.0", &[]);
+    let output = fixture.lamina(&["build", "words", "--out", "out"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("  saved  ") && text.contains(" -> zip "),
+        "{text}"
+    );
+    assert!(
+        !text.contains("1 packages") && text.contains("1 package "),
+        "{text}"
+    );
+    assert!(
+        text.contains("console editor") && !text.contains("console_editor"),
+        "{text}"
+    );
+    assert!(
+        text.lines().all(|line| line.chars().count() <= 160),
+        "{text}"
+    );
+}
+
+#[test]
+fn scan_never_warns_or_fails_on_an_estimated_zip_size() {
+    let fixture = Fixture::new("estimate", json!({ "name": "estimate" }));
+    fixture.file("index.js", "exports.handler = async () => 1;\n");
+    // 4 MiB of text: estimated over the console editor's 3 MiB, it zips far below.
+    fixture.file("data/words.txt", &"lambda ".repeat(600_000));
+    let output = fixture.lamina(&["scan", "estimate", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let limits = report["functions"][0]["limits"].as_array().unwrap();
+    assert!(
+        limits.iter().all(|limit| limit["id"] == "unzipped"),
+        "only measured sizes are held to limits: {limits:?}"
+    );
+}
+
+#[test]
+fn input_errors_say_what_to_do() {
+    let fixture = Fixture::new("node", json!({ "name": "node" }));
+    fixture.file("index.js", "exports.handler = async () => 1;\n");
+    let missing = fixture.lamina(&["build", "nope"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("nope: does not exist"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let python = fixture.lamina(&["build", "node", "--runtime", "python3.12"]);
+    assert!(String::from_utf8_lossy(&python.stderr).contains("may be a Node.js function"));
+    crate::harness::write_file(
+        &fixture.base.join("sam/template.yaml"),
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: ../node/\n      Handler: index.handler\n      Runtime: nodejs20.x\n",
+    );
+    let sam = fixture.lamina(&["build", "sam"]);
+    assert_eq!(sam.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&sam.stderr).contains("lamina build sam/template.yaml"),
+        "{}",
+        String::from_utf8_lossy(&sam.stderr)
+    );
+}
