@@ -28,6 +28,13 @@ pub const RUNTIME_SDK: [&str; 7] = [
     "urllib3",
 ];
 
+/// The least version of the SDK every Python runtime has shipped since AWS's runtime table of
+/// 2022-01 (boto3-1.20.32, botocore-1.23.32 on python3.7 to python3.9; later runtimes launched
+/// with newer ones, and runtime updates only raise them). AWS does not pin a region's version,
+/// so lamina holds requirements to this floor: a kept distribution that asks for more keeps
+/// the runtime's SDK in the zip even with `--drop-runtime-sdk`.
+pub const SDK_FLOORS: [(&str, &str); 2] = [("boto3", "1.20.32"), ("botocore", "1.23.32")];
+
 /// Tools that only run on a developer's machine or in CI.
 const DEV_TOOLS: [&str; 24] = [
     "autopep8",
@@ -405,7 +412,28 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
         notes.push(format!("{missing}, which is not installed{provided}"));
     }
 
-    let packages = classify(&context, &full, &without_sdk, options.drop_runtime_sdk);
+    // With --drop-runtime-sdk: an SDK distribution a kept one requires at a version above what
+    // the runtime is known to ship stays, with what it requires.
+    let mut above_floor: BTreeMap<PackageId, String> = BTreeMap::new();
+    if options.drop_runtime_sdk {
+        let starts = sdk_above_floor(&context, &without_sdk);
+        if !starts.is_empty() {
+            let kept = context.closure(&starts, &rescued, &never);
+            for (id, why) in kept.kept {
+                if is_sdk(id) && !without_sdk.kept.contains_key(&id) {
+                    above_floor.insert(id, why);
+                }
+            }
+        }
+    }
+    let mut packages = classify(&context, &full, &without_sdk, options.drop_runtime_sdk);
+    for (id, why) in above_floor {
+        let decision = &mut packages[id.0];
+        decision.keep = true;
+        decision.reason = Reason::Needed(format!(
+            "runtime-provided, but kept despite --drop-runtime-sdk: {why}"
+        ));
+    }
 
     let mut files: Vec<Decision> = Vec::with_capacity(inventory.files.len());
     let target_magic = pyc::runtime_magic(runtime);
@@ -607,6 +635,54 @@ fn rescued_folders(
         }
     }
     imported
+}
+
+/// SDK distributions a kept (non-SDK) distribution requires at a version the runtime's known
+/// floor does not satisfy (`SDK_FLOORS`), each with the requirement that asks for it.
+fn sdk_above_floor(context: &Context, kept: &Closure) -> Vec<(PackageId, String)> {
+    let runtime = context.inventory.function.runtime;
+    let mut starts = Vec::new();
+    for &id in kept.kept.keys() {
+        let Some(distribution) = distribution(context.inventory, id) else {
+            continue;
+        };
+        let extras: Vec<ExtraName> = kept
+            .extras
+            .get(&id)
+            .map(|extras| extras.iter().cloned().collect())
+            .unwrap_or_default();
+        for requirement in &distribution.requirements {
+            if !requirement.marker.evaluate(&context.environment, &extras) {
+                continue;
+            }
+            let name = normalize_name(requirement.name.as_ref());
+            let Some(floor) = SDK_FLOORS
+                .iter()
+                .find(|(sdk, _)| *sdk == name)
+                .and_then(|(_, floor)| floor.parse::<pep440_rs::Version>().ok())
+            else {
+                continue;
+            };
+            let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) =
+                &requirement.version_or_url
+            else {
+                continue;
+            };
+            if specifiers.contains(&floor) {
+                continue;
+            }
+            if let Some(&target) = context.by_name.get(name.as_str()) {
+                starts.push((
+                    target,
+                    format!(
+                        "{} requires {name}{specifiers}, and {runtime} is only known to ship {name} {floor} or later (AWS's runtime table); keep it, or check the runtime's version and pin your own",
+                        context.label(id)
+                    ),
+                ));
+            }
+        }
+    }
+    starts
 }
 
 /// The class, keep and reason of every distribution.

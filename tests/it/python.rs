@@ -1439,3 +1439,46 @@ fn compile_puts_the_pycs_of_a_layer_beside_their_sources() {
         );
     }
 }
+
+/// `--drop-runtime-sdk` never drops an SDK a kept distribution needs newer than the runtime is
+/// known to ship (issue 12: a function failed with UnknownServiceError).
+#[test]
+fn the_runtime_sdk_stays_when_a_kept_distribution_needs_a_newer_one() {
+    let fixture = sdk_fixture();
+    fixture.file(
+        "lambda_function.py",
+        "import boto3, requests, newsdk\n\ndef lambda_handler(e, c):\n    return 1\n",
+    );
+    Dist::new("newsdk", "2.0.0")
+        .module("newsdk", "import boto3\n")
+        .requires("boto3>=1.35.74")
+        .install(&fixture, "package");
+    let built = fixture.build(&["--runtime", "python3.11", "--drop-runtime-sdk"]);
+    for path in ["boto3-1.35.0.dist-info", "botocore-1.35.0.dist-info"] {
+        check(&built, &[(path, "kept", "runtime-provided")]);
+    }
+    let reason = built.package("boto3-1.35.0.dist-info")["reason"].to_string();
+    assert!(
+        reason.contains("newsdk")
+            && reason.contains(">=1.35.74")
+            && reason.contains("--drop-runtime-sdk"),
+        "{reason}"
+    );
+    assert!(has_entry(&built, "boto3/__init__.py"));
+
+    // A floor the runtime meets: dropped as asked.
+    let fixture = sdk_fixture();
+    fixture.file(
+        "lambda_function.py",
+        "import boto3, requests, oldsdk\n\ndef lambda_handler(e, c):\n    return 1\n",
+    );
+    Dist::new("oldsdk", "1.0.0")
+        .module("oldsdk", "import boto3\n")
+        .requires("boto3>=1.9")
+        .install(&fixture, "package");
+    let built = fixture.build(&["--runtime", "python3.11", "--drop-runtime-sdk"]);
+    check(
+        &built,
+        &[("boto3-1.35.0.dist-info", "dropped", "runtime-provided")],
+    );
+}
