@@ -23,7 +23,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Check Lambda zips (any tool's) and their layers before deploy; never extracts them.
     Check(CheckArgs),
-    /// Say what keeps a package or file in a function's artifact, or what drops it.
+    /// Say what keeps a package or file in a function's artifact, or what drops it. Exits 0
+    /// when it is found, 1 when the function has no such package or file, 2 on bad input.
     Why(WhyArgs),
 }
 
@@ -76,9 +77,12 @@ pub struct CheckArgs {
     /// Lambda handler (`index.handler`): checks that its file is where the runtime looks.
     #[arg(long, value_name = "FILE.EXPORT")]
     pub handler: Option<String>,
-    /// Print the JSON report on stdout instead of the human summary.
-    #[arg(long)]
+    /// Print the JSON report on stdout instead of the human summary (`--format json`).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// How to print the report: `text`, `json`, or `markdown` (tables for a CI job summary).
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -25,7 +25,7 @@ fn upload(upload: UploadArg) -> Upload {
     }
 }
 
-fn check_config(args: CheckArgs) -> Result<(CheckConfig, bool), lamina::Error> {
+fn check_config(args: CheckArgs) -> Result<(CheckConfig, FormatArg), lamina::Error> {
     let runtime = args
         .runtime
         .as_deref()
@@ -39,7 +39,12 @@ fn check_config(args: CheckArgs) -> Result<(CheckConfig, bool), lamina::Error> {
         upload: upload(args.upload),
         handler: args.handler,
     };
-    Ok((config, args.json))
+    let format = match (args.format, args.json) {
+        (Some(format), _) => format,
+        (None, true) => FormatArg::Json,
+        (None, false) => FormatArg::Text,
+    };
+    Ok((config, format))
 }
 
 fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
@@ -181,13 +186,13 @@ fn main() -> ExitCode {
     }
     // Both reports render the same way: (JSON or text, ok).
     let result = match cli.command {
-        Command::Check(args) => check_config(args).and_then(|(config, json)| {
+        Command::Check(args) => check_config(args).and_then(|(config, format)| {
             let report = lamina::check(&config)?;
             Ok((
-                if json {
-                    report.to_json()
-                } else {
-                    report.to_text()
+                match format {
+                    FormatArg::Json => report.to_json(),
+                    FormatArg::Markdown => report.to_markdown(),
+                    FormatArg::Text => report.to_text(),
                 },
                 report.ok,
             ))

@@ -143,7 +143,7 @@ fn file_name(path: &str) -> &str {
     path.rsplit_once('/').map_or(path, |(_, name)| name)
 }
 
-fn is_licence(name: &str) -> bool {
+pub(crate) fn is_licence(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     ["license", "licence", "copying", "notice", "authors"]
         .iter()

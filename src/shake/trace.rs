@@ -126,6 +126,14 @@ pub fn refine(
                 folder = parent(folder);
             }
         }
+        // Licence files stay, as every rule keeps them (`docs/rules.md`): at the package's
+        // root, the terms the code ships under.
+        for &file in &package.files {
+            let path = &inventory.files[file].path;
+            if parent(path) == package.path && super::rules::is_licence(walk_name(path)) {
+                keep.insert(file);
+            }
+        }
         for &file in &package.files {
             files[file] = if keep.contains(&file) {
                 Decision {
@@ -155,4 +163,9 @@ pub fn refine(
         }
     }
     traced
+}
+
+/// The last part of an artifact path.
+fn walk_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }

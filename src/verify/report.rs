@@ -89,6 +89,73 @@ impl CheckReport {
         text
     }
 
+    /// Markdown for a CI job summary or a pull-request comment: one table of limits per
+    /// artifact, one of findings, and the verdict.
+    pub fn to_markdown(&self) -> String {
+        let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+        let mut out = String::from("## lamina check\n");
+        let artifacts = self
+            .functions
+            .iter()
+            .map(|function| {
+                (
+                    format!("function `{}`", function.name),
+                    &function.limits,
+                    &function.findings,
+                )
+            })
+            .chain(self.layers.iter().map(|layer| {
+                (
+                    format!("layer `{}`", layer.name),
+                    &layer.limits,
+                    &layer.findings,
+                )
+            }));
+        for (title, limits, findings) in artifacts {
+            let _ = writeln!(
+                out,
+                "\n### {title}\n\n| limit | actual | allowed | |\n|---|---:|---:|---|"
+            );
+            for limit in limits {
+                let verdict = if limit.ok { "ok" } else { "**exceeded**" };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {verdict} |",
+                    limit.id, limit.actual, limit.limit
+                );
+            }
+            if findings.is_empty() {
+                let _ = writeln!(out, "\nNo findings.");
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "\n| severity | finding | entry | message | fix |\n|---|---|---|---|---|"
+            );
+            for finding in findings {
+                let _ = writeln!(
+                    out,
+                    "| {:?} | `{}` | {} | {} | {} |",
+                    finding.severity,
+                    finding.id,
+                    cell(finding.entry.as_deref().unwrap_or("")),
+                    cell(&finding.message),
+                    cell(finding.fix)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\n**{}**",
+            if self.ok {
+                "ok: no finding is an error"
+            } else {
+                "FAILED: a finding is an error"
+            }
+        );
+        out
+    }
+
     /// Findings grouped by artifact, each with its severity, id, entry and what to do.
     pub fn to_text(&self) -> String {
         let mut out = String::new();

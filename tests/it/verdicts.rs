@@ -300,3 +300,44 @@ fn input_errors_say_what_to_do() {
         String::from_utf8_lossy(&sam.stderr)
     );
 }
+
+#[test]
+fn shake_files_keeps_the_licences_of_the_packages_it_ships() {
+    let fixture = Fixture::new(
+        "licensed",
+        json!({ "name": "licensed", "dependencies": { "a": "1.0.0" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => require('a');\n")
+        .package("node_modules/a", "a", "1.0.0", &[])
+        .file("node_modules/a/LICENSE", "MIT\n")
+        .file("node_modules/a/unused.js", "module.exports = 2;\n");
+    let built = fixture.build(&["--shake", "files"]);
+    let entries = built.entries();
+    assert!(
+        entries.contains(&"node_modules/a/LICENSE".to_string()),
+        "{entries:?}"
+    );
+    assert!(
+        !entries.contains(&"node_modules/a/unused.js".to_string()),
+        "{entries:?}"
+    );
+}
+
+#[test]
+fn check_prints_markdown_and_why_documents_its_exit_codes() {
+    let fixture = Fixture::new("md", json!({ "name": "md" }));
+    fixture.file("index.js", "exports.handler = async () => 1;\n");
+    fixture.build(&[]);
+    let output = fixture.lamina(&["check", "out/md.zip", "--format", "markdown"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.starts_with("## lamina check") && text.contains("| limit |"),
+        "{text}"
+    );
+    let why = fixture.lamina(&["why", "no-such-package", "md"]);
+    assert_eq!(why.status.code(), Some(1));
+    let help = fixture.lamina(&["help", "why"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("1 when the function has no such"));
+}
