@@ -159,7 +159,9 @@ pub fn run(config: &Config) -> Result<Report> {
                 .site_packages
                 .clone()
                 .or_else(|| spec.site_packages.clone()),
-            trace: spec.shake.unwrap_or(config.shake) == model::ShakeMode::Files,
+            // `scan` traces too, to say what `--shake files` would save.
+            trace: spec.shake.unwrap_or(config.shake) == model::ShakeMode::Files
+                || config.command == Command::Scan,
             allow_outside: config
                 .allow_outside
                 .iter()
@@ -197,6 +199,10 @@ pub fn run(config: &Config) -> Result<Report> {
             )));
         }
         let mut plan = shake::shake(&inventory, &shake_options)?;
+        if config.command == Command::Scan {
+            plan.notes
+                .extend(next_steps(&inventory, &plan, &shake_options)?);
+        }
         // After shake, so a pattern only narrows what shake keeps and its guards see which
         // packages stay.
         shake::patterns::apply(&inventory, &mut plan, &spec.package_patterns, &spec.path)?;
@@ -326,6 +332,64 @@ pub fn run(config: &Config) -> Result<Report> {
         staging.commit(&files)?;
     }
     Ok(report)
+}
+
+/// What `scan` suggests next, with what it would save: `--shake files` (when it traces to less
+/// than the current mode keeps) and `--drop-runtime-sdk` (when the runtime's SDK ships).
+fn next_steps(
+    inventory: &Inventory,
+    plan: &Plan,
+    options: &shake::ShakeOptions,
+) -> Result<Vec<String>> {
+    let kept = |plan: &Plan| -> u64 {
+        inventory
+            .files
+            .iter()
+            .zip(&plan.files)
+            .filter(|(_, decision)| decision.keep)
+            .map(|(file, _)| file.bytes)
+            .sum()
+    };
+    let now = kept(plan);
+    let mut steps = Vec::new();
+    if options.mode == model::ShakeMode::Deps && inventory.trace.is_some() {
+        let files = shake::shake(
+            inventory,
+            &shake::ShakeOptions {
+                mode: model::ShakeMode::Files,
+                ..*options
+            },
+        )?;
+        let traced = kept(&files);
+        if traced < now {
+            steps.push(format!(
+                "next step: `--shake files` would ship {} instead of {} unzipped (saves {})",
+                report::human_bytes(traced),
+                report::human_bytes(now),
+                report::human_bytes(now - traced)
+            ));
+        }
+    }
+    if !options.drop_runtime_sdk {
+        let sdk: u64 = inventory
+            .files
+            .iter()
+            .zip(&plan.files)
+            .filter(|(file, decision)| {
+                decision.keep
+                    && matches!(file.owner, model::Owner::Package(id)
+                        if shake::runtime_provided(inventory, &inventory.package(id).name))
+            })
+            .map(|(file, _)| file.bytes)
+            .sum();
+        if sdk > 0 {
+            steps.push(format!(
+                "next step: `--drop-runtime-sdk` would ship {} less unzipped (the runtime's SDK; its version there varies by region and date)",
+                report::human_bytes(sdk)
+            ));
+        }
+    }
+    Ok(steps)
 }
 
 /// Opens every file the build will read (and closes it): one that cannot be read, or is no

@@ -441,6 +441,9 @@ pub struct PythonFile {
     /// The user's code: imports run as the module loads (`(module, line, guarded)`) that
     /// nothing satisfies: not in the artifact, not the standard library, not the runtime's.
     pub missing: Vec<(String, usize, bool)>,
+    /// The user's code: imports run as the module loads that only the runtime provides
+    /// (boto3 not installed): reported, as their version is the runtime's.
+    pub runtime_only: Vec<(String, usize, bool)>,
     /// A `.pyc` file's header.
     pub pyc: Option<Pyc>,
     /// A console script whose `#!` names the interpreter of the machine it was installed on.

@@ -766,6 +766,12 @@ fn missing_imports(
         let Some(fact) = facts.get(&index) else {
             continue;
         };
+        for (module, line, _) in &fact.runtime_only {
+            warnings.push(format!(
+                "{}:{line}: `{module}` is not shipped: the runtime provides it, in a version that varies by region and date",
+                files[index].path
+            ));
+        }
         for (module, line, guarded) in &fact.missing {
             let path = &files[index].path;
             if *guarded {
@@ -834,6 +840,15 @@ fn file_facts(
                     .collect();
                 fact.dynamic = found.dynamic;
                 if owners[index] == Owner::User {
+                    fact.runtime_only = found
+                        .on_load
+                        .iter()
+                        .filter(|(module, _, _)| {
+                            let top = module.split('.').next().unwrap_or("");
+                            !top_names.contains(top) && RUNTIME_MODULES.contains(&top)
+                        })
+                        .cloned()
+                        .collect();
                     fact.missing = found
                         .on_load
                         .into_iter()

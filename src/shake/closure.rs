@@ -124,6 +124,17 @@ pub fn classify(
     // the code loads, so it is kept, with a warning.
     let mut used_roots = used_roots;
     for name in &imports.packages {
+        let installed = inventory
+            .packages
+            .iter()
+            .any(|package| package.path == format!("node_modules/{name}"));
+        if runtime_provided(inventory, name) && !installed {
+            notes.push(format!(
+                "your code imports {name}, which the function does not ship: the {} runtime provides it, in a version that varies by region and date",
+                inventory.function.runtime
+            ));
+            continue;
+        }
         if production_roots.iter().any(|(_, root)| root == name)
             || runtime_provided(inventory, name)
         {

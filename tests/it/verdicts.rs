@@ -341,3 +341,61 @@ fn check_prints_markdown_and_why_documents_its_exit_codes() {
     let help = fixture.lamina(&["help", "why"]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("1 when the function has no such"));
 }
+
+#[test]
+fn a_handler_relying_on_the_runtimes_sdk_it_does_not_ship_is_told_so() {
+    let fixture = Fixture::new("sdknote", json!({ "name": "sdknote" }));
+    fixture.file(
+        "index.js",
+        "const { S3Client } = require('@aws-sdk/client-s3');\nexports.handler = async () => typeof S3Client;\n",
+    );
+    let output = fixture.lamina(&["scan", "sdknote", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let notes = report["functions"][0]["notes"].to_string();
+    assert!(
+        notes.contains("@aws-sdk/client-s3") && notes.contains("does not ship"),
+        "{notes}"
+    );
+
+    let fixture = Fixture::empty("pysdknote");
+    fixture.file(
+        "app.py",
+        "import boto3\n\ndef handler(event, context):\n    return 1\n",
+    );
+    let output = fixture.lamina(&["scan", "pysdknote", "--handler", "app.handler", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let warnings = report["functions"][0]["warnings"].to_string();
+    assert!(
+        warnings.contains("boto3") && warnings.contains("not shipped"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn scan_names_the_next_step_worth_taking_with_what_it_saves() {
+    let fixture = Fixture::new(
+        "next",
+        json!({ "name": "next", "dependencies": { "a": "1.0.0", "@aws-sdk/client-s3": "3.600.0" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "require('@aws-sdk/client-s3');\nexports.handler = async () => require('a');\n",
+        )
+        .package("node_modules/a", "a", "1.0.0", &[])
+        .file("node_modules/a/big-unused.js", &"// padding\n".repeat(5000))
+        .package(
+            "node_modules/@aws-sdk/client-s3",
+            "@aws-sdk/client-s3",
+            "3.600.0",
+            &[],
+        );
+    let output = fixture.lamina(&["scan", "next", "--runtime", "nodejs20.x", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let notes = report["functions"][0]["notes"].to_string();
+    assert!(notes.contains("`--shake files` would ship"), "{notes}");
+    assert!(notes.contains("`--drop-runtime-sdk` would ship"), "{notes}");
+}
