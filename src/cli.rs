@@ -45,13 +45,16 @@ pub struct WhyArgs {
     /// The function folder.
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
+    /// Lambda handler, as for `build` (`src/index.handler`, `app.handler`).
     #[arg(long, value_name = "FILE.EXPORT")]
     pub handler: Option<String>,
+    /// Lambda runtime identifier, as for `build`.
     #[arg(long, value_name = "RUNTIME")]
     pub runtime: Option<String>,
     /// Explain the decisions of this shake mode.
     #[arg(long, value_enum, default_value_t = ShakeArg::Deps)]
     pub shake: ShakeArg,
+    /// Explain the decisions made when the runtime's SDK is dropped.
     #[arg(long)]
     pub drop_runtime_sdk: bool,
 }

@@ -274,3 +274,24 @@ fn human_output_is_a_summary_and_json_is_the_report() {
     names.sort();
     assert_eq!(names, [".lamina-output", "fn.zip", "report.json"]);
 }
+
+/// Every option of every command says what it does in `--help` (issue 12).
+#[test]
+fn every_option_has_a_help_text() {
+    for command in ["scan", "build", "check", "why"] {
+        let output = crate::harness::lamina_command()
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('-') || (trimmed.starts_with('<') && line.starts_with("  ")) {
+                assert!(
+                    trimmed.contains("  "),
+                    "`lamina {command} --help`: no description for {trimmed:?}"
+                );
+            }
+        }
+    }
+}
