@@ -559,6 +559,38 @@ impl Report {
                 }
             );
         }
+        let whole: Vec<(&str, &PackageReport)> = self
+            .functions
+            .iter()
+            .flat_map(|function| {
+                kept_whole(function)
+                    .into_iter()
+                    .map(move |package| (function.name.as_str(), package))
+            })
+            .collect();
+        if !whole.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n| function | kept whole (`--shake files`) | bytes | why |\n|---|---|---:|---|"
+            );
+            for (function, package) in whole {
+                let _ = writeln!(
+                    out,
+                    "| {} | {}@{} | {} | {} |",
+                    markdown_cell(function),
+                    markdown_cell(&package.name),
+                    markdown_cell(&package.version),
+                    package.kept_bytes,
+                    markdown_cell(
+                        package
+                            .trace
+                            .as_ref()
+                            .and_then(|trace| trace.reason.as_deref())
+                            .unwrap_or("")
+                    )
+                );
+            }
+        }
         if !self.layers.is_empty() {
             let _ = writeln!(
                 out,
@@ -733,6 +765,24 @@ fn render_smoke(out: &mut String, smoke: &crate::smoke::SmokeReport) {
     }
 }
 
+/// With `--shake files`: the five largest packages shipped whole, largest first.
+fn kept_whole(function: &FunctionReport) -> Vec<&PackageReport> {
+    let mut whole: Vec<&PackageReport> = function
+        .packages
+        .iter()
+        .filter(|package| {
+            package.status == "kept"
+                && package
+                    .trace
+                    .as_ref()
+                    .is_some_and(|trace| trace.mode == "whole")
+        })
+        .collect();
+    whole.sort_by(|a, b| b.kept_bytes.cmp(&a.kept_bytes).then(a.path.cmp(&b.path)));
+    whole.truncate(5);
+    whole
+}
+
 /// `1 package`, `3 packages`.
 fn count(number: usize, noun: &str) -> String {
     if number == 1 {
@@ -814,13 +864,20 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
         && function.input_bytes > 0
     {
         let saved = function.input_bytes.saturating_sub(zipped);
+        let share = if saved > 0 {
+            format!(
+                "-{:.0} %",
+                saved as f64 * 100.0 / function.input_bytes as f64
+            )
+        } else {
+            "no smaller: zip headers outweigh so few bytes".to_string()
+        };
         let _ = writeln!(
             out,
-            "  saved    {about:>1} {:>10}  input {} -> zip {about}{} (-{:.0} %)",
+            "  saved    {about:>1} {:>10}  input {} -> zip {about}{} ({share})",
             human_bytes(saved),
             human_bytes(function.input_bytes),
             human_bytes(zipped),
-            saved as f64 * 100.0 / function.input_bytes as f64
         );
     }
     let _ = writeln!(out, "\n  packages by class (installed -> ships)");
@@ -884,6 +941,27 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
                 human_bytes(package.bytes),
                 package.status,
                 package.reason
+            );
+        }
+    }
+    let whole = kept_whole(function);
+    if !whole.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  kept whole (the tracer cannot follow how they load files or code)"
+        );
+        for package in whole {
+            let why = package
+                .trace
+                .as_ref()
+                .and_then(|trace| trace.reason.as_deref())
+                .unwrap_or("");
+            let _ = writeln!(
+                out,
+                "    {:<32} {:>10}  {}",
+                shorten(&format!("{}@{}", package.name, package.version), 32),
+                human_bytes(package.kept_bytes),
+                shorten(why, 100)
             );
         }
     }

@@ -399,3 +399,41 @@ fn scan_names_the_next_step_worth_taking_with_what_it_saves() {
     assert!(notes.contains("`--shake files` would ship"), "{notes}");
     assert!(notes.contains("`--drop-runtime-sdk` would ship"), "{notes}");
 }
+
+#[test]
+fn shake_files_shows_the_packages_it_keeps_whole_and_why_in_text_and_markdown() {
+    let fixture = Fixture::new(
+        "wholes",
+        json!({ "name": "wholes", "dependencies": { "plugins": "1.0.0" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "exports.handler = async () => require('plugins')('a');\n",
+        )
+        .manifest(
+            "node_modules/plugins",
+            json!({ "name": "plugins", "version": "1.0.0", "main": "index.js" }),
+        )
+        .file(
+            "node_modules/plugins/index.js",
+            "module.exports = (name) => require(name);\n",
+        )
+        .file("node_modules/plugins/lib/a.js", "module.exports = 'a';\n");
+    for (format, expected) in [
+        ("text", "kept whole"),
+        ("markdown", "kept whole (`--shake files`)"),
+    ] {
+        let output = fixture.lamina(&[
+            "build", "wholes", "--out", "out", "--shake", "files", "--format", format,
+        ]);
+        assert_eq!(output.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            text.contains(expected)
+                && text.contains("plugins@1.0.0")
+                && text.contains("node_modules/plugins/index.js:1"),
+            "{format}: {text}"
+        );
+    }
+}
