@@ -43,13 +43,97 @@ fn function_specs(
                 from_project = true;
                 specs.extend(project.functions);
             }
-            None => specs.push(config::project::FunctionSpec {
-                path: path.clone(),
-                ..Default::default()
-            }),
+            None => {
+                let mut spec = config::project::FunctionSpec {
+                    path: path.clone(),
+                    ..Default::default()
+                };
+                if config.handler.is_none() {
+                    template_handler(path, &mut spec)?;
+                }
+                specs.push(spec);
+            }
         }
     }
     Ok((specs, settings, from_project))
+}
+
+/// A function folder given alone, without `--handler`: a SAM template or `serverless.yml` in it
+/// or a folder above it (up to its project's boundary) that builds a function from this folder
+/// says its handler (and runtime, when the flag does not). Several that disagree are an error
+/// listing them. A template that does not parse is not this function's concern.
+fn template_handler(
+    folder: &std::path::Path,
+    spec: &mut config::project::FunctionSpec,
+) -> Result<()> {
+    let Ok(root) = folder.canonicalize() else {
+        return Ok(());
+    };
+    let boundary = scan::walk::project_boundary(&root);
+    let mut found: Vec<(std::path::PathBuf, config::project::FunctionSpec)> = Vec::new();
+    for dir in root.ancestors() {
+        for name in [
+            "template.yaml",
+            "template.yml",
+            "serverless.yml",
+            "serverless.yaml",
+        ] {
+            let file = dir.join(name);
+            if !file.is_file() {
+                continue;
+            }
+            let Ok(project) = config::project::load(&file) else {
+                continue;
+            };
+            for function in project.functions {
+                if function.handler.is_some()
+                    && function.path.canonicalize().is_ok_and(|path| path == root)
+                {
+                    found.push((file.clone(), function));
+                }
+            }
+        }
+        if dir == boundary {
+            break;
+        }
+    }
+    let handlers: BTreeSet<&str> = found
+        .iter()
+        .filter_map(|(_, function)| function.handler.as_deref())
+        .collect();
+    match handlers.len() {
+        0 => {}
+        1 => {
+            let (file, function) = &found[0];
+            spec.handler = function.handler.clone();
+            spec.runtime = spec.runtime.or(function.runtime);
+            spec.notes.push(format!(
+                "handler {} and runtime from {} (function {})",
+                function.handler.as_deref().unwrap_or(""),
+                file.display(),
+                function.name
+            ));
+        }
+        _ => {
+            let listed: Vec<String> = found
+                .iter()
+                .map(|(file, function)| {
+                    format!(
+                        "{} in {} ({})",
+                        function.handler.as_deref().unwrap_or(""),
+                        file.display(),
+                        function.name
+                    )
+                })
+                .collect();
+            return Err(Error::Usage(format!(
+                "{}: templates name several handlers for this folder: {}; pass --handler",
+                folder.display(),
+                listed.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The SHA-256 of every kept file as it will ship, for dedupe's identity by content. A pyc the

@@ -937,10 +937,10 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
             let _ = writeln!(
                 out,
                 "    {:<40} {:>10}  {:<7} {}",
-                format!("{}@{}", package.name, package.version),
+                shorten(&format!("{}@{}", package.name, package.version), 40),
                 human_bytes(package.bytes),
                 package.status,
-                package.reason
+                shorten(&package.reason, 100)
             );
         }
     }
@@ -966,7 +966,7 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
         }
     }
     for note in &function.notes {
-        let _ = writeln!(out, "\n  note: {note}");
+        let _ = writeln!(out, "\n  note: {}", shorten(note, 400));
     }
     if let Some(smoke) = &function.smoke {
         render_smoke(out, smoke);

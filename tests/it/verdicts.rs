@@ -437,3 +437,34 @@ fn shake_files_shows_the_packages_it_keeps_whole_and_why_in_text_and_markdown() 
         );
     }
 }
+
+#[test]
+fn without_handler_a_template_above_the_folder_names_it_or_the_error_lists_them() {
+    let fixture = Fixture::new("api", json!({ "name": "api" }));
+    fixture.file(
+        "src/app.js",
+        "exports.main = async () => 'from the template';\n",
+    );
+    crate::harness::write_file(
+        &fixture.base.join("template.yaml"),
+        "Resources:\n  Api:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: api/\n      Handler: src/app.main\n      Runtime: nodejs20.x\n",
+    );
+    let built = fixture.build(&["--smoke"]);
+    assert_eq!(built.function()["handler"], "src/app.main");
+    assert_eq!(built.function()["runtime"], "nodejs20.x");
+    assert_eq!(built.function()["smoke"]["outcome"], "passed");
+
+    crate::harness::write_file(
+        &fixture.root.join("serverless.yml"),
+        "service: api\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  other:\n    handler: src/app.other\n",
+    );
+    let output = fixture.lamina(&["build", "api", "--out", "out2"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("src/app.main")
+            && message.contains("src/app.other")
+            && message.contains("--handler"),
+        "{message}"
+    );
+}
