@@ -36,7 +36,41 @@ async function main() {
   if (typeof handler !== 'function') {
     throw Object.assign(new Error(`${file} exports no function "${exportName}"`), { code: 'HANDLER_NOT_FOUND' });
   }
-  return handler(event, { functionName: path.basename(dir), awsRequestId: 'e2e-request' });
+  return invoke(handler, event, lambdaContext(dir));
+}
+
+// The context Lambda passes: its fields and `getRemainingTimeInMillis()`. The function's name is
+// `AWS_LAMBDA_FUNCTION_NAME` when set (as on Lambda), else the folder's, so a handler that
+// echoes it answers the same from any folder only when the variable is set.
+function lambdaContext(dir) {
+  const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME || path.basename(dir);
+  const deadline = Date.now() + 30_000;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:123456789012:function:${functionName}`,
+    memoryLimitInMB: '128',
+    awsRequestId: 'e2e-request',
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: '2024/01/01/[$LATEST]e2e',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+}
+
+// As Lambda's Node runtime: a returned promise decides the answer; otherwise the handler answers
+// through `callback(error, result)`. A plain (non-promise) return from a handler that takes no
+// callback is its answer.
+function invoke(handler, event, context) {
+  return new Promise((resolve, reject) => {
+    const callback = (err, result) => (err ? reject(err) : resolve(result));
+    const returned = handler(event, context, callback);
+    if (returned && typeof returned.then === 'function') {
+      returned.then(resolve, reject);
+    } else if (handler.length < 3) {
+      resolve(returned);
+    }
+  });
 }
 
 // Exit as soon as the result is written: like Lambda freezing the process, a handle a handler

@@ -6,6 +6,29 @@ import importlib
 import json
 import os
 import sys
+import time
+
+
+class LambdaContext:
+    """The context Lambda passes: its attributes and get_remaining_time_in_millis(). The function's
+    name is AWS_LAMBDA_FUNCTION_NAME when set (as on Lambda), else the folder's."""
+
+    def __init__(self, function_dir):
+        name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.path.basename(os.path.abspath(function_dir))
+        region = os.environ.get("AWS_REGION", "eu-west-1")
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{name}"
+        self.memory_limit_in_mb = 128
+        self.aws_request_id = "e2e-request"
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "2024/01/01/[$LATEST]e2e"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + 30
+
+    def get_remaining_time_in_millis(self):
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 def main():
@@ -18,7 +41,7 @@ def main():
     os.chdir(function_dir)
     module_name, _, function_name = spec.rpartition(".")
     module = importlib.import_module(module_name.replace("/", "."))
-    result = getattr(module, function_name)(event, {"function_name": os.path.basename(function_dir)})
+    result = getattr(module, function_name)(event, LambdaContext(function_dir))
     print(json.dumps(result, indent=2, sort_keys=True))
 
 

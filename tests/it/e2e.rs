@@ -15,6 +15,12 @@ fn apps_dir() -> PathBuf {
 /// (see `install::installed`). The cache lives outside the repo so node never finds the repo's
 /// files.
 fn installed_app(name: &str) -> PathBuf {
+    npm_installed(&apps_dir().join(name), name)
+}
+
+/// Copies the npm app at `app` into the cache as `name` and runs `npm ci --ignore-scripts` there,
+/// once per content. Returns the installed app folder.
+pub fn npm_installed(app: &Path, name: &str) -> PathBuf {
     let npm_ci = |work: &Path| {
         install::require_tool("node", "Node.js and npm");
         install::require_tool("npm", "Node.js and npm");
@@ -30,13 +36,12 @@ fn installed_app(name: &str) -> PathBuf {
         );
     };
     let cache = install::cache_root("lamina-e2e");
-    let app = apps_dir().join(name);
-    install::installed(&cache, name, &app, "node_modules", "", npm_ci)
+    install::installed(&cache, name, app, "node_modules", "", npm_ci)
 }
 
 /// Node looks for packages in every ancestor's node_modules: one there would hide a package
 /// the artifact lacks, and the test would pass for the wrong reason.
-fn assert_no_ancestor_node_modules(dir: &Path) {
+pub fn assert_no_ancestor_node_modules(dir: &Path) {
     for ancestor in dir.ancestors().skip(1) {
         let nm = ancestor.join("node_modules");
         assert!(

@@ -14,7 +14,7 @@ fn apps_dir() -> PathBuf {
 }
 
 /// `(major, minor)` of the local `python3`, which runs the handlers and names the wheels.
-fn local_python() -> (u32, u32) {
+pub fn local_python() -> (u32, u32) {
     install::require_tool("python3", "Python 3 with pip");
     let out = Command::new("python3")
         .args(["-c", "import sys; print(*sys.version_info[:2])"])
@@ -29,6 +29,13 @@ fn local_python() -> (u32, u32) {
 /// there once per content and interpreter: manylinux x86_64 wheels for the local Python, every
 /// version pinned in `requirements.txt` (`--no-deps`, so nothing else is resolved).
 fn installed_app(name: &str) -> PathBuf {
+    pip_installed(&apps_dir().join(name), name)
+}
+
+/// Copies the Python app at `app` into the cache as `name` and installs its `requirements.txt`
+/// into `package/` there with `pip-install.args`, once per content and interpreter. Returns the
+/// installed app folder.
+pub fn pip_installed(app: &Path, name: &str) -> PathBuf {
     let (major, minor) = local_python();
     let version = format!("{major}.{minor}");
     // The install command, shared with `cargo xtask bench`: one argument per line.
@@ -39,25 +46,18 @@ fn installed_app(name: &str) -> PathBuf {
         .collect();
     let salt = format!("python3 {}", pip_args.join(" "));
     let cache = install::cache_root("lamina-e2e-py");
-    install::installed(
-        &cache,
-        name,
-        &apps_dir().join(name),
-        "package",
-        &salt,
-        |work| {
-            let out = Command::new("python3")
-                .args(&pip_args)
-                .current_dir(work)
-                .output()
-                .expect("run pip");
-            assert!(
-                out.status.success(),
-                "pip install failed for {name}:\n{}",
-                show(&out)
-            );
-        },
-    )
+    install::installed(&cache, name, app, "package", &salt, |work| {
+        let out = Command::new("python3")
+            .args(&pip_args)
+            .current_dir(work)
+            .output()
+            .expect("run pip");
+        assert!(
+            out.status.success(),
+            "pip install failed for {name}:\n{}",
+            show(&out)
+        );
+    })
 }
 
 /// Runs `lambda_function.lambda_handler` on the app's event with `python3 -S -B` (no site

@@ -2,6 +2,7 @@
 
 mod check;
 mod cli;
+mod corpus;
 mod docs;
 mod e2e;
 mod e2e_monorepo;
