@@ -367,7 +367,8 @@ impl Interpreter {
                 let (major, minor) = runtime.python_version().unwrap_or((3, 12));
                 (
                     vec![format!("python{major}.{minor}"), "python3".to_string()],
-                    format!("Python {major}.{minor}"),
+                    // `version` gives `3.11.7`: compared with `3.11.`, so 3.1 is not 3.11.
+                    format!("{major}.{minor}."),
                 )
             }
             _ => (
@@ -385,7 +386,9 @@ impl Interpreter {
             let label = format!("{candidate} {version}");
             let note = (!version.starts_with(&wanted)).then(|| {
                 let wanted = match runtime.language() {
-                    Language::Python => wanted.clone(),
+                    Language::Python => {
+                        format!("Python {}", wanted.trim_end_matches('.'))
+                    }
                     _ => format!("Node {}", runtime.node_major()),
                 };
                 format!(
@@ -796,9 +799,17 @@ class _StubModule(types.ModuleType):
 
 class _StubFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname, path=None, target=None):
-        if fullname.split(".")[0] in SDK:
-            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-        return None
+        top = fullname.split(".")[0]
+        if top not in SDK:
+            return None
+        # Only for what is missing: a shipped package's own submodules (six.moves, found by
+        # six's importer later in sys.meta_path) are never stood in for.
+        loaded = sys.modules.get(top)
+        if loaded is not None and not isinstance(loaded, _StubModule):
+            return None
+        if "." not in fullname and importlib.machinery.PathFinder.find_spec(fullname) is not None:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
     def create_module(self, spec):
         if "." not in spec.name:
             with open(os.path.join(os.environ["HOME"], "stand-ins.txt"), "a") as f:
