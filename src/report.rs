@@ -699,13 +699,7 @@ impl Report {
             if !limits.is_empty() {
                 what.push(format!("exceeds the {} limit", limits.join(", ")));
             }
-            let mut ids: Vec<&str> = function
-                .findings
-                .iter()
-                .filter(|finding| finding.severity == Severity::Error)
-                .map(|finding| finding.id)
-                .collect();
-            ids.dedup();
+            let ids = error_ids(&function.findings);
             if !ids.is_empty() {
                 what.push(format!("check {} failed", ids.join(", ")));
             }
@@ -717,13 +711,7 @@ impl Report {
             }
         }
         for layer in &self.layers {
-            let mut ids: Vec<&str> = layer
-                .findings
-                .iter()
-                .filter(|finding| finding.severity == Severity::Error)
-                .map(|finding| finding.id)
-                .collect();
-            ids.dedup();
+            let ids = error_ids(&layer.findings);
             if !ids.is_empty() {
                 failures.push(format!(
                     "layer {}: check {} failed",
@@ -737,6 +725,17 @@ impl Report {
         }
         failures
     }
+}
+
+/// The ids of the findings that are errors, each once, in order.
+fn error_ids(findings: &[crate::model::Finding]) -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Error)
+        .map(|finding| finding.id)
+        .collect();
+    ids.dedup();
+    ids
 }
 
 /// The smoke section: the verdict, the error's last lines (where the exception is), notes.

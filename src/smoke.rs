@@ -202,17 +202,23 @@ fn unpack(zip: &Path, into: &Path) -> Result<()> {
 /// has them), linked file by file: what `--shake none` would ship.
 fn materialize_input(inventory: &Inventory, task: &Path) -> Result<()> {
     for file in &inventory.files {
-        let path = task.join(&file.path);
-        if let Some(parent) = path.parent() {
-            fs_err::create_dir_all(parent)?;
-        }
-        let target = match &file.link_target {
-            Some(target) => PathBuf::from(target),
-            None => file.source.clone(),
-        };
-        if path.symlink_metadata().is_err() {
-            fs_err::os::unix::fs::symlink(&target, &path)?;
-        }
+        link_in(file, task)?;
+    }
+    Ok(())
+}
+
+/// Links `file` into `folder` at its artifact path: to its source, or as the link it is.
+fn link_in(file: &crate::model::FileEntry, folder: &Path) -> Result<()> {
+    let path = folder.join(&file.path);
+    if let Some(parent) = path.parent() {
+        fs_err::create_dir_all(parent)?;
+    }
+    let target = match &file.link_target {
+        Some(target) => PathBuf::from(target),
+        None => file.source.clone(),
+    };
+    if path.symlink_metadata().is_err() {
+        fs_err::os::unix::fs::symlink(&target, &path)?;
     }
     Ok(())
 }
@@ -232,17 +238,7 @@ fn stand_in_runtime(inventory: &Inventory, runtime: &Path) -> Result<Vec<String>
             continue;
         }
         installed.insert(package.name.clone());
-        let path = runtime.join(&file.path);
-        if let Some(parent) = path.parent() {
-            fs_err::create_dir_all(parent)?;
-        }
-        let target = match &file.link_target {
-            Some(target) => PathBuf::from(target),
-            None => file.source.clone(),
-        };
-        if path.symlink_metadata().is_err() {
-            fs_err::os::unix::fs::symlink(&target, &path)?;
-        }
+        link_in(file, runtime)?;
     }
     match inventory.function.runtime.language() {
         // The Python loader stands in for what is missing itself, and says which.

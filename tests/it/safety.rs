@@ -15,16 +15,22 @@ use serde_json::json;
 
 use crate::harness::{Fixture, write_file};
 
-/// A function `fn` with one installed package `tiny` its handler requires.
-fn tiny() -> Fixture {
+/// A function `fn` whose handler requires the package `name` (not installed yet).
+fn requiring(name: &str) -> Fixture {
     let fixture = Fixture::new(
         "fn",
-        json!({ "name": "fn", "dependencies": { "tiny": "1.0.0" } }),
+        json!({ "name": "fn", "dependencies": { name: "1.0.0" } }),
     );
     fixture.file(
         "index.js",
-        "exports.handler = async () => require('tiny');\n",
+        &format!("exports.handler = async () => require('{name}');\n"),
     );
+    fixture
+}
+
+/// A function `fn` with one installed package `tiny` its handler requires.
+fn tiny() -> Fixture {
+    let fixture = requiring("tiny");
     fixture.package("node_modules/tiny", "tiny", "1.0.0", &[]);
     fixture
 }
@@ -130,14 +136,7 @@ fn boundary_allow_outside_in_lamina_toml_is_relative_to_the_file() {
 #[test]
 fn boundary_a_git_work_tree_or_workspace_root_holds_the_workspace_links() {
     for marker in [".git", "package.json"] {
-        let fixture = Fixture::new(
-            "fn",
-            json!({ "name": "fn", "dependencies": { "util": "1.0.0" } }),
-        );
-        fixture.file(
-            "index.js",
-            "exports.handler = async () => require('util');\n",
-        );
+        let fixture = requiring("util");
         if marker == ".git" {
             fs_err::create_dir_all(fixture.base.join(".git")).unwrap();
         } else {
