@@ -155,7 +155,8 @@ impl<'a> Modules<'a> {
 struct Closure {
     kept: BTreeMap<PackageId, String>,
     extras: HashMap<PackageId, BTreeSet<ExtraName>>,
-    missing: BTreeSet<String>,
+    /// `(requirer, normalised name)` of each requirement nothing installed satisfies.
+    missing: BTreeSet<(PackageId, String)>,
 }
 
 /// What the closure is computed from.
@@ -258,9 +259,7 @@ impl Context<'_> {
                     }
                     let name = normalize_name(requirement.name.as_ref());
                     let Some(&target) = self.by_name.get(name.as_str()) else {
-                        closure
-                            .missing
-                            .insert(format!("{} requires {name}", self.label(id)));
+                        closure.missing.insert((id, name.clone()));
                         continue;
                     };
                     if stop(target) {
@@ -402,14 +401,40 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
             dynamic.len()
         ));
     }
-    for missing in &full.missing {
-        let name = missing.rsplit(' ').next().unwrap_or("");
-        let provided = if runtime_provided(runtime, name) {
-            format!(" ({runtime} provides it)")
-        } else {
-            String::new()
-        };
-        notes.push(format!("{missing}, which is not installed{provided}"));
+    // A kept distribution requires one that is not installed: what the runtime ships is a
+    // note; anything else fails at import on Lambda, as a missing npm dependency does.
+    let kept_closure = if options.drop_runtime_sdk {
+        &without_sdk
+    } else {
+        &full
+    };
+    for (requirer, name) in &full.missing {
+        let label = context.label(*requirer);
+        if runtime_provided(runtime, name) {
+            notes.push(format!(
+                "{label} requires {name}, which is not installed ({runtime} provides it)"
+            ));
+            continue;
+        }
+        if !kept_closure.kept.contains_key(requirer) {
+            notes.push(format!("{label} requires {name}, which is not installed"));
+            continue;
+        }
+        let dist_info = &inventory.package(*requirer).path;
+        let metadata = inventory
+            .files
+            .iter()
+            .find(|file| file.path == format!("{dist_info}/METADATA"))
+            .map_or_else(
+                || inventory.function.root.join(dist_info),
+                |file| file.source.clone(),
+            );
+        return Err(crate::error::Error::input(
+            metadata,
+            format!(
+                "{label} requires {name}, which is not installed: the function would fail to import it on Lambda. Install the requirements where lamina reads them (e.g. `pip install -r requirements.txt --target package`), with their dependencies"
+            ),
+        ));
     }
 
     // With --drop-runtime-sdk: an SDK distribution a kept one requires at a version above what

@@ -1482,3 +1482,40 @@ fn the_runtime_sdk_stays_when_a_kept_distribution_needs_a_newer_one() {
         &[("boto3-1.35.0.dist-info", "dropped", "runtime-provided")],
     );
 }
+
+/// A kept distribution whose requirement is not installed fails at import on Lambda: an input
+/// error (exit 2), as Node's missing dependency is; one the runtime ships is a note.
+#[test]
+fn a_kept_distribution_missing_a_requirement_is_an_input_error() {
+    let fixture = Fixture::empty("reqs");
+    fixture.file(
+        "lambda_function.py",
+        "import client\n\ndef lambda_handler(e, c):\n    return 1\n",
+    );
+    Dist::new("client", "1.0.0")
+        .module("client", "import boto3\n")
+        .requires("boto3")
+        .requires("charset-normalizer>=2")
+        .install(&fixture, "package");
+    let output = fixture.lamina(&["build", "reqs", "--runtime", "python3.11", "--out", "out"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("client_1.0.0.dist-info/METADATA")
+            || message.contains("client-1.0.0.dist-info/METADATA"),
+        "{message}"
+    );
+    assert!(message.contains("requires charset-normalizer"), "{message}");
+    assert!(!fixture.base.join("out").exists());
+
+    Dist::new("charset-normalizer", "3.3.2")
+        .module("charset_normalizer", "")
+        .install(&fixture, "package");
+    let built = fixture.build(&["--runtime", "python3.11"]);
+    assert_eq!(built.code, 0);
+    let notes = built.function()["notes"].to_string();
+    assert!(
+        notes.contains("requires boto3") && notes.contains("provides it"),
+        "{notes}"
+    );
+}
