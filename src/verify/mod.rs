@@ -215,6 +215,21 @@ fn infer_runtime(
     } else {
         return None;
     };
+    // A Node function's own package.json: `engines.node` names the version.
+    if language == Language::Node
+        && let Some(text) = &function.root_manifest
+        && let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
+        && let Some(range) = value
+            .get("engines")
+            .and_then(|engines| engines.get("node"))
+            .and_then(serde_json::Value::as_str)
+        && let Some(runtime) = crate::scan::runtime_for_range(range)
+    {
+        return Some((
+            runtime,
+            format!("inferred from package.json engines.node \"{range}\""),
+        ));
+    }
     let versioned = all_paths().find_map(|path| match language {
         Language::Python => {
             let minor = path

@@ -88,6 +88,8 @@ pub struct Contents {
     pub natives: Vec<Native>,
     /// `(entry, text)` of each `*.dist-info/WHEEL`.
     pub wheels: Vec<(String, String)>,
+    /// The root `package.json`, when it is at most 64 KiB: its `engines.node` names the runtime.
+    pub root_manifest: Option<String>,
     /// Files under the root `bin/` that are programs (ELF, or a `#!` script) without the
     /// execute bit: in a layer they are on the function's PATH (`/opt/bin`) but cannot run.
     pub programs_not_executable: Vec<String>,
@@ -148,6 +150,7 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
         let candidate = !symlink && native::is_candidate(&path, entry.unix_mode());
         let wheel = !symlink && path.ends_with(".dist-info/WHEEL");
         // A file in the root bin/ without the execute bit: is it a program?
+        let manifest = !symlink && path == "package.json" && entry.uncompressed_size <= 64 << 10;
         let program = !symlink
             && !candidate
             && !entry.is_dir()
@@ -169,11 +172,13 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
             && (entry.uncompressed_size > WHEEL_CAP as u64
                 || hold(&mut wheel_bytes, WHEELS_CAP, &mut wheels_unread));
         let link = symlink && hold(&mut link_bytes, LINK_TARGETS_CAP, &mut links_unread);
-        if !(limits.all_data || candidate || wheel || link || program) {
+        if !(limits.all_data || candidate || wheel || link || program || manifest) {
             continue;
         }
         let keep_limit = if program {
             4
+        } else if manifest {
+            64 << 10
         } else if candidate {
             limits.native as usize
         } else if wheel {
@@ -245,6 +250,8 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
             if kept.starts_with(b"\x7fELF") || kept.starts_with(b"#!") {
                 contents.programs_not_executable.push(path.clone());
             }
+        } else if manifest {
+            contents.root_manifest = Some(String::from_utf8_lossy(&kept).into_owned());
         } else if link {
             link_targets.push((entry.index, kept));
         } else if wheel && !overflow {

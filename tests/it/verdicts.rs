@@ -468,3 +468,24 @@ fn without_handler_a_template_above_the_folder_names_it_or_the_error_lists_them(
         "{message}"
     );
 }
+
+#[test]
+fn check_takes_the_runtime_from_the_zips_package_json_engines() {
+    let fixture = Fixture::new(
+        "eng",
+        json!({ "name": "eng", "engines": { "node": "20.x" } }),
+    );
+    fixture.file("index.js", "exports.handler = async () => 1;\n");
+    fixture.build(&[]);
+    let output = fixture.lamina(&["check", "out/eng.zip", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["functions"][0]["runtime"], "nodejs20.x");
+    assert!(
+        report["functions"][0]["runtime_source"]
+            .as_str()
+            .unwrap()
+            .contains("engines.node"),
+        "{report:#}"
+    );
+}
