@@ -64,6 +64,99 @@ fn reach(
     seen
 }
 
+/// The least SDK for JavaScript v3 every Node runtime lamina supports has shipped: what AWS's
+/// runtime table gave for nodejs18.x in 2023 (3.188.0); later runtimes launched with newer
+/// ones, and runtime updates only raise them. AWS does not pin a region's version.
+pub const SDK_FLOOR: (u64, u64, u64) = (3, 188, 0);
+
+/// The least version a package.json range allows (`^3.600.0`, `~3.6`, `>=3.5 <4`, `3.x`,
+/// `1 || 3.700`), as `(major, minor, patch)`; `None` for what it cannot read (a tag, a URL).
+pub fn range_floor(range: &str) -> Option<(u64, u64, u64)> {
+    range
+        .split("||")
+        .map(|alternative| {
+            let first = alternative.split_whitespace().next().unwrap_or("*");
+            let version = first.trim_start_matches(['^', '~', '>', '=', 'v']);
+            if version.is_empty() || version == "*" || version == "x" {
+                return Some((0, 0, 0));
+            }
+            if first.starts_with('<') {
+                return Some((0, 0, 0));
+            }
+            let mut parts = version.split(['.', '-', '+']).map(|part| match part {
+                "x" | "X" | "*" => Some(0),
+                number => number.parse::<u64>().ok(),
+            });
+            Some((
+                parts.next()??,
+                parts.next().unwrap_or(Some(0))?,
+                parts.next().unwrap_or(Some(0))?,
+            ))
+        })
+        .try_fold(None, |least: Option<(u64, u64, u64)>, floor| {
+            let floor = floor?;
+            Some(Some(least.map_or(floor, |least| least.min(floor))))
+        })
+        .flatten()
+}
+
+/// With `--drop-runtime-sdk`: an `@aws-sdk/*` package that the function or a kept package
+/// asks for at a version above what the runtime is known to ship (`SDK_FLOOR`) stays, with
+/// everything it needs.
+fn keep_sdk_above_floor(inventory: &Inventory, decisions: &mut [PackageDecision]) {
+    let floor = SDK_FLOOR;
+    let mut starts: Vec<(PackageId, String)> = Vec::new();
+    let mut asks = |who: String,
+                    ranges: &std::collections::BTreeMap<String, String>,
+                    from: &[crate::model::Dependency]| {
+        for (name, range) in ranges {
+            if !runtime_provided(inventory, name) {
+                continue;
+            }
+            let Some(least) = range_floor(range) else {
+                continue;
+            };
+            if least <= floor {
+                continue;
+            }
+            if let Some(target) = from
+                .iter()
+                .find(|dependency| &dependency.name == name)
+                .and_then(|dependency| dependency.target)
+            {
+                starts.push((
+                    target,
+                    format!(
+                        "runtime-provided, but kept despite --drop-runtime-sdk: {who} asks for {name}@{range}, and {} is only known to ship {}.{}.{} or later (AWS's runtime table)",
+                        inventory.function.runtime, floor.0, floor.1, floor.2
+                    ),
+                ));
+            }
+        }
+    };
+    asks(
+        "your package.json".to_string(),
+        &inventory.manifest.dependencies,
+        &inventory.dependencies,
+    );
+    for (package, decision) in inventory.packages.iter().zip(decisions.iter()) {
+        if decision.keep && !runtime_provided(inventory, &package.name) {
+            asks(
+                format!("{}@{}", package.name, package.version),
+                &package.manifest.dependencies,
+                &package.dependencies,
+            );
+        }
+    }
+    for (id, why) in reach(inventory, &starts, |_| false) {
+        let decision = &mut decisions[id.0];
+        if !decision.keep {
+            decision.keep = true;
+            decision.reason = Reason::Needed(why);
+        }
+    }
+}
+
 /// Classifies every package and decides which to keep.
 pub fn classify(
     inventory: &Inventory,
@@ -174,7 +267,7 @@ pub fn classify(
     let dev = reach(inventory, &dev_roots, |_| false);
 
     let runtime = inventory.function.runtime;
-    let decisions: Vec<PackageDecision> = inventory
+    let mut decisions: Vec<PackageDecision> = inventory
         .packages
         .iter()
         .map(|package| {
@@ -231,6 +324,10 @@ pub fn classify(
         })
         .collect();
 
+    if drop_runtime_sdk {
+        keep_sdk_above_floor(inventory, &mut decisions);
+    }
+
     // A kept package must find each of its dependencies at run time.
     for (package, decision) in inventory.packages.iter().zip(&decisions) {
         if !decision.keep {
@@ -252,4 +349,22 @@ pub fn classify(
         }
     }
     Ok((decisions, notes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_floor_is_the_least_version_it_allows() {
+        assert_eq!(range_floor("^3.600.0"), Some((3, 600, 0)));
+        assert_eq!(range_floor("~3.6"), Some((3, 6, 0)));
+        assert_eq!(range_floor(">=3.5.1 <4"), Some((3, 5, 1)));
+        assert_eq!(range_floor("3.x"), Some((3, 0, 0)));
+        assert_eq!(range_floor("1 || 3.700"), Some((1, 0, 0)));
+        assert_eq!(range_floor("*"), Some((0, 0, 0)));
+        assert_eq!(range_floor("<3.9"), Some((0, 0, 0)));
+        assert_eq!(range_floor("latest"), None);
+        assert_eq!(range_floor("3.1000.0-beta.1"), Some((3, 1000, 0)));
+    }
 }

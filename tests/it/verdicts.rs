@@ -489,3 +489,46 @@ fn check_takes_the_runtime_from_the_zips_package_json_engines() {
         "{report:#}"
     );
 }
+
+/// `--drop-runtime-sdk` never drops an `@aws-sdk/*` the function asks for newer than every
+/// runtime is known to ship (issue 12).
+#[test]
+fn node_the_runtime_sdk_stays_when_a_newer_one_is_asked_for() {
+    for (range, expected) in [("^3.700.0", "kept"), ("^3.100.0", "dropped")] {
+        let fixture = Fixture::new(
+            "sdkfloor",
+            json!({ "name": "sdkfloor", "dependencies": { "@aws-sdk/client-s3": range } }),
+        );
+        fixture
+            .file(
+                "index.js",
+                "exports.handler = async () => require('@aws-sdk/client-s3');\n",
+            )
+            .package(
+                "node_modules/@aws-sdk/client-s3",
+                "@aws-sdk/client-s3",
+                "3.700.0",
+                &["@smithy/core"],
+            )
+            .package("node_modules/@smithy/core", "@smithy/core", "2.5.0", &[]);
+        let built = fixture.build(&["--runtime", "nodejs20.x", "--drop-runtime-sdk"]);
+        check(
+            &built,
+            &[
+                (
+                    "node_modules/@aws-sdk/client-s3",
+                    expected,
+                    "runtime-provided",
+                ),
+                ("node_modules/@smithy/core", expected, "runtime-provided"),
+            ],
+        );
+        if expected == "kept" {
+            let reason = built.package("node_modules/@aws-sdk/client-s3")["reason"].to_string();
+            assert!(
+                reason.contains("^3.700.0") && reason.contains("3.188.0"),
+                "{reason}"
+            );
+        }
+    }
+}
