@@ -368,6 +368,9 @@ pub struct Imports {
     /// How far the user's code was read: which scripts the handler does not load (so their
     /// imports do not count), or why every script counts.
     pub notes: Vec<String>,
+    /// Node: the first file of the user's (in path order) that imports each package, for
+    /// reasons that say where.
+    pub first_importer: BTreeMap<String, String>,
 }
 
 /// A unit the tracer keeps whole: one package, or the user's own code.

@@ -481,9 +481,12 @@ fn user_imports(tree: &walk::Tree, handler: &str) -> Result<Imports> {
         }
         for specifier in found.specifiers {
             if is_bare(&specifier) {
+                let name = node::package_name(&specifier).to_string();
                 imports
-                    .packages
-                    .insert(node::package_name(&specifier).to_string());
+                    .first_importer
+                    .entry(name.clone())
+                    .or_insert_with(|| path.clone());
+                imports.packages.insert(name);
             }
         }
         imports.dynamic.extend(

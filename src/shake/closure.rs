@@ -193,7 +193,13 @@ pub fn classify(
         production_roots
             .iter()
             .filter(|(_, name)| imports.packages.contains(name))
-            .map(|(id, _)| (*id, "imported by your code".to_string()))
+            .map(|(id, name)| {
+                let why = match imports.first_importer.get(name) {
+                    Some(file) => format!("imported by your code ({file})"),
+                    None => "imported by your code".to_string(),
+                };
+                (*id, why)
+            })
             .collect()
     } else {
         notes.push(format!(

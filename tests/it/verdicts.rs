@@ -205,6 +205,9 @@ fn infrastructure_code_beside_the_handler_keeps_nothing_in_deps_mode() {
         notes.contains("bin/app.ts") && notes.contains("not loaded by the handler"),
         "{notes}"
     );
+    // The reason says which file of the user's imports it (`lamina why` shows it too).
+    let reason = built.package("node_modules/uuid")["reason"].to_string();
+    assert!(reason.contains("lambda/ids.js"), "{reason}");
     // The stacks still ship (lamina drops no file of yours by reachability in deps mode).
     assert!(built.entries().contains(&"lib/api-stack.ts".to_string()));
     let task = built.extract();
