@@ -74,6 +74,22 @@ pub fn read_to_string(path: &Path, expected: Option<u64>) -> Result<String> {
         .map_err(|_| Error::input(path, "is not valid UTF-8 text"))
 }
 
+/// `path`'s text when it holds at most `most` bytes; an input error naming it when it holds more
+/// (a marker or a hint lamina reads whole, never an unbounded file).
+pub fn read_small(path: &Path, most: u64) -> Result<String> {
+    let file = open(path, None)?;
+    if file.len() > most {
+        return Err(Error::input(
+            path,
+            format!(
+                "{} bytes, more than the {most} lamina reads of it",
+                file.len()
+            ),
+        ));
+    }
+    read_to_string(path, Some(file.len()))
+}
+
 fn changed(path: &Path, expected: u64, found: u64) -> Error {
     Error::input(
         path,

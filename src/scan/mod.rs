@@ -144,21 +144,16 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
         })
         .collect();
     let dependencies = node::resolve_dependencies(&resolver, "", &manifest, true);
-    for (package, resolved) in packages.iter_mut().zip(resolved) {
-        package.dependencies = resolved;
-    }
     let root_dependencies: std::collections::HashSet<&str> = manifest
         .dependencies
         .keys()
         .chain(manifest.optional_dependencies.keys())
         .map(String::as_str)
         .collect();
-    let named = node::named_references(
-        &tree.entries,
-        &packages,
-        &node::Resolver::new(&packages, &tree.links),
-        &root_dependencies,
-    )?;
+    let named = node::named_references(&tree.entries, &packages, &resolver, &root_dependencies)?;
+    for (package, resolved) in packages.iter_mut().zip(resolved) {
+        package.dependencies = resolved;
+    }
 
     let name = root
         .file_name()

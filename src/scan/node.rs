@@ -574,10 +574,14 @@ pub fn named_references(
     let found: Vec<Result<Vec<crate::model::NamedReference>>> = packages
         .par_iter()
         .map(|package| {
-            let declared: std::collections::HashSet<&str> = package
+            // What its manifest declares (what `resolve_dependencies` resolves).
+            let manifest = &package.manifest;
+            let declared: std::collections::HashSet<&str> = manifest
                 .dependencies
-                .iter()
-                .map(|dependency| dependency.name.as_str())
+                .keys()
+                .chain(manifest.optional_dependencies.keys())
+                .chain(manifest.peer_dependencies.keys())
+                .map(String::as_str)
                 .collect();
             let mut references: Vec<crate::model::NamedReference> = Vec::new();
             for &index in &package.files {

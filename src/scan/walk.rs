@@ -127,16 +127,10 @@ fn is_project_root(folder: &Path) -> bool {
         return true;
     }
     // A workspace root's package.json names its workspaces. Read bounded: it is only a hint.
-    crate::input::open(&folder.join("package.json"), None)
+    crate::input::read_small(&folder.join("package.json"), 1 << 20)
         .ok()
-        .filter(|file| file.len() <= 1 << 20)
-        .and_then(|file| {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut { file }, &mut text).ok()?;
-            let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-            Some(value.get("workspaces").is_some())
-        })
-        .unwrap_or(false)
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|value| value.get("workspaces").is_some())
 }
 
 impl Tree {
@@ -327,17 +321,7 @@ fn marked_names(dir: &Path, has_marker: bool) -> Result<Vec<String>> {
     if !has_marker {
         return Ok(Vec::new());
     }
-    let marker = dir.join(OUTPUT_MARKER);
-    let file = crate::input::open(&marker, None)?;
-    if file.len() > 1 << 20 {
-        return Err(Error::input(
-            &marker,
-            "a lamina output marker of more than 1 MiB",
-        ));
-    }
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut { file }, &mut text)
-        .map_err(|error| Error::io(&marker, error))?;
+    let text = crate::input::read_small(&dir.join(OUTPUT_MARKER), 1 << 20)?;
     Ok(text.lines().map(str::to_string).collect())
 }
 

@@ -130,7 +130,9 @@ pub fn refine(
         // root, the terms the code ships under.
         for &file in &package.files {
             let path = &inventory.files[file].path;
-            if parent(path) == package.path && super::rules::is_licence(walk_name(path)) {
+            if parent(path) == package.path
+                && super::rules::is_licence(super::rules::file_name(path))
+            {
                 keep.insert(file);
             }
         }
@@ -163,9 +165,4 @@ pub fn refine(
         }
     }
     traced
-}
-
-/// The last part of an artifact path.
-fn walk_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
 }

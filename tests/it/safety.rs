@@ -35,6 +35,11 @@ fn tiny() -> Fixture {
     fixture
 }
 
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -209,22 +214,10 @@ fn regular_files_only_links_to_devices_and_fifos_are_left_out_not_read() {
     fixture.link("node_modules/tiny/zero", "/dev/zero");
     fixture.link("node_modules/tiny/random", "/dev/urandom");
     let fifo = fixture.base.join("pipe");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     fixture.link("node_modules/tiny/pipe", fifo.to_str().unwrap());
     let inner = fixture.root.join("inner-pipe");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&inner)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&inner);
     fixture.link("node_modules/tiny/inner", "../../inner-pipe");
     let output = run_bounded(
         lamina_in(&fixture, &["build", "fn", "--out", "out"]),
@@ -581,13 +574,7 @@ fn random_tree_build(nodes: &[(Node, usize)]) {
     let outside = fixture.base.join("outside");
     write_file(&outside.join("secret"), "SECRET-OUTSIDE\n");
     let fifo = fixture.base.join("fifo");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let mut folders: Vec<PathBuf> = vec![fixture.root.clone()];
     for (node, depth) in nodes {
         let parent = folders[depth % folders.len()].clone();
