@@ -430,6 +430,10 @@ pub struct PythonInventory {
     pub files: BTreeMap<usize, PythonFile>,
     /// Extras the function's own `requirements.txt` asks for, by normalised distribution name.
     pub requested_extras: BTreeMap<String, BTreeSet<String>>,
+    /// `.py` files of the user's code the handler does not load (by import, or by a module
+    /// name in a string, followed from the handler): their imports keep no distribution. Empty
+    /// when every file counts (see `Imports::notes` for why).
+    pub unloaded: BTreeSet<usize>,
 }
 
 /// What scan read from one file of a Python function.
@@ -441,6 +445,11 @@ pub struct PythonFile {
     pub imports: Vec<String>,
     /// Imports with a name lamina cannot know (`import_module(name)`): `line: code`.
     pub dynamic: Vec<String>,
+    /// The user's code: string literals shaped like a module path whose top level exists in
+    /// the artifact (`"mysite.settings"`): a framework may load them by that name.
+    pub names: Vec<String>,
+    /// The user's code: changes to the module search path (`sys.path.insert(..)`): `line: code`.
+    pub path_changes: Vec<String>,
     /// The user's code: imports run as the module loads (`(module, line, guarded)`) that
     /// nothing satisfies: not in the artifact, not the standard library, not the runtime's.
     pub missing: Vec<(String, usize, bool)>,

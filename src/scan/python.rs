@@ -238,8 +238,9 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
     )?;
 
     let mut imports = Imports::default();
+    let unloaded = unloaded_user_modules(&files, &owners, &facts, &handler.file, &mut imports);
     for (index, fact) in &facts {
-        if owners[*index] != Owner::User {
+        if owners[*index] != Owner::User || unloaded.contains(index) {
             continue;
         }
         imports.packages.extend(fact.imports.iter().cloned());
@@ -292,6 +293,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
             site_packages: site_packages_label,
             files: facts,
             requested_extras,
+            unloaded,
         }),
     })
 }
@@ -740,6 +742,150 @@ const RUNTIME_MODULES: [&str; 8] = [
     "awslambdaric",
 ];
 
+/// Frameworks that import the user's modules by names lamina may not see: in settings read
+/// from the environment (`DJANGO_SETTINGS_MODULE`), a configuration file, or discovery.
+const LOADS_BY_NAME: [&str; 6] = [
+    "django",
+    "celery",
+    "zappa",
+    "serverless_wsgi",
+    "pyramid",
+    "pkgutil",
+];
+
+/// The `.py` files of the user's code the handler does not load. From the handler's module,
+/// follows imports of the user's modules (each enclosing package's `__init__` loads too) and
+/// string literals that name one (`"mysite.settings"`; a package named so loads whole, as
+/// Django loads an app's `models` and `admin`). Every file counts, and a note says why, when
+/// the handler is not a `.py` file of the user's, or a loaded file imports a computed name,
+/// changes `sys.path`, or imports a framework that loads modules by configured names.
+fn unloaded_user_modules(
+    files: &[FileEntry],
+    owners: &[Owner],
+    facts: &BTreeMap<usize, PythonFile>,
+    handler_file: &str,
+    imports: &mut Imports,
+) -> BTreeSet<usize> {
+    let mut modules: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, file) in files.iter().enumerate() {
+        if owners[index] == Owner::User
+            && file.path.ends_with(".py")
+            && let Some((module, _)) = module_of(&file.path)
+        {
+            modules.insert(module, index);
+        }
+    }
+    let mut every_file: Option<String> = None;
+    let start = files
+        .iter()
+        .position(|file| file.path == handler_file)
+        .filter(|&index| owners[index] == Owner::User && facts.contains_key(&index));
+    if start.is_none() {
+        every_file = Some(format!(
+            "the handler {handler_file} is not a module of yours lamina reads"
+        ));
+    }
+    let mut loaded: BTreeSet<usize> = start.into_iter().collect();
+    let mut queue: Vec<usize> = loaded.iter().copied().collect();
+    let mut load = |index: usize, queue: &mut Vec<usize>| {
+        if loaded.insert(index) {
+            queue.push(index);
+        }
+    };
+    while let Some(index) = queue.pop() {
+        let Some(fact) = facts.get(&index) else {
+            continue;
+        };
+        let path = &files[index].path;
+        if let Some(site) = fact.dynamic.first() {
+            every_file
+                .get_or_insert_with(|| format!("{path}:{site} loads code lamina cannot follow"));
+        }
+        if let Some(site) = fact.path_changes.first() {
+            every_file
+                .get_or_insert_with(|| format!("{path}:{site} changes where modules are found"));
+        }
+        for module in &fact.imports {
+            let top = module.split('.').next().unwrap_or(module);
+            if LOADS_BY_NAME.contains(&top) && !modules.contains_key(top) {
+                every_file.get_or_insert_with(|| {
+                    format!(
+                        "{path} imports {top}, which loads modules by the names in its settings"
+                    )
+                });
+            }
+        }
+        for module in &fact.imports {
+            // The module itself, or (`from a.b import attr`) the nearest module it is in, with
+            // every enclosing package.
+            for name in enclosing(module) {
+                if let Some(&next) = modules.get(name) {
+                    load(next, &mut queue);
+                }
+            }
+        }
+        for name in &fact.names {
+            // `"a.b.Class"` is in `a.b`; a package (or a folder of modules) named loads whole.
+            let Some(found) = enclosing(name).find(|found| {
+                let prefix = format!("{found}.");
+                modules.contains_key(*found)
+                    || modules
+                        .range(prefix.clone()..)
+                        .next()
+                        .is_some_and(|(inner, _)| inner.starts_with(&prefix))
+            }) else {
+                continue;
+            };
+            let prefix = format!("{found}.");
+            let inside: Vec<usize> = modules
+                .range(prefix.clone()..)
+                .take_while(|(inner, _)| inner.starts_with(&prefix))
+                .map(|(_, &inner)| inner)
+                .collect();
+            for inner in inside {
+                load(inner, &mut queue);
+            }
+            for name in enclosing(found) {
+                if let Some(&next) = modules.get(name) {
+                    load(next, &mut queue);
+                }
+            }
+        }
+    }
+    if let Some(why) = every_file {
+        imports.notes.push(format!(
+            "every module of your code counts for its imports: {why}"
+        ));
+        return BTreeSet::new();
+    }
+    let unloaded: BTreeSet<usize> = modules
+        .values()
+        .copied()
+        .filter(|index| !loaded.contains(index))
+        .collect();
+    if !unloaded.is_empty() {
+        let shown: Vec<&str> = unloaded
+            .iter()
+            .take(5)
+            .map(|&index| files[index].path.as_str())
+            .collect();
+        imports.notes.push(format!(
+            "{} module(s) of your code are not loaded by the handler, so their imports do not keep distributions (they still ship): {}{}",
+            unloaded.len(),
+            shown.join(", "),
+            if unloaded.len() > shown.len() { ", …" } else { "" }
+        ));
+    }
+    unloaded
+}
+
+/// `a.b.c`, `a.b`, `a`.
+fn enclosing(module: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(Some(module), |name| {
+        name.rsplit_once('.').map(|(parent, _)| parent)
+    })
+}
+
 /// Imports the handler's module (and the user's modules it loads, transitively) runs as it
 /// loads that nothing satisfies: an input error naming the file, line and module; in a `try`
 /// that catches the `ImportError`, a warning.
@@ -840,6 +986,12 @@ fn file_facts(
                     .collect();
                 fact.dynamic = found.dynamic;
                 if owners[index] == Owner::User {
+                    fact.names = found
+                        .names
+                        .into_iter()
+                        .filter(|name| top_names.contains(name.split('.').next().unwrap_or("")))
+                        .collect();
+                    fact.path_changes = found.path_changes;
                     fact.runtime_only = found
                         .on_load
                         .iter()

@@ -175,9 +175,10 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Whether a `.py` file's imports count: it ships (its test folder, if any, was rescued).
+    /// Whether a `.py` file's imports count: it ships (its test folder, if any, was rescued),
+    /// and, if it is the user's, the handler loads it.
     fn counts(&self, index: usize, rescued: &HashSet<String>) -> bool {
-        if self.user_dropped[index].is_some() {
+        if self.user_dropped[index].is_some() || self.python.unloaded.contains(&index) {
             return false;
         }
         match &self.test_folder_of[index] {
@@ -378,7 +379,7 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
 
     let is_sdk = |id: PackageId| runtime_provided(runtime, &inventory.package(id).name);
     let never = |_: PackageId| false;
-    let mut notes = Vec::new();
+    let mut notes = inventory.imports.notes.clone();
     let mut rescued: HashSet<String> = HashSet::new();
     let (full, without_sdk, dynamic) = loop {
         let (roots, dynamic) = roots(&context, &rescued);
@@ -603,7 +604,7 @@ fn roots(context: &Context, rescued: &HashSet<String>) -> (Vec<(PackageId, Strin
             continue;
         }
         let why = match file.owner {
-            Owner::User => "imported by your code".to_string(),
+            Owner::User => format!("imported by your code ({})", file.path),
             Owner::Unowned => format!("imported by {} (in no distribution)", file.path),
             Owner::Package(_) => continue,
         };

@@ -290,7 +290,7 @@ fn distributions_are_kept_by_imports_requirements_markers_extras_and_plugins() {
     );
     assert_eq!(
         reason(&built, "alpha-1.0.dist-info"),
-        "imported by your code"
+        "imported by your code (lambda_function.py)"
     );
     assert_eq!(
         reason(&built, "zeta-1.0.dist-info"),
@@ -891,10 +891,15 @@ fn runtime_sdk_is_reported_and_dropped_only_on_request() {
 #[test]
 fn a_computed_import_keeps_every_distribution() {
     let fixture = closure_fixture();
-    fixture.file(
-        "plugins.py",
-        "import importlib\n\ndef load(name):\n    return importlib.import_module(name)\n",
-    );
+    fixture
+        .file(
+            "plugins.py",
+            "import importlib\n\ndef load(name):\n    return importlib.import_module(name)\n",
+        )
+        .file(
+            "lambda_function.py",
+            "import alpha\nimport plugins\n\ndef lambda_handler(event, context):\n    return alpha.describe()\n",
+        );
     let built = fixture.build(&["--runtime", "python3.11"]);
     for path in [
         "gamma-1.0.dist-info",

@@ -535,3 +535,138 @@ fn node_the_runtime_sdk_stays_when_a_newer_one_is_asked_for() {
         }
     }
 }
+
+/// A stand-in distribution installed into `package/` with `pip install --target`'s layout.
+fn python_dist(fixture: &Fixture, name: &str, source: &str) {
+    fixture
+        .file(&format!("package/{name}/__init__.py"), source)
+        .file(
+            &format!("package/{name}-1.0.dist-info/METADATA"),
+            &format!("Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"),
+        )
+        .file(
+            &format!("package/{name}-1.0.dist-info/RECORD"),
+            &format!("{name}/__init__.py,,\n"),
+        );
+}
+
+/// A Python CDK project: the app and its stacks sit beside the handler and import aws_cdk;
+/// a seeding script imports faker. The handler loads its service module by import and its
+/// route by a module name in a string.
+fn python_cdk_project(handler_source: &str) -> Fixture {
+    let fixture = Fixture::empty("pycdk");
+    fixture
+        .file(
+            "app.py",
+            "import aws_cdk as cdk\nfrom stacks.api_stack import ApiStack\n\nApiStack(cdk.App(), 'Api')\n",
+        )
+        .file("stacks/__init__.py", "")
+        .file(
+            "stacks/api_stack.py",
+            "import aws_cdk\nimport constructs\n\nclass ApiStack(aws_cdk.Stack):\n    pass\n",
+        )
+        .file("scripts/seed.py", "import faker\n\nprint(faker.NAME)\n")
+        .file("handler.py", handler_source)
+        .file("services/__init__.py", "")
+        .file(
+            "services/orders.py",
+            "import alpha\n\ndef total():\n    return alpha.NAME\n",
+        )
+        .file("routes/__init__.py", "")
+        .file(
+            "routes/orders.py",
+            "import beta\n\ndef handle():\n    return beta.NAME\n",
+        );
+    for name in ["aws_cdk", "constructs", "faker", "alpha", "beta"] {
+        python_dist(&fixture, name, &format!("NAME = '{name}'\n"));
+    }
+    // A library that calls `module:function` targets by name, as routers and task queues do.
+    python_dist(
+        &fixture,
+        "router",
+        "import importlib\n\ndef call(target):\n    module, function = target.split(':')\n    return getattr(importlib.import_module(module), function)()\n",
+    );
+    fixture
+}
+
+const PYTHON_ROUTED_HANDLER: &str = "import router\nfrom services import orders\n\nROUTE = 'routes.orders:handle'\n\ndef handler(event, context):\n    return [orders.total(), router.call(ROUTE)]\n";
+
+#[test]
+fn python_infrastructure_code_beside_the_handler_keeps_nothing_in_deps_mode() {
+    let fixture = python_cdk_project(PYTHON_ROUTED_HANDLER);
+    let built = fixture.build(&["--handler", "handler.handler", "--runtime", "python3.12"]);
+    assert_eq!(built.code, 0);
+    check(
+        &built,
+        &[
+            ("alpha-1.0.dist-info", "kept", "production"),
+            ("beta-1.0.dist-info", "kept", "production"),
+            ("aws_cdk-1.0.dist-info", "dropped", "unused"),
+            ("constructs-1.0.dist-info", "dropped", "unused"),
+            ("faker-1.0.dist-info", "dropped", "unused"),
+        ],
+    );
+    let reason = built.package("alpha-1.0.dist-info")["reason"].to_string();
+    assert!(reason.contains("services/orders.py"), "{reason}");
+    let notes = built.function()["notes"].to_string();
+    assert!(
+        notes.contains("4 module(s)")
+            && notes.contains("app.py")
+            && notes.contains("scripts/seed.py"),
+        "{notes}"
+    );
+    // The app and the script still ship; the handler answers from the unzipped artifact.
+    let entries = built.entries();
+    assert!(entries.contains(&"stacks/api_stack.py".to_string()));
+    let task = built.extract();
+    let output = std::process::Command::new("python3")
+        .args([
+            "-S",
+            "-s",
+            "-E",
+            "-c",
+            "import handler; print(handler.handler({}, None))",
+        ])
+        .current_dir(&task)
+        .output()
+        .expect("python3 runs");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "['alpha', 'beta']",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn python_every_module_counts_when_the_handler_loads_code_lamina_cannot_follow() {
+    // A module name read from the environment: lamina cannot know which module loads.
+    let computed = format!(
+        "import importlib, os\nPLUGIN = importlib.import_module(os.environ.get('PLUGIN', 'json'))\n{PYTHON_ROUTED_HANDLER}"
+    );
+    // Django loads the user's modules by the names in its settings.
+    let django = format!("import django\n{PYTHON_ROUTED_HANDLER}");
+    // Modules of a folder put on `sys.path` load under names lamina does not map.
+    let vendored = format!("import sys\nsys.path.insert(0, 'vendor')\n{PYTHON_ROUTED_HANDLER}");
+    for (source, why) in [
+        (computed, "handler.py:2"),
+        (django, "imports django"),
+        (vendored, "changes where modules are found"),
+    ] {
+        let fixture = python_cdk_project(&source);
+        python_dist(&fixture, "django", "NAME = 'django'\n");
+        let built = fixture.build(&["--handler", "handler.handler", "--runtime", "python3.12"]);
+        check(
+            &built,
+            &[
+                ("faker-1.0.dist-info", "kept", "production"),
+                ("aws_cdk-1.0.dist-info", "kept", "production"),
+            ],
+        );
+        let notes = built.function()["notes"].to_string();
+        assert!(
+            notes.contains("every module of your code counts") && notes.contains(why),
+            "{why}: {notes}"
+        );
+    }
+}

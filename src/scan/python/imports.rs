@@ -22,6 +22,13 @@ pub struct FileImports {
     /// Absolute imports the module runs as it loads: `(module, line, guarded)`, where guarded
     /// means inside a module-level `try` whose handler catches the `ImportError`.
     pub on_load: Vec<(String, usize, bool)>,
+    /// String literals shaped like a module path (`"mysite.settings"`, `"polls"`,
+    /// `"api.app:app"`, `"polls.apps.PollsConfig"`), the part before a `:`: frameworks load
+    /// the user's modules by such names (Django's settings, `INSTALLED_APPS`, `ROOT_URLCONF`).
+    pub names: Vec<String>,
+    /// Changes to the module search path (`sys.path.insert(0, "vendor")`,
+    /// `site.addsitedir(..)`): `line: code`. Modules may then load under other names.
+    pub path_changes: Vec<String>,
 }
 
 /// Extracts the imports of a file whose module is `module` (`pkg.sub.mod`, or `pkg.sub` for
@@ -48,6 +55,8 @@ pub fn extract(source: &str, module: &str, is_package: bool) -> FileImports {
     }
     collector.found.modules.sort();
     collector.found.modules.dedup();
+    collector.found.names.sort();
+    collector.found.names.dedup();
     collector.found
 }
 
@@ -403,6 +412,26 @@ impl<'a> Visitor<'a> for Collector<'a> {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
+        if let Expr::StringLiteral(literal) = expr {
+            let text = literal.value.to_str();
+            let module = text.split_once(':').map_or(text, |(module, _)| module);
+            if text.len() <= 200 && is_module_name(module) {
+                self.found.names.push(module.to_string());
+            }
+        }
+        if let Expr::Call(call) = expr
+            && let Expr::Attribute(method) = call.func.as_ref()
+        {
+            let on_sys_path = matches!(method.value.as_ref(), Expr::Attribute(path)
+                if path.attr.id.as_str() == "path"
+                    && matches!(path.value.as_ref(), Expr::Name(name) if name.id.as_str() == "sys"));
+            let changes = (on_sys_path
+                && ["insert", "append", "extend"].contains(&method.attr.id.as_str()))
+                || method.attr.id.as_str() == "addsitedir";
+            if changes {
+                self.found.path_changes.push(self.site(expr.range()));
+            }
+        }
         if let Expr::Call(call) = expr {
             let callee = match call.func.as_ref() {
                 Expr::Name(name) => Some(name.id.as_str()),
@@ -480,6 +509,35 @@ mod tests {
             ["importlib", "pkg.helpers", "pyarrow", "simplejson", "yaml"]
         );
         assert_eq!(found.dynamic, ["6: importlib.import_module(name)"]);
+    }
+
+    #[test]
+    fn string_literals_shaped_like_module_paths_are_names() {
+        let source = "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\nINSTALLED_APPS = ['polls.apps.PollsConfig', \"django.contrib.admin\"]\nAPP = 'api.app:app'\nGREETING = 'hello, world'\nPATH = '/tmp/x.txt'\n";
+        let found = extract(source, "app", false);
+        assert_eq!(
+            found.names,
+            [
+                "DJANGO_SETTINGS_MODULE",
+                "api.app",
+                "django.contrib.admin",
+                "mysite.settings",
+                "polls.apps.PollsConfig"
+            ]
+        );
+    }
+
+    #[test]
+    fn changes_to_the_module_search_path_are_noted() {
+        let source = "import os, sys, site\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), 'vendor'))\nsite.addsitedir('lib')\npath = []\npath.append('x')\n";
+        let found = extract(source, "app", false);
+        assert_eq!(
+            found.path_changes,
+            [
+                "2: sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'vendor'))",
+                "3: site.addsitedir('lib')"
+            ]
+        );
     }
 
     #[test]
