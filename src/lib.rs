@@ -7,6 +7,7 @@ pub mod dedupe;
 pub mod error;
 pub mod input;
 pub mod interrupt;
+pub mod lambda;
 pub mod model;
 pub mod package;
 pub mod report;

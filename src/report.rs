@@ -268,23 +268,6 @@ fn origin_text(origin: &Origin) -> String {
     }
 }
 
-/// Roughly what deflate makes of a file, by extension: text shrinks, media does not.
-fn estimated_compressed(path: &str, bytes: u64) -> u64 {
-    let ext = path
-        .rsplit_once('.')
-        .map_or("", |(_, ext)| ext)
-        .to_ascii_lowercase();
-    let ratio = match ext.as_str() {
-        "js" | "mjs" | "cjs" | "json" | "ts" | "md" | "txt" | "css" | "html" | "map" | "yml"
-        | "yaml" | "xml" | "svg" | "csv" => 0.28,
-        "png" | "jpg" | "jpeg" | "gif" | "webp" | "woff" | "woff2" | "gz" | "tgz" | "zip"
-        | "br" | "zst" | "mp3" | "mp4" | "pdf" => 1.0,
-        _ => 0.5,
-    };
-    // Local header, central directory record and the name twice.
-    (bytes as f64 * ratio) as u64 + 76 + 2 * path.len() as u64
-}
-
 /// Builds one function's report from the stages' outputs.
 pub fn function_report(
     inventory: &Inventory,
@@ -413,7 +396,7 @@ pub fn function_report(
         None => {
             let projected: u64 = 22
                 + kept()
-                    .map(|file| estimated_compressed(&file.path, file.bytes))
+                    .map(|file| crate::package::estimate_zipped(&file.path, file.bytes))
                     .sum::<u64>();
             // Only what is measured is held to a limit: the zipped size is an estimate until
             // `build` writes the zip, so it neither fails nor warns (the text marks it `~`).

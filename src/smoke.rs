@@ -425,18 +425,12 @@ impl Interpreter {
         match self.language {
             Language::Python => {
                 fs_err::write(&loader, PYTHON_LOADER)?;
-                let (major, minor) = function.runtime.python_version().unwrap_or((3, 12));
+                // Lambda's sys.path: `/var/task`, the layers' folders, the runtime's own.
+                command.arg("-I").arg("-S").arg(&loader).arg(&layout.task);
+                for folder in crate::lambda::layers::search_folders(function.runtime) {
+                    command.arg(layout.opt.join(folder));
+                }
                 command
-                    .arg("-I")
-                    .arg("-S")
-                    .arg(&loader)
-                    .arg(&layout.task)
-                    .arg(
-                        layout
-                            .opt
-                            .join(format!("python/lib/python{major}.{minor}/site-packages")),
-                    )
-                    .arg(layout.opt.join("python"))
                     .arg(&layout.runtime)
                     .arg(module.replace('/', "."))
                     .arg(export)
@@ -445,18 +439,16 @@ impl Interpreter {
             }
             _ => {
                 fs_err::write(&loader, NODE_LOADER)?;
-                let major = function.runtime.node_major();
                 // Lambda's NODE_PATH; `/var/task` last, as Lambda has it.
-                let node_path = [
-                    layout.opt.join(format!("nodejs/node{major}/node_modules")),
-                    layout.opt.join("nodejs/node_modules"),
-                    layout.runtime.join("node_modules"),
-                    layout.task.clone(),
-                ]
-                .iter()
-                .map(|path| path.display().to_string())
-                .collect::<Vec<_>>()
-                .join(":");
+                let node_path = crate::lambda::layers::search_folders(function.runtime)
+                    .iter()
+                    .map(|folder| layout.opt.join(folder))
+                    .chain([layout.runtime.join("node_modules"), layout.task.clone()])
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(|path| path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(":");
                 command
                     .arg(&loader)
                     .arg(layout.task.join(&function.handler.file))
@@ -681,7 +673,7 @@ fn kill_group(pid: u32) {
 
 /// `src/index.handler` → (`handler`, `src/index`).
 fn handler_parts(spec: &str) -> (&str, &str) {
-    spec.rsplit_once('.')
+    crate::lambda::handler::split(spec)
         .map_or(("handler", spec), |(module, export)| (export, module))
 }
 

@@ -32,9 +32,9 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             min_functions: 2,
-            max_layers: crate::verify::limits::LAYERS as usize,
-            unzipped_limit: crate::verify::limits::UNZIPPED,
-            zipped_limit: crate::verify::limits::ZIPPED,
+            max_layers: crate::lambda::limits::LAYERS as usize,
+            unzipped_limit: crate::lambda::limits::UNZIPPED,
+            zipped_limit: crate::lambda::limits::ZIPPED,
         }
     }
 }
@@ -111,16 +111,6 @@ fn hash_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
         hasher.update(part);
     }
     hasher.finalize().into()
-}
-
-/// Roughly what deflate makes of a file: text shrinks to about a third, the rest less.
-fn estimate_zipped(path: &str, bytes: u64) -> u64 {
-    let text = [
-        ".js", ".mjs", ".cjs", ".json", ".py", ".ts", ".txt", ".md", ".pyi",
-    ]
-    .iter()
-    .any(|extension| path.ends_with(extension));
-    (if text { bytes / 3 } else { bytes * 3 / 4 }) + 80 + 2 * path.len() as u64
 }
 
 /// `node_modules/NAME` or `node_modules/@SCOPE/NAME`: hoisted at the top of `node_modules`.
@@ -272,7 +262,10 @@ fn candidates(input: &Input<'_>, notes: &mut Vec<String>) -> BTreeMap<[u8; 32], 
                             .files
                             .iter()
                             .map(|&i| {
-                                estimate_zipped(&inventory.files[i].path, inventory.files[i].bytes)
+                                crate::package::estimate_zipped(
+                                    &inventory.files[i].path,
+                                    inventory.files[i].bytes,
+                                )
                             })
                             .sum(),
                         files,
@@ -282,10 +275,10 @@ fn candidates(input: &Input<'_>, notes: &mut Vec<String>) -> BTreeMap<[u8; 32], 
             }
         }
         Language::Python => {
-            let Some((major, minor)) = runtime.python_version() else {
+            let Some(site) = crate::lambda::layers::python_site_packages(runtime) else {
                 return found;
             };
-            let site = format!("python/lib/python{major}.{minor}/site-packages/");
+            let site = format!("{site}/");
             let kept_paths: BTreeSet<&str> = inventory
                 .files
                 .iter()
@@ -360,7 +353,7 @@ fn candidates(input: &Input<'_>, notes: &mut Vec<String>) -> BTreeMap<[u8; 32], 
                         estimated_zipped: files
                             .iter()
                             .map(|(i, _)| {
-                                estimate_zipped(
+                                crate::package::estimate_zipped(
                                     &inventory.files[*i].path,
                                     inventory.files[*i].bytes,
                                 )

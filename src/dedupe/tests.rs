@@ -373,7 +373,7 @@ fn layers_never_push_a_function_over_the_unzipped_limit() {
     );
 }
 
-const UNZIPPED_FOR_TEST: u64 = crate::verify::limits::UNZIPPED;
+const UNZIPPED_FOR_TEST: u64 = crate::lambda::limits::UNZIPPED;
 
 #[test]
 fn six_candidate_groups_fit_in_five_layers() {

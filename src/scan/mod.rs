@@ -266,8 +266,6 @@ pub fn runtime_for_range(range: &str) -> Option<Runtime> {
         .find(|runtime| major > 0 && runtime.node_major() == major)
 }
 
-const HANDLER_EXTENSIONS: [&str; 3] = ["js", "mjs", "cjs"];
-
 /// Finds the handler file from `--handler`, else `main`, else the usual names.
 fn handler(
     root: &Path,
@@ -283,10 +281,7 @@ fn handler(
     };
     if let Some(spec) = flag {
         let (module, _) = split_handler(spec, "FILE.EXPORT", "index.handler or src/app.main")?;
-        let tried: Vec<String> = HANDLER_EXTENSIONS
-            .iter()
-            .map(|ext| format!("{module}.{ext}"))
-            .collect();
+        let tried = crate::lambda::handler::files(Language::Node, module);
         return flagged_handler(root, spec, &tried, exists);
     }
     if let Some(main) = &manifest.main {
@@ -307,7 +302,7 @@ fn handler(
         }
     }
     for stem in ["index", "handler", "app"] {
-        for ext in HANDLER_EXTENSIONS {
+        for ext in crate::lambda::handler::NODE_EXTENSIONS {
             let file = format!("{stem}.{ext}");
             if exists(&file) {
                 return Ok(Handler {
@@ -330,12 +325,11 @@ pub(crate) fn split_handler<'a>(
     form: &str,
     example: &str,
 ) -> Result<(&'a str, &'a str)> {
-    match spec.rsplit_once('.') {
-        Some((module, name)) if !module.is_empty() && !name.is_empty() => Ok((module, name)),
-        _ => Err(Error::Usage(format!(
+    crate::lambda::handler::split(spec).ok_or_else(|| {
+        Error::Usage(format!(
             "--handler {spec}: expected Lambda's syntax {form}, such as {example}"
-        ))),
-    }
+        ))
+    })
 }
 
 /// The handler `--handler SPEC` names: the first of `tried` that exists, else an error that

@@ -20,6 +20,7 @@ use rayon::prelude::*;
 use super::walk::{self, join, parent, relative_link};
 use super::{ScanOptions, absolute_canonical};
 use crate::error::{Error, Result};
+use crate::lambda::sdk::PYTHON_SDK_MODULES;
 use crate::model::{
     Arch, Dependency, DependencyKind, Distribution, FileEntry, Function, Handler, Imports,
     Inventory, Manifest, Origin, Owner, Package, PackageId, PackageKind, Pyc, PythonFile,
@@ -729,19 +730,6 @@ fn top_level_names(files: &[FileEntry]) -> HashSet<String> {
         .collect()
 }
 
-/// What every Lambda Python runtime can import without the function shipping it: the SDK
-/// (boto3 and its dependencies) and the runtime interface client.
-const RUNTIME_MODULES: [&str; 8] = [
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "dateutil",
-    "six",
-    "urllib3",
-    "awslambdaric",
-];
-
 /// Frameworks that import the user's modules by names lamina may not see: in settings read
 /// from the environment (`DJANGO_SETTINGS_MODULE`), a configuration file, or discovery.
 const LOADS_BY_NAME: [&str; 6] = [
@@ -997,7 +985,7 @@ fn file_facts(
                         .iter()
                         .filter(|(module, _, _)| {
                             let top = module.split('.').next().unwrap_or("");
-                            !top_names.contains(top) && RUNTIME_MODULES.contains(&top)
+                            !top_names.contains(top) && PYTHON_SDK_MODULES.contains(&top)
                         })
                         .cloned()
                         .collect();
@@ -1010,7 +998,7 @@ fn file_facts(
                                 && !top.starts_with('_')
                                 && !top_names.contains(top)
                                 && !imports::STDLIB.contains(&top)
-                                && !RUNTIME_MODULES.contains(&top)
+                                && !PYTHON_SDK_MODULES.contains(&top)
                         })
                         .collect();
                 }
@@ -1032,7 +1020,7 @@ fn file_facts(
                 }
             } else if is_native(name) {
                 let head = read_head(&file.source, 20)?;
-                fact.native_machine = native_machine(&head);
+                fact.native_machine = crate::lambda::binary::header_machine(&head);
                 if fact.native_machine.is_none() {
                     return Ok(None);
                 }
@@ -1085,31 +1073,6 @@ fn foreign_shebang(head: &[u8]) -> bool {
     interpreter.starts_with('/')
         && !interpreter.starts_with("/usr/bin/env")
         && interpreter.contains("python")
-}
-
-/// ELF `e_machine`, or 0 for Mach-O and PE; `None` for anything else (a linker script).
-fn native_machine(head: &[u8]) -> Option<u16> {
-    if head.len() >= 20 && head.starts_with(b"\x7fELF") {
-        let bytes = [head[18], head[19]];
-        return Some(if head[5] == 2 {
-            u16::from_be_bytes(bytes)
-        } else {
-            u16::from_le_bytes(bytes)
-        });
-    }
-    let macho = [
-        [0xfe, 0xed, 0xfa, 0xce],
-        [0xfe, 0xed, 0xfa, 0xcf],
-        [0xce, 0xfa, 0xed, 0xfe],
-        [0xcf, 0xfa, 0xed, 0xfe],
-        [0xca, 0xfe, 0xba, 0xbe],
-    ];
-    if head.len() >= 4
-        && (macho.iter().any(|magic| head.starts_with(magic)) || head.starts_with(b"MZ"))
-    {
-        return Some(0);
-    }
-    None
 }
 
 /// A pyc's header, its source, and whether it still matches that source.
@@ -1360,7 +1323,7 @@ fn native_warnings(
             && !distribution
                 .wheel_tags
                 .iter()
-                .any(|tag| metadata::tag_fits(tag, runtime, arch))
+                .any(|tag| crate::lambda::wheel::loads(tag, runtime, arch))
         {
             let (major, minor) = runtime.glibc();
             warnings.push(format!(
@@ -1463,8 +1426,7 @@ fn handler(
             "MODULE.FUNCTION",
             "lambda_function.lambda_handler or src/app.handler",
         )?;
-        let base = module.replace('.', "/");
-        let tried = [format!("{base}.py"), format!("{base}/__init__.py")];
+        let tried = crate::lambda::handler::files(crate::lambda::Language::Python, module);
         return super::flagged_handler(root, spec, &tried, user_file);
     }
     for (stem, function) in USUAL_HANDLERS {
@@ -1552,13 +1514,7 @@ mod tests {
     }
 
     #[test]
-    fn native_headers_name_the_machine() {
-        let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
-        elf.resize(18, 0);
-        elf.extend(62u16.to_le_bytes());
-        assert_eq!(native_machine(&elf), Some(62));
-        assert_eq!(native_machine(b"\xcf\xfa\xed\xfe\x07\x00\x00\x01"), Some(0));
-        assert_eq!(native_machine(b"/* GNU ld script */"), None);
+    fn extension_modules_name_their_python() {
         assert_eq!(
             extension_version("numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so"),
             Some((3, 11))

@@ -3,14 +3,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::runtime_provided;
 use crate::error::{Error, Result};
 use crate::model::{DependencyKind, Inventory, PackageClass, PackageDecision, PackageId, Reason};
-
-/// Whether the function's runtime ships a package (`@aws-sdk/*` and its `@smithy/*` parts).
-pub fn runtime_provided(inventory: &Inventory, name: &str) -> bool {
-    inventory.function.runtime.provides_aws_sdk_v3()
-        && (name.starts_with("@aws-sdk/") || name.starts_with("@smithy/"))
-}
 
 /// Packages reached from `starts`, not entering any package `stop` refuses. Each maps to what
 /// brought it in.
@@ -64,11 +59,6 @@ fn reach(
     seen
 }
 
-/// The least SDK for JavaScript v3 every Node runtime lamina supports has shipped: what AWS's
-/// runtime table gave for nodejs18.x in 2023 (3.188.0); later runtimes launched with newer
-/// ones, and runtime updates only raise them. AWS does not pin a region's version.
-pub const SDK_FLOOR: (u64, u64, u64) = (3, 188, 0);
-
 /// The least version a package.json range allows (`^3.600.0`, `~3.6`, `>=3.5 <4`, `3.x`,
 /// `1 || 3.700`), as `(major, minor, patch)`; `None` for what it cannot read (a tag, a URL).
 pub fn range_floor(range: &str) -> Option<(u64, u64, u64)> {
@@ -104,7 +94,7 @@ pub fn range_floor(range: &str) -> Option<(u64, u64, u64)> {
 /// asks for at a version above what the runtime is known to ship (`SDK_FLOOR`) stays, with
 /// everything it needs.
 fn keep_sdk_above_floor(inventory: &Inventory, decisions: &mut [PackageDecision]) {
-    let floor = SDK_FLOOR;
+    let floor = crate::lambda::sdk::NODE_SDK_FLOOR;
     let mut starts: Vec<(PackageId, String)> = Vec::new();
     let mut asks = |who: String,
                     ranges: &std::collections::BTreeMap<String, String>,

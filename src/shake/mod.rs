@@ -25,10 +25,7 @@ pub struct ShakeOptions {
 /// Whether the function's runtime ships a package (Node: `@aws-sdk/*`, `@smithy/*`; Python:
 /// boto3 and its dependencies).
 pub fn runtime_provided(inventory: &Inventory, name: &str) -> bool {
-    match inventory.function.runtime.language() {
-        Language::Python => python::runtime_provided(inventory.function.runtime, name),
-        _ => closure::runtime_provided(inventory, name),
-    }
+    crate::lambda::sdk::provides(inventory.function.runtime, name)
 }
 
 /// Decides, for every file and package of the inventory, whether it ships.

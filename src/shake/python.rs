@@ -9,31 +9,14 @@ use pep508_rs::{ExtraName, MarkerEnvironment};
 use super::rules;
 use super::{ShakeOptions, drop_dangling_links};
 use crate::error::Result;
+use crate::lambda::sdk::{PYTHON_SDK_FLOORS, provides};
 use crate::model::{
     Decision, Distribution, Inventory, Owner, PackageClass, PackageDecision, PackageId,
-    PackageKind, Plan, PythonInventory, Reason, Runtime, ShakeMode,
+    PackageKind, Plan, PythonInventory, Reason, ShakeMode,
 };
 use crate::package::pyc;
 use crate::scan::python::metadata::{marker_environment, normalize_name};
 use crate::scan::walk::parent;
-
-/// Distributions every Lambda Python runtime ships (normalised names).
-pub const RUNTIME_SDK: [&str; 7] = [
-    "boto3",
-    "botocore",
-    "jmespath",
-    "python-dateutil",
-    "s3transfer",
-    "six",
-    "urllib3",
-];
-
-/// The least version of the SDK every Python runtime has shipped since AWS's runtime table of
-/// 2022-01 (boto3-1.20.32, botocore-1.23.32 on python3.7 to python3.9; later runtimes launched
-/// with newer ones, and runtime updates only raise them). AWS does not pin a region's version,
-/// so lamina holds requirements to this floor: a kept distribution that asks for more keeps
-/// the runtime's SDK in the zip even with `--drop-runtime-sdk`.
-pub const SDK_FLOORS: [(&str, &str); 2] = [("boto3", "1.20.32"), ("botocore", "1.23.32")];
 
 /// Tools that only run on a developer's machine or in CI.
 const DEV_TOOLS: [&str; 24] = [
@@ -65,11 +48,6 @@ const DEV_TOOLS: [&str; 24] = [
 
 /// Left over from building or installing, never imported at run time unless something says so.
 const BUILD_TOOLS: [&str; 4] = ["pip", "setuptools", "wheel", "build"];
-
-/// Whether the runtime ships a distribution.
-pub fn runtime_provided(runtime: Runtime, name: &str) -> bool {
-    runtime.python_version().is_some() && RUNTIME_SDK.contains(&name)
-}
 
 fn is_dev_tool(name: &str) -> bool {
     DEV_TOOLS.contains(&name)
@@ -377,7 +355,7 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
         user_dropped,
     };
 
-    let is_sdk = |id: PackageId| runtime_provided(runtime, &inventory.package(id).name);
+    let is_sdk = |id: PackageId| provides(runtime, &inventory.package(id).name);
     let never = |_: PackageId| false;
     let mut notes = inventory.imports.notes.clone();
     let mut rescued: HashSet<String> = HashSet::new();
@@ -411,7 +389,7 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
     };
     for (requirer, name) in &full.missing {
         let label = context.label(*requirer);
-        if runtime_provided(runtime, name) {
+        if provides(runtime, name) {
             notes.push(format!(
                 "{label} requires {name}, which is not installed ({runtime} provides it)"
             ));
@@ -682,7 +660,7 @@ fn sdk_above_floor(context: &Context, kept: &Closure) -> Vec<(PackageId, String)
                 continue;
             }
             let name = normalize_name(requirement.name.as_ref());
-            let Some(floor) = SDK_FLOORS
+            let Some(floor) = PYTHON_SDK_FLOORS
                 .iter()
                 .find(|(sdk, _)| *sdk == name)
                 .and_then(|(_, floor)| floor.parse::<pep440_rs::Version>().ok())
@@ -764,7 +742,7 @@ fn classify(
                 };
             }
             if let Some(why) = full.kept.get(&id) {
-                let what = if runtime_provided(runtime, &package.name) {
+                let what = if provides(runtime, &package.name) {
                     format!("runtime-provided: {runtime} ships it ({why})")
                 } else {
                     format!(
@@ -862,6 +840,7 @@ fn file_rule(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lambda::Runtime;
 
     #[test]
     fn only_folders_named_exactly_tests_are_test_folders() {
@@ -880,7 +859,7 @@ mod tests {
         assert!(is_dev_tool("pytest"));
         assert!(is_dev_tool("pytest-cov"));
         assert!(!is_dev_tool("requests"));
-        assert!(runtime_provided(Runtime::Python312, "python-dateutil"));
-        assert!(!runtime_provided(Runtime::Nodejs22, "boto3"));
+        assert!(provides(Runtime::Python312, "python-dateutil"));
+        assert!(!provides(Runtime::Nodejs22, "boto3"));
     }
 }

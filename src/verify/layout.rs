@@ -30,10 +30,7 @@ pub fn handler(
         // A custom runtime's bootstrap decides what the handler means.
         return None;
     }
-    let Some((module, _export)) = spec
-        .rsplit_once('.')
-        .filter(|(module, export)| !module.is_empty() && !export.is_empty())
-    else {
+    let Some((module, _export)) = crate::lambda::handler::split(spec) else {
         return Some(HANDLER_MISSING.at(
             None,
             format!("handler {spec:?} is not FILE.FUNCTION (such as index.handler)"),
@@ -41,20 +38,19 @@ pub fn handler(
     };
     let mut candidates: Vec<(Option<&str>, String)> = Vec::new();
     if language != Some(Language::Python) {
-        for extension in ["js", "mjs", "cjs"] {
-            candidates.push((None, format!("{module}.{extension}")));
-        }
+        let files = crate::lambda::handler::files(Language::Node, module);
+        candidates.extend(files.into_iter().map(|file| (None, file)));
     }
     if language != Some(Language::Node) {
-        let path = module.replace('.', "/");
-        let files = [format!("{path}.py"), format!("{path}/__init__.py")];
+        let files = crate::lambda::handler::files(Language::Python, module);
         candidates.extend(files.iter().map(|file| (None, file.clone())));
+        // Without a runtime, only the folder every Python runtime searches.
+        let roots = match runtime {
+            Some(runtime) => crate::lambda::layers::search_folders(runtime),
+            None => vec![crate::lambda::layers::PYTHON_FOLDER.to_string()],
+        };
         for layer in layers {
-            let mut roots = vec!["python".to_string()];
-            if let Some((major, minor)) = runtime.and_then(Runtime::python_version) {
-                roots.push(format!("python/lib/python{major}.{minor}/site-packages"));
-            }
-            for root in roots {
+            for root in &roots {
                 for file in &files {
                     candidates.push((Some(layer.name), format!("{root}/{file}")));
                 }
@@ -118,12 +114,11 @@ pub fn layer_layout(layer: &Contents, runtime: Runtime) -> Option<Finding> {
         .map(|entry| entry.path.as_str());
     match runtime.language() {
         Language::Node => {
-            let versioned = format!("nodejs/node{}/node_modules/", runtime.node_major());
+            let versioned = format!("{}/", crate::lambda::layers::node_versioned_folder(runtime));
+            let shared = format!("{}/", crate::lambda::layers::NODE_FOLDER);
             let misplaced: Vec<&str> = files
                 .filter(|path| path.starts_with("node_modules/") || path.contains("/node_modules/"))
-                .filter(|path| {
-                    !path.starts_with("nodejs/node_modules/") && !path.starts_with(&versioned)
-                })
+                .filter(|path| !path.starts_with(&shared) && !path.starts_with(&versioned))
                 .collect();
             let first = misplaced.first()?;
             Some(LAYER_NODE_LAYOUT.at(
@@ -135,8 +130,7 @@ pub fn layer_layout(layer: &Contents, runtime: Runtime) -> Option<Finding> {
             ))
         }
         Language::Python => {
-            let (major, minor) = runtime.python_version()?;
-            let site = format!("python/lib/python{major}.{minor}/site-packages/");
+            let site = format!("{}/", crate::lambda::layers::python_site_packages(runtime)?);
             let misplaced: Vec<&str> = files
                 .filter(|path| {
                     path.ends_with(".py")

@@ -7,16 +7,7 @@ use crate::verify::findings::{
     LIMIT_ZIPPED,
 };
 
-/// Each zip sent by direct upload.
-pub const ZIPPED: u64 = 52_428_800;
-/// A function and all its layers, uncompressed.
-pub const UNZIPPED: u64 = 262_144_000;
-/// The function's own package, to stay editable in the console.
-pub const CONSOLE_EDITOR: u64 = 3_145_728;
-/// Layers attached to one function.
-pub const LAYERS: u64 = 5;
-/// All environment variables of a function together, keys and values.
-pub const ENV: u64 = 4_096;
+pub use crate::lambda::limits::{CONSOLE_EDITOR, ENV, LAYERS, UNZIPPED, ZIPPED};
 
 fn result(id: &'static str, limit: u64, actual: u64, severity: Severity) -> LimitResult {
     LimitResult {

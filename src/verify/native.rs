@@ -1,31 +1,14 @@
-//! Native code: what a binary in the artifact is (ELF of which machine and class, Mach-O, PE),
-//! the highest glibc it needs, whether it is linked against musl; and the findings for a target
-//! architecture and glibc. Headers are read with the `object` crate, from memory, read-only.
+//! Native code: the findings for a binary in the artifact (`lambda::binary` reads what it is)
+//! against a target architecture and glibc.
 
 use object::elf;
-use object::read::elf::{Dyn, ElfFile, FileHeader, SectionHeader};
-use object::{Endianness, FileKind};
 
+use crate::lambda::binary::machine_name;
+pub use crate::lambda::binary::{Format, inspect, looks_native, machine_of};
 use crate::model::{Arch, Finding};
 use crate::verify::findings::{
     NATIVE_ELF32, NATIVE_GLIBC, NATIVE_MACHO, NATIVE_MUSL, NATIVE_PE, NATIVE_WRONG_ARCH,
 };
-
-/// What kind of binary a file is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Format {
-    Elf {
-        bits64: bool,
-        machine: u16,
-        /// The highest `GLIBC_x.y` the binary's version needs name; `None` when it names none
-        /// (a static binary) or its sections could not be read.
-        glibc: Option<(u32, u32)>,
-        /// Linked against musl (`libc.musl-*` needed, or the musl loader as interpreter).
-        musl: bool,
-    },
-    MachO,
-    Pe,
-}
 
 /// A binary found in an artifact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,22 +17,6 @@ pub struct Native {
     pub format: Format,
     /// The whole file was read; when not, only its header was (glibc needs are unknown).
     pub complete: bool,
-}
-
-/// Whether the first bytes of a file are those of an ELF, Mach-O or PE binary. Cheap, so it
-/// can decide which entries to buffer whole.
-pub fn looks_native(head: &[u8]) -> bool {
-    const MAGICS: [&[u8]; 8] = [
-        b"\x7fELF",
-        b"\xfe\xed\xfa\xce",
-        b"\xce\xfa\xed\xfe",
-        b"\xfe\xed\xfa\xcf",
-        b"\xcf\xfa\xed\xfe",
-        b"\xca\xfe\xba\xbe",
-        b"\xca\xfe\xba\xbf",
-        b"MZ",
-    ];
-    MAGICS.iter().any(|magic| head.starts_with(magic))
 }
 
 /// Whether an entry is worth inspecting: a native module or library by name, a `bootstrap`, or
@@ -64,125 +31,6 @@ pub fn is_candidate(path: &str, mode: Option<u32>) -> bool {
             .split_once(".so.")
             .is_some_and(|(_, version)| version.split('.').all(|part| part.parse::<u32>().is_ok()));
     library || name == "bootstrap" || mode.is_some_and(|mode| mode & 0o111 != 0)
-}
-
-/// Reads what kind of binary `data` is. `complete` says whether `data` is the whole file; a
-/// prefix still gives the ELF class and machine. `None` when it is no binary lamina knows.
-pub fn inspect(data: &[u8], complete: bool) -> Option<Format> {
-    match FileKind::parse(data).ok()? {
-        FileKind::Elf32 => Some(inspect_elf::<elf::FileHeader32<Endianness>>(
-            data, complete,
-        )?),
-        FileKind::Elf64 => Some(inspect_elf::<elf::FileHeader64<Endianness>>(
-            data, complete,
-        )?),
-        FileKind::MachO32 | FileKind::MachO64 | FileKind::MachOFat32 | FileKind::MachOFat64 => {
-            Some(Format::MachO)
-        }
-        FileKind::Pe32 | FileKind::Pe64 => Some(Format::Pe),
-        _ => None,
-    }
-}
-
-fn inspect_elf<Elf: FileHeader<Endian = Endianness>>(
-    data: &[u8],
-    complete: bool,
-) -> Option<Format> {
-    let header = Elf::parse(data).ok()?;
-    let endian = header.endian().ok()?;
-    let machine = header.e_machine(endian);
-    let bits64 = header.is_class_64();
-    let (glibc, musl) = if complete {
-        ElfFile::<Elf>::parse(data)
-            .map(|file| needs(&file))
-            .unwrap_or((None, false))
-    } else {
-        (None, false)
-    };
-    Some(Format::Elf {
-        bits64,
-        machine,
-        glibc,
-        musl,
-    })
-}
-
-/// The highest glibc version needed and whether musl is needed, from the version needs and the
-/// dynamic section. A section that does not parse counts as absent: the check then stays quiet
-/// rather than guessing.
-fn needs<Elf: FileHeader<Endian = Endianness>>(
-    file: &ElfFile<'_, Elf>,
-) -> (Option<(u32, u32)>, bool) {
-    let endian = file.endian();
-    let data = file.data();
-    let sections = file.elf_section_table();
-    let mut highest: Option<(u32, u32)> = None;
-    if let Ok(Some((mut needs, link))) = sections.gnu_verneed(endian, data)
-        && let Ok(strings) = sections.strings(endian, data, link)
-    {
-        while let Ok(Some((_, mut auxiliaries))) = needs.next() {
-            while let Ok(Some(auxiliary)) = auxiliaries.next() {
-                if let Ok(name) = auxiliary.name(endian, strings)
-                    && let Some(version) = glibc_version(name)
-                {
-                    highest = highest.max(Some(version));
-                }
-            }
-        }
-    }
-    let mut musl = false;
-    if let Ok(Some((entries, link))) = sections.dynamic(endian, data)
-        && let Ok(strings) = sections.strings(endian, data, link)
-    {
-        for entry in entries {
-            if entry.tag(endian) == elf::DT_NEEDED
-                && let Ok(name) = entry.string(endian, strings)
-                && name.starts_with(b"libc.musl-")
-            {
-                musl = true;
-            }
-        }
-    }
-    for section in sections.iter() {
-        if sections.section_name(endian, section).ok() == Some(b".interp".as_slice())
-            && let Ok(interpreter) = section.data(endian, data)
-            && interpreter.windows(7).any(|window| window == b"ld-musl")
-        {
-            musl = true;
-        }
-    }
-    (highest, musl)
-}
-
-/// `GLIBC_2.34` → `(2, 34)`; `GLIBC_2.2.5` → `(2, 2)`; `GLIBC_PRIVATE` and others → `None`.
-pub fn glibc_version(name: &[u8]) -> Option<(u32, u32)> {
-    let text = std::str::from_utf8(name.strip_prefix(b"GLIBC_")?).ok()?;
-    let mut parts = text.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next().map_or(Some(0), |minor| minor.parse().ok())?;
-    Some((major, minor))
-}
-
-/// The `e_machine` of an architecture.
-pub fn machine_of(arch: Arch) -> u16 {
-    match arch {
-        Arch::X86_64 => elf::EM_X86_64,
-        Arch::Arm64 => elf::EM_AARCH64,
-    }
-}
-
-fn machine_name(machine: u16) -> String {
-    match machine {
-        elf::EM_X86_64 => "x86_64".into(),
-        elf::EM_AARCH64 => "aarch64 (arm64)".into(),
-        elf::EM_386 => "x86 (32-bit)".into(),
-        elf::EM_ARM => "ARM (32-bit)".into(),
-        elf::EM_PPC64 => "ppc64".into(),
-        elf::EM_S390 => "s390x".into(),
-        elf::EM_RISCV => "RISC-V".into(),
-        elf::EM_LOONGARCH => "LoongArch".into(),
-        other => format!("e_machine {other}"),
-    }
 }
 
 /// Platforms a path names (`prebuilds/darwin-x64/`, `foo.cpython-312-aarch64-linux-gnu.so`,
@@ -378,15 +226,6 @@ mod tests {
     }
 
     #[test]
-    fn glibc_versions_parse_and_others_do_not() {
-        assert_eq!(glibc_version(b"GLIBC_2.34"), Some((2, 34)));
-        assert_eq!(glibc_version(b"GLIBC_2.2.5"), Some((2, 2)));
-        assert_eq!(glibc_version(b"GLIBC_PRIVATE"), None);
-        assert_eq!(glibc_version(b"GCC_3.0"), None);
-        assert!((2, 28) > (2, 26) && (2, 9) < (2, 26));
-    }
-
-    #[test]
     fn candidates_are_libraries_bootstraps_and_executables() {
         for path in [
             "a/b.node",
@@ -475,13 +314,5 @@ mod tests {
         assert!(findings(&needs((2, 26)), Arch::X86_64, Some((2, 26)), "").is_empty());
         assert!(findings(&needs((2, 34)), Arch::X86_64, Some((2, 34)), "").is_empty());
         assert!(findings(&needs((2, 34)), Arch::X86_64, None, "").is_empty());
-    }
-
-    #[test]
-    fn garbage_is_not_a_binary() {
-        assert_eq!(inspect(b"", true), None);
-        assert_eq!(inspect(b"\x7fELF\x02\x01\x01", true), None);
-        assert_eq!(inspect(b"MZ this is not a PE", true), None);
-        assert!(!looks_native(b"#!/bin/sh\n"));
     }
 }

@@ -241,49 +241,6 @@ pub fn python_allowed(requires_python: &str, runtime: Runtime) -> Option<bool> {
     Some(specifiers.contains(&version))
 }
 
-/// Whether a wheel tag can be installed for the runtime: its Python (`py3`, `cp3X`, `abi3`
-/// from an older minor version), ABI and platform (`any`, or `manylinux` for the arch with a
-/// glibc the runtime has).
-pub fn tag_fits(tag: &str, runtime: Runtime, arch: Arch) -> bool {
-    let Some((major, minor)) = runtime.python_version() else {
-        return false;
-    };
-    let parts: Vec<&str> = tag.split('-').collect();
-    let [python, abi, platform] = parts[..] else {
-        return false;
-    };
-    let exact = format!("cp{major}{minor}");
-    let tag_minor = |text: &str| {
-        text.strip_prefix(&format!("cp{major}"))
-            .and_then(|rest| rest.parse::<u32>().ok())
-    };
-    let python_ok = match python {
-        "py3" | "py2.py3" => true,
-        _ if python == exact => true,
-        _ if abi == "abi3" => tag_minor(python).is_some_and(|tag| tag <= minor),
-        _ => python.starts_with("py3") && python.len() > 3 && !python.starts_with("py3."),
-    };
-    let abi_ok = abi == "none" || abi == "abi3" || abi.starts_with(&exact);
-    let machine = match arch {
-        Arch::X86_64 => "x86_64",
-        Arch::Arm64 => "aarch64",
-    };
-    let (glibc_major, glibc_minor) = runtime.glibc();
-    let platform_ok = platform == "any"
-        || platform == format!("linux_{machine}")
-        || match platform {
-            "manylinux1_x86_64" | "manylinux2010_x86_64" => machine == "x86_64",
-            _ if platform == format!("manylinux2014_{machine}") => true,
-            _ => platform
-                .strip_prefix("manylinux_")
-                .and_then(|rest| rest.strip_suffix(&format!("_{machine}")))
-                .and_then(|version| version.split_once('_'))
-                .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
-                .is_some_and(|needed| needed <= (glibc_major, glibc_minor)),
-        };
-    python_ok && abi_ok && platform_ok
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,7 +321,7 @@ mod tests {
             wheel_tags("Wheel-Version: 1.0\nTag: py2.py3-none-any\n"),
             ["py2-none-any", "py3-none-any"]
         );
-        let fits = |tag| tag_fits(tag, Runtime::Python311, Arch::X86_64);
+        let fits = |tag| crate::lambda::wheel::loads(tag, Runtime::Python311, Arch::X86_64);
         assert!(fits("py3-none-any"));
         assert!(fits("cp311-cp311-manylinux_2_17_x86_64"));
         assert!(fits("cp38-abi3-manylinux2014_x86_64"));
@@ -373,7 +330,7 @@ mod tests {
             !fits("cp311-cp311-manylinux_2_28_x86_64"),
             "AL2 has glibc 2.26"
         );
-        assert!(tag_fits(
+        assert!(crate::lambda::wheel::loads(
             "cp312-cp312-manylinux_2_28_x86_64",
             Runtime::Python312,
             Arch::X86_64
