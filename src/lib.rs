@@ -4,12 +4,15 @@
 pub mod cli;
 pub mod config;
 pub mod dedupe;
+pub mod ecosystem;
 pub mod error;
 pub mod input;
 pub mod interrupt;
 pub mod lambda;
 pub mod model;
+pub mod node;
 pub mod package;
+pub mod python;
 pub mod report;
 pub mod scan;
 pub mod shake;
@@ -158,7 +161,7 @@ fn kept_digests(
 ) -> Result<Vec<Option<[u8; 32]>>> {
     use rayon::prelude::*;
     use sha2::{Digest, Sha256};
-    let rewritten: BTreeSet<usize> = plan.rewrite_pycs.iter().copied().collect();
+    let rewritten: BTreeSet<usize> = plan.rewrite_pycs().iter().copied().collect();
     let digest = |index: usize| -> Result<Option<[u8; 32]>> {
         let file = &inventory.files[index];
         if !plan.files[index].keep || file.link_target.is_some() {
@@ -166,10 +169,10 @@ fn kept_digests(
         }
         let compiled = python.compile && file.path.ends_with(".py");
         let stripped = python.strip && package::python::strippable(&file.path);
-        let marked = inventory.python.is_some() && (compiled || stripped);
+        let marked = inventory.python().is_some() && (compiled || stripped);
         let source = rewritten
             .contains(&index)
-            .then(|| inventory.python.as_ref()?.files.get(&index)?.pyc?.source)
+            .then(|| inventory.python()?.files.get(&index)?.pyc?.source)
             .flatten();
         // A plain file's digest is its content's: the one the memo remembers.
         let remembered = stamps
@@ -182,7 +185,7 @@ fn kept_digests(
         }
         let bytes = input::read(&file.source, Some(file.bytes))?;
         let mut hasher = Sha256::new();
-        if inventory.python.is_some() {
+        if inventory.python().is_some() {
             if compiled {
                 hasher.update(b"--compile\0");
             }
@@ -437,7 +440,7 @@ fn next_steps(
     };
     let now = kept(plan);
     let mut steps = Vec::new();
-    if options.mode == model::ShakeMode::Deps && inventory.trace.is_some() {
+    if options.mode == model::ShakeMode::Deps && inventory.trace().is_some() {
         let files = shake::shake(
             inventory,
             &shake::ShakeOptions {

@@ -111,6 +111,23 @@ pub struct Manifest {
     pub bundle_dependencies: Vec<String>,
 }
 
+impl Manifest {
+    /// No fields at all.
+    pub const EMPTY: Manifest = Manifest {
+        name: None,
+        version: None,
+        main: None,
+        exports: None,
+        module_type: None,
+        engines_node: None,
+        dependencies: BTreeMap::new(),
+        optional_dependencies: BTreeMap::new(),
+        peer_dependencies: BTreeMap::new(),
+        dev_dependencies: BTreeMap::new(),
+        bundle_dependencies: Vec::new(),
+    };
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DependencyKind {
@@ -149,9 +166,9 @@ pub struct LockFlags {
 /// Which ecosystem a package belongs to, with what only that ecosystem knows about it.
 #[derive(Debug, Clone)]
 pub enum PackageKind {
-    /// An npm package; its `package.json` is `Package::manifest`.
-    Npm,
-    /// A Python distribution (`*.dist-info` or `*.egg-info`); `Package::manifest` is empty.
+    /// An npm package, with its `package.json`.
+    Npm(Box<Manifest>),
+    /// A Python distribution (`*.dist-info` or `*.egg-info`).
     Python(Box<Distribution>),
 }
 
@@ -187,14 +204,23 @@ pub struct Package {
     /// Artifact path of the package's folder (a Python distribution: its `*.dist-info`).
     pub path: String,
     pub kind: PackageKind,
-    /// Node: the `package.json`. Empty for other ecosystems.
-    pub manifest: Manifest,
     pub lock: Option<LockFlags>,
     pub dependencies: Vec<Dependency>,
     /// Indices into `Inventory::files`.
     pub files: Vec<usize>,
     /// Linked from outside the function (a workspace package) and copied in as real files.
     pub workspace: bool,
+}
+
+impl Package {
+    /// An npm package's `package.json`; an empty one for other ecosystems' packages.
+    pub fn manifest(&self) -> &Manifest {
+        static EMPTY: Manifest = Manifest::EMPTY;
+        match &self.kind {
+            PackageKind::Npm(manifest) => manifest,
+            PackageKind::Python(_) => &EMPTY,
+        }
+    }
 }
 
 /// A package named in a string literal of another package's code.
@@ -248,13 +274,6 @@ pub struct Trace {
 #[derive(Debug, Clone)]
 pub struct Inventory {
     pub function: Function,
-    /// Node: installed packages a package's code names in a string literal (`require(NAME)`
-    /// with `const NAME = "js-yaml"`, as `config` loads its parsers), beyond its declared
-    /// dependencies: a kept package keeps them.
-    pub named: Vec<NamedReference>,
-    pub manifest: Manifest,
-    /// The root package's declared dependencies, resolved.
-    pub dependencies: Vec<Dependency>,
     /// Sorted by path.
     pub files: Vec<FileEntry>,
     pub packages: Vec<Package>,
@@ -262,10 +281,53 @@ pub struct Inventory {
     /// The output folder, when it lies inside the function folder (artifact path).
     pub output_folder: Option<String>,
     pub warnings: Vec<String>,
+    /// What only the function's ecosystem knows.
+    pub ecosystem: EcosystemInventory,
+}
+
+/// What only one ecosystem's scan finds.
+#[derive(Debug, Clone)]
+pub enum EcosystemInventory {
+    Node(Box<NodeInventory>),
+    Python(Box<PythonInventory>),
+}
+
+/// What only a Node.js function has.
+#[derive(Debug, Clone, Default)]
+pub struct NodeInventory {
+    /// The function's own `package.json`.
+    pub manifest: Manifest,
+    /// The root package's declared dependencies, resolved.
+    pub dependencies: Vec<Dependency>,
+    /// Installed packages a package's code names in a string literal (`require(NAME)` with
+    /// `const NAME = "js-yaml"`, as `config` loads its parsers), beyond its declared
+    /// dependencies: a kept package keeps them.
+    pub named: Vec<NamedReference>,
     /// The file-level trace, when `--shake files` asked for one.
     pub trace: Option<Trace>,
-    /// What only a Python function has; `None` for Node.
-    pub python: Option<PythonInventory>,
+}
+
+impl Inventory {
+    /// A Node.js function's own facts.
+    pub fn node(&self) -> Option<&NodeInventory> {
+        match &self.ecosystem {
+            EcosystemInventory::Node(node) => Some(node),
+            EcosystemInventory::Python(_) => None,
+        }
+    }
+
+    /// A Python function's own facts.
+    pub fn python(&self) -> Option<&PythonInventory> {
+        match &self.ecosystem {
+            EcosystemInventory::Python(python) => Some(python),
+            EcosystemInventory::Node(_) => None,
+        }
+    }
+
+    /// The file-level trace (`--shake files`), when the ecosystem has one.
+    pub fn trace(&self) -> Option<&Trace> {
+        self.node()?.trace.as_ref()
+    }
 }
 
 /// What scan learned about a Python function beyond files and packages.
@@ -465,11 +527,22 @@ pub struct Plan {
     /// Parallel to `Inventory::packages`.
     pub packages: Vec<PackageDecision>,
     pub notes: Vec<String>,
-    /// Python: kept pycs (indices into `Inventory::files`) that package rewrites as
-    /// unchecked-hash pycs (PEP 552), so they stay valid in a zip without timestamps.
-    pub rewrite_pycs: Vec<usize>,
-    /// `--shake files`: how each kept package was treated.
-    pub traced: BTreeMap<PackageId, Traced>,
+    /// What only the function's ecosystem decides.
+    pub ecosystem: EcosystemPlan,
+}
+
+/// What only one ecosystem's shake decides.
+#[derive(Debug, Clone)]
+pub enum EcosystemPlan {
+    Node {
+        /// `--shake files`: how each kept package was treated.
+        traced: BTreeMap<PackageId, Traced>,
+    },
+    Python {
+        /// Kept pycs (indices into `Inventory::files`) that package rewrites as
+        /// unchecked-hash pycs (PEP 552), so they stay valid in a zip without timestamps.
+        rewrite_pycs: Vec<usize>,
+    },
 }
 
 /// How `--shake files` treated one kept package.
@@ -482,6 +555,32 @@ pub enum Traced {
 }
 
 impl Plan {
+    /// `--shake files`: how a kept package was treated, when the ecosystem traces.
+    pub fn traced(&self, id: PackageId) -> Option<&Traced> {
+        match &self.ecosystem {
+            EcosystemPlan::Node { traced } => traced.get(&id),
+            EcosystemPlan::Python { .. } => None,
+        }
+    }
+
+    /// Files that moved to a layer: the function's package stage no longer touches them.
+    pub fn moved_to_layer(&mut self, moved: &BTreeSet<usize>) {
+        match &mut self.ecosystem {
+            EcosystemPlan::Python { rewrite_pycs } => {
+                rewrite_pycs.retain(|file| !moved.contains(file));
+            }
+            EcosystemPlan::Node { .. } => {}
+        }
+    }
+
+    /// Kept pycs package rewrites (Python).
+    pub fn rewrite_pycs(&self) -> &[usize] {
+        match &self.ecosystem {
+            EcosystemPlan::Python { rewrite_pycs } => rewrite_pycs,
+            EcosystemPlan::Node { .. } => &[],
+        }
+    }
+
     pub fn kept_bytes(&self, inventory: &Inventory) -> u64 {
         inventory
             .files

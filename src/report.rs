@@ -333,16 +333,16 @@ pub fn function_report(
                 workspace: package.workspace,
                 lock: package.lock,
                 kind: match package.kind {
-                    crate::model::PackageKind::Npm => "npm",
+                    crate::model::PackageKind::Npm(_) => "npm",
                     crate::model::PackageKind::Python(_) => "python",
                 },
                 python: distribution_report(inventory, package),
-                trace: plan.traced.get(&package.id).map(|traced| TraceReport {
+                trace: plan.traced(package.id).map(|traced| TraceReport {
                     mode: match traced {
                         crate::model::Traced::Files => "files",
                         crate::model::Traced::Whole(_) => "whole",
                     },
-                    reached_files: inventory.trace.as_ref().map_or(0, |trace| {
+                    reached_files: inventory.trace().map_or(0, |trace| {
                         package
                             .files
                             .iter()
@@ -427,8 +427,8 @@ pub fn function_report(
         unzipped_bytes,
         projected_zipped_bytes: projected,
         packaging: built.map(|(artifact, _)| artifact.stats.clone()),
-        trace_seconds: inventory.trace.as_ref().map(|trace| trace.seconds),
-        trace_parsed_files: inventory.trace.as_ref().map(|trace| trace.parsed_files),
+        trace_seconds: inventory.trace().map(|trace| trace.seconds),
+        trace_parsed_files: inventory.trace().map(|trace| trace.parsed_files),
         smoke: None,
         input_bytes: inventory.input_bytes(),
         input_files: inventory.files.len(),
@@ -446,10 +446,9 @@ pub fn function_report(
         warnings: inventory.warnings.clone(),
         language: function.runtime.language(),
         site_packages: inventory
-            .python
-            .as_ref()
+            .python()
             .and_then(|python| python.site_packages.clone()),
-        rewritten_pycs: plan.rewrite_pycs.len(),
+        rewritten_pycs: plan.rewrite_pycs().len(),
         compiled_pycs: None,
         strip_saved_bytes: None,
         unowned: inventory

@@ -277,7 +277,7 @@ fn node_stand_in(inventory: &Inventory, runtime: &Path, name: &str) -> Result<()
     fs_err::create_dir_all(&folder)?;
     let mut names = BTreeSet::new();
     for file in &inventory.files {
-        if file.owner != Owner::User || !crate::scan::imports::is_script(&file.path) {
+        if file.owner != Owner::User || !crate::node::imports::is_script(&file.path) {
             continue;
         }
         let Ok(text) = crate::input::read_to_string(&file.source, Some(file.bytes)) else {

@@ -16,7 +16,7 @@ pub struct Explanation {
 fn package_chain(inventory: &Inventory, target: PackageId, dev: bool) -> Option<Vec<PackageId>> {
     let mut parents: HashMap<PackageId, Option<PackageId>> = HashMap::new();
     let mut queue = VecDeque::new();
-    for dependency in &inventory.dependencies {
+    for dependency in &crate::node::facts(inventory).dependencies {
         let wanted = (dependency.kind == DependencyKind::Dev) == dev;
         if let (true, Some(id)) = (wanted, dependency.target)
             && !parents.contains_key(&id)
@@ -61,10 +61,10 @@ pub fn explain(inventory: &Inventory, plan: &Plan, target: &str) -> Explanation 
         let decision = &plan.files[index];
         let status = if decision.keep { "kept" } else { "dropped" };
         lines.push(format!("{target}: {status} ({})", decision.reason));
-        if let Some(trace) = &inventory.trace
+        if let Some(trace) = inventory.trace()
             && trace.reached.contains_key(&index)
         {
-            let mut chain = crate::scan::trace::chain(trace, &inventory.files, index);
+            let mut chain = crate::node::trace::chain(trace, &inventory.files, index);
             chain.reverse();
             lines.push(format!("  imported: {}", chain.join(" -> ")));
         }
@@ -94,7 +94,7 @@ pub fn explain(inventory: &Inventory, plan: &Plan, target: &str) -> Explanation 
             decision.class.label(),
             decision.reason
         ));
-        if let Some(traced) = plan.traced.get(id) {
+        if let Some(traced) = plan.traced(*id) {
             match traced {
                 crate::model::Traced::Files => {
                     let kept = package

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-use crate::model::{Arch, Inventory, Language, PackageKind, Plan, Reason, Runtime};
+use crate::model::{Arch, Inventory, Plan, Reason, Runtime};
 
 /// One shaken function, with the SHA-256 of each kept file's shipped bytes (parallel to
 /// `Inventory::files`; a pyc the package stage rewrites is hashed as rewritten).
@@ -78,16 +78,17 @@ pub struct LayerPlan {
     pub notes: Vec<String>,
 }
 
-/// A package folder (Node) or distribution (Python) that could move, per function.
+/// A unit of one function that could move to a layer (a Node.js package folder with its
+/// closure, a Python distribution), as its ecosystem finds it.
 #[derive(Debug, Clone)]
-struct Candidate {
-    label: String,
+pub struct Candidate {
+    pub label: String,
     /// Files of this function and their layer paths.
-    files: Vec<(usize, String)>,
-    bytes: u64,
-    estimated_zipped: u64,
+    pub files: Vec<(usize, String)>,
+    pub bytes: u64,
+    pub estimated_zipped: u64,
     /// Keys of the candidates it needs in the same function (Node closure).
-    needs: BTreeSet<[u8; 32]>,
+    pub needs: BTreeSet<[u8; 32]>,
 }
 
 /// A shareable unit across functions.
@@ -104,7 +105,8 @@ struct Atom {
     digests: Vec<(String, [u8; 32], bool)>,
 }
 
-fn hash_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
+/// SHA-256 over length-prefixed parts: the identity of a candidate or a layer.
+pub(crate) fn hash_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update((part.len() as u64).to_le_bytes());
@@ -113,261 +115,9 @@ fn hash_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// `node_modules/NAME` or `node_modules/@SCOPE/NAME`: hoisted at the top of `node_modules`.
-fn hoisted(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix("node_modules/") else {
-        return false;
-    };
-    let parts: Vec<&str> = rest.split('/').collect();
-    match parts.as_slice() {
-        [name] => !name.starts_with('.'),
-        [scope, _] => scope.starts_with('@'),
-        _ => false,
-    }
-}
-
-/// The candidates of one function, keyed by identity.
+/// The candidates of one function, keyed by identity: its ecosystem decides what can move.
 fn candidates(input: &Input<'_>, notes: &mut Vec<String>) -> BTreeMap<[u8; 32], Candidate> {
-    let inventory = input.inventory;
-    let plan = input.plan;
-    let runtime = inventory.function.runtime;
-    let arch = inventory.function.arch;
-    let group = format!("{}-{}", runtime.id(), arch.id());
-    let kept = |file: usize| plan.files[file].keep;
-    let mut found = BTreeMap::new();
-    match runtime.language() {
-        Language::Node => {
-            // Own contents and direct top-level needs of every hoisted kept package.
-            struct Own {
-                digest: [u8; 32],
-                files: Vec<usize>,
-                needs: BTreeSet<String>,
-                movable: bool,
-                label: String,
-            }
-            let mut own: BTreeMap<String, Own> = BTreeMap::new();
-            for (id, package) in inventory.packages.iter().enumerate() {
-                if !plan.packages[id].keep || !hoisted(&package.path) {
-                    continue;
-                }
-                let prefix = format!("{}/", package.path);
-                let files: Vec<usize> = inventory
-                    .files
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, file)| kept(*i) && file.path.starts_with(&prefix))
-                    .map(|(i, _)| i)
-                    .collect();
-                // Links may point anywhere in the function; a folder without them moves as is.
-                let mut movable = files.iter().all(|&i| {
-                    inventory.files[i].link_target.is_none() && input.digests[i].is_some()
-                });
-                let mut needs = BTreeSet::new();
-                for inner in inventory
-                    .packages
-                    .iter()
-                    .filter(|inner| inner.path == package.path || inner.path.starts_with(&prefix))
-                {
-                    for dependency in &inner.dependencies {
-                        let Some(target) = dependency.target else {
-                            continue;
-                        };
-                        if !plan.packages[target.0].keep {
-                            continue;
-                        }
-                        let target = inventory.package(target);
-                        if target.path.starts_with(&prefix) || target.path == package.path {
-                            continue;
-                        }
-                        if hoisted(&target.path) {
-                            needs.insert(target.path.clone());
-                        } else {
-                            // Resolved somewhere a layer cannot see (a pnpm store, a parent's
-                            // nested folder): it stays where Node finds it today.
-                            movable = false;
-                        }
-                    }
-                }
-                let parts: Vec<Vec<u8>> = files
-                    .iter()
-                    .flat_map(|&i| {
-                        let file = &inventory.files[i];
-                        [
-                            file.path.as_bytes().to_vec(),
-                            input.digests[i].map_or_else(Vec::new, |d| d.to_vec()),
-                            vec![u8::from(file.executable)],
-                        ]
-                    })
-                    .collect();
-                own.insert(
-                    package.path.clone(),
-                    Own {
-                        digest: hash_parts(parts.iter().map(Vec::as_slice)),
-                        files,
-                        needs,
-                        movable,
-                        label: format!("{}@{}", package.name, package.version),
-                    },
-                );
-            }
-            let closure = |root: &str| -> Option<BTreeSet<String>> {
-                let mut seen = BTreeSet::new();
-                let mut queue = vec![root.to_string()];
-                while let Some(path) = queue.pop() {
-                    if !seen.insert(path.clone()) {
-                        continue;
-                    }
-                    let entry = own.get(&path)?;
-                    if !entry.movable {
-                        return None;
-                    }
-                    queue.extend(entry.needs.iter().cloned());
-                }
-                Some(seen)
-            };
-            let key_of = |members: &BTreeSet<String>| {
-                let mut parts: Vec<Vec<u8>> = vec![group.as_bytes().to_vec()];
-                for member in members {
-                    parts.push(member.as_bytes().to_vec());
-                    parts.push(own[member].digest.to_vec());
-                }
-                hash_parts(parts.iter().map(Vec::as_slice))
-            };
-            for (path, entry) in &own {
-                let Some(members) = closure(path) else {
-                    notes.push(format!(
-                        "{}: {} stays in the function: it or a package it needs cannot move to a layer (a link, or a dependency resolved outside the top of node_modules)",
-                        inventory.function.name, entry.label
-                    ));
-                    continue;
-                };
-                let needs = members
-                    .iter()
-                    .filter(|member| *member != path)
-                    .map(|member| {
-                        key_of(&closure(member).expect("a member of a movable closure is movable"))
-                    })
-                    .collect();
-                let files: Vec<(usize, String)> = entry
-                    .files
-                    .iter()
-                    .map(|&i| (i, format!("nodejs/{}", inventory.files[i].path)))
-                    .collect();
-                found.insert(
-                    key_of(&members),
-                    Candidate {
-                        label: entry.label.clone(),
-                        bytes: entry.files.iter().map(|&i| inventory.files[i].bytes).sum(),
-                        estimated_zipped: entry
-                            .files
-                            .iter()
-                            .map(|&i| {
-                                crate::package::estimate_zipped(
-                                    &inventory.files[i].path,
-                                    inventory.files[i].bytes,
-                                )
-                            })
-                            .sum(),
-                        files,
-                        needs,
-                    },
-                );
-            }
-        }
-        Language::Python => {
-            let Some(site) = crate::lambda::layers::python_site_packages(runtime) else {
-                return found;
-            };
-            let site = format!("{site}/");
-            let kept_paths: BTreeSet<&str> = inventory
-                .files
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| kept(*i))
-                .map(|(_, file)| file.path.as_str())
-                .collect();
-            for (id, package) in inventory.packages.iter().enumerate() {
-                if !plan.packages[id].keep || !matches!(package.kind, PackageKind::Python(_)) {
-                    continue;
-                }
-                let files: Vec<usize> =
-                    package.files.iter().copied().filter(|&i| kept(i)).collect();
-                if files.is_empty()
-                    || files.iter().any(|&i| {
-                        inventory.files[i].link_target.is_some() || input.digests[i].is_none()
-                    })
-                {
-                    continue;
-                }
-                let label = format!("{}@{}", package.name, package.version);
-                // A folder this distribution shares with files that stay (another
-                // distribution, the user's code): Python merges the two halves only as a
-                // namespace package, so one with an `__init__.py` cannot be split.
-                let own_paths: BTreeSet<&str> = files
-                    .iter()
-                    .map(|&i| inventory.files[i].path.as_str())
-                    .collect();
-                let folders: BTreeSet<&str> = own_paths
-                    .iter()
-                    .flat_map(|path| path.match_indices('/').map(move |(at, _)| &path[..at]))
-                    .collect();
-                let split_regular = folders.iter().find(|folder| {
-                    let prefix = format!("{folder}/");
-                    let shared = kept_paths
-                        .iter()
-                        .any(|path| path.starts_with(&prefix) && !own_paths.contains(path));
-                    shared && kept_paths.contains(format!("{folder}/__init__.py").as_str())
-                });
-                if let Some(folder) = split_regular {
-                    notes.push(format!(
-                        "{}: {label} stays in the function: {folder}/ is a regular package (it has __init__.py) that other files share, and Python does not merge it across /var/task and /opt",
-                        inventory.function.name
-                    ));
-                    continue;
-                }
-                // `.pth` files are read only in a site dir.
-                let has_pth = own_paths
-                    .iter()
-                    .any(|path| !path.contains('/') && path.ends_with(".pth"));
-                let prefix = if has_pth {
-                    site.clone()
-                } else {
-                    "python/".to_string()
-                };
-                let files: Vec<(usize, String)> = files
-                    .iter()
-                    .map(|&i| (i, format!("{prefix}{}", inventory.files[i].path)))
-                    .collect();
-                let mut parts: Vec<Vec<u8>> = vec![group.as_bytes().to_vec()];
-                for (i, path) in &files {
-                    parts.push(path.as_bytes().to_vec());
-                    parts.push(input.digests[*i].expect("checked above").to_vec());
-                    parts.push(vec![u8::from(inventory.files[*i].executable)]);
-                }
-                let key = hash_parts(parts.iter().map(Vec::as_slice));
-                found.insert(
-                    key,
-                    Candidate {
-                        label,
-                        bytes: files.iter().map(|(i, _)| inventory.files[*i].bytes).sum(),
-                        estimated_zipped: files
-                            .iter()
-                            .map(|(i, _)| {
-                                crate::package::estimate_zipped(
-                                    &inventory.files[*i].path,
-                                    inventory.files[*i].bytes,
-                                )
-                            })
-                            .sum(),
-                        files,
-                        needs: BTreeSet::new(),
-                    },
-                );
-            }
-        }
-        Language::Custom => {}
-    }
-    found
+    crate::ecosystem::of(input.inventory).layer_candidates(input, notes)
 }
 
 /// Runtime, architecture and the exact functions that keep an atom.
@@ -665,7 +415,7 @@ pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
                     }
                 }
                 let moved: BTreeSet<usize> = files.iter().map(|(file, _)| *file).collect();
-                plan.rewrite_pycs.retain(|file| !moved.contains(file));
+                plan.moved_to_layer(&moved);
             }
         }
     }

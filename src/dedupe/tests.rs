@@ -6,8 +6,9 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::model::{
-    Decision, Dependency, DependencyKind, FileEntry, Function, Handler, Imports, Manifest, Origin,
-    Owner, Package, PackageClass, PackageDecision, PackageId, ShakeMode,
+    Decision, Dependency, DependencyKind, EcosystemInventory, EcosystemPlan, FileEntry, Function,
+    Handler, Imports, Language, Origin, Owner, Package, PackageClass, PackageDecision, PackageId,
+    PackageKind, ShakeMode,
 };
 
 /// A package of a synthetic function: name, content tag (same tag, same bytes), size, deps.
@@ -103,9 +104,8 @@ fn function(name: &str, runtime: Runtime, packages: &[Spec<'_>], paths: &[(&str,
             kind: if python {
                 PackageKind::Python(Box::default())
             } else {
-                PackageKind::Npm
+                PackageKind::Npm(Box::default())
             },
-            manifest: Manifest::default(),
             lock: None,
             dependencies: package
                 .dependencies
@@ -141,12 +141,18 @@ fn function(name: &str, runtime: Runtime, packages: &[Spec<'_>], paths: &[(&str,
             })
             .collect(),
         notes: Vec::new(),
-        rewrite_pycs: Vec::new(),
-        traced: BTreeMap::new(),
+        ecosystem: if python {
+            EcosystemPlan::Python {
+                rewrite_pycs: Vec::new(),
+            }
+        } else {
+            EcosystemPlan::Node {
+                traced: BTreeMap::new(),
+            }
+        },
     };
     Built {
         inventory: Inventory {
-            named: Vec::new(),
             function: Function {
                 name: name.to_string(),
                 root: PathBuf::from("/nowhere"),
@@ -159,15 +165,16 @@ fn function(name: &str, runtime: Runtime, packages: &[Spec<'_>], paths: &[(&str,
                     origin: Origin::Flag,
                 },
             },
-            manifest: Manifest::default(),
-            dependencies: Vec::new(),
             files,
             packages: packages_model,
             imports: Imports::default(),
             output_folder: None,
             warnings: Vec::new(),
-            trace: None,
-            python: None,
+            ecosystem: if python {
+                EcosystemInventory::Python(Box::default())
+            } else {
+                EcosystemInventory::Node(Box::default())
+            },
         },
         plan,
         digests,

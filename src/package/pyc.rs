@@ -109,11 +109,11 @@ pub fn unchecked_header(magic: [u8; 4], source: &[u8]) -> [u8; HEADER_BYTES] {
 /// (and that the cache keys) are the rewritten ones, and nothing is written to disk. The code
 /// object after the header is kept byte for byte, so the file keeps its size.
 pub fn stage(inventory: &Inventory, plan: &Plan, entries: &mut [Entry]) -> Result<()> {
-    let Some(python) = &inventory.python else {
+    let Some(python) = inventory.python() else {
         return Ok(());
     };
     let headers: Vec<Result<(&str, [u8; HEADER_BYTES])>> = plan
-        .rewrite_pycs
+        .rewrite_pycs()
         .par_iter()
         .filter_map(|&index| {
             let facts = python.files.get(&index)?.pyc?;

@@ -1,18 +1,12 @@
 //! Shake: a pure function from an Inventory to a Plan that keeps or drops each file, with why.
 
-pub mod closure;
 pub mod patterns;
-pub mod python;
 pub mod rules;
-pub mod trace;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use crate::error::Result;
-use crate::model::{
-    Decision, Inventory, Language, Owner, Package, PackageClass, PackageDecision, Plan, Reason,
-    ShakeMode,
-};
+use crate::model::{Decision, Inventory, PackageClass, PackageDecision, Plan, Reason, ShakeMode};
 use crate::scan::walk::{join, parent};
 
 /// How to shake.
@@ -28,116 +22,10 @@ pub fn runtime_provided(inventory: &Inventory, name: &str) -> bool {
     crate::lambda::sdk::provides(inventory.function.runtime, name)
 }
 
-/// Decides, for every file and package of the inventory, whether it ships.
+/// Decides, for every file and package of the inventory, whether it ships: the function's
+/// ecosystem decides, with the rule engine of `rules`.
 pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
-    if inventory.function.runtime.language() == Language::Python {
-        return python::shake(inventory, options);
-    }
-    let (mut packages, mut notes) = closure::classify(inventory, options.drop_runtime_sdk)?;
-    if options.mode == ShakeMode::None {
-        // Classes still tell the user what could go; nothing goes.
-        for decision in &mut packages {
-            decision.keep = true;
-            decision.reason = Reason::NotShaken;
-        }
-        let files = vec![
-            Decision {
-                keep: true,
-                reason: Reason::NotShaken,
-            };
-            inventory.files.len()
-        ];
-        notes.push("--shake none: every file ships as installed".to_string());
-        return Ok(Plan {
-            traced: Default::default(),
-            mode: options.mode,
-            files,
-            packages,
-            notes,
-            rewrite_pycs: Vec::new(),
-        });
-    }
-
-    let mut files: Vec<Decision> = vec![
-        Decision {
-            keep: true,
-            reason: Reason::UserCode,
-        };
-        inventory.files.len()
-    ];
-    for (package, decision) in inventory.packages.iter().zip(&packages) {
-        if !decision.keep {
-            for &index in &package.files {
-                files[index] = Decision {
-                    keep: false,
-                    reason: Reason::PackageDropped,
-                };
-            }
-            continue;
-        }
-        apply_package_rules(inventory, package, &mut files);
-    }
-    let handler = inventory.function.handler.file.as_str();
-    for (file, decision) in inventory.files.iter().zip(files.iter_mut()) {
-        let rule = match file.owner {
-            Owner::Package(_) => continue,
-            Owner::User => rules::user_file(&file.path, handler),
-            Owner::Unowned => rules::unowned_file(&file.path),
-        };
-        *decision = match rule {
-            Some(rule) => Decision {
-                keep: false,
-                reason: Reason::Rule(rule),
-            },
-            None if file.owner == Owner::Unowned => Decision {
-                keep: true,
-                reason: Reason::Unowned,
-            },
-            None => Decision {
-                keep: true,
-                reason: Reason::UserCode,
-            },
-        };
-    }
-    let mut traced = Default::default();
-    if options.mode == ShakeMode::Files
-        && let Some(trace) = &inventory.trace
-    {
-        traced = trace::refine(inventory, trace, &mut packages, &mut files, &mut notes);
-    }
-    drop_dangling_links(inventory, &mut files);
-    Ok(Plan {
-        traced,
-        mode: options.mode,
-        files,
-        packages,
-        notes,
-        rewrite_pycs: Vec::new(),
-    })
-}
-
-/// Decides each file of a kept package by the junk rules.
-fn apply_package_rules(inventory: &Inventory, package: &Package, files: &mut [Decision]) {
-    let protected = rules::Protected::of(&package.manifest);
-    let prefix_len = package.path.len() + 1;
-    let siblings: HashSet<&str> = package
-        .files
-        .iter()
-        .map(|&index| &inventory.files[index].path[prefix_len..])
-        .collect();
-    for &index in &package.files {
-        let relative = &inventory.files[index].path[prefix_len..];
-        files[index] = match rules::package_file(relative, &protected, &siblings) {
-            Some(rule) => Decision {
-                keep: false,
-                reason: Reason::Rule(rule),
-            },
-            None => Decision {
-                keep: true,
-                reason: Reason::InKeptPackage,
-            },
-        };
-    }
+    crate::ecosystem::of(inventory).shake(inventory, options)
 }
 
 /// Drops kept links whose target no longer ships, until none is left (links may chain).

@@ -64,8 +64,7 @@ fn service_path(inventory: &Inventory, index: usize) -> String {
 /// file the `--shake files` tracer reached from the handler.
 fn needed_by_package(inventory: &Inventory, plan: &Plan, index: usize) -> bool {
     if inventory
-        .trace
-        .as_ref()
+        .trace()
         .is_some_and(|trace| trace.reached.contains_key(&index))
     {
         return true;
@@ -78,7 +77,7 @@ fn needed_by_package(inventory: &Inventory, plan: &Plan, index: usize) -> bool {
     if !plan.packages[id.0].keep {
         return false;
     }
-    if inventory.python.is_some() {
+    if inventory.python().is_some() {
         // Distributions install at the site-packages root: their import roots are the
         // top-level modules and packages.
         return (!file.path.contains('/') && file.path.ends_with(".py"))
@@ -90,7 +89,7 @@ fn needed_by_package(inventory: &Inventory, plan: &Plan, index: usize) -> bool {
     file.path
         .strip_prefix(&package.path)
         .and_then(|rest| rest.strip_prefix('/'))
-        .is_some_and(|relative| Protected::of(&package.manifest).file(relative))
+        .is_some_and(|relative| Protected::of(package.manifest()).file(relative))
 }
 
 /// Drops the kept files the patterns exclude, with the rule id `user/package-pattern`.

@@ -469,6 +469,7 @@ mod tests {
 
     #[test]
     fn main_named_like_junk_is_protected() {
+        // invariant: entry-points-protected
         // A `main` in a test folder, or a minified main, is never removed.
         let protected = Protected::of(&manifest(Some("./test/entry"), None));
         assert_eq!(rule("test/entry.js", &protected), None);
@@ -484,6 +485,7 @@ mod tests {
 
     #[test]
     fn every_exports_condition_target_is_protected() {
+        // invariant: entry-points-protected
         let exports = serde_json::json!({
             ".": {
                 "module-sync": "./esm/sync.md",
@@ -507,6 +509,7 @@ mod tests {
 
     #[test]
     fn user_rules_never_drop_the_handler() {
+        // invariant: entry-points-protected
         assert_eq!(user_file(".git/HEAD", "index.js"), Some("user/vcs"));
         assert_eq!(
             user_file("tests/handler.test.js", "index.js"),

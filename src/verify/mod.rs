@@ -223,7 +223,7 @@ fn infer_runtime(
             .get("engines")
             .and_then(|engines| engines.get("node"))
             .and_then(serde_json::Value::as_str)
-        && let Some(runtime) = crate::scan::runtime_for_range(range)
+        && let Some(runtime) = crate::node::scan::runtime_for_range(range)
     {
         return Some((
             runtime,

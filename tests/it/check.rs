@@ -1688,6 +1688,7 @@ fn the_human_summary_groups_findings_by_artifact_with_id_entry_and_fix() {
 
 #[test]
 fn check_writes_nothing_and_leaves_its_input_alone() {
+    // invariant: verify-bounded
     let dir = tempfile::tempdir().unwrap();
     node_folder(&dir.path().join("fn"));
     run(
@@ -2195,6 +2196,7 @@ fn precompressed(name: &str, compressed: &[u8], size: u64, crc: u32, mode: u32) 
 
 #[test]
 fn check_holds_little_memory_and_writes_little_on_hostile_zips() {
+    // invariant: verify-bounded
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path();
     let handler = || raw("index.js", b"exports.handler = 1;");

@@ -207,6 +207,7 @@ fn native_and_wasm_packages_run_the_same_traced() {
 
 #[test]
 fn building_twice_gives_identical_zips() {
+    // invariant: same-bytes
     let input = installed_app("figlet-banner");
     let tmp = tempfile::tempdir().unwrap();
     let mut zips = Vec::new();

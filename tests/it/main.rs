@@ -16,5 +16,6 @@ mod python;
 mod safety;
 mod smoke;
 mod templates;
+mod tidy;
 mod trace;
 mod verdicts;

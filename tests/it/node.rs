@@ -31,6 +31,41 @@ fn npm_tree() -> Fixture {
 }
 
 #[test]
+fn every_dropped_package_and_file_says_why() {
+    // invariant: every-drop-has-a-reason
+    let fixture = npm_tree();
+    fixture
+        .file("node_modules/a/README.md", "# a\n")
+        .file("node_modules/a/test/a.test.js", "require('assert');\n");
+    let built = fixture.build(&[]);
+    let packages = built.function()["packages"].as_array().unwrap();
+    let dropped: Vec<&serde_json::Value> = packages
+        .iter()
+        .filter(|package| package["status"] == "dropped")
+        .collect();
+    assert_eq!(dropped.len(), 5, "{packages:?}");
+    for package in dropped {
+        let reason = package["reason"].as_str().unwrap_or("");
+        assert!(
+            !reason.is_empty(),
+            "a dropped package without a reason: {package}"
+        );
+    }
+    // Dropped files of kept packages are counted under the id of the rule that dropped them.
+    let rules = built.function()["rules"].to_string();
+    assert!(
+        rules.contains("junk/markdown") && rules.contains("junk/test-folder"),
+        "{rules}"
+    );
+    for entry in built.entries() {
+        assert!(
+            !entry.ends_with("README.md") && !entry.contains("/test/"),
+            "{entry}"
+        );
+    }
+}
+
+#[test]
 fn hoisted_nested_and_scoped_packages_are_classified() {
     let fixture = npm_tree();
     let built = fixture.build(&[]);
@@ -103,6 +138,7 @@ fn a_dynamic_require_in_user_code_keeps_every_root_dependency() {
 
 #[test]
 fn pnpm_layout_keeps_its_links_and_still_resolves() {
+    // invariant: links-stay-inside
     let fixture = Fixture::new(
         "pnpm-fn",
         json!({ "name": "pnpm-fn", "dependencies": { "a": "1" }, "devDependencies": { "d": "1" } }),
@@ -191,6 +227,7 @@ fn pnpm_layout_keeps_its_links_and_still_resolves() {
 
 #[test]
 fn workspace_links_out_of_the_function_are_copied_as_real_files() {
+    // invariant: links-stay-inside
     let fixture = Fixture::new(
         "svc",
         json!({ "name": "svc", "dependencies": { "@org/common": "*" } }),

@@ -50,6 +50,7 @@ fn unzip_test(zip: &std::path::Path) {
 
 #[test]
 fn warm_builds_reuse_the_cache_and_write_the_same_bytes() {
+    // invariant: same-bytes
     let fixture = fixture();
     let cold = fixture.build(&[]);
     let warm = fixture.build(&[]);

@@ -85,6 +85,7 @@ fn debris(out: &Path) -> Vec<String> {
 
 #[test]
 fn boundary_a_link_to_a_host_file_is_refused_and_nothing_is_written() {
+    // invariant: boundary
     let fixture = tiny();
     fixture.link("node_modules/tiny/passwd", "/etc/passwd");
     let output = fixture.lamina(&["build", "fn", "--out", "out"]);
@@ -100,6 +101,7 @@ fn boundary_a_link_to_a_host_file_is_refused_and_nothing_is_written() {
 
 #[test]
 fn boundary_a_folder_link_out_of_the_project_is_refused_unless_allowed() {
+    // invariant: boundary
     let fixture = tiny();
     let secrets = fixture.base.join("home/.aws");
     write_file(&secrets.join("credentials"), "aws_secret_access_key=x\n");
@@ -210,6 +212,7 @@ fn lamina_in(fixture: &Fixture, args: &[&str]) -> Command {
 
 #[test]
 fn regular_files_only_links_to_devices_and_fifos_are_left_out_not_read() {
+    // invariant: regular-files-only
     let fixture = tiny();
     fixture.link("node_modules/tiny/zero", "/dev/zero");
     fixture.link("node_modules/tiny/random", "/dev/urandom");
@@ -261,6 +264,7 @@ fn own_outputs_out_equal_to_the_function_folder_is_refused() {
 
 #[test]
 fn own_outputs_inside_the_function_never_ship_whatever_out_says_later() {
+    // invariant: own-outputs
     let fixture = tiny();
     let sha = |out: &str| -> String {
         let output = fixture.lamina(&["build", "fn", "--out", out, "--json"]);
@@ -286,6 +290,7 @@ fn own_outputs_inside_the_function_never_ship_whatever_out_says_later() {
 
 #[test]
 fn own_outputs_the_cache_never_ships_and_an_empty_cache_variable_is_no_override() {
+    // invariant: own-outputs
     let fixture = tiny();
     // The cache inside the function folder, named by the variable.
     let inside = crate::harness::lamina_command()
@@ -400,6 +405,7 @@ fn wait_for_staging(out: &Path, child: &mut std::process::Child) {
 
 #[test]
 fn no_debris_sigint_and_sigterm_remove_the_build_in_progress() {
+    // invariant: atomic-outputs
     for (signal, code) in [("INT", 130), ("TERM", 143)] {
         let fixture = slow_fixture();
         let out = fixture.base.join("out");
@@ -436,6 +442,7 @@ fn no_debris_sigint_and_sigterm_remove_the_build_in_progress() {
 
 #[test]
 fn no_debris_a_build_removes_what_interrupted_builds_left() {
+    // invariant: atomic-outputs
     let fixture = tiny();
     let out = fixture.base.join("out");
     // What a killed build (pid no longer running) and an older lamina left.
@@ -658,6 +665,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
+    // invariant: boundary
     fn random_trees_never_ship_outside_the_boundary_nor_hang_nor_leave_debris(
         nodes in prop::collection::vec((node(), 0..6usize), 1..14)
     ) {

@@ -6,17 +6,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use pep508_rs::{ExtraName, MarkerEnvironment};
 
-use super::rules;
-use super::{ShakeOptions, drop_dangling_links};
+use super::metadata::{marker_environment, normalize_name};
 use crate::error::Result;
 use crate::lambda::sdk::{PYTHON_SDK_FLOORS, provides};
 use crate::model::{
-    Decision, Distribution, Inventory, Owner, PackageClass, PackageDecision, PackageId,
-    PackageKind, Plan, PythonInventory, Reason, ShakeMode,
+    Decision, Distribution, EcosystemPlan, Inventory, Owner, PackageClass, PackageDecision,
+    PackageId, PackageKind, Plan, PythonInventory, Reason, ShakeMode,
 };
 use crate::package::pyc;
-use crate::scan::python::metadata::{marker_environment, normalize_name};
 use crate::scan::walk::parent;
+use crate::shake::rules;
+use crate::shake::{ShakeOptions, drop_dangling_links};
 
 /// Tools that only run on a developer's machine or in CI.
 const DEV_TOOLS: [&str; 24] = [
@@ -59,7 +59,7 @@ fn is_dev_tool(name: &str) -> bool {
 fn distribution(inventory: &Inventory, id: PackageId) -> Option<&Distribution> {
     match &inventory.package(id).kind {
         PackageKind::Python(distribution) => Some(distribution),
-        PackageKind::Npm => None,
+        PackageKind::Npm(_) => None,
     }
 }
 
@@ -313,8 +313,7 @@ impl Context<'_> {
 
 /// Decides every file and distribution of a Python function.
 pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
-    let default_python = PythonInventory::default();
-    let python = inventory.python.as_ref().unwrap_or(&default_python);
+    let python = super::facts(inventory);
     let runtime = inventory.function.runtime;
     let handler = inventory.function.handler.file.as_str();
 
@@ -551,12 +550,11 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
         .collect();
 
     Ok(Plan {
-        traced: BTreeMap::new(),
         mode: options.mode,
         files,
         packages,
         notes,
-        rewrite_pycs,
+        ecosystem: EcosystemPlan::Python { rewrite_pycs },
     })
 }
 

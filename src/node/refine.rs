@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use super::apply_package_rules;
+use super::imports::is_script;
+use super::shake::apply_package_rules;
 use crate::model::{
     Decision, Inventory, Owner, PackageDecision, PackageId, Reason, Trace, TraceUnit, Traced,
 };
-use crate::scan::imports::is_script;
 use crate::scan::walk::{join, parent};
 
 const UNREACHED: &str = "trace/unreached";
@@ -52,7 +52,7 @@ pub fn refine(
         let package = inventory.package(id);
         // Declared dependencies, and packages its code loads by a name it holds
         // (`require(JS_YAML_DEP)`).
-        let named = inventory
+        let named = super::facts(inventory)
             .named
             .iter()
             .filter(|reference| reference.from == id)
@@ -131,7 +131,7 @@ pub fn refine(
         for &file in &package.files {
             let path = &inventory.files[file].path;
             if parent(path) == package.path
-                && super::rules::is_licence(super::rules::file_name(path))
+                && crate::shake::rules::is_licence(crate::shake::rules::file_name(path))
             {
                 keep.insert(file);
             }

@@ -6,9 +6,6 @@
 //! Site-packages contents go to the artifact's root, as `/var/task` is on `sys.path` on Lambda:
 //! `package/requests/__init__.py` ships as `requests/__init__.py`.
 
-pub mod imports;
-pub mod metadata;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -17,16 +14,17 @@ use std::path::{Path, PathBuf};
 use pep508_rs::{MarkerExpression, MarkerValueExtra};
 use rayon::prelude::*;
 
-use super::walk::{self, join, parent, relative_link};
-use super::{ScanOptions, absolute_canonical};
+use super::{imports, metadata};
 use crate::error::{Error, Result};
 use crate::lambda::sdk::PYTHON_SDK_MODULES;
 use crate::model::{
-    Arch, Dependency, DependencyKind, Distribution, FileEntry, Function, Handler, Imports,
-    Inventory, Manifest, Origin, Owner, Package, PackageId, PackageKind, Pyc, PythonFile,
+    Arch, Dependency, DependencyKind, Distribution, EcosystemInventory, FileEntry, Function,
+    Handler, Imports, Inventory, Origin, Owner, Package, PackageId, PackageKind, Pyc, PythonFile,
     PythonInventory, Runtime,
 };
 use crate::package::pyc;
+use crate::scan::walk::{self, join, parent, relative_link};
+use crate::scan::{ScanOptions, absolute_canonical};
 
 /// Usual handler files, in the order lamina tries them, with the function name Lambda's
 /// console gives each.
@@ -97,7 +95,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
         Layout::Outside(dir) => Some(dir.as_path()),
         _ => None,
     };
-    let bounds = super::bounds(&root, options, outside_site);
+    let bounds = crate::scan::bounds(&root, options, outside_site);
     let tree = walk::walk(&root, &bounds)?;
     warnings.extend(tree.warnings);
     let mut entries: Vec<(FileEntry, bool)> = Vec::new();
@@ -273,7 +271,6 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
                 .join("/")
         });
     Ok(Inventory {
-        named: Vec::new(),
         function: Function {
             name,
             root,
@@ -282,20 +279,17 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
             arch: options.arch,
             handler,
         },
-        manifest: Manifest::default(),
-        dependencies: Vec::new(),
         files,
         packages,
         imports,
         output_folder,
         warnings,
-        trace: None,
-        python: Some(PythonInventory {
+        ecosystem: EcosystemInventory::Python(Box::new(PythonInventory {
             site_packages: site_packages_label,
             files: facts,
             requested_extras,
             unloaded,
-        }),
+        })),
     })
 }
 
@@ -515,7 +509,6 @@ fn distributions(
             version,
             path: folder.clone(),
             kind: PackageKind::Python(Box::new(distribution)),
-            manifest: Manifest::default(),
             lock: None,
             dependencies: Vec::new(),
             files: Vec::new(),
@@ -1421,13 +1414,13 @@ fn handler(
             .is_ok_and(|index| owners[index] == Owner::User)
     };
     if let Some(spec) = flag {
-        let (module, _) = super::split_handler(
+        let (module, _) = crate::scan::split_handler(
             spec,
             "MODULE.FUNCTION",
             "lambda_function.lambda_handler or src/app.handler",
         )?;
         let tried = crate::lambda::handler::files(crate::lambda::Language::Python, module);
-        return super::flagged_handler(root, spec, &tried, user_file);
+        return crate::scan::flagged_handler(root, spec, &tried, user_file);
     }
     for (stem, function) in USUAL_HANDLERS {
         let file = format!("{stem}.py");

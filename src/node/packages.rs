@@ -6,11 +6,11 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::walk::{Tree, join, parent};
 use crate::error::{Error, Result};
 use crate::model::{
     Dependency, DependencyKind, LockFlags, Manifest, Owner, Package, PackageId, PackageKind,
 };
+use crate::scan::walk::{Tree, join, parent};
 
 /// Whose `package.json` is read: the function's own is held to every field's type; an installed
 /// package's only where a wrong type would change what ships or how Node resolves it.
@@ -375,8 +375,7 @@ pub fn packages(tree: &mut Tree) -> Result<Vec<Package>> {
                 .unwrap_or_else(|| dir_name.to_string()),
             version: manifest.version.clone().unwrap_or_default(),
             path: folder.clone(),
-            kind: PackageKind::Npm,
-            manifest,
+            kind: PackageKind::Npm(Box::new(manifest)),
             lock: None,
             dependencies: Vec::new(),
             files: Vec::new(),
@@ -575,7 +574,7 @@ pub fn named_references(
         .par_iter()
         .map(|package| {
             // What its manifest declares (what `resolve_dependencies` resolves).
-            let manifest = &package.manifest;
+            let manifest = package.manifest();
             let declared: std::collections::HashSet<&str> = manifest
                 .dependencies
                 .keys()

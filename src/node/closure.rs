@@ -3,9 +3,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::runtime_provided;
 use crate::error::{Error, Result};
 use crate::model::{DependencyKind, Inventory, PackageClass, PackageDecision, PackageId, Reason};
+use crate::shake::runtime_provided;
 
 /// Packages reached from `starts`, not entering any package `stop` refuses. Each maps to what
 /// brought it in.
@@ -23,7 +23,7 @@ fn reach(
         }
     }
     let mut named: HashMap<PackageId, Vec<&crate::model::NamedReference>> = HashMap::new();
-    for reference in &inventory.named {
+    for reference in &super::facts(inventory).named {
         named.entry(reference.from).or_default().push(reference);
     }
     while let Some(id) = queue.pop_front() {
@@ -126,14 +126,14 @@ fn keep_sdk_above_floor(inventory: &Inventory, decisions: &mut [PackageDecision]
     };
     asks(
         "your package.json".to_string(),
-        &inventory.manifest.dependencies,
-        &inventory.dependencies,
+        &super::facts(inventory).manifest.dependencies,
+        &super::facts(inventory).dependencies,
     );
     for (package, decision) in inventory.packages.iter().zip(decisions.iter()) {
         if decision.keep && !runtime_provided(inventory, &package.name) {
             asks(
                 format!("{}@{}", package.name, package.version),
-                &package.manifest.dependencies,
+                &package.manifest().dependencies,
                 &package.dependencies,
             );
         }
@@ -156,7 +156,7 @@ pub fn classify(
     let mut notes = Vec::new();
     let mut production_roots = Vec::new();
     let mut dev_roots = Vec::new();
-    for dependency in &inventory.dependencies {
+    for dependency in &super::facts(inventory).dependencies {
         match (dependency.kind, dependency.target) {
             (DependencyKind::Dev, Some(target)) => {
                 dev_roots.push((target, "devDependencies".to_string()))
@@ -165,7 +165,7 @@ pub fn classify(
             (DependencyKind::Production, None) => {
                 return Err(Error::MissingDependency {
                     path: root_manifest,
-                    dependent: inventory
+                    dependent: super::facts(inventory)
                         .manifest
                         .name
                         .clone()
@@ -237,7 +237,7 @@ pub fn classify(
         else {
             continue;
         };
-        let dev = inventory
+        let dev = super::facts(inventory)
             .dependencies
             .iter()
             .any(|dependency| dependency.kind == DependencyKind::Dev && &dependency.name == name);

@@ -13,10 +13,10 @@ use oxc_resolver::{FileMetadata, FileSystem, ResolveError, ResolveOptions, Resol
 use rayon::prelude::*;
 
 use super::imports::{self, FileImports, is_script};
-use super::node::package_name;
-use super::walk::{join, parent};
+use super::packages::package_name;
 use crate::error::Result;
 use crate::model::{FileEntry, Owner, Package, PackageId, Runtime, Trace, TraceUnit};
+use crate::scan::walk::{join, parent};
 use crate::shake::normalize;
 
 /// Packages whose job is to find a native binary at run time.

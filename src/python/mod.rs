@@ -1,0 +1,61 @@
+//! The Python ecosystem: where the distributions are installed and who owns each file
+//! (`scan.rs`), `METADATA`, markers and wheel tags (`metadata.rs`), imports (`imports.rs`),
+//! the distribution closure and the `py/*` rules (`shake.rs`), layer candidates (`layers.rs`).
+
+pub mod imports;
+pub mod layers;
+pub mod metadata;
+pub mod scan;
+pub mod shake;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::dedupe;
+use crate::ecosystem::Ecosystem;
+use crate::error::Result;
+use crate::lambda::Language;
+use crate::model::{Inventory, Plan, PythonInventory};
+use crate::scan::ScanOptions;
+use crate::shake::ShakeOptions;
+
+/// A Python function's own facts; empty ones for another ecosystem's inventory (which no
+/// Python code is handed).
+pub fn facts(inventory: &Inventory) -> &PythonInventory {
+    static EMPTY: PythonInventory = PythonInventory {
+        site_packages: None,
+        files: std::collections::BTreeMap::new(),
+        requested_extras: std::collections::BTreeMap::new(),
+        unloaded: std::collections::BTreeSet::new(),
+    };
+    inventory.python().unwrap_or(&EMPTY)
+}
+
+/// Python functions (`python3.9` to `python3.13`).
+pub struct Python;
+
+impl Ecosystem for Python {
+    fn language(&self) -> Language {
+        Language::Python
+    }
+
+    fn recognizes(&self, root: &Path, options: &ScanOptions) -> bool {
+        scan::looks_like_python(root, options)
+    }
+
+    fn scan(&self, _path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
+        scan::scan(root, options)
+    }
+
+    fn shake(&self, inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
+        shake::shake(inventory, options)
+    }
+
+    fn layer_candidates(
+        &self,
+        input: &dedupe::Input<'_>,
+        notes: &mut Vec<String>,
+    ) -> BTreeMap<[u8; 32], dedupe::Candidate> {
+        layers::candidates(input, notes)
+    }
+}
