@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use lamina::config::project::LayerMode;
+use lamina::model::{Arch, Compression, ShakeMode, Upload};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -176,7 +178,7 @@ pub struct BuildArgs {
     pub smoke_env: Vec<(String, String)>,
     /// With --smoke: seconds the handler may take to load and answer; then it and everything
     /// it started are ended and the smoke test fails.
-    #[arg(long, value_name = "SECONDS", default_value_t = crate::smoke::DEFAULT_TIMEOUT_SECONDS)]
+    #[arg(long, value_name = "SECONDS", default_value_t = lamina::smoke::DEFAULT_TIMEOUT_SECONDS)]
     pub smoke_timeout: u64,
     /// `auto` moves packages several functions keep byte for byte into shared layers
     /// (OUT/layers/); `none` ships each function whole. Default: lamina.toml's [layers] mode,
@@ -226,4 +228,51 @@ pub enum ShakeArg {
     Deps,
     None,
     Files,
+}
+
+impl From<ArchArg> for Arch {
+    fn from(arch: ArchArg) -> Arch {
+        match arch {
+            ArchArg::X86_64 => Arch::X86_64,
+            ArchArg::Arm64 => Arch::Arm64,
+        }
+    }
+}
+
+impl From<UploadArg> for Upload {
+    fn from(upload: UploadArg) -> Upload {
+        match upload {
+            UploadArg::Direct => Upload::Direct,
+            UploadArg::S3 => Upload::S3,
+        }
+    }
+}
+
+impl From<ShakeArg> for ShakeMode {
+    fn from(shake: ShakeArg) -> ShakeMode {
+        match shake {
+            ShakeArg::Deps => ShakeMode::Deps,
+            ShakeArg::None => ShakeMode::None,
+            ShakeArg::Files => ShakeMode::Files,
+        }
+    }
+}
+
+impl From<CompressionArg> for Compression {
+    fn from(compression: CompressionArg) -> Compression {
+        match compression {
+            CompressionArg::Fast => Compression::Fast,
+            CompressionArg::Default => Compression::Default,
+            CompressionArg::Max => Compression::Max,
+        }
+    }
+}
+
+impl From<LayersArg> for LayerMode {
+    fn from(layers: LayersArg) -> LayerMode {
+        match layers {
+            LayersArg::Auto => LayerMode::Auto,
+            LayersArg::None => LayerMode::None,
+        }
+    }
 }

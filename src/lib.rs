@@ -1,7 +1,6 @@
 //! lamina slims AWS Lambda deployment artifacts: scan → shake → package → verify.
 //! The library never prints; the binary renders the `Report` it returns.
 
-pub mod cli;
 pub mod config;
 pub mod dedupe;
 pub mod ecosystem;

@@ -3,27 +3,14 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+mod cli;
+
 use clap::Parser;
-use lamina::cli::{
-    ArchArg, CheckArgs, Cli, Command, CommonArgs, CompressionArg, FormatArg, LayersArg, ShakeArg,
-    UploadArg, WhyArgs,
+use cli::{
+    CheckArgs, Cli, Command, CommonArgs, CompressionArg, FormatArg, ShakeArg, UploadArg, WhyArgs,
 };
 use lamina::config::{self, CheckConfig, Config};
-use lamina::model::{Arch, Compression, ShakeMode, Upload};
-
-fn arch(arch: ArchArg) -> Arch {
-    match arch {
-        ArchArg::X86_64 => Arch::X86_64,
-        ArchArg::Arm64 => Arch::Arm64,
-    }
-}
-
-fn upload(upload: UploadArg) -> Upload {
-    match upload {
-        UploadArg::Direct => Upload::Direct,
-        UploadArg::S3 => Upload::S3,
-    }
-}
+use lamina::model::{Arch, Compression, Upload};
 
 fn check_config(args: CheckArgs) -> Result<(CheckConfig, FormatArg), lamina::Error> {
     let runtime = args
@@ -35,8 +22,8 @@ fn check_config(args: CheckArgs) -> Result<(CheckConfig, FormatArg), lamina::Err
         zips: args.zips,
         layers: args.layers,
         runtime,
-        arch: arch(args.arch),
-        upload: upload(args.upload),
+        arch: args.arch.into(),
+        upload: args.upload.into(),
         handler: args.handler,
     };
     let format = match (args.format, args.json) {
@@ -74,10 +61,7 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
                 build.smoke_timeout,
             );
             python = (build.compile, build.strip);
-            layers = build.layers.map(|layers| match layers {
-                LayersArg::Auto => config::project::LayerMode::Auto,
-                LayersArg::None => config::project::LayerMode::None,
-            });
+            layers = build.layers.map(Into::into);
             (
                 config::Command::Build,
                 build.common,
@@ -101,26 +85,18 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
         paths: common.paths,
         handler: common.handler,
         runtime,
-        arch: arch(common.arch),
+        arch: common.arch.into(),
         out,
-        shake: match shake {
-            ShakeArg::Deps => ShakeMode::Deps,
-            ShakeArg::None => ShakeMode::None,
-            ShakeArg::Files => ShakeMode::Files,
-        },
+        shake: shake.into(),
         drop_runtime_sdk: common.drop_runtime_sdk,
         site_packages: common.site_packages,
-        compression: match compression {
-            CompressionArg::Fast => Compression::Fast,
-            CompressionArg::Default => Compression::Default,
-            CompressionArg::Max => Compression::Max,
-        },
+        compression: compression.into(),
         cache: if no_cache {
             None
         } else {
             config::default_cache_dir()
         },
-        upload: upload(upload_arg),
+        upload: upload_arg.into(),
         smoke: smoke.0,
         smoke_event: smoke.1,
         smoke_env: smoke.2,
@@ -152,11 +128,7 @@ fn why(args: WhyArgs) -> Result<(String, bool), lamina::Error> {
         runtime,
         arch: Arch::X86_64,
         out: "lamina-out".into(),
-        shake: match args.shake {
-            ShakeArg::Deps => ShakeMode::Deps,
-            ShakeArg::None => ShakeMode::None,
-            ShakeArg::Files => ShakeMode::Files,
-        },
+        shake: args.shake.into(),
         drop_runtime_sdk: args.drop_runtime_sdk,
         site_packages: None,
         compression: Compression::Default,
