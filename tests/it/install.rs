@@ -1,7 +1,8 @@
 //! The end-to-end tests' install cache, shared by the npm and pip apps: an app from `testdata/`
 //! is copied into a cache folder outside the repo and installed there once per content, into a
 //! temporary folder that is renamed into place, so concurrent tests and processes never see a
-//! half-installed app.
+//! half-installed app. `cargo xtask golden` (`xtask/src/golden/inputs.rs`) finds and fills the
+//! same slots: change the key or the marker in both.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

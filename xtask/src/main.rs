@@ -1,7 +1,9 @@
 //! Project automation behind `cargo xtask`: `bench` measures lamina beside Info-ZIP `zip` and
 //! `npm prune` on real installed apps, in the same run, and writes the ratios to `target/bench/`;
 //! for the Python apps, handler import time from the artifact against the unslimmed folder.
+//! `golden` records what a lamina binary writes for the test inputs, and compares two records.
 
+mod golden;
 mod python;
 
 use std::path::{Path, PathBuf};
@@ -14,12 +16,27 @@ use serde_json::{Value, json};
 const USAGE: &str = "usage: cargo xtask bench [--runs N] [--only node|python] [FUNCTION_DIR...]\n\
   Without folders, installs every app of testdata/apps and testdata/bench (pinned lockfiles)\n\
   under target/bench/apps, and of testdata/py-apps (pip) under target/bench/py-apps, and\n\
-  benchmarks them. Folders are Node functions.";
+  benchmarks them. Folders are Node functions.\n\
+\n\
+usage: cargo xtask golden --lamina PATH/TO/lamina --out FILE.json [--inputs DIR] [--only TEXT]...\n\
+       cargo xtask golden --compare A.json B.json\n\
+  Runs that lamina binary over every function of examples/, testdata/apps, testdata/corpus,\n\
+  testdata/py-apps and testdata/monorepo (whole), installed as the end-to-end tests install\n\
+  them and reused from their cache (--inputs DIR, else $LAMINA_E2E_CACHE, else\n\
+  ~/.cache/lamina-e2e and ~/.cache/lamina-e2e-py; installed there when missing): build\n\
+  --shake deps, files and none (with the tests' --handler and --smoke; plus --drop-runtime-sdk,\n\
+  --compile --strip, --layers none for some), scan --json, and check --format json of the\n\
+  deps build's zips. Writes each run's exit code, the SHA-256 of every zip, the other files\n\
+  and the report, with timings, scratch paths and lamina's version normalised, keys sorted:\n\
+  two runs of one binary write the same file. --only keeps the inputs whose key contains TEXT.\n\
+  --compare prints what differs (by input and run: zip hashes, report fields before and\n\
+  after) and exits 1 when anything does (2 on bad usage or a failure).";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
+        Some("golden") => golden::golden(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
