@@ -1,0 +1,758 @@
+//! The pipeline: what each command runs, in order. `run` (scan, build) takes each function
+//! through scan, shake, dedupe, package, verify and smoke, and builds the report from what the
+//! stages return; `check` verifies zips; `why` explains one decision.
+
+use std::collections::BTreeSet;
+
+use crate::config::{self, Command, Config};
+use crate::error::{Error, Result};
+use crate::model::{self, Inventory, Plan};
+use crate::report::{self, Report};
+use crate::{dedupe, input, package, scan, shake, smoke, verify};
+
+/// One function to scan: its folder and what a project file says about it.
+fn function_specs(
+    config: &Config,
+) -> Result<(
+    Vec<config::project::FunctionSpec>,
+    config::project::LayerSettings,
+    bool,
+)> {
+    let mut specs = Vec::new();
+    let mut settings = config::project::LayerSettings::default();
+    let mut from_project = false;
+    for path in &config.paths {
+        match config::project::kind(path) {
+            Some(file) => {
+                let project = config::project::load(&file)?;
+                settings = project.layers.clone();
+                from_project = true;
+                specs.extend(project.functions);
+            }
+            None => {
+                let mut spec = config::project::FunctionSpec {
+                    path: path.clone(),
+                    ..Default::default()
+                };
+                if config.handler.is_none() {
+                    template_handler(path, &mut spec)?;
+                }
+                specs.push(spec);
+            }
+        }
+    }
+    Ok((specs, settings, from_project))
+}
+
+/// A function folder given alone, without `--handler`: a SAM template or `serverless.yml` in it
+/// or a folder above it (up to its project's boundary) that builds a function from this folder
+/// says its handler (and runtime, when the flag does not). Several that disagree are an error
+/// listing them. A template that does not parse is not this function's concern.
+fn template_handler(
+    folder: &std::path::Path,
+    spec: &mut config::project::FunctionSpec,
+) -> Result<()> {
+    let Ok(root) = folder.canonicalize() else {
+        return Ok(());
+    };
+    let boundary = scan::walk::project_boundary(&root);
+    let mut found: Vec<(std::path::PathBuf, config::project::FunctionSpec)> = Vec::new();
+    for dir in root.ancestors() {
+        for name in [
+            "template.yaml",
+            "template.yml",
+            "serverless.yml",
+            "serverless.yaml",
+        ] {
+            let file = dir.join(name);
+            if !file.is_file() {
+                continue;
+            }
+            let Ok(project) = config::project::load(&file) else {
+                continue;
+            };
+            for function in project.functions {
+                if function.handler.is_some()
+                    && function.path.canonicalize().is_ok_and(|path| path == root)
+                {
+                    found.push((file.clone(), function));
+                }
+            }
+        }
+        if dir == boundary {
+            break;
+        }
+    }
+    let handlers: BTreeSet<&str> = found
+        .iter()
+        .filter_map(|(_, function)| function.handler.as_deref())
+        .collect();
+    match handlers.len() {
+        0 => {}
+        1 => {
+            let (file, function) = &found[0];
+            spec.handler = function.handler.clone();
+            spec.runtime = spec.runtime.or(function.runtime);
+            spec.notes.push(format!(
+                "handler {} and runtime from {} (function {})",
+                function.handler.as_deref().unwrap_or(""),
+                file.display(),
+                function.name
+            ));
+        }
+        _ => {
+            let listed: Vec<String> = found
+                .iter()
+                .map(|(file, function)| {
+                    format!(
+                        "{} in {} ({})",
+                        function.handler.as_deref().unwrap_or(""),
+                        file.display(),
+                        function.name
+                    )
+                })
+                .collect();
+            return Err(Error::Usage(format!(
+                "{}: templates name several handlers for this folder: {}; pass --handler",
+                folder.display(),
+                listed.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The SHA-256 of every kept file as it will ship, for dedupe's identity by content. A pyc the
+/// package stage rewrites is identified by its magic number and its source's bytes: pip embeds
+/// the absolute path it compiled from (`co_filename`) and the source's mtime, so two installs of
+/// the same wheel never match byte for byte, yet Python replaces `co_filename` on load and the
+/// rewrite replaces the header, so either copy behaves the same. With `--compile` a `.py`, and
+/// with `--strip` an extension module, is marked as such: those flags change what ships beside
+/// or instead of it, and a layer's name must change with its bytes.
+///
+/// This reads every kept file once more than a build without layers does: layers must be
+/// planned (and every function scanned) before anything is written, so these digests cannot
+/// wait for the writer's read; holding the bytes until then would make memory grow with the
+/// input. With the cache, a plain file's digest is remembered by its stamp (`stamps`), so an
+/// unchanged file is read neither here nor by the writer.
+fn kept_digests(
+    inventory: &Inventory,
+    plan: &Plan,
+    python: package::python::Options,
+    stamps: Option<&package::stamps::Stamps>,
+) -> Result<Vec<Option<[u8; 32]>>> {
+    use rayon::prelude::*;
+    use sha2::{Digest, Sha256};
+    let rewritten: BTreeSet<usize> = plan.rewrite_pycs().iter().copied().collect();
+    let digest = |index: usize| -> Result<Option<[u8; 32]>> {
+        let file = &inventory.files[index];
+        if !plan.files[index].keep || file.link_target.is_some() {
+            return Ok(None);
+        }
+        let compiled = python.compile && file.path.ends_with(".py");
+        let stripped = python.strip && package::python::strippable(&file.path);
+        let marked = inventory.python().is_some() && (compiled || stripped);
+        let source = rewritten
+            .contains(&index)
+            .then(|| inventory.python()?.files.get(&index)?.pyc?.source)
+            .flatten();
+        // A plain file's digest is its content's: the one the memo remembers.
+        let remembered = stamps
+            .zip(file.stamp.as_ref())
+            .filter(|_| !marked && source.is_none());
+        if let Some((stamps, stamp)) = remembered
+            && let Some(digest) = stamps.digest(&file.source, stamp)
+        {
+            return Ok(Some(digest));
+        }
+        let bytes = input::read(&file.source, Some(file.bytes))?;
+        let mut hasher = Sha256::new();
+        if inventory.python().is_some() {
+            if compiled {
+                hasher.update(b"--compile\0");
+            }
+            if stripped {
+                hasher.update(b"--strip\0");
+            }
+        }
+        match source {
+            Some(source) if bytes.len() >= package::pyc::HEADER_BYTES => {
+                hasher.update(b"unchecked-hash pyc\0");
+                hasher.update(&bytes[..4]);
+                let source = &inventory.files[source];
+                hasher.update(input::read(&source.source, Some(source.bytes))?);
+            }
+            _ => hasher.update(&bytes),
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        if let Some((stamps, stamp)) = remembered {
+            stamps.record(&file.source, *stamp, digest);
+        }
+        Ok(Some(digest))
+    };
+    (0..inventory.files.len())
+        .into_par_iter()
+        .map(digest)
+        .collect()
+}
+
+/// Runs a command over every function of the configuration.
+///
+/// Every function is scanned and shaken (and layers planned) before anything is written, so
+/// bad input fails the run with nothing written.
+pub fn run(config: &Config) -> Result<Report> {
+    let (specs, settings, from_project) = function_specs(config)?;
+    if config.command == Command::Build {
+        // lamina never packs what it writes: an output folder that is a function folder
+        // would hold the next build's input.
+        let out = scan::absolute_canonical(&config.out);
+        for spec in &specs {
+            if spec.path.canonicalize().is_ok_and(|root| root == out) {
+                return Err(Error::Usage(format!(
+                    "--out {}: that is the function folder {}; lamina would pack its own output there. Choose another folder (the default is ./lamina-out)",
+                    config.out.display(),
+                    spec.path.display()
+                )));
+            }
+        }
+    }
+    let mut planned: Vec<(Inventory, Plan)> = Vec::new();
+    let mut environments = Vec::new();
+    let mut names = BTreeSet::new();
+    for spec in &specs {
+        let options = scan::ScanOptions {
+            handler: config.handler.clone().or_else(|| spec.handler.clone()),
+            runtime: config.runtime.or(spec.runtime),
+            arch: spec.arch.unwrap_or(config.arch),
+            output: (config.command == Command::Build).then(|| config.out.clone()),
+            site_packages: config
+                .site_packages
+                .clone()
+                .or_else(|| spec.site_packages.clone()),
+            // `scan` traces too, to say what `--shake files` would save.
+            trace: spec.shake.unwrap_or(config.shake) == model::ShakeMode::Files
+                || config.command == Command::Scan,
+            allow_outside: config
+                .allow_outside
+                .iter()
+                .chain(&spec.allow_outside)
+                .cloned()
+                .collect(),
+            cache: config.cache.clone(),
+        };
+        let shake_options = shake::ShakeOptions {
+            mode: spec.shake.unwrap_or(config.shake),
+            drop_runtime_sdk: config.drop_runtime_sdk,
+        };
+        let mut inventory = scan::scan(&spec.path, &options)?;
+        if !spec.name.is_empty() {
+            inventory.function.name = spec.name.clone();
+        }
+        inventory.warnings.extend(spec.unresolved.iter().cloned());
+        if let Some(environment) = &spec.environment {
+            inventory
+                .warnings
+                .extend(environment.unresolved.iter().map(|entry| {
+                    format!("environment variable {entry}; the env limit counts its name only")
+                }));
+        }
+        if !spec.declared_layers.is_empty() {
+            inventory.warnings.push(format!(
+                "the template attaches layers lamina did not read: {}",
+                spec.declared_layers.join(", ")
+            ));
+        }
+        if !names.insert(inventory.function.name.clone()) {
+            return Err(Error::Usage(format!(
+                "two functions are named {:?} (the zip is named after the folder); build them in separate runs",
+                inventory.function.name
+            )));
+        }
+        let mut plan = shake::shake(&inventory, &shake_options)?;
+        if config.command == Command::Scan {
+            plan.notes
+                .extend(next_steps(&inventory, &plan, &shake_options)?);
+        }
+        // After shake, so a pattern only narrows what shake keeps and its guards see which
+        // packages stay.
+        shake::patterns::apply(&inventory, &mut plan, &spec.package_patterns, &spec.path)?;
+        plan.notes.extend(spec.notes.iter().cloned());
+        planned.push((inventory, plan));
+        environments.push(spec.environment.clone());
+    }
+    let mode = config.layers.unwrap_or(if from_project {
+        settings.mode
+    } else {
+        config::project::LayerMode::None
+    });
+    let layer_plan = if config.command == Command::Build
+        && mode == config::project::LayerMode::Auto
+        && planned.len() > 1
+    {
+        let cache = config.cache.as_ref().map(package::cache::Cache::new);
+        let digests = planned
+            .iter()
+            .map(|(inventory, plan)| {
+                // A memo of its own beside the function zip's, named after that zip.
+                let stamps = cache.as_ref().map(|cache| {
+                    let name = format!("{}.zip (layer planning)", inventory.function.name);
+                    cache.stamps(&config.out.join(name))
+                });
+                let digests = kept_digests(
+                    inventory,
+                    plan,
+                    package::python::Options {
+                        compile: config.compile,
+                        strip: config.strip,
+                    },
+                    stamps.as_ref(),
+                );
+                if let Some(stamps) = stamps {
+                    stamps.save();
+                }
+                digests
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let inputs: Vec<dedupe::Input<'_>> = planned
+            .iter()
+            .zip(&digests)
+            .map(|((inventory, plan), digests)| dedupe::Input {
+                inventory,
+                plan,
+                digests,
+            })
+            .collect();
+        Some(dedupe::plan_layers(
+            &inputs,
+            &dedupe::Options {
+                min_functions: settings.min_functions,
+                ..Default::default()
+            },
+        ))
+    } else {
+        None
+    };
+    // Every function is scanned and shaken, and its layers planned, before the first output
+    // folder or file appears; a build then writes into a staging folder, moved to the final
+    // names only once everything is packaged and verified.
+    let staging = match config.command {
+        Command::Scan => None,
+        Command::Build => {
+            preflight(&planned)?;
+            Some(package::output::Staging::begin(&config.out)?)
+        }
+    };
+    let (functions, layers) = match &staging {
+        None => (
+            planned
+                .iter()
+                .map(|(inventory, plan)| report::function_report(inventory, plan, None))
+                .collect(),
+            Vec::new(),
+        ),
+        Some(staging) => {
+            let (mut functions, mut layers) = build(
+                config,
+                staging,
+                &planned,
+                layer_plan.as_ref(),
+                &environments,
+            )?;
+            let settled = |staged: &str| {
+                staging
+                    .final_path(std::path::Path::new(staged))
+                    .display()
+                    .to_string()
+            };
+            for function in &mut functions {
+                function.artifact = function.artifact.as_deref().map(settled);
+            }
+            for layer in &mut layers {
+                layer.artifact = settled(&layer.artifact);
+            }
+            (functions, layers)
+        }
+    };
+    let mut report = Report::new(
+        match config.command {
+            Command::Scan => "scan",
+            Command::Build => "build",
+        },
+        functions,
+    );
+    report.set_layers(layers);
+    if let Some(staging) = staging {
+        let mut files: Vec<String> = report
+            .functions
+            .iter()
+            .filter_map(|function| function.artifact.as_deref())
+            .chain(report.layers.iter().map(|layer| layer.artifact.as_str()))
+            .filter_map(|artifact| {
+                let relative = std::path::Path::new(artifact)
+                    .strip_prefix(&config.out)
+                    .ok()?;
+                Some(relative.to_str()?.to_string())
+            })
+            .collect();
+        write_atomically(
+            &staging.folder().join("report.json"),
+            report.to_json().as_bytes(),
+        )?;
+        files.push("report.json".to_string());
+        staging.commit(&files)?;
+    }
+    Ok(report)
+}
+
+/// What `scan` suggests next, with what it would save: `--shake files` (when it traces to less
+/// than the current mode keeps) and `--drop-runtime-sdk` (when the runtime's SDK ships).
+fn next_steps(
+    inventory: &Inventory,
+    plan: &Plan,
+    options: &shake::ShakeOptions,
+) -> Result<Vec<String>> {
+    let kept = |plan: &Plan| -> u64 {
+        inventory
+            .files
+            .iter()
+            .zip(&plan.files)
+            .filter(|(_, decision)| decision.keep)
+            .map(|(file, _)| file.bytes)
+            .sum()
+    };
+    let now = kept(plan);
+    let mut steps = Vec::new();
+    if options.mode == model::ShakeMode::Deps && inventory.trace().is_some() {
+        let files = shake::shake(
+            inventory,
+            &shake::ShakeOptions {
+                mode: model::ShakeMode::Files,
+                ..*options
+            },
+        )?;
+        let traced = kept(&files);
+        if traced < now {
+            steps.push(format!(
+                "next step: `--shake files` would ship {} instead of {} unzipped (saves {})",
+                report::human_bytes(traced),
+                report::human_bytes(now),
+                report::human_bytes(now - traced)
+            ));
+        }
+    }
+    if !options.drop_runtime_sdk {
+        let sdk: u64 = inventory
+            .files
+            .iter()
+            .zip(&plan.files)
+            .filter(|(file, decision)| {
+                decision.keep
+                    && matches!(file.owner, model::Owner::Package(id)
+                        if shake::runtime_provided(inventory, &inventory.package(id).name))
+            })
+            .map(|(file, _)| file.bytes)
+            .sum();
+        if sdk > 0 {
+            steps.push(format!(
+                "next step: `--drop-runtime-sdk` would ship {} less unzipped (the runtime's SDK; its version there varies by region and date)",
+                report::human_bytes(sdk)
+            ));
+        }
+    }
+    Ok(steps)
+}
+
+/// Opens every file the build will read (and closes it): one that cannot be read, or is no
+/// longer the regular file of the size scan saw, fails the run before anything is written.
+fn preflight(planned: &[(Inventory, Plan)]) -> Result<()> {
+    use rayon::prelude::*;
+    planned.par_iter().try_for_each(|(inventory, plan)| {
+        inventory
+            .files
+            .par_iter()
+            .zip(&plan.files)
+            .filter(|(file, decision)| decision.keep && file.link_target.is_none())
+            .try_for_each(|(file, _)| input::open(&file.source, Some(file.bytes)).map(drop))
+    })
+}
+
+/// Packages the layers, then each function, and verifies each function with its layers.
+fn build(
+    config: &Config,
+    staging: &package::output::Staging,
+    planned: &[(Inventory, Plan)],
+    layer_plan: Option<&dedupe::LayerPlan>,
+    environments: &[Option<config::project::Environment>],
+) -> Result<(Vec<report::FunctionReport>, Vec<report::LayerReport>)> {
+    let out = staging.folder();
+    let write_options = package::zip::WriteOptions {
+        compression: config.compression,
+        cache: config.cache.as_ref().map(package::cache::Cache::new),
+        staging: Some((out.to_path_buf(), config.out.clone())),
+    };
+    let python = package::python::Options {
+        compile: config.compile,
+        strip: config.strip,
+    };
+    let mut layer_zips: Vec<(model::Artifact, u64)> = Vec::new();
+    for layer in layer_plan.iter().flat_map(|plan| &plan.layers) {
+        let artifact = write_layer(layer, planned, out, &write_options, python)?;
+        layer_zips.push((artifact, layer.unzipped_bytes));
+    }
+    let mut functions = Vec::new();
+    let mut layer_checks: Vec<Option<verify::CheckedLayer>> = vec![None; layer_zips.len()];
+    for (index, ((inventory, original), environment)) in
+        planned.iter().zip(environments).enumerate()
+    {
+        let plan = layer_plan.map_or(original, |layers| &layers.plans[index]);
+        let attached: Vec<usize> =
+            layer_plan.map_or_else(Vec::new, |layers| layers.attached[index].clone());
+        let (artifact, python_stats) =
+            package::write(inventory, plan, out, &write_options, python)?;
+        let options = verify::Options {
+            runtime: Some(inventory.function.runtime),
+            arch: inventory.function.arch,
+            upload: config.upload,
+            handler: Some(inventory.function.handler.spec.clone()),
+            read_all_data: false,
+        };
+        let mut verification = if attached.is_empty() {
+            verify::check(&artifact.path, &options)?
+        } else {
+            let paths: Vec<std::path::PathBuf> = attached
+                .iter()
+                .map(|&layer| layer_zips[layer].0.path.clone())
+                .collect();
+            let checked =
+                verify::check_artifacts(std::slice::from_ref(&artifact.path), &paths, &options)?;
+            for (&layer, checked_layer) in attached.iter().zip(checked.layers) {
+                layer_checks[layer].get_or_insert(checked_layer);
+            }
+            let function = checked
+                .functions
+                .into_iter()
+                .next()
+                .expect("one function checked");
+            model::Verification {
+                zipped_bytes: function.zipped_bytes,
+                unzipped_bytes: function.unzipped_bytes,
+                entries: function.entries,
+                limits: function.limits,
+                findings: function.findings,
+            }
+        };
+        if let Some(environment) = environment {
+            let limit = verify::limits::env(environment.bytes());
+            verification
+                .findings
+                .extend(verify::limits::function_findings(
+                    std::slice::from_ref(&limit),
+                    config.upload,
+                    &[],
+                ));
+            verify::findings::sort(&mut verification.findings);
+            verification.limits.push(limit);
+        }
+        let mut function =
+            report::function_report(inventory, plan, Some((&artifact, &verification)));
+        function.compiled_pycs = python_stats.compiled_pycs;
+        function.strip_saved_bytes = python_stats.strip_saved_bytes;
+        function.notes.extend(python_stats.notes);
+        if (config.compile || config.strip) && inventory.function.runtime.python_version().is_none()
+        {
+            function
+                .notes
+                .push("--compile and --strip apply to Python functions only".to_string());
+        }
+        function.layers = attached
+            .iter()
+            .map(|&layer| {
+                layer_plan.expect("attached layers are planned").layers[layer]
+                    .name
+                    .clone()
+            })
+            .collect();
+        function.total_unzipped_bytes = Some(
+            verification.unzipped_bytes
+                + attached
+                    .iter()
+                    .map(|&layer| layer_zips[layer].1)
+                    .sum::<u64>(),
+        );
+        if let Some(plan) = layer_plan {
+            function.notes.extend(
+                plan.notes
+                    .iter()
+                    .filter(|note| note.starts_with(&format!("{}: ", inventory.function.name)))
+                    .cloned(),
+            );
+        }
+        if config.smoke || config.smoke_event.is_some() {
+            let paths: Vec<std::path::PathBuf> = attached
+                .iter()
+                .map(|&layer| layer_zips[layer].0.path.clone())
+                .collect();
+            // The function's environment as deploy will give it: what only deploy can resolve
+            // gets a placeholder; `--smoke-env` wins.
+            let mut variables = std::collections::BTreeMap::new();
+            if let Some(environment) = environment {
+                variables.extend(environment.variables.clone());
+                for entry in &environment.unresolved {
+                    let name = entry
+                        .split_once(':')
+                        .map_or(entry.as_str(), |(name, _)| name);
+                    variables.insert(
+                        name.trim().to_string(),
+                        "lamina-smoke-placeholder".to_string(),
+                    );
+                }
+            }
+            variables.extend(config.smoke_env.iter().cloned());
+            function.smoke = Some(smoke::smoke(
+                inventory,
+                &artifact.path,
+                &paths,
+                &smoke::SmokeOptions {
+                    event: config.smoke_event.clone(),
+                    environment: variables,
+                    timeout: std::time::Duration::from_secs(config.smoke_timeout),
+                },
+            )?);
+        }
+        functions.push(function);
+    }
+    let layers = layer_plan
+        .iter()
+        .flat_map(|plan| &plan.layers)
+        .zip(layer_zips)
+        .zip(layer_checks)
+        .map(|((layer, (artifact, _)), checked)| {
+            report::layer_report(layer, &artifact, planned, checked)
+        })
+        .collect();
+    Ok((functions, layers))
+}
+
+/// Writes a planned layer as `OUT/layers/<name>.zip` with the same deterministic writer as
+/// the functions; pycs are rewritten as in the function they are read from.
+fn write_layer(
+    layer: &dedupe::PlannedLayer,
+    planned: &[(Inventory, Plan)],
+    out: &std::path::Path,
+    options: &package::zip::WriteOptions,
+    python: package::python::Options,
+) -> Result<model::Artifact> {
+    let folder = out.join("layers");
+    fs_err::create_dir_all(&folder)?;
+    let mut entries = Vec::new();
+    let mut python_guards = Vec::new();
+    let sources: BTreeSet<usize> = layer.files.iter().map(|file| file.function).collect();
+    for function in sources {
+        let (inventory, plan) = &planned[function];
+        let files: Vec<&dedupe::LayerFile> = layer
+            .files
+            .iter()
+            .filter(|file| file.function == function)
+            .collect();
+        // Staged under the function's own paths, then renamed to the layer's.
+        let mut staged: Vec<package::zip::Entry> = files
+            .iter()
+            .map(|file| {
+                let entry = &inventory.files[file.file];
+                package::zip::Entry {
+                    path: entry.path.clone(),
+                    source: entry.source.clone(),
+                    bytes: entry.bytes,
+                    executable: entry.executable,
+                    link_target: entry.link_target.clone(),
+                    stamp: entry.stamp,
+                    header: None,
+                }
+            })
+            .collect();
+        package::pyc::stage(inventory, plan, &mut staged)?;
+        let python = match inventory.function.runtime.python_version() {
+            Some(version) => package::python::stage(version, python, &folder, &mut staged)?,
+            None => package::python::Staged::default(),
+        };
+        // `--compile` appends pycs: each goes into the `__pycache__` beside its source's
+        // place in the layer.
+        let added = staged.split_off(files.len());
+        for (mut entry, &from) in added.into_iter().zip(&python.added_from) {
+            let folder_in_function = staged[from].path.rfind('/').map_or(0, |at| at + 1);
+            let source_in_layer = &files[from].path;
+            let folder_in_layer =
+                &source_in_layer[..source_in_layer.rfind('/').map_or(0, |at| at + 1)];
+            entry.path = format!("{folder_in_layer}{}", &entry.path[folder_in_function..]);
+            entries.push(entry);
+        }
+        for (mut entry, file) in staged.into_iter().zip(files) {
+            entry.path = file.path.clone();
+            entries.push(entry);
+        }
+        python_guards.push(python.folders);
+    }
+    package::zip::write(
+        entries,
+        &folder.join(format!("{}.zip", layer.name)),
+        options,
+    )
+}
+
+/// Checks function zips with their layers (`lamina check`): reads them, never writes.
+pub fn check(config: &config::CheckConfig) -> Result<verify::CheckReport> {
+    verify::check_artifacts(
+        &config.zips,
+        &config.layers,
+        &verify::Options {
+            runtime: config.runtime,
+            arch: config.arch,
+            upload: config.upload,
+            handler: config.handler.clone(),
+            read_all_data: true,
+        },
+    )
+}
+
+/// Writes a file through a temporary file in the same folder and a rename.
+fn write_atomically(path: &std::path::Path, contents: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let folder = path.parent().unwrap_or(std::path::Path::new("."));
+    fs_err::create_dir_all(folder)?;
+    let mut temporary = package::output::temporary_file(folder, ".tmp")?;
+    temporary
+        .write_all(contents)
+        .map_err(|error| Error::io(temporary.path(), error))?;
+    temporary
+        .persist(path)
+        .map_err(|error| Error::io(path, error.error))?;
+    Ok(())
+}
+
+/// `lamina why TARGET PATH`: scans and shakes the function, then explains what keeps or drops
+/// the package or file `target`.
+pub fn why(config: &Config, target: &str) -> Result<crate::why::Explanation> {
+    let path = config
+        .paths
+        .first()
+        .ok_or_else(|| Error::Usage("lamina why needs a function folder".to_string()))?;
+    let options = scan::ScanOptions {
+        handler: config.handler.clone(),
+        runtime: config.runtime,
+        arch: config.arch,
+        output: None,
+        site_packages: config.site_packages.clone(),
+        trace: config.shake == model::ShakeMode::Files,
+        allow_outside: config.allow_outside.clone(),
+        cache: config.cache.clone(),
+    };
+    let inventory = scan::scan(path, &options)?;
+    let plan = shake::shake(
+        &inventory,
+        &shake::ShakeOptions {
+            mode: config.shake,
+            drop_runtime_sdk: config.drop_runtime_sdk,
+        },
+    )?;
+    Ok(crate::why::explain(&inventory, &plan, target))
+}
