@@ -35,6 +35,13 @@ pub enum Error {
     #[error("{0}")]
     Fs(#[from] std::io::Error),
 
+    #[error("{needed_for} needs `{program}` on PATH")]
+    MissingProgram {
+        program: String,
+        needed_for: &'static str,
+    },
+
+    /// A command line that cannot run as given: a flag's value, flags that do not go together.
     #[error("{0}")]
     Usage(String),
 }

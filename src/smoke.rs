@@ -398,10 +398,10 @@ impl Interpreter {
                 note,
             });
         }
-        Err(Error::Usage(format!(
-            "--smoke needs `{}` on PATH to load the handler",
-            candidates.last().map_or("", String::as_str)
-        )))
+        Err(Error::MissingProgram {
+            program: candidates.last().cloned().unwrap_or_default(),
+            needed_for: "--smoke, to load the handler",
+        })
     }
 
     fn run(

@@ -113,15 +113,17 @@ fn check_path(path: &str) -> Result<()> {
             .split('/')
             .any(|part| part.is_empty() || part == "." || part == "..");
     if bad {
-        return Err(Error::Usage(format!(
-            "refusing to write archive path {path:?}"
-        )));
+        return Err(Error::Zip {
+            path: path.into(),
+            message: "refusing an archive path that is empty or climbs out (`.`, `..`, `//`)"
+                .to_string(),
+        });
     }
     if path.len() > usize::from(u16::MAX) {
-        return Err(Error::Usage(format!(
-            "archive path longer than a zip can hold: {}...",
-            &path[..path.floor_char_boundary(80)]
-        )));
+        return Err(Error::Zip {
+            path: path[..path.floor_char_boundary(80)].into(),
+            message: "the archive path is longer than a zip can hold".to_string(),
+        });
     }
     Ok(())
 }
@@ -690,10 +692,10 @@ fn append(
                 temporary,
             )?;
             if checked.hasher.finalize() != record.crc32 {
-                return Err(Error::Usage(format!(
-                    "{} changed while lamina was packaging it; run the build again",
-                    entry.source.display()
-                )));
+                return Err(Error::input(
+                    &entry.source,
+                    "changed while lamina was packaging it; run the build again",
+                ));
             }
             Ok(())
         }
@@ -712,10 +714,10 @@ fn copy_exactly(
     let copied = std::io::copy(&mut source.take(length + 1), out)
         .map_err(|error| Error::io(temporary, error))?;
     if copied != length {
-        return Err(Error::Usage(format!(
-            "{} changed while lamina was packaging it; run the build again",
-            path.display()
-        )));
+        return Err(Error::input(
+            path,
+            "changed while lamina was packaging it; run the build again",
+        ));
     }
     Ok(())
 }
@@ -764,10 +766,10 @@ pub fn write(
         check_path(&entry.path)?;
     }
     if let Some(pair) = entries.windows(2).find(|pair| pair[0].path == pair[1].path) {
-        return Err(Error::Usage(format!(
-            "two entries for archive path {}",
-            pair[0].path
-        )));
+        return Err(Error::Zip {
+            path: pair[0].path.as_str().into(),
+            message: "two entries for this archive path".to_string(),
+        });
     }
     let folder = destination.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(folder)?;
