@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod custom;
 pub mod dedupe;
 pub mod error;
 pub mod input;
