@@ -7,8 +7,7 @@
 //! headers, and the same bytes in every segment's file range. Anything else is an error, and
 //! the caller ships the binary as it was.
 
-use object::build::Id;
-use object::build::elf::{Builder, SectionData};
+use object::build::elf::{Builder, SectionData, SectionId};
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::{Endianness, FileKind};
@@ -55,27 +54,38 @@ pub fn strip(data: &[u8], symbols: bool) -> Result<Vec<u8>, StripError> {
         ));
     }
 
-    let mut removed = Vec::new();
-    let mut last_allocated = None;
-    for section in &builder.sections {
-        if section.is_alloc() {
-            last_allocated = Some(section.id().index());
-        }
-        if removable(&section.name, section.is_alloc(), &section.data, symbols) {
-            removed.push(section.id());
-        }
-    }
+    let removed: Vec<SectionId> = builder
+        .sections
+        .into_iter()
+        .filter(|section| removable(&section.name, section.is_alloc(), &section.data, symbols))
+        .map(|section| section.id())
+        .collect();
     if removed.is_empty() {
         return Ok(data.to_vec());
     }
-    // Section indices of allocated sections must not shift: the pinned `.dynsym` bytes carry
-    // them. Linkers put debug sections and the symbol table after every allocated one.
-    if let Some(last) = last_allocated
-        && removed.iter().any(|id| id.index() < last)
-    {
-        return Err(StripError::Unsupported(
-            "a debug section comes before an allocated section".into(),
-        ));
+    // `.dynsym` is copied as it is, section indices (`st_shndx`) included. Removing a section
+    // renumbers the ones after it (Go puts `.interp` after its debug sections): only tools
+    // read those indices, but a dynamic symbol in a renumbered section is refused anyway.
+    let mut kept_before = 0;
+    let mut renumbered = Vec::new();
+    for (position, section) in builder.sections.into_iter().enumerate() {
+        if removed.contains(&section.id()) {
+            continue;
+        }
+        if kept_before != position {
+            renumbered.push(section.id());
+        }
+        kept_before += 1;
+    }
+    if let Some(symbol) = builder.dynamic_symbols.into_iter().find(|symbol| {
+        symbol
+            .section
+            .is_some_and(|section| renumbered.contains(&section))
+    }) {
+        return Err(StripError::Unsupported(format!(
+            "the dynamic symbol {} is in a section that removing debug sections would renumber",
+            symbol.name
+        )));
     }
     for id in &removed {
         builder.sections.get_mut(*id).delete = true;
@@ -140,13 +150,97 @@ pub fn strip(data: &[u8], symbols: bool) -> Result<Vec<u8>, StripError> {
     }
     builder.version_base = None;
 
+    // The writer puts what is not allocated right after the last allocated section; a segment
+    // whose file range runs past that (Go's end on a 32-byte boundary) would get section data
+    // in its range. An empty, unnamed section aligned past every segment's end moves the rest
+    // there (`SHT_PROGBITS`: object's reader refuses a second `SHT_NULL`, and a stripped file
+    // must read back).
+    let allocated_end = builder
+        .sections
+        .into_iter()
+        .filter(|section| section.is_alloc() && section.sh_type != elf::SHT_NOBITS)
+        .map(|section| section.sh_offset.saturating_add(section.sh_size))
+        .max()
+        .unwrap_or(0);
+    let segments_end = builder
+        .segments
+        .into_iter()
+        .map(|segment| segment.p_offset.saturating_add(segment.p_filesz))
+        .max()
+        .unwrap_or(0);
+    if segments_end > allocated_end {
+        let mut align: u64 = 1;
+        while allocated_end.next_multiple_of(align) < segments_end && align < 1 << 40 {
+            align <<= 1;
+        }
+        let pad = builder.sections.add();
+        pad.sh_type = elf::SHT_PROGBITS;
+        pad.sh_addralign = align;
+    }
+
     let mut output = Vec::with_capacity(data.len());
     builder.write(&mut output).map_err(unsupported)?;
+    restore_segment_gaps(data, &mut output);
     same_loaded_image(data, &output)?;
     if output.len() >= data.len() {
         return Ok(data.to_vec());
     }
     Ok(output)
+}
+
+/// Puts back the bytes of every segment's file range that the writer left as padding. A
+/// segment may hold bytes no allocated section covers: Go's linker puts `.shstrtab` inside its
+/// read-only segment. The writer pads them with zeros; the loaded image must keep them. Only
+/// runs the writer left all zero are restored, so nothing it wrote is overwritten (a clash
+/// then fails the check that follows).
+fn restore_segment_gaps(before: &[u8], after: &mut [u8]) {
+    let ranges = match FileKind::parse(before) {
+        Ok(FileKind::Elf64) => segment_ranges::<elf::FileHeader64<Endianness>>(before),
+        Ok(FileKind::Elf32) => segment_ranges::<elf::FileHeader32<Endianness>>(before),
+        _ => Vec::new(),
+    };
+    for (start, end) in ranges {
+        let end = end.min(after.len()).min(before.len());
+        let mut at = start;
+        while at < end {
+            if after[at] == before[at] {
+                at += 1;
+                continue;
+            }
+            let run_end = (at..end)
+                .find(|&index| after[index] == before[index])
+                .unwrap_or(end);
+            if after[at..run_end].iter().all(|&byte| byte == 0) {
+                after[at..run_end].copy_from_slice(&before[at..run_end]);
+            }
+            at = run_end;
+        }
+    }
+}
+
+/// The file ranges of every segment, past the ELF header (whose section-table fields change
+/// with the section table).
+fn segment_ranges<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Vec<(usize, usize)> {
+    let Ok(header) = Elf::parse(data) else {
+        return Vec::new();
+    };
+    let Ok(endian) = header.endian() else {
+        return Vec::new();
+    };
+    let header_bytes = usize::from(header.e_ehsize(endian));
+    let Ok(segments) = header.program_headers(endian, data) else {
+        return Vec::new();
+    };
+    segments
+        .iter()
+        .filter_map(|segment| {
+            let (offset, size) = segment.file_range(endian);
+            let start = usize::try_from(offset).ok()?;
+            let end = usize::try_from(offset.checked_add(size)?).ok()?;
+            (end > start).then_some((start.max(header_bytes), end))
+        })
+        .filter(|(start, end)| start < end)
+        .collect()
 }
 
 /// Checks that `after` loads exactly as `before`: the same ELF header (but for the section
