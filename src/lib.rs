@@ -2,6 +2,7 @@
 //! The library never prints; the binary renders the `Report` it returns.
 
 pub mod config;
+pub mod custom;
 pub mod dedupe;
 pub mod ecosystem;
 pub mod error;

@@ -491,11 +491,7 @@ impl Interpreter {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "lamina-smoke")
             .env("AWS_REGION", &region)
             .env("AWS_DEFAULT_REGION", &region)
-            // Credentials of the shape Lambda gives, so an SDK never waits for a metadata
-            // service; any call with them fails fast.
-            .env("AWS_ACCESS_KEY_ID", "ASIALAMINASMOKETEST0")
-            .env("AWS_SECRET_ACCESS_KEY", "lamina-smoke-not-a-secret")
-            .env("AWS_SESSION_TOKEN", "lamina-smoke")
+            .envs(CREDENTIALS)
             .env(
                 "LAMINA_SMOKE_TIMEOUT_MS",
                 options.timeout.as_millis().to_string(),
@@ -639,8 +635,18 @@ fn error_key(language: Language, text: &str) -> &str {
     key.unwrap_or("")
 }
 
+/// Credentials of the shape Lambda gives, so an SDK never waits for a metadata service; any
+/// call with them fails fast. Shared with the custom runtimes' smoke run.
+pub(crate) const CREDENTIALS: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "ASIALAMINASMOKETEST0"),
+    ("AWS_SECRET_ACCESS_KEY", "lamina-smoke-not-a-secret"),
+    ("AWS_SESSION_TOKEN", "lamina-smoke"),
+];
+
 /// Reads a child's pipe on a thread, keeping at most the last 64 KiB.
-fn capture(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+pub(crate) fn capture(
+    pipe: Option<impl Read + Send + 'static>,
+) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut kept = Vec::new();
         let Some(mut pipe) = pipe else {
@@ -661,7 +667,7 @@ fn capture(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<
 }
 
 /// Ends a process group (the loader's, which is its own pid) with SIGKILL.
-fn kill_group(pid: u32) {
+pub(crate) fn kill_group(pid: u32) {
     let _ = Command::new("kill")
         .arg("-KILL")
         .arg("--")

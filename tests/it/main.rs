@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod corpus;
+mod custom;
 mod docs;
 mod e2e;
 mod e2e_monorepo;

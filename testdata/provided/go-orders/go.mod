@@ -1,0 +1,3 @@
+module example.com/go-orders
+
+go 1.19
