@@ -14,6 +14,7 @@ mod layers;
 mod node;
 mod package;
 mod python;
+mod reports;
 mod safety;
 mod smoke;
 mod templates;
