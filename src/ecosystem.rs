@@ -10,8 +10,11 @@ use crate::dedupe;
 use crate::error::Result;
 use crate::lambda::Language;
 use crate::model::{Inventory, Plan};
+pub use crate::package::Staged;
+use crate::package::zip::Entry;
 use crate::scan::ScanOptions;
 use crate::shake::ShakeOptions;
+use crate::smoke::{SmokeOptions, SmokeReport};
 
 /// What an ecosystem knows: what its function folders hold, how its packages and their edges
 /// are read (scan), what ships (shake), and how its packages move to a layer (dedupe). Lambda's
@@ -36,10 +39,48 @@ pub trait Ecosystem: Sync {
         input: &dedupe::Input<'_>,
         notes: &mut Vec<String>,
     ) -> BTreeMap<[u8; 32], dedupe::Candidate>;
+
+    /// Changes the zip's entries before they are written (Python: pycs rewritten, `--compile`,
+    /// `--strip`; custom runtimes: the stripped `bootstrap`), with copies in temporary folders
+    /// of `out`. Nothing by default.
+    fn stage(
+        &self,
+        _inventory: &Inventory,
+        _plan: &Plan,
+        _options: Stage,
+        _out: &Path,
+        _entries: &mut Vec<Entry>,
+    ) -> Result<Staged> {
+        Ok(Staged::default())
+    }
+
+    /// `--smoke`: loads the handler from the built artifact (with `layers`, in attach order)
+    /// and, with an event, invokes it, as the runtime does.
+    fn smoke(
+        &self,
+        inventory: &Inventory,
+        artifact: &Path,
+        layers: &[PathBuf],
+        options: &SmokeOptions,
+    ) -> Result<SmokeReport>;
+}
+
+/// What `build` asks of the staging step.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stage {
+    /// `--compile`: bytecode for Python sources that ship without.
+    pub compile: bool,
+    /// `--strip`: debug symbols out of Python extension modules; the symbol table out of a
+    /// custom runtime's `bootstrap` (its debug information always goes).
+    pub strip: bool,
 }
 
 /// Every ecosystem, in the order `detect` asks them (the last one is the fallback).
-const ALL: [&dyn Ecosystem; 2] = [&crate::python::Python, &crate::node::Node];
+const ALL: [&dyn Ecosystem; 3] = [
+    &crate::python::Python,
+    &crate::custom::Custom,
+    &crate::node::Node,
+];
 
 /// The ecosystem of a language, if lamina handles it.
 pub fn for_language(language: Language) -> Option<&'static dyn Ecosystem> {

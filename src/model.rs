@@ -290,6 +290,18 @@ pub struct Inventory {
 pub enum EcosystemInventory {
     Node(Box<NodeInventory>),
     Python(Box<PythonInventory>),
+    Custom(Box<CustomInventory>),
+}
+
+/// What only a custom-runtime function has.
+#[derive(Debug, Clone)]
+pub struct CustomInventory {
+    /// Index into `Inventory::files` of the executable, which ships as `bootstrap`.
+    pub bootstrap: usize,
+    /// What the executable is and needs; `None` when it is no ELF binary (a script).
+    pub facts: Option<crate::custom::elf::BinaryFacts>,
+    /// Where the executable is in the function folder (`target/lambda/orders/bootstrap`).
+    pub source: String,
 }
 
 /// What only a Node.js function has.
@@ -312,7 +324,7 @@ impl Inventory {
     pub fn node(&self) -> Option<&NodeInventory> {
         match &self.ecosystem {
             EcosystemInventory::Node(node) => Some(node),
-            EcosystemInventory::Python(_) => None,
+            _ => None,
         }
     }
 
@@ -320,7 +332,7 @@ impl Inventory {
     pub fn python(&self) -> Option<&PythonInventory> {
         match &self.ecosystem {
             EcosystemInventory::Python(python) => Some(python),
-            EcosystemInventory::Node(_) => None,
+            _ => None,
         }
     }
 
@@ -543,6 +555,10 @@ pub enum EcosystemPlan {
         /// unchecked-hash pycs (PEP 552), so they stay valid in a zip without timestamps.
         rewrite_pycs: Vec<usize>,
     },
+    Custom {
+        /// Package strips the bootstrap's debug information.
+        strip_debug: bool,
+    },
 }
 
 /// How `--shake files` treated one kept package.
@@ -559,17 +575,14 @@ impl Plan {
     pub fn traced(&self, id: PackageId) -> Option<&Traced> {
         match &self.ecosystem {
             EcosystemPlan::Node { traced } => traced.get(&id),
-            EcosystemPlan::Python { .. } => None,
+            _ => None,
         }
     }
 
     /// Files that moved to a layer: the function's package stage no longer touches them.
     pub fn moved_to_layer(&mut self, moved: &BTreeSet<usize>) {
-        match &mut self.ecosystem {
-            EcosystemPlan::Python { rewrite_pycs } => {
-                rewrite_pycs.retain(|file| !moved.contains(file));
-            }
-            EcosystemPlan::Node { .. } => {}
+        if let EcosystemPlan::Python { rewrite_pycs } = &mut self.ecosystem {
+            rewrite_pycs.retain(|file| !moved.contains(file));
         }
     }
 
@@ -577,7 +590,7 @@ impl Plan {
     pub fn rewrite_pycs(&self) -> &[usize] {
         match &self.ecosystem {
             EcosystemPlan::Python { rewrite_pycs } => rewrite_pycs,
-            EcosystemPlan::Node { .. } => &[],
+            _ => &[],
         }
     }
 

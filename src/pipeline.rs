@@ -138,7 +138,7 @@ fn template_handler(
 fn kept_digests(
     inventory: &Inventory,
     plan: &Plan,
-    python: package::python::Options,
+    python: crate::python::package::Options,
     stamps: Option<&package::stamps::Stamps>,
 ) -> Result<Vec<Option<[u8; 32]>>> {
     use rayon::prelude::*;
@@ -150,7 +150,7 @@ fn kept_digests(
             return Ok(None);
         }
         let compiled = python.compile && file.path.ends_with(".py");
-        let stripped = python.strip && package::python::strippable(&file.path);
+        let stripped = python.strip && crate::python::package::strippable(&file.path);
         let marked = inventory.python().is_some() && (compiled || stripped);
         let source = rewritten
             .contains(&index)
@@ -176,7 +176,7 @@ fn kept_digests(
             }
         }
         match source {
-            Some(source) if bytes.len() >= package::pyc::HEADER_BYTES => {
+            Some(source) if bytes.len() >= crate::python::pyc::HEADER_BYTES => {
                 hasher.update(b"unchecked-hash pyc\0");
                 hasher.update(&bytes[..4]);
                 let source = &inventory.files[source];
@@ -301,7 +301,7 @@ pub fn run(config: &Config) -> Result<Report> {
                 let digests = kept_digests(
                     inventory,
                     plan,
-                    package::python::Options {
+                    crate::python::package::Options {
                         compile: config.compile,
                         strip: config.strip,
                     },
@@ -490,7 +490,7 @@ fn build(
         cache: config.cache.as_ref().map(package::cache::Cache::new),
         staging: Some((out.to_path_buf(), config.out.clone())),
     };
-    let python = package::python::Options {
+    let python = crate::python::package::Options {
         compile: config.compile,
         strip: config.strip,
     };
@@ -558,11 +558,17 @@ fn build(
         function.compiled_pycs = python_stats.compiled_pycs;
         function.strip_saved_bytes = python_stats.strip_saved_bytes;
         function.notes.extend(python_stats.notes);
-        if (config.compile || config.strip) && inventory.function.runtime.python_version().is_none()
-        {
+        let language = inventory.function.runtime.language();
+        if config.compile && language != model::Language::Python {
             function
                 .notes
-                .push("--compile and --strip apply to Python functions only".to_string());
+                .push("--compile applies to Python functions only".to_string());
+        }
+        if config.strip && language == model::Language::Node {
+            function.notes.push(
+                "--strip applies to Python extension modules and custom runtimes' bootstrap only"
+                    .to_string(),
+            );
         }
         function.layers = attached
             .iter()
@@ -640,7 +646,7 @@ fn write_layer(
     planned: &[(Inventory, Plan)],
     out: &std::path::Path,
     options: &package::zip::WriteOptions,
-    python: package::python::Options,
+    python: crate::python::package::Options,
 ) -> Result<model::Artifact> {
     let folder = out.join("layers");
     fs_err::create_dir_all(&folder)?;
@@ -670,10 +676,10 @@ fn write_layer(
                 }
             })
             .collect();
-        package::pyc::stage(inventory, plan, &mut staged)?;
+        crate::python::pyc::stage(inventory, plan, &mut staged)?;
         let python = match inventory.function.runtime.python_version() {
-            Some(version) => package::python::stage(version, python, &folder, &mut staged)?,
-            None => package::python::Staged::default(),
+            Some(version) => crate::python::package::stage(version, python, &folder, &mut staged)?,
+            None => package::Staged::default(),
         };
         // `--compile` appends pycs: each goes into the `__pycache__` beside its source's
         // place in the layer.

@@ -811,15 +811,15 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
     );
     let _ = writeln!(
         out,
-        "  input      {:>10}  {} files",
+        "  input      {:>10}  {}",
         human_bytes(function.input_bytes),
-        function.input_files
+        count(function.input_files, "file")
     );
     let _ = writeln!(
         out,
-        "  kept       {:>10}  {} files (unzipped)",
+        "  kept       {:>10}  {} (unzipped)",
         human_bytes(function.unzipped_bytes),
-        function.kept_files
+        count(function.kept_files, "file")
     );
     let zipped = match (function.zipped_bytes, function.projected_zipped_bytes) {
         (Some(zipped), _) => {
@@ -861,7 +861,9 @@ fn render_function(out: &mut String, command: &str, function: &FunctionReport) {
             human_bytes(zipped),
         );
     }
-    let _ = writeln!(out, "\n  packages by class (installed -> ships)");
+    if function.classes.iter().any(|class| class.packages > 0) {
+        let _ = writeln!(out, "\n  packages by class (installed -> ships)");
+    }
     for class in &function.classes {
         if class.packages == 0 {
             continue;

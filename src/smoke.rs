@@ -83,6 +83,17 @@ pub fn smoke(
     layers: &[PathBuf],
     options: &SmokeOptions,
 ) -> Result<SmokeReport> {
+    crate::ecosystem::of(inventory).smoke(inventory, artifact, layers, options)
+}
+
+/// The smoke of an interpreted runtime (Node.js, Python): the local interpreter loads the
+/// handler with a loader script of lamina's.
+pub(crate) fn smoke_interpreted(
+    inventory: &Inventory,
+    artifact: &Path,
+    layers: &[PathBuf],
+    options: &SmokeOptions,
+) -> Result<SmokeReport> {
     let function = &inventory.function;
     let work = tempfile::tempdir().map_err(|error| Error::io(std::env::temp_dir(), error))?;
     let _registered = crate::interrupt::register(work.path());
@@ -191,7 +202,7 @@ fn zip_error(path: &Path, error: impl std::fmt::Display) -> Error {
     Error::input(path, format!("cannot unpack for the smoke test: {error}"))
 }
 
-fn unpack(zip: &Path, into: &Path) -> Result<()> {
+pub(crate) fn unpack(zip: &Path, into: &Path) -> Result<()> {
     let file = fs_err::File::open(zip)?;
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|error| zip_error(zip, error))?;
@@ -200,7 +211,7 @@ fn unpack(zip: &Path, into: &Path) -> Result<()> {
 
 /// The unslimmed input at its artifact paths (Python's dependencies at the root, as the zip
 /// has them), linked file by file: what `--shake none` would ship.
-fn materialize_input(inventory: &Inventory, task: &Path) -> Result<()> {
+pub(crate) fn materialize_input(inventory: &Inventory, task: &Path) -> Result<()> {
     for file in &inventory.files {
         link_in(file, task)?;
     }

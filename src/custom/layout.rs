@@ -22,7 +22,8 @@ pub const BOOTSTRAP: &str = "bootstrap";
 
 /// Finds the executable of the function in `folder`: the file `handler` names (relative to the
 /// folder, or a cargo lambda binary name), else `bootstrap`, else the one
-/// `target/lambda/*/bootstrap`. An error says where it looked.
+/// `target/lambda/*/bootstrap`. An error says what it looked for (the caller names the
+/// folder).
 pub fn locate(folder: &Path, handler: Option<&str>) -> Result<Located, String> {
     let found = |relative: String, origin: &'static str| Located {
         source: folder.join(&relative),
@@ -64,15 +65,13 @@ pub fn locate(folder: &Path, handler: Option<&str>) -> Result<Located, String> {
     match built.len() {
         1 => Ok(found(built.remove(0), "cargo lambda's build")),
         0 => Err(format!(
-            "{}: no bootstrap: a custom runtime runs an executable named bootstrap (`go build -o bootstrap`, `cargo lambda build`){}",
-            folder.display(),
+            "no bootstrap: a custom runtime runs an executable named bootstrap (`go build -o bootstrap`, `cargo lambda build`){}",
             handler.map_or(String::new(), |handler| format!(
                 ", and no file {handler} as the handler names"
             ))
         )),
         _ => Err(format!(
-            "{}: cargo lambda built several binaries ({}); name one with --handler",
-            folder.display(),
+            "cargo lambda built several binaries ({}); name one with --handler",
             built.join(", ")
         )),
     }

@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::error::{Error, Result};
+use crate::model::Inventory;
+use crate::smoke::{SmokeOptions, SmokeReport};
+
 use serde::Serialize;
 
 use super::runtime_api::{Answer, Invocation, Server};
@@ -172,7 +176,19 @@ pub fn run_with(options: &Options) -> Outcome {
         // Its own process group: the end takes whatever it started too.
         .process_group(0);
     let started = Instant::now();
-    let mut child = match command.spawn() {
+    // A file just written (the unpacked zip) may still be open for writing in a process
+    // another thread is forking: exec then fails with ETXTBSY until that child execs or exits.
+    let mut spawned = command.spawn();
+    for _ in 0..50 {
+        match &spawned {
+            Err(error) if error.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(Duration::from_millis(20));
+                spawned = command.spawn();
+            }
+            _ => break,
+        }
+    }
+    let mut child = match spawned {
         Ok(child) => child,
         Err(error) => {
             outcome.summary = Some(format!(
@@ -376,6 +392,95 @@ fn shown(path: &Path, task: &Path) -> String {
 
 fn shown_text(text: &str, task: &Path) -> String {
     text.replace(&task.display().to_string(), "/var/task")
+}
+
+/// A custom runtime: `bootstrap` runs against lamina's Runtime API and answers the event
+/// (`{}` without `--smoke-event`); the unslimmed input's executable, laid out the same way,
+/// answers it too, and the two answers must agree.
+pub fn smoke(
+    inventory: &Inventory,
+    artifact: &Path,
+    layers: &[PathBuf],
+    options: &SmokeOptions,
+) -> Result<SmokeReport> {
+    let function = &inventory.function;
+    let event = match &options.event {
+        Some(path) => fs_err::read(path)?,
+        None => b"{}".to_vec(),
+    };
+    let environment: Vec<(String, String)> = options
+        .environment
+        .iter()
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let run = |task: &Path, opt: Option<PathBuf>| {
+        run_with(&Options {
+            task: task.to_path_buf(),
+            opt,
+            bootstrap: crate::custom::layout::BOOTSTRAP.to_string(),
+            handler: function.handler.spec.clone(),
+            function_name: function.name.clone(),
+            event: event.clone(),
+            environment: environment.clone(),
+            timeout: options.timeout,
+        })
+    };
+    let work = tempfile::tempdir().map_err(|error| Error::io(std::env::temp_dir(), error))?;
+    let _registered = crate::interrupt::register(work.path());
+    let task = work.path().join("task");
+    let opt = work.path().join("opt");
+    fs_err::create_dir_all(&task)?;
+    crate::smoke::unpack(artifact, &task)?;
+    for layer in layers {
+        fs_err::create_dir_all(&opt)?;
+        crate::smoke::unpack(layer, &opt)?;
+    }
+    let slim = run(&task, (!layers.is_empty()).then(|| opt.clone()));
+    let input_work = tempfile::tempdir().map_err(|error| Error::io(std::env::temp_dir(), error))?;
+    let _input_registered = crate::interrupt::register(input_work.path());
+    let input_task = input_work.path().join("task");
+    fs_err::create_dir_all(&input_task)?;
+    crate::smoke::materialize_input(inventory, &input_task)?;
+    let input = run(&input_task, (!layers.is_empty()).then(|| opt.clone()));
+    let mut notes = slim.notes.clone();
+    if options.event.is_none() {
+        notes.push("no --smoke-event: bootstrap was handed the event {}".to_string());
+    }
+    let mut report = SmokeReport {
+        ok: slim.ok,
+        outcome: "passed",
+        interpreter: "bootstrap, through lamina's Lambda Runtime API on 127.0.0.1".to_string(),
+        error: slim.error.clone(),
+        summary: slim.summary.clone(),
+        excerpt: slim.excerpt.clone(),
+        input_error: None,
+        timed_out: slim.timed_out,
+        notes,
+        invoked: true,
+        result: slim.result.clone(),
+    };
+    match (slim.ok, input.ok) {
+        (true, true) if slim.result != input.result => {
+            report.ok = false;
+            report.outcome = "failed";
+            report.summary =
+                Some("the artifact's bootstrap answers differently from the input's".to_string());
+            report.error = Some(format!(
+                "artifact: {}\ninput: {}",
+                slim.result.as_deref().unwrap_or(""),
+                input.result.as_deref().unwrap_or("")
+            ));
+        }
+        (true, _) => {}
+        (false, false) if slim.summary == input.summary => {
+            // The input fails the same way: the handler's own failure, not the artifact's.
+            report.ok = true;
+            report.outcome = "inconclusive";
+            report.input_error = input.error.clone().or(input.summary.clone());
+        }
+        (false, _) => report.outcome = "failed",
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::lambda::Language;
 use crate::model::{Inventory, NodeInventory, Plan};
 use crate::scan::ScanOptions;
 use crate::shake::ShakeOptions;
+use crate::smoke::{SmokeOptions, SmokeReport};
 
 /// A Node.js function's own facts; empty ones for another ecosystem's inventory (which no
 /// Node code is handed).
@@ -61,5 +62,15 @@ impl Ecosystem for Node {
         notes: &mut Vec<String>,
     ) -> BTreeMap<[u8; 32], dedupe::Candidate> {
         layers::candidates(input, notes)
+    }
+
+    fn smoke(
+        &self,
+        inventory: &Inventory,
+        artifact: &Path,
+        layers: &[PathBuf],
+        options: &SmokeOptions,
+    ) -> Result<SmokeReport> {
+        crate::smoke::smoke_interpreted(inventory, artifact, layers, options)
     }
 }

@@ -2,8 +2,6 @@
 
 pub mod cache;
 pub mod output;
-pub mod pyc;
-pub mod python;
 pub mod stamps;
 pub mod zip;
 
@@ -12,22 +10,19 @@ use std::path::Path;
 use crate::error::Result;
 use crate::model::{Artifact, Inventory, Plan};
 
-/// Writes the files the plan keeps as `OUT/<function>.zip`, with what `--compile` and
-/// `--strip` did (Python functions only).
+/// Writes the files the plan keeps as `OUT/<function>.zip`, after the ecosystem's staging
+/// (`Ecosystem::stage`: pycs, `--compile`, `--strip`), with what the staging did.
 pub fn write(
     inventory: &Inventory,
     plan: &Plan,
     out: &Path,
     options: &zip::WriteOptions,
-    python: python::Options,
-) -> Result<(Artifact, python::Stats)> {
+    stage: crate::ecosystem::Stage,
+) -> Result<(Artifact, Stats)> {
     let mut entries = kept_entries(inventory, plan);
     let destination = out.join(format!("{}.zip", inventory.function.name));
-    pyc::stage(inventory, plan, &mut entries)?;
-    let staged = match inventory.function.runtime.python_version() {
-        Some(version) => python::stage(version, python, out, &mut entries)?,
-        None => python::Staged::default(),
-    };
+    let staged =
+        crate::ecosystem::of(inventory).stage(inventory, plan, stage, out, &mut entries)?;
     let artifact = zip::write(entries, &destination, options)?;
     Ok((artifact, staged.stats))
 }
@@ -68,4 +63,22 @@ pub fn estimate_zipped(path: &str, bytes: u64) -> u64 {
     };
     // Local header, central directory record and the name twice.
     (bytes as f64 * ratio) as u64 + 76 + 2 * path.len() as u64
+}
+
+/// What an ecosystem's staging did (`--compile`, `--strip`); `None` for a step that was not
+/// asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub compiled_pycs: Option<usize>,
+    pub strip_saved_bytes: Option<u64>,
+    pub notes: Vec<String>,
+}
+
+/// The result of `Ecosystem::stage`: the temporary folders (deleted when dropped), and for each entry
+/// appended to the list, the index of the entry it was made from (its source file).
+#[derive(Debug, Default)]
+pub struct Staged {
+    pub folders: Vec<tempfile::TempDir>,
+    pub added_from: Vec<usize>,
+    pub stats: Stats,
 }

@@ -5,6 +5,8 @@
 pub mod imports;
 pub mod layers;
 pub mod metadata;
+pub mod package;
+pub mod pyc;
 pub mod scan;
 pub mod shake;
 
@@ -12,12 +14,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::dedupe;
-use crate::ecosystem::Ecosystem;
+use crate::ecosystem::{Ecosystem, Stage, Staged};
 use crate::error::Result;
 use crate::lambda::Language;
 use crate::model::{Inventory, Plan, PythonInventory};
+use crate::package::zip::Entry;
 use crate::scan::ScanOptions;
 use crate::shake::ShakeOptions;
+use crate::smoke::{SmokeOptions, SmokeReport};
 
 /// A Python function's own facts; empty ones for another ecosystem's inventory (which no
 /// Python code is handed).
@@ -57,5 +61,30 @@ impl Ecosystem for Python {
         notes: &mut Vec<String>,
     ) -> BTreeMap<[u8; 32], dedupe::Candidate> {
         layers::candidates(input, notes)
+    }
+
+    fn stage(
+        &self,
+        inventory: &Inventory,
+        plan: &Plan,
+        options: Stage,
+        out: &Path,
+        entries: &mut Vec<Entry>,
+    ) -> Result<Staged> {
+        crate::python::pyc::stage(inventory, plan, entries)?;
+        let Some(version) = inventory.function.runtime.python_version() else {
+            return Ok(Staged::default());
+        };
+        package::stage(version, options, out, entries)
+    }
+
+    fn smoke(
+        &self,
+        inventory: &Inventory,
+        artifact: &Path,
+        layers: &[PathBuf],
+        options: &SmokeOptions,
+    ) -> Result<SmokeReport> {
+        crate::smoke::smoke_interpreted(inventory, artifact, layers, options)
     }
 }

@@ -22,7 +22,7 @@ use crate::model::{
     Handler, Imports, Inventory, Origin, Owner, Package, PackageId, PackageKind, Pyc, PythonFile,
     PythonInventory, Runtime,
 };
-use crate::package::pyc;
+use crate::python::pyc;
 use crate::scan::walk::{self, join, parent, relative_link};
 use crate::scan::{ScanOptions, absolute_canonical};
 

@@ -13,7 +13,7 @@ use crate::model::{
     Decision, Distribution, EcosystemPlan, Inventory, Owner, PackageClass, PackageDecision,
     PackageId, PackageKind, Plan, PythonInventory, Reason, ShakeMode,
 };
-use crate::package::pyc;
+use crate::python::pyc;
 use crate::scan::walk::parent;
 use crate::shake::rules;
 use crate::shake::{ShakeOptions, drop_dangling_links};

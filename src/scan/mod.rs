@@ -71,7 +71,7 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
     let ecosystem = match options.runtime {
         Some(runtime) => crate::ecosystem::for_language(runtime.language()).ok_or_else(|| {
             Error::Usage(format!(
-                "--runtime {runtime}: lamina handles Node.js (nodejs18.x to nodejs24.x) and Python (python3.9 to python3.13) functions"
+                "--runtime {runtime}: lamina handles Node.js (nodejs18.x to nodejs24.x), Python (python3.9 to python3.13) and custom-runtime (provided.al2023, provided.al2) functions"
             ))
         })?,
         None => crate::ecosystem::detect(&root, options),

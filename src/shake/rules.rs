@@ -131,6 +131,10 @@ pub const RULES: &[Rule] = &[
         id: "py/console-script",
         removes: "console scripts in the dependencies' `bin/` whose `#!` names the interpreter of the machine they were installed on (it does not exist on Lambda)",
     },
+    Rule {
+        id: "custom/build-input",
+        removes: "a custom-runtime function's build inputs beside its `bootstrap`: Go and Rust sources (`*.go`, `*.rs`), `go.mod`, `go.sum`, `go.work`, `Cargo.toml`, `Cargo.lock`, a `Makefile` and cargo's `target/` (never the executable itself)",
+    },
 ];
 
 const CODE_EXTENSIONS: [&str; 7] = ["js", "cjs", "mjs", "json", "node", "wasm", "jsx"];

@@ -433,3 +433,153 @@ fn failures_come_back_through_the_runtime_api() {
         );
     }
 }
+
+/// A function folder as `go build -o bootstrap` leaves it: the executable (mode 0755) beside
+/// the sources and a configuration file it reads.
+fn function_folder(name: &str, binary: &Path) -> crate::harness::Fixture {
+    let fixture = crate::harness::Fixture::empty(name);
+    let bootstrap = fixture.root.join("bootstrap");
+    fs::copy(binary, &bootstrap).unwrap();
+    fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
+    fixture
+        .file("main.go", "package main\n")
+        .file("go.mod", "module example.com/orders\n")
+        .file("config/rates.json", "{\"EUR\": 1.0}\n");
+    fixture
+}
+
+/// The mode the zip gives an entry.
+fn zip_mode(zip: &Path, name: &str) -> Option<u32> {
+    let mut archive = ::zip::ZipArchive::new(fs::File::open(zip).unwrap()).unwrap();
+    let entry = archive.by_name(name).ok()?;
+    entry.unix_mode()
+}
+
+#[test]
+fn lamina_builds_go_and_rust_functions_that_answer_through_its_runtime_api() {
+    let Some(go) = go_builds() else {
+        return;
+    };
+    let event = provided_dir().join("event.json");
+    let event = event.to_str().unwrap();
+    for (name, binary) in [
+        ("go-static", go.static_.as_path()),
+        ("go-cgo", go.dynamic.as_path()),
+        ("rust-orders", rust_build()),
+    ] {
+        let fixture = function_folder(name, binary);
+        let before = fixture.snapshot();
+        let built = fixture.build(&[
+            "--runtime",
+            "provided.al2023",
+            "--smoke",
+            "--smoke-event",
+            event,
+        ]);
+        assert_eq!(built.code, 0, "{name}: {}", built.report);
+        let entries = built.entries();
+        assert!(
+            entries.contains(&"bootstrap".to_string())
+                && entries.contains(&"config/rates.json".to_string())
+                && !entries
+                    .iter()
+                    .any(|entry| entry.ends_with(".go") || entry == "go.mod"),
+            "{name}: {entries:?}"
+        );
+        assert_eq!(
+            zip_mode(&built.zip, "bootstrap").map(|mode| mode & 0o777),
+            Some(0o755),
+            "{name}"
+        );
+        // Smaller than the input binary: its debug information is gone.
+        let task = built.extract();
+        let shipped = fs::metadata(task.join("bootstrap")).unwrap().len();
+        let input = fs::metadata(binary).unwrap().len();
+        assert!(shipped < input, "{name}: {shipped} >= {input}");
+        assert!(built.function()["strip_saved_bytes"].as_u64().unwrap() > 0);
+        // It answered the event through lamina's Runtime API, as the input does.
+        let smoke = &built.function()["smoke"];
+        assert_eq!(smoke["outcome"], "passed", "{name}: {smoke}");
+        assert!(
+            smoke["result"].as_str().unwrap().contains("114.52 EUR"),
+            "{name}: {smoke}"
+        );
+        assert_eq!(fixture.snapshot(), before, "{name}: the input is untouched");
+    }
+}
+
+#[test]
+fn lamina_fails_a_binary_the_runtime_cannot_run() {
+    let Some(go) = go_builds() else {
+        return;
+    };
+    // Built here against glibc 2.36 (GLIBC_2.34 symbols): provided.al2 has glibc 2.26.
+    let fixture = function_folder("rust-al2", rust_build());
+    let built = fixture.build(&["--runtime", "provided.al2"]);
+    assert_eq!(built.code, 1);
+    let findings = built.report.to_string();
+    assert!(findings.contains("native/glibc"), "{findings}");
+    // The same binary is fine on provided.al2023.
+    let built = fixture.build(&["--runtime", "provided.al2023"]);
+    assert_eq!(built.code, 0, "{}", built.report);
+    // An arm64 binary on an x86_64 function.
+    let fixture = function_folder("go-arm64", &go.arm64);
+    let built = fixture.build(&["--runtime", "provided.al2023", "--arch", "x86_64"]);
+    assert_eq!(built.code, 1);
+    let findings = built.report.to_string();
+    assert!(findings.contains("native/wrong-arch"), "{findings}");
+}
+
+/// The finding ids of `lamina check ZIP --runtime RUNTIME --json`, with its exit code.
+fn check_ids(zip: &Path, runtime: &str) -> (i32, Vec<String>) {
+    let output = crate::harness::lamina_command()
+        .args(["check"])
+        .arg(zip)
+        .args(["--runtime", runtime, "--format", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("check's JSON: {}", String::from_utf8_lossy(&output.stderr)));
+    let mut ids: Vec<String> = report
+        .to_string()
+        .split("\"id\":\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        // Sizes differ (lamina's bootstrap is stripped): only what the binary is counts here.
+        .filter(|id| id.contains('/') && !id.starts_with("limit/"))
+        .map(str::to_string)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    (output.status.code().unwrap(), ids)
+}
+
+#[test]
+fn check_finds_the_same_on_a_zip_made_by_zip_as_on_lamina_s() {
+    if go_builds().is_none() {
+        return;
+    }
+    let fixture = function_folder("rust-check", rust_build());
+    let built = fixture.build(&["--runtime", "provided.al2023"]);
+    assert_eq!(built.code, 0, "{}", built.report);
+    // What a team deploys today: `zip` of the folder holding `bootstrap`.
+    let zipped = fixture.base.join("by-zip.zip");
+    let status = Command::new("zip")
+        .args(["-q", "-j"])
+        .arg(&zipped)
+        .arg(fixture.root.join("bootstrap"))
+        .status()
+        .expect("Info-ZIP zip is installed");
+    assert!(status.success());
+    for runtime in ["provided.al2023", "provided.al2"] {
+        let ours = check_ids(&built.zip, runtime);
+        let theirs = check_ids(&zipped, runtime);
+        assert_eq!(ours, theirs, "{runtime}");
+        if runtime == "provided.al2" {
+            assert_eq!(ours.0, 1, "{ours:?}");
+            assert!(ours.1.contains(&"native/glibc".to_string()), "{ours:?}");
+        } else {
+            assert_eq!(ours.0, 0, "{ours:?}");
+        }
+    }
+}

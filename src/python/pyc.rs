@@ -12,9 +12,9 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::zip::Entry;
 use crate::error::{Error, Result};
 use crate::model::{Inventory, Plan, Runtime};
+use crate::package::zip::Entry;
 
 /// `importlib.util.MAGIC_NUMBER` of each Lambda Python, as the little-endian number before
 /// `\r\n`. Pycs of any other number belong to another Python.

@@ -13,34 +13,11 @@ use std::process::{Command, Stdio};
 use rayon::prelude::*;
 
 use super::pyc;
-use super::zip::Entry;
 use crate::error::{Error, Result};
+use crate::package::Staged;
+use crate::package::zip::Entry;
 
-/// What to do to a Python function's entries besides rewriting its pycs.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    /// Generate unchecked-hash pycs for shipped `.py` files that have none of the target's.
-    pub compile: bool,
-    /// `strip --strip-debug` copies of extension modules.
-    pub strip: bool,
-}
-
-/// What `--compile` and `--strip` did; `None` for a step that was not asked for.
-#[derive(Debug, Clone, Default)]
-pub struct Stats {
-    pub compiled_pycs: Option<usize>,
-    pub strip_saved_bytes: Option<u64>,
-    pub notes: Vec<String>,
-}
-
-/// The result of [`stage`]: the temporary folders (deleted when dropped), and for each entry
-/// appended to the list, the index of the entry it was made from (its source file).
-#[derive(Debug, Default)]
-pub struct Staged {
-    pub folders: Vec<tempfile::TempDir>,
-    pub added_from: Vec<usize>,
-    pub stats: Stats,
-}
+pub use crate::ecosystem::Stage as Options;
 
 /// Files per `python3.X` process: a fixed number, not one per core, so that the same input is
 /// always compiled in the same batches (marshal's output can depend on what a process has
@@ -83,7 +60,7 @@ pub fn stage(
 
 fn temporary_folder(out: &Path, suffix: &str) -> Result<tempfile::TempDir> {
     fs_err::create_dir_all(out)?;
-    super::output::temporary_folder(out, suffix)
+    crate::package::output::temporary_folder(out, suffix)
 }
 
 /// `dir/name.py` → `dir/__pycache__/name.cpython-3X.pyc`.
