@@ -47,11 +47,30 @@ pub trait Ecosystem: Sync {
         &self,
         _inventory: &Inventory,
         _plan: &Plan,
-        _options: Stage,
+        options: Stage,
         _out: &Path,
         _entries: &mut Vec<Entry>,
     ) -> Result<Staged> {
-        Ok(Staged::default())
+        let mut staged = Staged::default();
+        if options.compile || options.strip {
+            staged.stats.notes.push(format!(
+                "--compile and --strip do not apply to {} functions",
+                self.language().label()
+            ));
+        }
+        Ok(staged)
+    }
+
+    /// How a kept file's shipped bytes are identified for layer planning, before staging made
+    /// them: its content, unless staging changes it. Plain content by default.
+    fn digest_recipe(
+        &self,
+        _inventory: &Inventory,
+        _plan: &Plan,
+        _options: Stage,
+        _index: usize,
+    ) -> DigestRecipe {
+        DigestRecipe::default()
     }
 
     /// `--smoke`: loads the handler from the built artifact (with `layers`, in attach order)
@@ -63,6 +82,22 @@ pub trait Ecosystem: Sync {
         layers: &[PathBuf],
         options: &SmokeOptions,
     ) -> Result<SmokeReport>;
+}
+
+/// How to identify a file whose shipped bytes staging will make: `marks` are hashed before the
+/// content (`--compile`, `--strip`), and a rewritten pyc is hashed by its magic number and the
+/// content of its `source` (pip's pycs embed the install's paths and times).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DigestRecipe {
+    pub marks: Vec<&'static [u8]>,
+    pub pyc_source: Option<usize>,
+}
+
+impl DigestRecipe {
+    /// The content alone: a digest a memo may remember by the file's stamp.
+    pub fn plain(&self) -> bool {
+        self.marks.is_empty() && self.pyc_source.is_none()
+    }
 }
 
 /// What `build` asks of the staging step.

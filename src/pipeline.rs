@@ -138,28 +138,20 @@ fn template_handler(
 fn kept_digests(
     inventory: &Inventory,
     plan: &Plan,
-    python: crate::python::package::Options,
+    stage: crate::ecosystem::Stage,
     stamps: Option<&package::stamps::Stamps>,
 ) -> Result<Vec<Option<[u8; 32]>>> {
     use rayon::prelude::*;
     use sha2::{Digest, Sha256};
-    let rewritten: BTreeSet<usize> = plan.rewrite_pycs().iter().copied().collect();
+    let ecosystem = crate::ecosystem::of(inventory);
     let digest = |index: usize| -> Result<Option<[u8; 32]>> {
         let file = &inventory.files[index];
         if !plan.files[index].keep || file.link_target.is_some() {
             return Ok(None);
         }
-        let compiled = python.compile && file.path.ends_with(".py");
-        let stripped = python.strip && crate::python::package::strippable(&file.path);
-        let marked = inventory.python().is_some() && (compiled || stripped);
-        let source = rewritten
-            .contains(&index)
-            .then(|| inventory.python()?.files.get(&index)?.pyc?.source)
-            .flatten();
+        let recipe = ecosystem.digest_recipe(inventory, plan, stage, index);
         // A plain file's digest is its content's: the one the memo remembers.
-        let remembered = stamps
-            .zip(file.stamp.as_ref())
-            .filter(|_| !marked && source.is_none());
+        let remembered = stamps.zip(file.stamp.as_ref()).filter(|_| recipe.plain());
         if let Some((stamps, stamp)) = remembered
             && let Some(digest) = stamps.digest(&file.source, stamp)
         {
@@ -167,16 +159,12 @@ fn kept_digests(
         }
         let bytes = input::read(&file.source, Some(file.bytes))?;
         let mut hasher = Sha256::new();
-        if inventory.python().is_some() {
-            if compiled {
-                hasher.update(b"--compile\0");
-            }
-            if stripped {
-                hasher.update(b"--strip\0");
-            }
+        for mark in &recipe.marks {
+            hasher.update(mark);
         }
-        match source {
-            Some(source) if bytes.len() >= crate::python::pyc::HEADER_BYTES => {
+        match recipe.pyc_source {
+            // Past a pyc's 16-byte header.
+            Some(source) if bytes.len() >= 16 => {
                 hasher.update(b"unchecked-hash pyc\0");
                 hasher.update(&bytes[..4]);
                 let source = &inventory.files[source];
@@ -301,7 +289,7 @@ pub fn run(config: &Config) -> Result<Report> {
                 let digests = kept_digests(
                     inventory,
                     plan,
-                    crate::python::package::Options {
+                    crate::ecosystem::Stage {
                         compile: config.compile,
                         strip: config.strip,
                     },
@@ -490,7 +478,7 @@ fn build(
         cache: config.cache.as_ref().map(package::cache::Cache::new),
         staging: Some((out.to_path_buf(), config.out.clone())),
     };
-    let python = crate::python::package::Options {
+    let python = crate::ecosystem::Stage {
         compile: config.compile,
         strip: config.strip,
     };
@@ -558,18 +546,6 @@ fn build(
         function.compiled_pycs = python_stats.compiled_pycs;
         function.strip_saved_bytes = python_stats.strip_saved_bytes;
         function.notes.extend(python_stats.notes);
-        let language = inventory.function.runtime.language();
-        if config.compile && language != model::Language::Python {
-            function
-                .notes
-                .push("--compile applies to Python functions only".to_string());
-        }
-        if config.strip && language == model::Language::Node {
-            function.notes.push(
-                "--strip applies to Python extension modules and custom runtimes' bootstrap only"
-                    .to_string(),
-            );
-        }
         function.layers = attached
             .iter()
             .map(|&layer| {
@@ -646,7 +622,7 @@ fn write_layer(
     planned: &[(Inventory, Plan)],
     out: &std::path::Path,
     options: &package::zip::WriteOptions,
-    python: crate::python::package::Options,
+    stage: crate::ecosystem::Stage,
 ) -> Result<model::Artifact> {
     let folder = out.join("layers");
     fs_err::create_dir_all(&folder)?;
@@ -676,11 +652,8 @@ fn write_layer(
                 }
             })
             .collect();
-        crate::python::pyc::stage(inventory, plan, &mut staged)?;
-        let python = match inventory.function.runtime.python_version() {
-            Some(version) => crate::python::package::stage(version, python, &folder, &mut staged)?,
-            None => package::Staged::default(),
-        };
+        let python =
+            crate::ecosystem::of(inventory).stage(inventory, plan, stage, &folder, &mut staged)?;
         // `--compile` appends pycs: each goes into the `__pycache__` beside its source's
         // place in the layer.
         let added = staged.split_off(files.len());

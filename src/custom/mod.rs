@@ -77,7 +77,14 @@ impl Ecosystem for Custom {
         out: &Path,
         entries: &mut Vec<Entry>,
     ) -> Result<Staged> {
-        package::stage(plan, options.strip, out, entries)
+        let mut staged = package::stage(plan, options.strip, out, entries)?;
+        if options.compile {
+            staged
+                .stats
+                .notes
+                .push("--compile applies to Python functions only".to_string());
+        }
+        Ok(staged)
     }
 
     fn smoke(

@@ -31,6 +31,17 @@ pub enum Language {
     Custom,
 }
 
+impl Language {
+    /// `Node.js`, `Python`, `custom-runtime`: for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Language::Node => "Node.js",
+            Language::Python => "Python",
+            Language::Custom => "custom-runtime",
+        }
+    }
+}
+
 impl Runtime {
     pub const ALL: [Runtime; 11] = [
         Runtime::Nodejs18,

@@ -10,6 +10,7 @@ pub mod packages;
 pub mod refine;
 pub mod scan;
 pub mod shake;
+pub mod smoke;
 pub mod trace;
 
 use std::collections::BTreeMap;
@@ -71,6 +72,6 @@ impl Ecosystem for Node {
         layers: &[PathBuf],
         options: &SmokeOptions,
     ) -> Result<SmokeReport> {
-        crate::smoke::smoke_interpreted(inventory, artifact, layers, options)
+        crate::smoke::smoke_interpreted(inventory, artifact, layers, options, &smoke::NodeLoader)
     }
 }

@@ -9,12 +9,13 @@ pub mod package;
 pub mod pyc;
 pub mod scan;
 pub mod shake;
+pub mod smoke;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::dedupe;
-use crate::ecosystem::{Ecosystem, Stage, Staged};
+use crate::ecosystem::{DigestRecipe, Ecosystem, Stage, Staged};
 use crate::error::Result;
 use crate::lambda::Language;
 use crate::model::{Inventory, Plan, PythonInventory};
@@ -78,6 +79,29 @@ impl Ecosystem for Python {
         package::stage(version, options, out, entries)
     }
 
+    fn digest_recipe(
+        &self,
+        inventory: &Inventory,
+        plan: &Plan,
+        options: Stage,
+        index: usize,
+    ) -> DigestRecipe {
+        let path = &inventory.files[index].path;
+        let mut marks: Vec<&'static [u8]> = Vec::new();
+        if options.compile && path.ends_with(".py") {
+            marks.push(b"--compile\0");
+        }
+        if options.strip && package::strippable(path) {
+            marks.push(b"--strip\0");
+        }
+        let pyc_source = plan
+            .rewrite_pycs()
+            .contains(&index)
+            .then(|| facts(inventory).files.get(&index)?.pyc?.source)
+            .flatten();
+        DigestRecipe { marks, pyc_source }
+    }
+
     fn smoke(
         &self,
         inventory: &Inventory,
@@ -85,6 +109,6 @@ impl Ecosystem for Python {
         layers: &[PathBuf],
         options: &SmokeOptions,
     ) -> Result<SmokeReport> {
-        crate::smoke::smoke_interpreted(inventory, artifact, layers, options)
+        crate::smoke::smoke_interpreted(inventory, artifact, layers, options, &smoke::PythonLoader)
     }
 }

@@ -175,10 +175,10 @@ impl CheckReport {
             );
             let _ = writeln!(
                 out,
-                "  zipped {}, unzipped {}, {} entries",
+                "  zipped {}, unzipped {}, {}",
                 human_bytes(function.zipped_bytes),
                 human_bytes(function.unzipped_bytes),
-                function.entries
+                entries(function.entries)
             );
             if !function.layers.is_empty() {
                 let _ = writeln!(
@@ -199,10 +199,10 @@ impl CheckReport {
             let _ = writeln!(out, "layer {} ({})", layer.name, layer.artifact);
             let _ = writeln!(
                 out,
-                "  zipped {}, unzipped {}, {} entries",
+                "  zipped {}, unzipped {}, {}",
                 human_bytes(layer.zipped_bytes),
                 human_bytes(layer.unzipped_bytes),
-                layer.entries
+                entries(layer.entries)
             );
             render_limits(&mut out, &layer.limits);
             render_findings(&mut out, &layer.findings);
@@ -246,8 +246,17 @@ fn render_limits(out: &mut String, limits: &[LimitResult]) {
         let _ = writeln!(
             out,
             "    {:<15} {actual:>10} of {limit_text:>10}  {verdict}",
-            limit.id
+            limit.id.replace('_', " ")
         );
+    }
+}
+
+/// `1 entry`, `3 entries`.
+fn entries(count: usize) -> String {
+    if count == 1 {
+        "1 entry".to_string()
+    } else {
+        format!("{count} entries")
     }
 }
 
