@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     CustomInventory, EcosystemInventory, Function, Handler, Imports, Inventory, Origin, Runtime,
 };
-use crate::scan::{ScanOptions, absolute_canonical, bounds, walk};
+use crate::scan::{ScanOptions, bounds, output_folder, walk};
 
 /// Scans a custom-runtime function folder: `path` as the user gave it, `root` canonical.
 pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
@@ -41,7 +41,6 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
         .next()
         .unwrap_or(layout::BOOTSTRAP)
         .to_string();
-    let output = options.output.as_deref().map(absolute_canonical);
     let mut tree = walk::walk(&folder, &bounds(&folder, options, None))?;
     if let Some(refused) = tree.refused.first() {
         return Err(refused.error());
@@ -129,11 +128,7 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
             None => Origin::Inferred(located.origin.to_string()),
         },
     };
-    let output_folder = output
-        .as_deref()
-        .filter(|out| out.starts_with(&folder) && *out != folder)
-        .and_then(|out| out.strip_prefix(&folder).ok())
-        .map(|relative| relative.to_string_lossy().replace('\\', "/"));
+    let output_folder = output_folder(&folder, options);
     let imports = Imports {
         notes,
         ..Imports::default()

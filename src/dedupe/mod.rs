@@ -16,6 +16,14 @@ pub struct Input<'a> {
     pub digests: &'a [Option<[u8; 32]>],
 }
 
+impl Input<'_> {
+    /// `<runtime>-<arch>`: only functions of one group share a layer.
+    pub fn group(&self) -> String {
+        let function = &self.inventory.function;
+        format!("{}-{}", function.runtime.id(), function.arch.id())
+    }
+}
+
 /// What layers may be.
 #[derive(Debug, Clone)]
 pub struct Options {

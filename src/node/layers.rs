@@ -22,9 +22,7 @@ fn hoisted(path: &str) -> bool {
 pub fn candidates(input: &Input<'_>, notes: &mut Vec<String>) -> BTreeMap<[u8; 32], Candidate> {
     let inventory = input.inventory;
     let plan = input.plan;
-    let runtime = inventory.function.runtime;
-    let arch = inventory.function.arch;
-    let group = format!("{}-{}", runtime.id(), arch.id());
+    let group = input.group();
     let kept = |file: usize| plan.files[file].keep;
     let mut found = BTreeMap::new();
     // Own contents and direct top-level needs of every hoisted kept package.

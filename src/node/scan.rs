@@ -13,7 +13,7 @@ use crate::model::{
     Owner, Runtime,
 };
 use crate::scan::walk;
-use crate::scan::{ScanOptions, absolute_canonical, bounds, flagged_handler, split_handler};
+use crate::scan::{ScanOptions, bounds, flagged_handler, output_folder, split_handler};
 
 /// Scans a Node.js function folder: `path` as the user gave it, `root` its canonical form.
 pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
@@ -54,10 +54,6 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
         ));
     }
     // The walk first: it refuses links that leave the project before anything is read.
-    let output = options.output.as_deref().map(absolute_canonical);
-    let skip = output
-        .as_deref()
-        .filter(|out| out.starts_with(&root) && out != &root);
     let mut tree = walk::walk(&root, &bounds(&root, options, None))?;
     if let Some(refused) = tree.refused.first() {
         return Err(refused.error());
@@ -93,15 +89,7 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
     let (runtime, runtime_origin) = runtime(options.runtime, &manifest);
     let handler = handler(&root, options.handler.as_deref(), &manifest, &tree)?;
     let imports = user_imports(&tree, &handler.file)?;
-    let output_folder = skip
-        .and_then(|out| out.strip_prefix(&root).ok())
-        .map(|relative| {
-            relative
-                .components()
-                .map(|part| part.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/")
-        });
+    let output_folder = output_folder(&root, options);
 
     let trace = if options.trace {
         Some(trace::trace(

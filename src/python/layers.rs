@@ -11,11 +11,10 @@ use crate::model::PackageKind;
 pub fn candidates(input: &Input<'_>, notes: &mut Vec<String>) -> BTreeMap<[u8; 32], Candidate> {
     let inventory = input.inventory;
     let plan = input.plan;
-    let runtime = inventory.function.runtime;
-    let arch = inventory.function.arch;
-    let group = format!("{}-{}", runtime.id(), arch.id());
+    let group = input.group();
     let kept = |file: usize| plan.files[file].keep;
     let mut found = BTreeMap::new();
+    let runtime = inventory.function.runtime;
     let Some(site) = crate::lambda::layers::python_site_packages(runtime) else {
         return found;
     };

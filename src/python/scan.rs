@@ -24,7 +24,7 @@ use crate::model::{
 };
 use crate::python::pyc;
 use crate::scan::walk::{self, join, parent, relative_link};
-use crate::scan::{ScanOptions, absolute_canonical};
+use crate::scan::{ScanOptions, output_folder};
 
 /// Usual handler files, in the order lamina tries them, with the function name Lambda's
 /// console gives each.
@@ -76,10 +76,6 @@ enum Layout {
 /// Scans a Python function folder (`root` is canonical).
 pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
     let mut warnings = Vec::new();
-    let output = options.output.as_deref().map(absolute_canonical);
-    let skip = output
-        .as_deref()
-        .filter(|out| out.starts_with(&root) && out != &root);
 
     let venvs = virtual_environments(&root)?;
     let (layout, venv_version) = layout(&root, options, &venvs)?;
@@ -261,15 +257,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
     for (file, owner) in files.iter_mut().zip(&owners) {
         file.owner = *owner;
     }
-    let output_folder = skip
-        .and_then(|out| out.strip_prefix(&root).ok())
-        .map(|relative| {
-            relative
-                .components()
-                .map(|part| part.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/")
-        });
+    let output_folder = output_folder(&root, options);
     Ok(Inventory {
         function: Function {
             name,

@@ -79,6 +79,17 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
     ecosystem.scan(path, root, options)
 }
 
+/// The output folder's artifact path, when it lies inside the function folder `root`.
+pub(crate) fn output_folder(root: &Path, options: &ScanOptions) -> Option<String> {
+    let output = absolute_canonical(options.output.as_deref()?);
+    let relative = output.strip_prefix(root).ok()?;
+    let parts: Vec<_> = relative
+        .components()
+        .map(|part| part.as_os_str().to_string_lossy())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
 /// An absolute, symlink-free form of a path that may not exist yet.
 pub(crate) fn absolute_canonical(path: &Path) -> PathBuf {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
