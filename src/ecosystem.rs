@@ -73,6 +73,10 @@ pub trait Ecosystem: Sync {
         DigestRecipe::default()
     }
 
+    /// `lamina check` without `--runtime`: what a zip says about a function of this ecosystem,
+    /// and the runtime it points to. The strongest evidence across ecosystems wins.
+    fn zip_evidence(&self, zip: &ZipView<'_>) -> Option<ZipEvidence>;
+
     /// `--smoke`: loads the handler from the built artifact (with `layers`, in attach order)
     /// and, with an event, invokes it, as the runtime does.
     fn smoke(
@@ -98,6 +102,62 @@ impl DigestRecipe {
     pub fn plain(&self) -> bool {
         self.marks.is_empty() && self.pyc_source.is_none()
     }
+}
+
+/// What `lamina check` read of a function zip and its layers.
+pub struct ZipView<'a> {
+    /// The function zip's files (not folders).
+    pub files: &'a std::collections::BTreeSet<&'a str>,
+    /// Every entry of the function zip, then of each layer.
+    pub paths: &'a [&'a str],
+    /// `--handler`, when given.
+    pub handler: Option<&'a str>,
+    /// The function zip's own `package.json`, when it has one.
+    pub root_manifest: Option<&'a str>,
+}
+
+impl ZipView<'_> {
+    /// Whether the handler's module is one of the zip's files with one of `extensions`
+    /// (`pkg.app` as `pkg/app.py` or `pkg.app.py`).
+    pub fn handler_in(&self, extensions: &[&str]) -> bool {
+        self.handler
+            .and_then(|spec| spec.rsplit_once('.'))
+            .is_some_and(|(module, _)| {
+                extensions.iter().any(|extension| {
+                    self.files
+                        .contains(format!("{}.{extension}", module.replace('.', "/")).as_str())
+                        || self
+                            .files
+                            .contains(format!("{module}.{extension}").as_str())
+                })
+            })
+    }
+}
+
+/// Evidence for a runtime found in a zip.
+pub struct ZipEvidence {
+    /// 3: only this ecosystem's runtimes load it (`bootstrap`); 2: the handler's file is this
+    /// ecosystem's; 1: the zip holds this ecosystem's files.
+    pub strength: u8,
+    pub runtime: crate::lambda::Runtime,
+    /// `inferred from …`, `assumed from …`.
+    pub why: String,
+}
+
+/// The runtime a function zip (with its layers) points to: the strongest evidence, the first
+/// ecosystem of `ALL` on a tie.
+pub fn infer_from_zip(zip: &ZipView<'_>) -> Option<(crate::lambda::Runtime, String)> {
+    let mut best: Option<ZipEvidence> = None;
+    for ecosystem in ALL {
+        if let Some(evidence) = ecosystem.zip_evidence(zip)
+            && best
+                .as_ref()
+                .is_none_or(|best| evidence.strength > best.strength)
+        {
+            best = Some(evidence);
+        }
+    }
+    best.map(|evidence| (evidence.runtime, evidence.why))
 }
 
 /// What `build` asks of the staging step.

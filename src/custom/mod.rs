@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::dedupe;
-use crate::ecosystem::{Ecosystem, Stage, Staged};
+use crate::ecosystem::{Ecosystem, Stage, Staged, ZipEvidence, ZipView};
 use crate::error::Result;
 use crate::lambda::Language;
 use crate::model::{Inventory, Plan};
@@ -85,6 +85,15 @@ impl Ecosystem for Custom {
                 .push("--compile applies to Python functions only".to_string());
         }
         Ok(staged)
+    }
+
+    fn zip_evidence(&self, zip: &ZipView<'_>) -> Option<ZipEvidence> {
+        zip.files.contains(layout::BOOTSTRAP).then(|| ZipEvidence {
+            strength: 3,
+            runtime: crate::lambda::Runtime::ProvidedAl2023,
+            why: "inferred from bootstrap at the zip's root (provided.al2 is the other choice)"
+                .to_string(),
+        })
     }
 
     fn smoke(

@@ -32,6 +32,32 @@ pub fn files(language: Language, module: &str) -> Vec<String> {
     }
 }
 
+/// The layer folders (under `/opt`) a runtime of `language` loads a handler's module from:
+/// Python's search folders (`python/` alone when the version is unknown); Node.js loads a
+/// handler from the function only; a custom runtime starts `bootstrap`.
+pub fn layer_folders(language: Language, runtime: Option<crate::lambda::Runtime>) -> Vec<String> {
+    match (language, runtime) {
+        (Language::Python, Some(runtime)) => crate::lambda::layers::search_folders(runtime),
+        (Language::Python, None) => vec![crate::lambda::layers::PYTHON_FOLDER.to_string()],
+        _ => Vec::new(),
+    }
+}
+
+/// The languages whose handler files a zip may hold: the runtime's, or, when it is unknown,
+/// every language whose runtimes load a handler file.
+pub fn languages(runtime: Option<crate::lambda::Runtime>) -> Vec<Language> {
+    match runtime {
+        Some(runtime) => vec![runtime.language()],
+        None => vec![Language::Node, Language::Python],
+    }
+}
+
+/// Whether the runtime starts an executable `bootstrap` (from `/var/task` or `/opt`) rather
+/// than loading a handler file.
+pub fn starts_bootstrap(runtime: crate::lambda::Runtime) -> bool {
+    runtime.language() == Language::Custom
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +82,20 @@ mod tests {
             ["pkg/app.py", "pkg/app/__init__.py"]
         );
         assert!(files(Language::Custom, "bootstrap").is_empty());
+    }
+
+    #[test]
+    fn python_handlers_may_come_from_layers_node_handlers_never() {
+        use crate::lambda::Runtime;
+        assert_eq!(
+            layer_folders(Language::Python, Some(Runtime::Python311)),
+            ["python/lib/python3.11/site-packages", "python"]
+        );
+        assert_eq!(layer_folders(Language::Python, None), ["python"]);
+        assert!(layer_folders(Language::Node, Some(Runtime::Nodejs22)).is_empty());
+        assert_eq!(languages(None), [Language::Node, Language::Python]);
+        assert_eq!(languages(Some(Runtime::Python312)), [Language::Python]);
+        assert!(starts_bootstrap(Runtime::ProvidedAl2));
+        assert!(!starts_bootstrap(Runtime::Nodejs20));
     }
 }

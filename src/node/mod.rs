@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::dedupe;
-use crate::ecosystem::Ecosystem;
+use crate::ecosystem::{Ecosystem, ZipEvidence, ZipView};
 use crate::error::Result;
-use crate::lambda::Language;
+use crate::lambda::{Language, Runtime};
 use crate::model::{Inventory, NodeInventory, Plan};
 use crate::scan::ScanOptions;
 use crate::shake::ShakeOptions;
@@ -63,6 +63,56 @@ impl Ecosystem for Node {
         notes: &mut Vec<String>,
     ) -> BTreeMap<[u8; 32], dedupe::Candidate> {
         layers::candidates(input, notes)
+    }
+
+    fn zip_evidence(&self, zip: &ZipView<'_>) -> Option<ZipEvidence> {
+        let strength = if zip.handler_in(&["js", "mjs", "cjs"]) {
+            2
+        } else if zip.files.contains("package.json")
+            || zip.files.iter().any(|path| {
+                path.ends_with(".js") || path.ends_with(".mjs") || path.ends_with(".cjs")
+            })
+        {
+            1
+        } else {
+            return None;
+        };
+        // The function's own package.json: `engines.node` names the version.
+        if let Some(text) = zip.root_manifest
+            && let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
+            && let Some(range) = value
+                .get("engines")
+                .and_then(|engines| engines.get("node"))
+                .and_then(serde_json::Value::as_str)
+            && let Some(runtime) = scan::runtime_for_range(range)
+        {
+            return Some(ZipEvidence {
+                strength,
+                runtime,
+                why: format!("inferred from package.json engines.node \"{range}\""),
+            });
+        }
+        // A layer's `nodejs/nodeNN/` names it too.
+        let versioned = zip.paths.iter().find_map(|path| {
+            let major = path.strip_prefix("nodejs/node")?.split('/').next()?;
+            Runtime::parse(&format!("nodejs{major}.x")).map(|runtime| (runtime, *path))
+        });
+        let (runtime, why) = match versioned {
+            Some((runtime, path)) => (
+                runtime,
+                format!("inferred from JavaScript files and {path}"),
+            ),
+            None => (
+                Runtime::DEFAULT_NODE,
+                "assumed from JavaScript files: no version found in the zips; pass --runtime"
+                    .to_string(),
+            ),
+        };
+        Some(ZipEvidence {
+            strength,
+            runtime,
+            why,
+        })
     }
 
     fn smoke(

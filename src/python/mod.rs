@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::dedupe;
-use crate::ecosystem::{DigestRecipe, Ecosystem, Stage, Staged};
+use crate::ecosystem::{DigestRecipe, Ecosystem, Stage, Staged, ZipEvidence, ZipView};
 use crate::error::Result;
-use crate::lambda::Language;
+use crate::lambda::{Language, Runtime};
 use crate::model::{Inventory, Plan, PythonInventory};
 use crate::package::zip::Entry;
 use crate::scan::ScanOptions;
@@ -100,6 +100,47 @@ impl Ecosystem for Python {
             .then(|| facts(inventory).files.get(&index)?.pyc?.source)
             .flatten();
         DigestRecipe { marks, pyc_source }
+    }
+
+    fn zip_evidence(&self, zip: &ZipView<'_>) -> Option<ZipEvidence> {
+        let strength = if zip.handler_in(&["py"]) {
+            2
+        } else if zip
+            .files
+            .iter()
+            .any(|path| path.ends_with(".py") && !path.contains("node_modules/"))
+        {
+            1
+        } else {
+            return None;
+        };
+        // The version from a layer's `python/lib/python3.X/` or an extension module's name.
+        let versioned = zip.paths.iter().find_map(|path| {
+            let minor = path
+                .strip_prefix("python/lib/python3.")
+                .and_then(|rest| rest.split('/').next())
+                .or_else(|| {
+                    let at = path.find(".cpython-3")? + ".cpython-3".len();
+                    path[at..].split('-').next()
+                })?;
+            Runtime::parse(&format!("python3.{minor}")).map(|runtime| (runtime, *path))
+        });
+        let (runtime, why) = match versioned {
+            Some((runtime, path)) => (runtime, format!("inferred from Python files and {path}")),
+            None => (
+                Runtime::ALL
+                    .into_iter()
+                    .filter(|runtime| runtime.language() == Language::Python)
+                    .max()?,
+                "assumed from Python files: no version found in the zips; pass --runtime"
+                    .to_string(),
+            ),
+        };
+        Some(ZipEvidence {
+            strength,
+            runtime,
+            why,
+        })
     }
 
     fn smoke(

@@ -25,8 +25,7 @@ pub fn handler(
     function: &Contents,
     layers: &[Layer<'_>],
 ) -> Option<Finding> {
-    let language = runtime.map(Runtime::language);
-    if language == Some(Language::Custom) {
+    if runtime.is_some_and(crate::lambda::handler::starts_bootstrap) {
         // A custom runtime's bootstrap decides what the handler means.
         return None;
     }
@@ -37,18 +36,16 @@ pub fn handler(
         ));
     };
     let mut candidates: Vec<(Option<&str>, String)> = Vec::new();
-    if language != Some(Language::Python) {
-        let files = crate::lambda::handler::files(Language::Node, module);
-        candidates.extend(files.into_iter().map(|file| (None, file)));
-    }
-    if language != Some(Language::Node) {
-        let files = crate::lambda::handler::files(Language::Python, module);
+    // The layer folder to name when the handler may come from a layer (Python's `python/`).
+    let mut layer_folder: Option<String> = None;
+    for language in crate::lambda::handler::languages(runtime) {
+        let files = crate::lambda::handler::files(language, module);
         candidates.extend(files.iter().map(|file| (None, file.clone())));
-        // Without a runtime, only the folder every Python runtime searches.
-        let roots = match runtime {
-            Some(runtime) => crate::lambda::layers::search_folders(runtime),
-            None => vec![crate::lambda::layers::PYTHON_FOLDER.to_string()],
-        };
+        let roots = crate::lambda::handler::layer_folders(language, runtime);
+        if runtime.is_some() {
+            layer_folder =
+                layer_folder.or_else(|| roots.iter().min_by_key(|root| root.len()).cloned());
+        }
         for layer in layers {
             for root in &roots {
                 for file in &files {
@@ -73,11 +70,9 @@ pub fn handler(
         .filter(|(layer, _)| layer.is_none())
         .map(|(_, path)| path.as_str())
         .collect();
-    let where_ = match runtime {
-        Some(runtime) if runtime.language() == Language::Python && !layers.is_empty() => {
-            "in the function zip or under a layer's python/ folder"
-        }
-        _ => "in the function zip",
+    let where_ = match layer_folder.filter(|_| !layers.is_empty()) {
+        Some(folder) => format!("in the function zip or under a layer's {folder}/ folder"),
+        None => "in the function zip".to_string(),
     };
     Some(HANDLER_MISSING.at(
         None,
@@ -90,7 +85,7 @@ pub fn handler(
 
 /// A custom runtime (`provided.*`) starts `bootstrap` from the function's root or a layer's.
 pub fn bootstrap(runtime: Runtime, function: &Contents, layers: &[Layer<'_>]) -> Option<Finding> {
-    if runtime.language() != Language::Custom {
+    if !crate::lambda::handler::starts_bootstrap(runtime) {
         return None;
     }
     let present = std::iter::once(function)

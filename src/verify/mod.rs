@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::{Arch, Finding, Language, Runtime, Severity, Upload, Verification};
+use crate::model::{Arch, Finding, Runtime, Severity, Upload, Verification};
 use layout::Layer;
 pub use report::{CheckReport, CheckedFunction, CheckedLayer};
 use zipcheck::{Contents, ReadLimits};
@@ -108,7 +108,8 @@ fn platform_findings(contents: &Contents, runtime: Option<Runtime>, arch: Arch) 
         runtime.map(Runtime::glibc),
         runtime.map_or("", Runtime::id),
     );
-    if let Some(runtime) = runtime.filter(|runtime| runtime.language() == Language::Python) {
+    // `wheel::check` judges only Python runtimes' wheels.
+    if let Some(runtime) = runtime {
         found.extend(
             contents
                 .wheels
@@ -158,111 +159,24 @@ fn stem(path: &Path) -> String {
     )
 }
 
-/// The newest runtime of a language in `Runtime::ALL`, for a function that names no version.
-fn newest(language: Language) -> Option<Runtime> {
-    Runtime::ALL
-        .into_iter()
-        .filter(|runtime| runtime.language() == language)
-        .max()
-}
-
-/// Infers a function's runtime from what its zip and layers hold: a `bootstrap` means a custom
-/// runtime, Python or JavaScript files the language, and versioned layer folders
-/// (`python/lib/python3.12/`, `nodejs/node20/`) or extension names (`.cpython-312-`) the
-/// version. Returns the runtime and what it was inferred from.
+/// Infers a function's runtime from what its zip and layers hold: each ecosystem says what it
+/// sees (`bootstrap`, the handler's file, its files; a version from `engines.node`, a versioned
+/// layer folder or an extension module's name), and the strongest wins.
 fn infer_runtime(
     function: &Contents,
     layers: &[Layer<'_>],
     handler: Option<&str>,
 ) -> Option<(Runtime, String)> {
     let files = function.loadable();
-    if files.contains("bootstrap") {
-        return Some((
-            Runtime::ProvidedAl2023,
-            "inferred from bootstrap at the zip's root (provided.al2 is the other choice)".into(),
-        ));
-    }
-    let all_paths = || {
-        std::iter::once(function)
-            .chain(layers.iter().map(|layer| layer.contents))
-            .flat_map(|contents| contents.entries.iter().map(|entry| entry.path.as_str()))
-    };
-    let python = files
-        .iter()
-        .any(|path| path.ends_with(".py") && !path.contains("node_modules/"));
-    let node = files
-        .iter()
-        .any(|path| path.ends_with(".js") || path.ends_with(".mjs") || path.ends_with(".cjs"))
-        || files.contains("package.json");
-    let handler_in = |extensions: &[&str]| {
-        handler
-            .and_then(|spec| spec.rsplit_once('.'))
-            .is_some_and(|(module, _)| {
-                extensions.iter().any(|extension| {
-                    files.contains(format!("{}.{extension}", module.replace('.', "/")).as_str())
-                        || files.contains(format!("{module}.{extension}").as_str())
-                })
-            })
-    };
-    let language = if handler_in(&["py"]) {
-        Language::Python
-    } else if handler_in(&["js", "mjs", "cjs"]) {
-        Language::Node
-    } else if python {
-        Language::Python
-    } else if node {
-        Language::Node
-    } else {
-        return None;
-    };
-    // A Node function's own package.json: `engines.node` names the version.
-    if language == Language::Node
-        && let Some(text) = &function.root_manifest
-        && let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
-        && let Some(range) = value
-            .get("engines")
-            .and_then(|engines| engines.get("node"))
-            .and_then(serde_json::Value::as_str)
-        && let Some(runtime) = crate::node::scan::runtime_for_range(range)
-    {
-        return Some((
-            runtime,
-            format!("inferred from package.json engines.node \"{range}\""),
-        ));
-    }
-    let versioned = all_paths().find_map(|path| match language {
-        Language::Python => {
-            let minor = path
-                .strip_prefix("python/lib/python3.")
-                .and_then(|rest| rest.split('/').next())
-                .or_else(|| {
-                    let at = path.find(".cpython-3")? + ".cpython-3".len();
-                    path[at..].split('-').next()
-                })?;
-            Runtime::parse(&format!("python3.{minor}")).map(|runtime| (runtime, path))
-        }
-        _ => {
-            let major = path.strip_prefix("nodejs/node")?.split('/').next()?;
-            Runtime::parse(&format!("nodejs{major}.x")).map(|runtime| (runtime, path))
-        }
-    });
-    let what = if language == Language::Python {
-        "Python files"
-    } else {
-        "JavaScript files"
-    };
-    Some(match versioned {
-        Some((runtime, path)) => (runtime, format!("inferred from {what} and {path}")),
-        None => {
-            let runtime = match language {
-                Language::Node => Runtime::DEFAULT_NODE,
-                _ => newest(language)?,
-            };
-            (
-                runtime,
-                format!("assumed from {what}: no version found in the zips; pass --runtime"),
-            )
-        }
+    let paths: Vec<&str> = std::iter::once(function)
+        .chain(layers.iter().map(|layer| layer.contents))
+        .flat_map(|contents| contents.entries.iter().map(|entry| entry.path.as_str()))
+        .collect();
+    crate::ecosystem::infer_from_zip(&crate::ecosystem::ZipView {
+        files: &files,
+        paths: &paths,
+        handler,
+        root_manifest: function.root_manifest.as_deref(),
     })
 }
 

@@ -100,6 +100,9 @@ fn go_builds() -> Option<&'static GoBuilds> {
                     .current_dir(&source)
                     // The module has no dependencies: nothing to fetch.
                     .env("GOPROXY", "off")
+                    // Go's build cache in the tests' own folder, never the user's ~/.cache/go-build.
+                    .env("GOCACHE", root.join("go-cache"))
+                    .env("GOPATH", root.join("go-path"))
                     .env("GOFLAGS", "-mod=mod")
                     .envs(environment.iter().copied())
                     .output()
@@ -138,6 +141,11 @@ fn rust_build() -> &'static Path {
             .args(["build", "--locked", "--manifest-path"])
             .arg(provided_dir().join("rust-orders/Cargo.toml"))
             .env("CARGO_TARGET_DIR", &target)
+            // Its crates are downloaded into the tests' own folder, never the user's ~/.cargo.
+            .env(
+                "CARGO_HOME",
+                cache_root("lamina-e2e-custom").join("cargo-home"),
+            )
             .output()
             .unwrap();
         assert!(
