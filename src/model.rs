@@ -172,6 +172,16 @@ pub enum PackageKind {
     Python(Box<Distribution>),
 }
 
+impl PackageKind {
+    /// `npm`, `python`: the report's `kind`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            PackageKind::Npm(_) => "npm",
+            PackageKind::Python(_) => "python",
+        }
+    }
+}
+
 /// What a Python distribution's metadata folder says about it.
 #[derive(Debug, Clone, Default)]
 pub struct Distribution {

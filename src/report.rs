@@ -275,138 +275,26 @@ pub fn function_report(
     built: Option<(&Artifact, &Verification)>,
 ) -> FunctionReport {
     let function = &inventory.function;
-    let kept = || {
-        inventory
-            .files
-            .iter()
-            .zip(&plan.files)
-            .filter(|(_, decision)| decision.keep)
-            .map(|(file, _)| file)
-    };
-    let kept_bytes: u64 = kept().map(|file| file.bytes).sum();
-    let kept_files = kept().count();
-
-    let mut rules: BTreeMap<&'static str, RuleReport> = BTreeMap::new();
-    for (file, decision) in inventory.files.iter().zip(&plan.files) {
-        if let Reason::Rule(rule) = decision.reason {
-            let entry = rules.entry(rule).or_insert(RuleReport {
-                rule,
-                files: 0,
-                bytes: 0,
-            });
-            entry.files += 1;
-            entry.bytes += file.bytes;
-        }
-    }
-
+    let kept_files = plan.files.iter().filter(|decision| decision.keep).count();
     let packages: Vec<PackageReport> = inventory
         .packages
         .iter()
         .zip(&plan.packages)
-        .map(|(package, decision)| {
-            let bytes = package
-                .files
-                .iter()
-                .map(|&i| inventory.files[i].bytes)
-                .sum();
-            let kept_bytes = package
-                .files
-                .iter()
-                .filter(|&&i| plan.files[i].keep)
-                .map(|&i| inventory.files[i].bytes)
-                .sum();
-            PackageReport {
-                name: package.name.clone(),
-                version: package.version.clone(),
-                path: package.path.clone(),
-                bytes,
-                files: package.files.len(),
-                kept_bytes,
-                class: decision.class,
-                status: match (&decision.reason, decision.keep) {
-                    (Reason::Layer(_), _) => "layer",
-                    (_, true) => "kept",
-                    (_, false) => "dropped",
-                },
-                reason: decision.reason.to_string(),
-                runtime_provided: runtime_provided(inventory, &package.name),
-                workspace: package.workspace,
-                lock: package.lock,
-                kind: match package.kind {
-                    crate::model::PackageKind::Npm(_) => "npm",
-                    crate::model::PackageKind::Python(_) => "python",
-                },
-                python: distribution_report(inventory, package),
-                trace: plan.traced(package.id).map(|traced| TraceReport {
-                    mode: match traced {
-                        crate::model::Traced::Files => "files",
-                        crate::model::Traced::Whole(_) => "whole",
-                    },
-                    reached_files: inventory.trace().map_or(0, |trace| {
-                        package
-                            .files
-                            .iter()
-                            .filter(|file| trace.reached.contains_key(file))
-                            .count()
-                    }),
-                    kept_files: package
-                        .files
-                        .iter()
-                        .filter(|&&file| plan.files[file].keep)
-                        .count(),
-                    reason: match traced {
-                        crate::model::Traced::Files => None,
-                        crate::model::Traced::Whole(reason) => Some(reason.clone()),
-                    },
-                }),
-            }
-        })
+        .map(|(package, decision)| package_report(inventory, plan, package, decision))
         .collect();
-
-    let classes = PackageClass::ALL
-        .iter()
-        .map(|&class| {
-            let (bytes, files) = crate::shake::class_totals(inventory, &plan.packages, class);
-            ClassReport {
-                class,
-                packages: plan
-                    .packages
-                    .iter()
-                    .filter(|decision| decision.class == class)
-                    .count(),
-                files,
-                bytes,
-            }
-        })
-        .collect::<Vec<_>>();
+    let classes = class_reports(inventory, plan);
     let runtime_sdk_bytes = classes
         .iter()
         .find(|class| class.class == PackageClass::RuntimeProvided)
         .map_or(0, |class| class.bytes);
-
-    let (artifact, sha256, zipped_bytes, unzipped_bytes, limits, projected) = match built {
-        Some((artifact, verification)) => (
-            Some(artifact.path.display().to_string()),
-            Some(artifact.sha256.clone()),
-            Some(verification.zipped_bytes),
-            verification.unzipped_bytes,
-            verification.limits.clone(),
-            None,
-        ),
-        None => {
-            let projected: u64 = 22
-                + kept()
-                    .map(|file| crate::package::estimate_zipped(&file.path, file.bytes))
-                    .sum::<u64>();
-            // Only what is measured is held to a limit: the zipped size is an estimate until
-            // `build` writes the zip, so it neither fails nor warns (the text marks it `~`).
-            let limits: Vec<_> = crate::verify::limits::function_limits(projected, kept_bytes)
-                .into_iter()
-                .filter(|limit| limit.id == "unzipped")
-                .collect();
-            (None, None, None, kept_bytes, limits, Some(projected))
-        }
-    };
+    let Sizes {
+        artifact,
+        sha256,
+        zipped_bytes,
+        unzipped_bytes,
+        limits,
+        projected,
+    } = sizes(inventory, plan, built);
 
     FunctionReport {
         name: function.name.clone(),
@@ -438,7 +326,7 @@ pub fn function_report(
         limits,
         findings: built.map_or_else(Vec::new, |(_, verification)| verification.findings.clone()),
         classes,
-        rules: rules.into_values().collect(),
+        rules: rule_reports(inventory, plan),
         runtime_sdk_bytes,
         packages,
         dynamic_imports: inventory.imports.dynamic.clone(),
@@ -461,6 +349,158 @@ pub fn function_report(
                 bytes: file.bytes,
             })
             .collect(),
+    }
+}
+
+/// Files and bytes each rule dropped.
+fn rule_reports(inventory: &Inventory, plan: &Plan) -> Vec<RuleReport> {
+    let mut rules: BTreeMap<&'static str, RuleReport> = BTreeMap::new();
+    for (file, decision) in inventory.files.iter().zip(&plan.files) {
+        if let Reason::Rule(rule) = decision.reason {
+            let entry = rules.entry(rule).or_insert(RuleReport {
+                rule,
+                files: 0,
+                bytes: 0,
+            });
+            entry.files += 1;
+            entry.bytes += file.bytes;
+        }
+    }
+    rules.into_values().collect()
+}
+
+/// One package's line of the report.
+fn package_report(
+    inventory: &Inventory,
+    plan: &Plan,
+    package: &crate::model::Package,
+    decision: &crate::model::PackageDecision,
+) -> PackageReport {
+    let bytes = package
+        .files
+        .iter()
+        .map(|&i| inventory.files[i].bytes)
+        .sum();
+    let kept_bytes = package
+        .files
+        .iter()
+        .filter(|&&i| plan.files[i].keep)
+        .map(|&i| inventory.files[i].bytes)
+        .sum();
+    PackageReport {
+        name: package.name.clone(),
+        version: package.version.clone(),
+        path: package.path.clone(),
+        bytes,
+        files: package.files.len(),
+        kept_bytes,
+        class: decision.class,
+        status: match (&decision.reason, decision.keep) {
+            (Reason::Layer(_), _) => "layer",
+            (_, true) => "kept",
+            (_, false) => "dropped",
+        },
+        reason: decision.reason.to_string(),
+        runtime_provided: runtime_provided(inventory, &package.name),
+        workspace: package.workspace,
+        lock: package.lock,
+        kind: package.kind.label(),
+        python: distribution_report(inventory, package),
+        trace: plan.traced(package.id).map(|traced| TraceReport {
+            mode: match traced {
+                crate::model::Traced::Files => "files",
+                crate::model::Traced::Whole(_) => "whole",
+            },
+            reached_files: inventory.trace().map_or(0, |trace| {
+                package
+                    .files
+                    .iter()
+                    .filter(|file| trace.reached.contains_key(file))
+                    .count()
+            }),
+            kept_files: package
+                .files
+                .iter()
+                .filter(|&&file| plan.files[file].keep)
+                .count(),
+            reason: match traced {
+                crate::model::Traced::Files => None,
+                crate::model::Traced::Whole(reason) => Some(reason.clone()),
+            },
+        }),
+    }
+}
+
+/// Packages, files and bytes per class.
+fn class_reports(inventory: &Inventory, plan: &Plan) -> Vec<ClassReport> {
+    PackageClass::ALL
+        .iter()
+        .map(|&class| {
+            let (bytes, files) = crate::shake::class_totals(inventory, &plan.packages, class);
+            ClassReport {
+                class,
+                packages: plan
+                    .packages
+                    .iter()
+                    .filter(|decision| decision.class == class)
+                    .count(),
+                files,
+                bytes,
+            }
+        })
+        .collect()
+}
+
+/// What the zip weighs: measured when built, else estimated from the kept files.
+struct Sizes {
+    artifact: Option<String>,
+    sha256: Option<String>,
+    zipped_bytes: Option<u64>,
+    unzipped_bytes: u64,
+    limits: Vec<crate::model::LimitResult>,
+    projected: Option<u64>,
+}
+
+fn sizes(inventory: &Inventory, plan: &Plan, built: Option<(&Artifact, &Verification)>) -> Sizes {
+    let kept = || {
+        inventory
+            .files
+            .iter()
+            .zip(&plan.files)
+            .filter(|(_, decision)| decision.keep)
+            .map(|(file, _)| file)
+    };
+    let kept_bytes: u64 = kept().map(|file| file.bytes).sum();
+    let (artifact, sha256, zipped_bytes, unzipped_bytes, limits, projected) = match built {
+        Some((artifact, verification)) => (
+            Some(artifact.path.display().to_string()),
+            Some(artifact.sha256.clone()),
+            Some(verification.zipped_bytes),
+            verification.unzipped_bytes,
+            verification.limits.clone(),
+            None,
+        ),
+        None => {
+            let projected: u64 = 22
+                + kept()
+                    .map(|file| crate::package::estimate_zipped(&file.path, file.bytes))
+                    .sum::<u64>();
+            // Only what is measured is held to a limit: the zipped size is an estimate until
+            // `build` writes the zip, so it neither fails nor warns (the text marks it `~`).
+            let limits: Vec<_> = crate::verify::limits::function_limits(projected, kept_bytes)
+                .into_iter()
+                .filter(|limit| limit.id == "unzipped")
+                .collect();
+            (None, None, None, kept_bytes, limits, Some(projected))
+        }
+    };
+    Sizes {
+        artifact,
+        sha256,
+        zipped_bytes,
+        unzipped_bytes,
+        limits,
+        projected,
     }
 }
 

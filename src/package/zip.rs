@@ -754,6 +754,76 @@ fn store(cache: &Cache, key: &Key, record: Record, data: &Data) {
     }
 }
 
+/// Which entries are compressed together (`chunks`, with their cost in bytes), and the groups
+/// of chunks spawned at a time (`groups`, largest first; `group_of` each chunk's group).
+struct Schedule {
+    chunks: Vec<(std::ops::Range<usize>, u64)>,
+    groups: Vec<Vec<usize>>,
+    group_of: Vec<usize>,
+}
+
+/// Files are compressed on the pool in chunks (a task per file cost more in thread wakeups
+/// than small files cost to compress) and appended in sorted order as they come in. Chunks
+/// are spawned a group at a time, a group ahead of the one being appended, so memory stays
+/// bounded by two groups; within a group the largest go first, so no core is left idle while
+/// another finishes a large file that happened to sort last.
+fn schedule(entries: &[Entry]) -> Schedule {
+    let cost = |entry: &Entry| entry.bytes.min(STREAM_THRESHOLD);
+    let mut chunks = Vec::new();
+    let mut chunk_start = 0;
+    let mut chunk_bytes = 0;
+    for (index, entry) in entries.iter().enumerate() {
+        chunk_bytes += cost(entry);
+        if chunk_bytes >= CHUNK_BYTES || index + 1 - chunk_start >= CHUNK_FILES {
+            chunks.push((chunk_start..index + 1, chunk_bytes));
+            chunk_start = index + 1;
+            chunk_bytes = 0;
+        }
+    }
+    if chunk_start < entries.len() {
+        chunks.push((chunk_start..entries.len(), chunk_bytes));
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of = Vec::with_capacity(chunks.len());
+    let mut group_bytes = 0;
+    for (number, (_, bytes)) in chunks.iter().enumerate() {
+        if groups.is_empty() || group_bytes + bytes > GROUP_BYTES {
+            groups.push(Vec::new());
+            group_bytes = 0;
+        }
+        group_bytes += bytes;
+        groups.last_mut().expect("pushed above").push(number);
+        group_of.push(groups.len() - 1);
+    }
+    for group in &mut groups {
+        group.sort_by_key(|&number| std::cmp::Reverse(chunks[number].1));
+    }
+    Schedule {
+        chunks,
+        groups,
+        group_of,
+    }
+}
+
+/// The central directory and the end records, after every entry.
+fn write_central_directory<W: Write>(
+    out: &mut Output<W>,
+    entries: &[Entry],
+    central: &[Central],
+    temporary: &Path,
+) -> Result<()> {
+    let central_start = out.offset;
+    for (entry, central) in entries.iter().zip(central) {
+        out.write_all(&central_header(&entry.path, central))
+            .map_err(|error| Error::io(temporary, error))?;
+    }
+    let central_size = out.offset - central_start;
+    out.write_all(&end_records(entries.len(), central_start, central_size))
+        .map_err(|error| Error::io(temporary, error))?;
+    out.flush().map_err(|error| Error::io(temporary, error))?;
+    Ok(())
+}
+
 /// Writes `entries` as a zip at `destination`, atomically, and returns its digest and size.
 pub fn write(
     mut entries: Vec<Entry>,
@@ -798,41 +868,12 @@ pub fn write(
         cache.stamps(settled.as_deref().unwrap_or(destination))
     });
 
-    // Files are compressed on the pool in chunks (a task per file cost more in thread wakeups
-    // than small files cost to compress) and appended here in sorted order as they come in.
-    // Chunks are spawned a group at a time, a group ahead of the one being appended, so memory
-    // stays bounded by two groups; within a group the largest go first, so no core is left
-    // idle while another finishes a large file that happened to sort last.
-    let cost = |entry: &Entry| entry.bytes.min(STREAM_THRESHOLD);
-    let mut chunks = Vec::new();
-    let mut chunk_start = 0;
-    let mut chunk_bytes = 0;
-    for (index, entry) in entries.iter().enumerate() {
-        chunk_bytes += cost(entry);
-        if chunk_bytes >= CHUNK_BYTES || index + 1 - chunk_start >= CHUNK_FILES {
-            chunks.push((chunk_start..index + 1, chunk_bytes));
-            chunk_start = index + 1;
-            chunk_bytes = 0;
-        }
-    }
-    if chunk_start < entries.len() {
-        chunks.push((chunk_start..entries.len(), chunk_bytes));
-    }
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut group_of = Vec::with_capacity(chunks.len());
-    let mut group_bytes = 0;
-    for (number, (_, bytes)) in chunks.iter().enumerate() {
-        if groups.is_empty() || group_bytes + bytes > GROUP_BYTES {
-            groups.push(Vec::new());
-            group_bytes = 0;
-        }
-        group_bytes += bytes;
-        groups.last_mut().expect("pushed above").push(number);
-        group_of.push(groups.len() - 1);
-    }
-    for group in &mut groups {
-        group.sort_by_key(|&number| std::cmp::Reverse(chunks[number].1));
-    }
+    // Compressed on the pool a group of chunks ahead, appended in order (`schedule`).
+    let Schedule {
+        chunks,
+        groups,
+        group_of,
+    } = schedule(&entries);
     let (sender, receiver) = std::sync::mpsc::channel();
     let stamps_ref = stamps.as_ref();
     rayon::in_place_scope(|scope| -> Result<()> {
@@ -905,16 +946,7 @@ pub fn write(
         }
         Ok(())
     })?;
-    let central_start = out.offset;
-    for (entry, central) in entries.iter().zip(&central) {
-        out.write_all(&central_header(&entry.path, central))
-            .map_err(|error| Error::io(temporary.path(), error))?;
-    }
-    let central_size = out.offset - central_start;
-    out.write_all(&end_records(entries.len(), central_start, central_size))
-        .map_err(|error| Error::io(temporary.path(), error))?;
-    out.flush()
-        .map_err(|error| Error::io(temporary.path(), error))?;
+    write_central_directory(&mut out, &entries, &central, temporary.path())?;
     let Output {
         inner,
         hasher,
