@@ -77,6 +77,16 @@ pub trait Ecosystem: Sync {
     /// and the runtime it points to. The strongest evidence across ecosystems wins.
     fn zip_evidence(&self, zip: &ZipView<'_>) -> Option<ZipEvidence>;
 
+    /// `lamina check`: a finding when a layer's files of this ecosystem (its `files`, not
+    /// folders) sit where the runtime's module search under `/opt` does not look.
+    fn layer_layout(
+        &self,
+        _files: &[&str],
+        _runtime: crate::lambda::Runtime,
+    ) -> Option<crate::model::Finding> {
+        None
+    }
+
     /// `--smoke`: loads the handler from the built artifact (with `layers`, in attach order)
     /// and, with an event, invokes it, as the runtime does.
     fn smoke(

@@ -115,6 +115,25 @@ impl Ecosystem for Node {
         })
     }
 
+    fn layer_layout(&self, files: &[&str], runtime: Runtime) -> Option<crate::model::Finding> {
+        let versioned = format!("{}/", crate::lambda::layers::node_versioned_folder(runtime));
+        let shared = format!("{}/", crate::lambda::layers::NODE_FOLDER);
+        let misplaced: Vec<&str> = files
+            .iter()
+            .copied()
+            .filter(|path| path.starts_with("node_modules/") || path.contains("/node_modules/"))
+            .filter(|path| !path.starts_with(&shared) && !path.starts_with(&versioned))
+            .collect();
+        let first = misplaced.first()?;
+        Some(crate::verify::findings::LAYER_NODE_LAYOUT.at(
+            Some(first),
+            format!(
+                "{} files under node_modules/ are outside nodejs/node_modules/ and {versioned}, the folders {runtime} searches under /opt",
+                misplaced.len()
+            ),
+        ))
+    }
+
     fn smoke(
         &self,
         inventory: &Inventory,

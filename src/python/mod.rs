@@ -143,6 +143,33 @@ impl Ecosystem for Python {
         })
     }
 
+    fn layer_layout(&self, files: &[&str], runtime: Runtime) -> Option<crate::model::Finding> {
+        let site = format!("{}/", crate::lambda::layers::python_site_packages(runtime)?);
+        let misplaced: Vec<&str> = files
+            .iter()
+            .copied()
+            .filter(|path| {
+                path.ends_with(".py")
+                    || path.contains(".dist-info/")
+                    || path.contains("site-packages/")
+            })
+            .filter(|path| {
+                let in_python = path.starts_with("python/");
+                let other_version =
+                    path.starts_with("python/lib/python") && !path.starts_with(&site);
+                !in_python || other_version
+            })
+            .collect();
+        let first = misplaced.first()?;
+        Some(crate::verify::findings::LAYER_PYTHON_LAYOUT.at(
+            Some(first),
+            format!(
+                "{} Python files are outside python/ and {site}, the folders {runtime} puts on sys.path under /opt",
+                misplaced.len()
+            ),
+        ))
+    }
+
     fn smoke(
         &self,
         inventory: &Inventory,

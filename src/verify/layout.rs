@@ -3,10 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Finding, Language, Runtime};
-use crate::verify::findings::{
-    HANDLER_MISSING, HANDLER_NO_BOOTSTRAP, LAYER_NODE_LAYOUT, LAYER_OVERWRITE, LAYER_PYTHON_LAYOUT,
-};
+use crate::model::{Finding, Runtime};
+use crate::verify::findings::{HANDLER_MISSING, HANDLER_NO_BOOTSTRAP, LAYER_OVERWRITE};
 use crate::verify::zipcheck::{Contents, Kind};
 
 /// A layer as the checks see it: its name and what its zip holds.
@@ -100,56 +98,15 @@ pub fn bootstrap(runtime: Runtime, function: &Contents, layers: &[Layer<'_>]) ->
 }
 
 /// Checks that a layer's packages are where the runtime's module search finds them under
-/// `/opt`.
+/// `/opt`: the runtime's ecosystem knows which of its files the search must find.
 pub fn layer_layout(layer: &Contents, runtime: Runtime) -> Option<Finding> {
-    let files = layer
+    let files: Vec<&str> = layer
         .entries
         .iter()
         .filter(|entry| entry.kind != Kind::Dir)
-        .map(|entry| entry.path.as_str());
-    match runtime.language() {
-        Language::Node => {
-            let versioned = format!("{}/", crate::lambda::layers::node_versioned_folder(runtime));
-            let shared = format!("{}/", crate::lambda::layers::NODE_FOLDER);
-            let misplaced: Vec<&str> = files
-                .filter(|path| path.starts_with("node_modules/") || path.contains("/node_modules/"))
-                .filter(|path| !path.starts_with(&shared) && !path.starts_with(&versioned))
-                .collect();
-            let first = misplaced.first()?;
-            Some(LAYER_NODE_LAYOUT.at(
-                Some(first),
-                format!(
-                    "{} files under node_modules/ are outside nodejs/node_modules/ and {versioned}, the folders {runtime} searches under /opt",
-                    misplaced.len()
-                ),
-            ))
-        }
-        Language::Python => {
-            let site = format!("{}/", crate::lambda::layers::python_site_packages(runtime)?);
-            let misplaced: Vec<&str> = files
-                .filter(|path| {
-                    path.ends_with(".py")
-                        || path.contains(".dist-info/")
-                        || path.contains("site-packages/")
-                })
-                .filter(|path| {
-                    let in_python = path.starts_with("python/");
-                    let other_version =
-                        path.starts_with("python/lib/python") && !path.starts_with(&site);
-                    !in_python || other_version
-                })
-                .collect();
-            let first = misplaced.first()?;
-            Some(LAYER_PYTHON_LAYOUT.at(
-                Some(first),
-                format!(
-                    "{} Python files are outside python/ and {site}, the folders {runtime} puts on sys.path under /opt",
-                    misplaced.len()
-                ),
-            ))
-        }
-        Language::Custom => None,
-    }
+        .map(|entry| entry.path.as_str())
+        .collect();
+    crate::ecosystem::for_language(runtime.language())?.layer_layout(&files, runtime)
 }
 
 /// Layers are extracted into `/opt` in attach order and a later layer's file replaces an
