@@ -86,92 +86,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
         Layout::None => None,
     };
 
-    // The function folder, then the site-packages folder when it lies elsewhere.
-    let outside_site = match &layout {
-        Layout::Outside(dir) => Some(dir.as_path()),
-        _ => None,
-    };
-    let bounds = crate::scan::bounds(&root, options, outside_site);
-    let tree = walk::walk(&root, &bounds)?;
-    warnings.extend(tree.warnings);
-    let mut entries: Vec<(FileEntry, bool)> = Vec::new();
-    let site_prefix = match &layout {
-        Layout::Inside(prefix) => Some(format!("{prefix}/")),
-        _ => None,
-    };
-    // Artifact path of a walked path: site-packages contents move to the root; virtual
-    // environments (but for the chosen site-packages) stay out.
-    let remap = |path: &str| -> Option<(String, bool)> {
-        if let Some(prefix) = &site_prefix
-            && let Some(rest) = path.strip_prefix(prefix.as_str())
-        {
-            return Some((rest.to_string(), true));
-        }
-        if let Some(prefix) = &site_prefix
-            && path == &prefix[..prefix.len() - 1]
-        {
-            return None;
-        }
-        let first = path.split('/').next().unwrap_or("");
-        if venvs.iter().any(|venv| venv == first) {
-            return None;
-        }
-        Some((path.to_string(), matches!(layout, Layout::Root)))
-    };
-    // A link out of the project is an error only where it would ship: a virtual
-    // environment's `bin/python` points at the machine's Python and stays out.
-    if let Some(refused) = tree
-        .refused
-        .iter()
-        .find(|refused| remap(&refused.path).is_some())
-    {
-        return Err(refused.error());
-    }
-    for mut entry in tree.entries {
-        let Some((artifact, site)) = remap(&entry.path) else {
-            continue;
-        };
-        if entry.link_target.is_some() {
-            let target = tree.links.get(&entry.path).and_then(|target| remap(target));
-            match target {
-                Some((target, _)) => entry.link_target = Some(relative_link(&artifact, &target)),
-                None => {
-                    warnings.push(format!(
-                        "{}: a link to a folder that does not ship; left out",
-                        entry.source.display()
-                    ));
-                    continue;
-                }
-            }
-        }
-        entry.path = artifact;
-        entries.push((entry, site));
-    }
-    if let Layout::Outside(dir) = &layout {
-        let outside = walk::walk(dir, &bounds)?;
-        if let Some(refused) = outside.refused.first() {
-            return Err(refused.error());
-        }
-        warnings.extend(outside.warnings);
-        entries.extend(outside.entries.into_iter().map(|entry| (entry, true)));
-    }
-    // The user's own files first, so a same-named file of the site-packages folder is the one
-    // that loses (as `zip` run in the function folder after the dependencies would do).
-    entries.sort_by(|(a, a_site), (b, b_site)| a.path.cmp(&b.path).then(a_site.cmp(b_site)));
-    let mut files: Vec<FileEntry> = Vec::with_capacity(entries.len());
-    let mut from_site: Vec<bool> = Vec::with_capacity(entries.len());
-    for (entry, site) in entries {
-        if files.last().is_some_and(|last| last.path == entry.path) {
-            warnings.push(format!(
-                "{}: {} of your code has the same path in the artifact; the dependency's copy is left out",
-                entry.source.display(),
-                entry.path
-            ));
-            continue;
-        }
-        files.push(entry);
-        from_site.push(site);
-    }
+    let (mut files, from_site) = artifact_files(&root, options, &layout, &venvs, &mut warnings)?;
 
     let by_path: HashMap<&str, usize> = files
         .iter()
@@ -279,6 +194,106 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
             unloaded,
         })),
     })
+}
+
+/// The walk of the function folder (and of the site-packages folder when it lies elsewhere)
+/// in artifact paths: site-packages contents at the root, virtual environments left out, links
+/// remapped; with, for each file, whether it came from the site-packages folder. A file of the
+/// user's wins over a dependency's at the same path.
+fn artifact_files(
+    root: &Path,
+    options: &ScanOptions,
+    layout: &Layout,
+    venvs: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<FileEntry>, Vec<bool>)> {
+    // The function folder, then the site-packages folder when it lies elsewhere.
+    let outside_site = match &layout {
+        Layout::Outside(dir) => Some(dir.as_path()),
+        _ => None,
+    };
+    let bounds = crate::scan::bounds(root, options, outside_site);
+    let tree = walk::walk(root, &bounds)?;
+    warnings.extend(tree.warnings);
+    let mut entries: Vec<(FileEntry, bool)> = Vec::new();
+    let site_prefix = match &layout {
+        Layout::Inside(prefix) => Some(format!("{prefix}/")),
+        _ => None,
+    };
+    // Artifact path of a walked path: site-packages contents move to the root; virtual
+    // environments (but for the chosen site-packages) stay out.
+    let remap = |path: &str| -> Option<(String, bool)> {
+        if let Some(prefix) = &site_prefix
+            && let Some(rest) = path.strip_prefix(prefix.as_str())
+        {
+            return Some((rest.to_string(), true));
+        }
+        if let Some(prefix) = &site_prefix
+            && path == &prefix[..prefix.len() - 1]
+        {
+            return None;
+        }
+        let first = path.split('/').next().unwrap_or("");
+        if venvs.iter().any(|venv| venv == first) {
+            return None;
+        }
+        Some((path.to_string(), matches!(layout, Layout::Root)))
+    };
+    // A link out of the project is an error only where it would ship: a virtual
+    // environment's `bin/python` points at the machine's Python and stays out.
+    if let Some(refused) = tree
+        .refused
+        .iter()
+        .find(|refused| remap(&refused.path).is_some())
+    {
+        return Err(refused.error());
+    }
+    for mut entry in tree.entries {
+        let Some((artifact, site)) = remap(&entry.path) else {
+            continue;
+        };
+        if entry.link_target.is_some() {
+            let target = tree.links.get(&entry.path).and_then(|target| remap(target));
+            match target {
+                Some((target, _)) => entry.link_target = Some(relative_link(&artifact, &target)),
+                None => {
+                    warnings.push(format!(
+                        "{}: a link to a folder that does not ship; left out",
+                        entry.source.display()
+                    ));
+                    continue;
+                }
+            }
+        }
+        entry.path = artifact;
+        entries.push((entry, site));
+    }
+    if let Layout::Outside(dir) = &layout {
+        let outside = walk::walk(dir, &bounds)?;
+        if let Some(refused) = outside.refused.first() {
+            return Err(refused.error());
+        }
+        warnings.extend(outside.warnings);
+        entries.extend(outside.entries.into_iter().map(|entry| (entry, true)));
+    }
+    // The user's own files first, so a same-named file of the site-packages folder is the one
+    // that loses (as `zip` run in the function folder after the dependencies would do).
+    entries.sort_by(|(a, a_site), (b, b_site)| a.path.cmp(&b.path).then(a_site.cmp(b_site)));
+    let mut files: Vec<FileEntry> = Vec::with_capacity(entries.len());
+    let mut from_site: Vec<bool> = Vec::with_capacity(entries.len());
+    for (entry, site) in entries {
+        if files.last().is_some_and(|last| last.path == entry.path) {
+            warnings.push(format!(
+                "{}: {} of your code has the same path in the artifact; the dependency's copy is left out",
+                entry.source.display(),
+                entry.path
+            ));
+            continue;
+        }
+        files.push(entry);
+        from_site.push(site);
+    }
+    Ok((files, from_site))
 }
 
 /// Folders of the function folder that hold a virtual environment (a `pyvenv.cfg`).
