@@ -112,11 +112,7 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
     {
         notes.push(CUSTOM_BUILD_INPUTS_NOTE.to_string());
     }
-    let name = root
-        .file_name()
-        .and_then(|name| name.to_str())
-        .ok_or_else(|| Error::input(&root, "the folder name is not valid UTF-8"))?
-        .to_string();
+    let name = crate::scan::function_name(&root)?;
     let handler = Handler {
         spec: options
             .handler

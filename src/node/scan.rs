@@ -81,11 +81,7 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
         package.dependencies = resolved;
     }
 
-    let name = root
-        .file_name()
-        .and_then(|name| name.to_str())
-        .ok_or_else(|| Error::input(&root, "the folder name is not valid UTF-8"))?
-        .to_string();
+    let name = crate::scan::function_name(&root)?;
     let (runtime, runtime_origin) = runtime(options.runtime, &manifest);
     let handler = handler(&root, options.handler.as_deref(), &manifest, &tree)?;
     let imports = user_imports(&tree, &handler.file)?;

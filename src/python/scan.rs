@@ -132,11 +132,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
     );
     resolve_dependencies(&mut packages, runtime, options.arch, &mut warnings);
 
-    let name = root
-        .file_name()
-        .and_then(|name| name.to_str())
-        .ok_or_else(|| Error::input(&root, "the folder name is not valid UTF-8"))?
-        .to_string();
+    let name = crate::scan::function_name(&root)?;
     let handler = handler(&root, options.handler.as_deref(), &files, &owners)?;
     missing_imports(
         &files,

@@ -79,6 +79,14 @@ pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
     ecosystem.scan(path, root, options)
 }
 
+/// The function's name: its folder's (the zip is `OUT/<name>.zip`).
+pub(crate) fn function_name(root: &Path) -> Result<String> {
+    root.file_name()
+        .and_then(|name| name.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| Error::input(root, "the folder name is not valid UTF-8"))
+}
+
 /// The output folder's artifact path, when it lies inside the function folder `root`.
 pub(crate) fn output_folder(root: &Path, options: &ScanOptions) -> Option<String> {
     let output = absolute_canonical(options.output.as_deref()?);
