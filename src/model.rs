@@ -291,8 +291,21 @@ pub struct Inventory {
     /// The output folder, when it lies inside the function folder (artifact path).
     pub output_folder: Option<String>,
     pub warnings: Vec<String>,
+    /// What the files say about the platform they need; verify judges it.
+    pub platform: PlatformFacts,
     /// What only the function's ecosystem knows.
     pub ecosystem: EcosystemInventory,
+}
+
+/// What files say about the platform they need, read from their headers and metadata by scan:
+/// what verify judges before a zip exists (`scan`), as it judges the zip's entries after.
+#[derive(Debug, Clone, Default)]
+pub struct PlatformFacts {
+    /// Binaries (index into `Inventory::files`) and what their first bytes say.
+    pub binaries: Vec<(usize, crate::lambda::binary::Format)>,
+    /// `*.dist-info/WHEEL` files (index into `Inventory::files`) and their tags, expanded
+    /// (`py3-none-any`).
+    pub wheels: Vec<(usize, Vec<String>)>,
 }
 
 /// What only one ecosystem's scan finds.
@@ -393,8 +406,8 @@ pub struct PythonFile {
     pub pyc: Option<Pyc>,
     /// A console script whose `#!` names the interpreter of the machine it was installed on.
     pub foreign_shebang: bool,
-    /// `e_machine` of an ELF file (62 x86_64, 183 aarch64); `Some(0)` for Mach-O or PE.
-    pub native_machine: Option<u16>,
+    /// A binary (extension module, shared library), as its header says.
+    pub native: Option<crate::lambda::binary::Format>,
 }
 
 /// The header of a compiled Python file and how it relates to its source.
@@ -702,5 +715,33 @@ impl Verification {
                 .findings
                 .iter()
                 .all(|finding| finding.severity == Severity::Warning)
+    }
+}
+
+/// `1234567` → `1.2 MiB`: sizes in binary units, as Lambda's limits are.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod byte_tests {
+    use super::human_bytes;
+
+    #[test]
+    fn bytes_read_as_binary_units() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(52_428_800), "50.0 MiB");
+        assert_eq!(human_bytes(3_145_728), "3.0 MiB");
     }
 }

@@ -334,41 +334,32 @@ pub fn run(config: &Config) -> Result<Report> {
         None => (
             planned
                 .iter()
-                .map(|(inventory, plan)| report::function_report(inventory, plan, None))
+                .map(|(inventory, plan)| {
+                    report::function_report(
+                        inventory,
+                        plan,
+                        report::Outcome::Planned(verify::planned(inventory, plan)),
+                    )
+                })
                 .collect(),
             Vec::new(),
         ),
-        Some(staging) => {
-            let (mut functions, mut layers) = build(
-                config,
-                staging,
-                &planned,
-                layer_plan.as_ref(),
-                &environments,
-            )?;
-            let settled = |staged: &str| {
-                staging
-                    .final_path(std::path::Path::new(staged))
-                    .display()
-                    .to_string()
-            };
-            for function in &mut functions {
-                function.artifact = function.artifact.as_deref().map(settled);
-            }
-            for layer in &mut layers {
-                layer.artifact = settled(&layer.artifact);
-            }
-            (functions, layers)
-        }
+        Some(staging) => build(
+            config,
+            staging,
+            &planned,
+            layer_plan.as_ref(),
+            &environments,
+        )?,
     };
-    let mut report = Report::new(
+    let report = Report::new(
         match config.command {
             Command::Scan => "scan",
             Command::Build => "build",
         },
         functions,
+        layers,
     );
-    report.set_layers(layers);
     if let Some(staging) = staging {
         let mut files: Vec<String> = report
             .functions
@@ -422,9 +413,9 @@ fn next_steps(
         if traced < now {
             steps.push(format!(
                 "next step: `--shake files` would ship {} instead of {} unzipped (saves {})",
-                report::human_bytes(traced),
-                report::human_bytes(now),
-                report::human_bytes(now - traced)
+                crate::model::human_bytes(traced),
+                crate::model::human_bytes(now),
+                crate::model::human_bytes(now - traced)
             ));
         }
     }
@@ -443,7 +434,7 @@ fn next_steps(
         if sdk > 0 {
             steps.push(format!(
                 "next step: `--drop-runtime-sdk` would ship {} less unzipped (the runtime's SDK; its version there varies by region and date)",
-                report::human_bytes(sdk)
+                crate::model::human_bytes(sdk)
             ));
         }
     }
@@ -495,8 +486,7 @@ fn build(
         let plan = layer_plan.map_or(original, |layers| &layers.plans[index]);
         let attached: Vec<usize> =
             layer_plan.map_or_else(Vec::new, |layers| layers.attached[index].clone());
-        let (artifact, python_stats) =
-            package::write(inventory, plan, out, &write_options, python)?;
+        let (artifact, staged) = package::write(inventory, plan, out, &write_options, python)?;
         let options = verify::Options {
             runtime: Some(inventory.function.runtime),
             arch: inventory.function.arch,
@@ -541,35 +531,7 @@ fn build(
             verify::findings::sort(&mut verification.findings);
             verification.limits.push(limit);
         }
-        let mut function =
-            report::function_report(inventory, plan, Some((&artifact, &verification)));
-        function.compiled_pycs = python_stats.compiled_pycs;
-        function.strip_saved_bytes = python_stats.strip_saved_bytes;
-        function.notes.extend(python_stats.notes);
-        function.layers = attached
-            .iter()
-            .map(|&layer| {
-                layer_plan.expect("attached layers are planned").layers[layer]
-                    .name
-                    .clone()
-            })
-            .collect();
-        function.total_unzipped_bytes = Some(
-            verification.unzipped_bytes
-                + attached
-                    .iter()
-                    .map(|&layer| layer_zips[layer].1)
-                    .sum::<u64>(),
-        );
-        if let Some(plan) = layer_plan {
-            function.notes.extend(
-                plan.notes
-                    .iter()
-                    .filter(|note| note.starts_with(&format!("{}: ", inventory.function.name)))
-                    .cloned(),
-            );
-        }
-        if config.smoke || config.smoke_event.is_some() {
+        let smoke = if config.smoke || config.smoke_event.is_some() {
             let paths: Vec<std::path::PathBuf> = attached
                 .iter()
                 .map(|&layer| layer_zips[layer].0.path.clone())
@@ -590,7 +552,7 @@ fn build(
                 }
             }
             variables.extend(config.smoke_env.iter().cloned());
-            function.smoke = Some(smoke::smoke(
+            Some(smoke::smoke(
                 inventory,
                 &artifact.path,
                 &paths,
@@ -599,8 +561,43 @@ fn build(
                     environment: variables,
                     timeout: std::time::Duration::from_secs(config.smoke_timeout),
                 },
-            )?);
-        }
+            )?)
+        } else {
+            None
+        };
+        let layers: Vec<String> = attached
+            .iter()
+            .map(|&layer| {
+                layer_plan.expect("attached layers are planned").layers[layer]
+                    .name
+                    .clone()
+            })
+            .collect();
+        let layer_notes = layer_plan.map_or_else(Vec::new, |plan| {
+            plan.notes
+                .iter()
+                .filter(|note| note.starts_with(&format!("{}: ", inventory.function.name)))
+                .cloned()
+                .collect()
+        });
+        let settled = model::Artifact {
+            path: staging.final_path(&artifact.path),
+            ..artifact.clone()
+        };
+        let function = report::function_report(
+            inventory,
+            plan,
+            report::Outcome::Built(Box::new(report::Built {
+                artifact: &settled,
+                verification: &verification,
+                upload: config.upload,
+                staged,
+                layers,
+                layers_unzipped_bytes: attached.iter().map(|&layer| layer_zips[layer].1).sum(),
+                layer_notes,
+                smoke,
+            })),
+        );
         functions.push(function);
     }
     let layers = layer_plan
@@ -609,7 +606,11 @@ fn build(
         .zip(layer_zips)
         .zip(layer_checks)
         .map(|((layer, (artifact, _)), checked)| {
-            report::layer_report(layer, &artifact, planned, checked)
+            let settled = model::Artifact {
+                path: staging.final_path(&artifact.path),
+                ..artifact
+            };
+            report::layer_report(layer, &settled, planned, checked)
         })
         .collect();
     Ok((functions, layers))
@@ -679,7 +680,7 @@ fn write_layer(
 }
 
 /// Checks function zips with their layers (`lamina check`): reads them, never writes.
-pub fn check(config: &config::CheckConfig) -> Result<verify::CheckReport> {
+pub fn check(config: &config::CheckConfig) -> Result<Report> {
     verify::check_artifacts(
         &config.zips,
         &config.layers,
@@ -691,6 +692,7 @@ pub fn check(config: &config::CheckConfig) -> Result<verify::CheckReport> {
             read_all_data: true,
         },
     )
+    .map(Report::checked)
 }
 
 /// Writes a file through a temporary file in the same folder and a rename.

@@ -89,8 +89,8 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
             if facts.debug_bytes > 0 || facts.symbol_table_bytes > 0 {
                 notes.push(format!(
                     "bootstrap carries {} of debug information, which `lamina build` strips, and {} of symbols, which `--strip` also removes",
-                    crate::report::human_bytes(facts.debug_bytes),
-                    crate::report::human_bytes(facts.symbol_table_bytes)
+                    crate::model::human_bytes(facts.debug_bytes),
+                    crate::model::human_bytes(facts.symbol_table_bytes)
                 ));
             }
             for concern in image::judge(facts, runtime, options.arch, "/var/task", &shipped) {
@@ -143,6 +143,7 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
         imports,
         output_folder,
         warnings,
+        platform: Default::default(),
         ecosystem: EcosystemInventory::Custom(Box::new(CustomInventory {
             bootstrap,
             facts,

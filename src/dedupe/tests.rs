@@ -170,6 +170,7 @@ fn function(name: &str, runtime: Runtime, packages: &[Spec<'_>], paths: &[(&str,
             imports: Imports::default(),
             output_folder: None,
             warnings: Vec::new(),
+            platform: Default::default(),
             ecosystem: if python {
                 EcosystemInventory::Python(Box::default())
             } else {

@@ -40,18 +40,31 @@ pub fn looks_native(head: &[u8]) -> bool {
     MAGICS.iter().any(|magic| head.starts_with(magic))
 }
 
-/// The `e_machine` of an ELF file from its first 20 bytes; `Some(0)` for a Mach-O or PE file;
-/// `None` for anything else. Enough to tell a binary for another machine without reading it.
-pub fn header_machine(head: &[u8]) -> Option<u16> {
+/// What a file's first 20 bytes say it is: an ELF file's class and machine (its glibc needs and
+/// libc are not in the header, so they read as none), Mach-O or PE; `None` for anything else.
+/// Enough to tell a binary for another platform without reading it.
+pub fn from_head(head: &[u8]) -> Option<Format> {
     if head.len() >= 20 && head.starts_with(b"\x7fELF") {
         let bytes = [head[18], head[19]];
-        return Some(if head[5] == 2 {
-            u16::from_be_bytes(bytes)
-        } else {
-            u16::from_le_bytes(bytes)
+        return Some(Format::Elf {
+            bits64: head[4] == 2,
+            machine: if head[5] == 2 {
+                u16::from_be_bytes(bytes)
+            } else {
+                u16::from_le_bytes(bytes)
+            },
+            glibc: None,
+            musl: false,
         });
     }
-    (head.len() >= 4 && !head.starts_with(b"\x7fELF") && looks_native(head)).then_some(0)
+    if head.len() < 4 || head.starts_with(b"\x7fELF") || !looks_native(head) {
+        return None;
+    }
+    Some(if head.starts_with(b"MZ") {
+        Format::Pe
+    } else {
+        Format::MachO
+    })
 }
 
 /// Reads what kind of binary `data` is. `complete` says whether `data` is the whole file; a
@@ -182,9 +195,32 @@ mod tests {
         let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
         elf.resize(18, 0);
         elf.extend(62u16.to_le_bytes());
-        assert_eq!(header_machine(&elf), Some(62));
-        assert_eq!(header_machine(b"\xcf\xfa\xed\xfe\x07\x00\x00\x01"), Some(0));
-        assert_eq!(header_machine(b"/* GNU ld script */"), None);
+        assert_eq!(
+            from_head(&elf),
+            Some(Format::Elf {
+                bits64: true,
+                machine: 62,
+                glibc: None,
+                musl: false
+            })
+        );
+        elf[4] = 1;
+        elf[5] = 2;
+        elf[18..20].copy_from_slice(&40u16.to_be_bytes());
+        assert!(matches!(
+            from_head(&elf),
+            Some(Format::Elf {
+                bits64: false,
+                machine: 40,
+                ..
+            })
+        ));
+        assert_eq!(
+            from_head(b"\xcf\xfa\xed\xfe\x07\x00\x00\x01"),
+            Some(Format::MachO)
+        );
+        assert_eq!(from_head(b"MZ\x90\x00\x03\x00"), Some(Format::Pe));
+        assert_eq!(from_head(b"/* GNU ld script */"), None);
     }
 
     #[test]

@@ -112,6 +112,7 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
         imports,
         output_folder,
         warnings: tree.warnings,
+        platform: Default::default(),
         ecosystem: EcosystemInventory::Node(Box::new(NodeInventory {
             manifest,
             dependencies,

@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 use crate::lambda::sdk::PYTHON_SDK_MODULES;
 use crate::model::{
     Arch, Dependency, DependencyKind, Distribution, EcosystemInventory, FileEntry, Function,
-    Handler, Imports, Inventory, Origin, Owner, Package, PackageId, PackageKind, Pyc, PythonFile,
-    PythonInventory, Runtime,
+    Handler, Imports, Inventory, Origin, Owner, Package, PackageId, PackageKind, PlatformFacts,
+    Pyc, PythonFile, PythonInventory, Runtime,
 };
 use crate::python::pyc;
 use crate::scan::walk::{self, join, parent, relative_link};
@@ -122,14 +122,8 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
         &facts,
         &mut warnings,
     );
-    native_warnings(
-        &files,
-        &packages,
-        &facts,
-        runtime,
-        options.arch,
-        &mut warnings,
-    );
+    requires_python_warnings(&packages, runtime, &mut warnings);
+    let platform = platform_facts(&by_path, &packages, &facts);
     resolve_dependencies(&mut packages, runtime, options.arch, &mut warnings);
 
     let name = crate::scan::function_name(&root)?;
@@ -183,6 +177,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
         imports,
         output_folder,
         warnings,
+        platform,
         ecosystem: EcosystemInventory::Python(Box::new(PythonInventory {
             site_packages: site_packages_label,
             files: facts,
@@ -1012,8 +1007,8 @@ fn file_facts(
                 }
             } else if is_native(name) {
                 let head = read_head(&file.source, 20)?;
-                fact.native_machine = crate::lambda::binary::header_machine(&head);
-                if fact.native_machine.is_none() {
+                fact.native = crate::lambda::binary::from_head(&head);
+                if fact.native.is_none() {
                     return Ok(None);
                 }
             } else {
@@ -1265,66 +1260,38 @@ fn extension_version(path: &str) -> Option<(u32, u32)> {
     Some((3, digits.parse().ok()?))
 }
 
-/// Reports native code and wheels that cannot run on the target: ELF for another machine,
-/// Mach-O or PE, wheel tags for another Python or platform, `Requires-Python` that excludes
-/// the runtime. One line per distribution.
-fn native_warnings(
-    files: &[FileEntry],
+/// What the files say about the platform they need, for verify to judge: binaries by their
+/// headers, and each distribution's `WHEEL` tags.
+fn platform_facts(
+    by_path: &HashMap<&str, usize>,
     packages: &[Package],
     facts: &BTreeMap<usize, PythonFile>,
-    runtime: Runtime,
-    arch: Arch,
-    warnings: &mut Vec<String>,
-) {
-    let wanted: u16 = match arch {
-        Arch::X86_64 => 62,
-        Arch::Arm64 => 183,
-    };
-    let mut bad: BTreeMap<String, (usize, String, &'static str)> = BTreeMap::new();
-    for (index, fact) in facts {
-        let Some(machine) = fact.native_machine else {
-            continue;
-        };
-        if machine == wanted {
-            continue;
-        }
-        let file = &files[*index];
-        let who = match file.owner {
-            Owner::Package(id) => packages[id.0].name.clone(),
-            _ => "your code".to_string(),
-        };
-        let what = if machine == 0 {
-            "are Mach-O or PE (built on macOS or Windows)"
-        } else {
-            "are ELF for another machine"
-        };
-        let entry = bad.entry(who).or_insert((0, file.path.clone(), what));
-        entry.0 += 1;
-    }
-    for (who, (count, example, what)) in bad {
-        warnings.push(format!(
-            "{who}: {count} native file(s) such as {example} {what}; they will not load on {runtime} {}",
-            arch.id()
-        ));
-    }
+) -> PlatformFacts {
+    let binaries = facts
+        .iter()
+        .filter_map(|(index, fact)| Some((*index, fact.native.clone()?)))
+        .collect();
+    let mut wheels = Vec::new();
     for package in packages {
         let PackageKind::Python(distribution) = &package.kind else {
             continue;
         };
-        if !distribution.wheel_tags.is_empty()
-            && !distribution
-                .wheel_tags
-                .iter()
-                .any(|tag| crate::lambda::wheel::loads(tag, runtime, arch))
+        if let Some(&index) = by_path.get(format!("{}/WHEEL", package.path).as_str())
+            && !distribution.wheel_tags.is_empty()
         {
-            let (major, minor) = runtime.glibc();
-            warnings.push(format!(
-                "{}: wheel tags {} do not fit {runtime} on {} (glibc {major}.{minor}); reinstall with pip's --platform and --python-version for the target",
-                package.path,
-                distribution.wheel_tags.join(", "),
-                arch.id()
-            ));
+            wheels.push((index, distribution.wheel_tags.clone()));
         }
+    }
+    PlatformFacts { binaries, wheels }
+}
+
+/// A warning for each distribution whose `Requires-Python` excludes the runtime (verify reads
+/// no `METADATA`, so this stays scan's).
+fn requires_python_warnings(packages: &[Package], runtime: Runtime, warnings: &mut Vec<String>) {
+    for package in packages {
+        let PackageKind::Python(distribution) = &package.kind else {
+            continue;
+        };
         if let Some(requires) = &distribution.requires_python
             && metadata::python_allowed(requires, runtime) == Some(false)
         {

@@ -1,7 +1,7 @@
 //! Lambda's size limits, in exact bytes (AWS's "MB" is 2^20 bytes).
 
+use crate::model::human_bytes;
 use crate::model::{Finding, LimitResult, Severity, Upload};
-use crate::report::human_bytes;
 use crate::verify::findings::{
     LIMIT_CONSOLE_EDITOR, LIMIT_ENV, LIMIT_LAYER_COUNT, LIMIT_LAYER_UNZIPPED, LIMIT_UNZIPPED,
     LIMIT_ZIPPED,

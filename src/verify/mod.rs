@@ -9,7 +9,6 @@ pub mod layout;
 pub mod limits;
 pub mod native;
 pub mod paths;
-pub mod report;
 pub mod wheel;
 pub mod zipcheck;
 
@@ -22,8 +21,58 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::model::{Arch, Finding, Runtime, Severity, Upload, Verification};
 use layout::Layer;
-pub use report::{CheckReport, CheckedFunction, CheckedLayer};
 use zipcheck::{Contents, ReadLimits};
+
+/// What `check_artifacts` found: each function zip with its layers, and each layer.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub arch: Arch,
+    pub functions: Vec<CheckedFunction>,
+    pub layers: Vec<CheckedLayer>,
+}
+
+/// One function zip, checked with every layer attached.
+#[derive(Debug, Clone)]
+pub struct CheckedFunction {
+    /// The zip's file name without `.zip`.
+    pub name: String,
+    /// The zip, as given.
+    pub artifact: PathBuf,
+    pub sha256: String,
+    /// The runtime checked against; `None` when it was neither given nor inferable.
+    pub runtime: Option<Runtime>,
+    /// `flag`, or what it was inferred from.
+    pub runtime_source: String,
+    pub arch: Arch,
+    pub handler: Option<String>,
+    pub upload: Upload,
+    pub zipped_bytes: u64,
+    /// The function's own zip, from its central directory.
+    pub unzipped_bytes: u64,
+    /// The function plus every layer: what Lambda's unzipped limit applies to.
+    pub total_unzipped_bytes: u64,
+    pub entries: usize,
+    /// Layer names, in attach order.
+    pub layers: Vec<String>,
+    pub limits: Vec<crate::model::LimitResult>,
+    pub findings: Vec<Finding>,
+    pub notes: Vec<String>,
+}
+
+/// One layer zip, checked against every function's runtime.
+#[derive(Debug, Clone)]
+pub struct CheckedLayer {
+    pub name: String,
+    pub artifact: PathBuf,
+    pub sha256: String,
+    pub zipped_bytes: u64,
+    pub unzipped_bytes: u64,
+    pub entries: usize,
+    /// The functions it is attached to.
+    pub functions: Vec<String>,
+    pub limits: Vec<crate::model::LimitResult>,
+    pub findings: Vec<Finding>,
+}
 
 /// What the checks hold an artifact to.
 #[derive(Debug, Clone, Default)]
@@ -186,7 +235,7 @@ pub fn check_artifacts(
     functions: &[PathBuf],
     layers: &[PathBuf],
     options: &Options,
-) -> Result<CheckReport> {
+) -> Result<Checked> {
     let mut read_layers = Vec::new();
     for path in layers {
         read_layers.push((stem(path), read(path, options)?, sha256(path)?));
@@ -256,11 +305,11 @@ pub fn check_artifacts(
         }
         checked_functions.push(CheckedFunction {
             name: name.clone(),
-            artifact: path.display().to_string(),
+            artifact: path.clone(),
             sha256: sha256.clone(),
-            runtime: runtime.map(|runtime| runtime.id().to_string()),
+            runtime,
             runtime_source,
-            arch: options.arch.id(),
+            arch: options.arch,
             handler: options.handler.clone(),
             upload: options.upload,
             zipped_bytes: contents.zipped_bytes,
@@ -306,7 +355,7 @@ pub fn check_artifacts(
         findings::cap(&mut found, &contents.unlisted);
         checked_layers.push(CheckedLayer {
             name: name.clone(),
-            artifact: path.display().to_string(),
+            artifact: path.clone(),
             sha256: sha256.clone(),
             zipped_bytes: contents.zipped_bytes,
             unzipped_bytes: contents.unzipped_bytes,
@@ -316,7 +365,85 @@ pub fn check_artifacts(
             findings: found,
         });
     }
-    Ok(CheckReport::new(checked_functions, checked_layers))
+    Ok(Checked {
+        arch: options.arch,
+        functions: checked_functions,
+        layers: checked_layers,
+    })
+}
+
+/// What verify can say of a function before its zip exists (`lamina scan`).
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// An estimate of the zip's size from the kept files' types.
+    pub projected_zipped_bytes: u64,
+    /// The kept files' bytes.
+    pub unzipped_bytes: u64,
+    /// Only what is measured: the zipped size is an estimate until `build` writes the zip, so
+    /// it neither fails nor warns.
+    pub limits: Vec<crate::model::LimitResult>,
+    /// The kept binaries and `WHEEL` tags, judged by what scan read of them (a binary's glibc
+    /// needs are read only from a zip), with the ids and messages `build` would give.
+    pub findings: Vec<Finding>,
+}
+
+/// Judges the files a plan keeps, before any zip is written.
+pub fn planned(inventory: &crate::model::Inventory, plan: &crate::model::Plan) -> Planned {
+    let kept = |index: usize| plan.files[index].keep;
+    let (mut projected, mut unzipped) = (22u64, 0u64);
+    for (file, decision) in inventory.files.iter().zip(&plan.files) {
+        if decision.keep {
+            projected += crate::package::estimate_zipped(&file.path, file.bytes);
+            unzipped += file.bytes;
+        }
+    }
+    let limits = limits::function_limits(projected, unzipped)
+        .into_iter()
+        .filter(|limit| limit.id == "unzipped")
+        .collect();
+    let function = &inventory.function;
+    let natives: Vec<native::Native> = inventory
+        .platform
+        .binaries
+        .iter()
+        .filter(|(index, _)| kept(*index))
+        .map(|(index, format)| native::Native {
+            entry: inventory.files[*index].path.clone(),
+            format: format.clone(),
+            complete: false,
+        })
+        .collect();
+    let mut found = native::findings(&natives, function.arch, None, function.runtime.id());
+    for (index, tags) in &inventory.platform.wheels {
+        if !kept(*index) {
+            continue;
+        }
+        let tags: Vec<(String, String, String)> = tags
+            .iter()
+            .filter_map(|tag| {
+                let mut parts = tag.splitn(3, '-');
+                Some((
+                    parts.next()?.to_string(),
+                    parts.next()?.to_string(),
+                    parts.next()?.to_string(),
+                ))
+            })
+            .collect();
+        let entry = &inventory.files[*index].path;
+        found.extend(wheel::check_tags(
+            entry,
+            &tags,
+            function.runtime,
+            function.arch,
+        ));
+    }
+    findings::sort(&mut found);
+    Planned {
+        projected_zipped_bytes: projected,
+        unzipped_bytes: unzipped,
+        limits,
+        findings: found,
+    }
 }
 
 /// Whether any finding fails the check.

@@ -7,9 +7,19 @@ use crate::verify::findings::NATIVE_WHEEL_TAG;
 
 /// A finding when none of a `WHEEL` file's tags loads on the runtime.
 pub fn check(entry: &str, wheel: &str, runtime: Runtime, arch: Arch) -> Option<Finding> {
+    check_tags(entry, &tags(wheel), runtime, arch)
+}
+
+/// A finding when none of a distribution's tags (`python`, `abi`, `platform`) loads on the
+/// runtime.
+pub fn check_tags(
+    entry: &str,
+    tags: &[(String, String, String)],
+    runtime: Runtime,
+    arch: Arch,
+) -> Option<Finding> {
     let version = runtime.python_version()?;
     let glibc = runtime.glibc();
-    let tags = tags(wheel);
     if tags.is_empty()
         || tags.iter().any(|(python, abi, platform)| {
             compatible((python, abi, platform), version, arch, glibc)

@@ -79,7 +79,7 @@ fn check(dir: &Path, args: &[String]) -> Checked {
     );
     let report: Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|error| panic!("not JSON ({error}): {stderr}"));
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["command"], "check");
     // The exit code and `ok` say the same thing: 1 exactly when a finding is an error.
     let errors = report["functions"]

@@ -265,7 +265,7 @@ fn human_output_is_a_summary_and_json_is_the_report() {
     let written: serde_json::Value =
         serde_json::from_slice(&fs_err::read(fixture.base.join("out/report.json")).unwrap())
             .unwrap();
-    assert_eq!(written["schema_version"], 1);
+    assert_eq!(written["schema_version"], 2);
     // No temporary files left beside the outputs.
     let mut names: Vec<String> = fs_err::read_dir(fixture.base.join("out"))
         .unwrap()

@@ -89,3 +89,65 @@ fn every_report_field_is_documented() {
         );
     }
 }
+
+/// `check` writes the objects `build` writes: a function (and a layer) has the same fields
+/// whichever command made it, less what only `scan` and `build` know; every field is
+/// documented.
+#[test]
+fn check_writes_the_shape_build_writes() {
+    let fixture = Fixture::new(
+        "fn",
+        serde_json::json!({ "name": "fn", "dependencies": { "a": "1" } }),
+    );
+    fixture
+        .file("index.js", "require('a')")
+        .package("node_modules/a", "a", "1.0.0", &[]);
+    let built = fixture.build(&[]);
+    let zip = built.zip.to_str().unwrap();
+    // The function's zip as a layer too: its files sit outside `nodejs/`, a finding.
+    let output = fixture.lamina(&["check", zip, "--layer", zip, "--json"]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let checked: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(checked["schema_version"], built.report["schema_version"]);
+    let keys = |value: &serde_json::Value| -> Vec<String> {
+        value.as_object().unwrap().keys().cloned().collect()
+    };
+    assert_eq!(keys(&checked), keys(&built.report));
+    let build_function = keys(&built.report["functions"][0]);
+    let check_function = keys(&checked["functions"][0]);
+    for key in &check_function {
+        assert!(
+            build_function.contains(key),
+            "check's function has `{key}`, build's does not"
+        );
+    }
+    // What a zip alone tells, both commands say alike.
+    for key in [
+        "sha256",
+        "zipped_bytes",
+        "unzipped_bytes",
+        "entries",
+        "upload",
+    ] {
+        assert_eq!(
+            checked["functions"][0][key], built.report["functions"][0][key],
+            "{key}"
+        );
+    }
+    assert!(!check_function.contains(&"packages".to_string()));
+    let layer = keys(&checked["layers"][0]);
+    for key in [
+        "name", "runtime", "arch", "artifact", "sha256", "entries", "limits",
+    ] {
+        assert!(layer.contains(&key.to_string()), "{key}");
+    }
+    let doc = read("docs/report-format.md");
+    let mut found = Vec::new();
+    crate::harness::json_keys(&checked, &mut found);
+    for key in found {
+        assert!(
+            doc.contains(&format!("`{key}`")),
+            "docs/report-format.md does not document `{key}`"
+        );
+    }
+}

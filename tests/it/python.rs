@@ -511,9 +511,25 @@ fn data_files_read_at_run_time_ship() {
 /// Bytes of an ELF header for a machine (62 x86_64, 183 aarch64), padded.
 fn elf(machine: u16) -> Vec<u8> {
     let mut bytes = b"\x7fELF\x02\x01\x01".to_vec();
-    bytes.resize(18, 0);
+    bytes.resize(16, 0);
+    bytes.extend(3u16.to_le_bytes()); // ET_DYN
     bytes.extend(machine.to_le_bytes());
-    bytes.resize(256, 7);
+    bytes.extend(1u32.to_le_bytes());
+    bytes.extend([0; 24]); // entry, program and section header offsets
+    bytes.extend(0u32.to_le_bytes());
+    for half in [64u16, 56, 0, 64, 0, 0] {
+        bytes.extend(half.to_le_bytes());
+    }
+    bytes.resize(256, 0);
+    bytes
+}
+
+/// A Mach-O header (64-bit x86_64 dylib, no load commands).
+fn macho() -> Vec<u8> {
+    let mut bytes = b"\xcf\xfa\xed\xfe".to_vec();
+    for word in [0x0100_0007u32, 3, 6, 0, 0, 0, 0] {
+        bytes.extend(word.to_le_bytes());
+    }
     bytes
 }
 
@@ -548,7 +564,7 @@ fn native_libraries_ship_byte_for_byte_and_foreign_ones_are_reported() {
         fixture
             .root
             .join("package/laptop/_speedups.cpython-311-darwin.so"),
-        b"\xcf\xfa\xed\xfe\x07\x00\x00\x01 mach-o",
+        macho(),
     )
     .unwrap();
     // No --runtime: the extension modules' suffix says python3.11.
@@ -571,17 +587,28 @@ fn native_libraries_ship_byte_for_byte_and_foreign_ones_are_reported() {
     );
     let native = &built.package("fastmath-1.0.dist-info")["python"]["native_bytes"];
     assert_eq!(native.as_u64(), Some(512));
-    let warnings = built.function()["warnings"].to_string();
+    // Verify judges the binaries (scan only records what their headers say): in the zip at
+    // build, from the headers at scan, with the same finding.
+    let findings = built.function()["findings"].to_string();
     assert!(
-        warnings.contains("laptop") && warnings.contains("Mach-O"),
-        "{warnings}"
+        findings.contains("native/macho") && findings.contains("laptop/_speedups"),
+        "{findings}"
+    );
+    let warnings = built.function()["warnings"].to_string();
+    assert!(!warnings.contains("Mach-O"), "said twice: {warnings}");
+    let scanned = fixture.lamina(&["scan", fixture.root.to_str().unwrap(), "--json"]);
+    let scanned: serde_json::Value = serde_json::from_slice(&scanned.stdout).unwrap();
+    let findings = scanned["functions"][0]["findings"].to_string();
+    assert!(
+        findings.contains("native/macho") && findings.contains("laptop/_speedups"),
+        "{findings}"
     );
     // On arm64 the x86_64 binaries are reported too.
     let arm = fixture.build(&["--arch", "arm64"]);
-    let warnings = arm.function()["warnings"].to_string();
+    let findings = arm.function()["findings"].to_string();
     assert!(
-        warnings.contains("fastmath") && warnings.contains("another machine"),
-        "{warnings}"
+        findings.contains("native/wrong-arch") && findings.contains("fastmath/_core"),
+        "{findings}"
     );
 }
 
@@ -1171,6 +1198,26 @@ fn the_runtime_is_inferred_from_wheel_tags_then_pycs() {
     let flagged = fixture.build(&["--runtime", "python3.12"]);
     let warnings = flagged.function()["warnings"].to_string();
     assert!(warnings.contains("--runtime python3.12"), "{warnings}");
+    // The cp313 wheel does not load on python3.12: build finds it in the zip, scan in the
+    // WHEEL tags it read, as the same finding.
+    let finding = |report: &serde_json::Value| {
+        report["functions"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|finding| finding["id"] == "native/wheel-tag")
+            .cloned()
+    };
+    let built = finding(&flagged.report).expect("build finds the wheel tag");
+    let scanned = fixture.lamina(&[
+        "scan",
+        fixture.root.to_str().unwrap(),
+        "--runtime",
+        "python3.12",
+        "--json",
+    ]);
+    let scanned: serde_json::Value = serde_json::from_slice(&scanned.stdout).unwrap();
+    assert_eq!(finding(&scanned), Some(built));
 
     let custom = fixture.lamina(&[
         "scan",
