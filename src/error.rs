@@ -1,10 +1,15 @@
 //! The library's error type: every variant names the path or item it was processing.
+//!
+//! An IO error always carries its path: there is no conversion from a bare `io::Error`, so `?`
+//! cannot pass one on. It becomes an `Error` through `crate::fs` (lamina's file-system calls,
+//! which name the path) or `Error::io(path, error)`, or an error of its own that names the file.
 
 use std::path::PathBuf;
 
 /// What went wrong, with the file or package it concerns and, where it helps, what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// An IO error and the file it happened on: `PATH: what the OS said`.
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -30,10 +35,6 @@ pub enum Error {
 
     #[error("{path}: writing the zip failed: {message}")]
     Zip { path: PathBuf, message: String },
-
-    /// An error from `fs_err`, whose message already names the file.
-    #[error("{0}")]
-    Fs(#[from] std::io::Error),
 
     #[error("{needed_for} needs `{program}` on PATH")]
     MissingProgram {

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 /// An input file open for reading, bounded by the size it had.
 #[derive(Debug)]
 pub struct Bounded {
-    file: fs_err::File,
+    file: std::fs::File,
     path: PathBuf,
     expected: u64,
     position: u64,
@@ -37,8 +37,7 @@ pub fn open(path: &Path, expected: Option<u64>) -> Result<Bounded> {
             ),
             _ => Error::io(path, error),
         })?;
-    let file = fs_err::File::from_parts(file, path);
-    let metadata = file.metadata()?;
+    let metadata = file.metadata().map_err(|error| Error::io(path, error))?;
     if !metadata.is_file() {
         return Err(Error::input(
             path,
@@ -126,7 +125,9 @@ impl Bounded {
     }
 
     pub fn metadata(&self) -> Result<std::fs::Metadata> {
-        Ok(self.file.metadata()?)
+        self.file
+            .metadata()
+            .map_err(|error| Error::io(&self.path, error))
     }
 
     /// The library error for an IO error of this file's reads: a change names its sizes.
@@ -176,7 +177,7 @@ mod tests {
     fn reads_exactly_the_size_it_saw() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a");
-        fs_err::write(&file, b"hello").unwrap();
+        crate::fs::write(&file, b"hello").unwrap();
         assert_eq!(read(&file, Some(5)).unwrap(), b"hello");
         assert_eq!(read(&file, None).unwrap(), b"hello");
     }
@@ -185,7 +186,7 @@ mod tests {
     fn a_file_of_another_size_than_the_walk_saw_is_changed() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a");
-        fs_err::write(&file, b"hello").unwrap();
+        crate::fs::write(&file, b"hello").unwrap();
         let message = read(&file, Some(3)).unwrap_err().to_string();
         assert!(
             message.contains("changed while lamina was packaging"),
@@ -197,9 +198,9 @@ mod tests {
     fn a_file_that_grows_while_read_is_an_error_not_an_endless_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a");
-        fs_err::write(&path, b"hello").unwrap();
+        crate::fs::write(&path, b"hello").unwrap();
         let mut file = open(&path, Some(5)).unwrap();
-        fs_err::write(&path, b"hello, and more").unwrap();
+        crate::fs::write(&path, b"hello, and more").unwrap();
         let mut bytes = Vec::new();
         let error = file.read_to_end(&mut bytes).unwrap_err();
         let message = file.error(error).to_string();
@@ -213,9 +214,9 @@ mod tests {
     fn a_file_that_shrinks_while_read_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a");
-        fs_err::write(&path, b"hello").unwrap();
+        crate::fs::write(&path, b"hello").unwrap();
         let mut file = open(&path, Some(5)).unwrap();
-        fs_err::write(&path, b"he").unwrap();
+        crate::fs::write(&path, b"he").unwrap();
         let mut bytes = Vec::new();
         let error = file.read_to_end(&mut bytes).unwrap_err();
         assert!(file.error(error).to_string().contains("2 now"));

@@ -64,13 +64,13 @@ pub fn remove_all() {
     // Last registered first: temporaries before the folders made to hold them.
     for (path, removal) in live.iter().rev() {
         // Not following links: a folder is removed with what is in it, a file or link alone.
-        let result = match (fs_err::symlink_metadata(path), removal) {
-            (Ok(metadata), Removal::IfEmpty) if metadata.is_dir() => fs_err::remove_dir(path),
+        let result = match (crate::fs::symlink_metadata(path), removal) {
+            (Ok(metadata), Removal::IfEmpty) if metadata.is_dir() => crate::fs::remove_dir(path),
             // A worker thread may still be adding a file: a second try catches it.
             (Ok(metadata), Removal::Whole) if metadata.is_dir() => {
-                fs_err::remove_dir_all(path).or_else(|_| fs_err::remove_dir_all(path))
+                crate::fs::remove_dir_all(path).or_else(|_| crate::fs::remove_dir_all(path))
             }
-            (Ok(_), Removal::Whole) => fs_err::remove_file(path),
+            (Ok(_), Removal::Whole) => crate::fs::remove_file(path),
             _ => Ok(()),
         };
         drop(result);

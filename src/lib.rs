@@ -6,6 +6,7 @@ pub mod custom;
 pub mod dedupe;
 pub mod ecosystem;
 pub mod error;
+pub mod fs;
 pub mod input;
 pub mod interrupt;
 pub mod lambda;

@@ -626,7 +626,7 @@ fn write_layer(
     stage: crate::ecosystem::Stage,
 ) -> Result<model::Artifact> {
     let folder = out.join("layers");
-    fs_err::create_dir_all(&folder)?;
+    crate::fs::create_dir_all(&folder)?;
     let mut entries = Vec::new();
     let mut python_guards = Vec::new();
     let sources: BTreeSet<usize> = layer.files.iter().map(|file| file.function).collect();
@@ -699,7 +699,7 @@ pub fn check(config: &config::CheckConfig) -> Result<Report> {
 fn write_atomically(path: &std::path::Path, contents: &[u8]) -> Result<()> {
     use std::io::Write;
     let folder = path.parent().unwrap_or(std::path::Path::new("."));
-    fs_err::create_dir_all(folder)?;
+    crate::fs::create_dir_all(folder)?;
     let mut temporary = package::output::temporary_file(folder, ".tmp")?;
     temporary
         .write_all(contents)

@@ -110,7 +110,7 @@ pub(crate) fn smoke_interpreted(
     let event = options
         .event
         .as_deref()
-        .map(fs_err::canonicalize)
+        .map(crate::fs::canonicalize)
         .transpose()?;
     let run = interpreter.run(function, &layout, event.as_deref(), options)?;
     if !run.stood_in.is_empty() {
@@ -181,7 +181,7 @@ impl Layout {
             runtime: runtime_folder.map_or_else(|| root.to_path_buf(), |folder| root.join(folder)),
         };
         for folder in [&layout.task, &layout.opt, &layout.runtime] {
-            fs_err::create_dir_all(folder)?;
+            crate::fs::create_dir_all(folder)?;
         }
         Ok(layout)
     }
@@ -200,7 +200,7 @@ fn zip_error(path: &Path, error: impl std::fmt::Display) -> Error {
 }
 
 pub(crate) fn unpack(zip: &Path, into: &Path) -> Result<()> {
-    let file = fs_err::File::open(zip)?;
+    let file = crate::fs::open(zip)?;
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|error| zip_error(zip, error))?;
     archive.extract(into).map_err(|error| zip_error(zip, error))
@@ -219,14 +219,14 @@ pub(crate) fn materialize_input(inventory: &Inventory, task: &Path) -> Result<()
 fn link_in(file: &crate::model::FileEntry, folder: &Path) -> Result<()> {
     let path = folder.join(&file.path);
     if let Some(parent) = path.parent() {
-        fs_err::create_dir_all(parent)?;
+        crate::fs::create_dir_all(parent)?;
     }
     let target = match &file.link_target {
         Some(target) => PathBuf::from(target),
         None => file.source.clone(),
     };
     if path.symlink_metadata().is_err() {
-        fs_err::os::unix::fs::symlink(&target, &path)?;
+        crate::fs::symlink(&target, &path)?;
     }
     Ok(())
 }
@@ -304,7 +304,7 @@ impl Interpreter {
         let result_file = layout.root.join("result.json");
         let (script_name, script) = self.loader.script();
         let loader = layout.root.join(script_name);
-        fs_err::write(&loader, script)?;
+        crate::fs::write(&loader, script)?;
         let (export, module) = handler_parts(&function.handler.spec);
         let mut command = Command::new(&self.program);
         let event_arg = event
@@ -391,7 +391,7 @@ impl Interpreter {
         let _ = stdout.join();
         let stderr = stderr.join().unwrap_or_default();
         let error_text = layout.lambda_paths(&String::from_utf8_lossy(&stderr));
-        let result = fs_err::read_to_string(&result_file).ok().map(|text| {
+        let result = crate::fs::read_to_string(&result_file).ok().map(|text| {
             let mut text = text.trim().to_string();
             if text.len() > 4096 {
                 let mut cut = 4096;
@@ -403,9 +403,9 @@ impl Interpreter {
             }
             text
         });
-        let _ = fs_err::remove_file(&result_file);
+        let _ = crate::fs::remove_file(&result_file);
         // Modules the Python loader stood in for (it writes their names here).
-        let stood_in: Vec<String> = fs_err::read_to_string(layout.root.join("stand-ins.txt"))
+        let stood_in: Vec<String> = crate::fs::read_to_string(layout.root.join("stand-ins.txt"))
             .map(|text| text.lines().map(str::to_string).collect())
             .unwrap_or_default();
         Ok(Run {

@@ -128,7 +128,7 @@ pub fn kind(path: &Path) -> Option<PathBuf> {
 
 /// Reads a project file: `lamina.toml`, a SAM template, or a `serverless.yml`.
 pub fn load(file: &Path) -> Result<Project> {
-    let text = fs_err::read_to_string(file)?;
+    let text = crate::fs::read_to_string(file)?;
     let name = file
         .file_name()
         .and_then(|name| name.to_str())

@@ -369,7 +369,7 @@ pub(crate) mod tests {
             return None;
         }
         let source_path = folder.join(format!("{name}.c"));
-        fs_err::write(&source_path, source).unwrap();
+        crate::fs::write(&source_path, source).unwrap();
         let output_path = folder.join(name);
         // Libraries (`-lm`) must follow the source.
         let output = Command::new("gcc")
@@ -399,7 +399,7 @@ pub(crate) mod tests {
         let Some(path) = gcc(folder.path(), "hello", HELLO, &["-g", "-O1", "-lm"]) else {
             return;
         };
-        let data = fs_err::read(&path).unwrap();
+        let data = crate::fs::read(&path).unwrap();
         let facts = facts(&data).unwrap();
         assert!(facts.bits64);
         assert_eq!(facts.linking, Linking::Dynamic);
@@ -439,7 +439,7 @@ pub(crate) mod tests {
         };
         // Debian's gcc builds static-pie only with -static-pie; -static gives a plain static
         // executable (and without libc.a installed the test cannot run).
-        let data = fs_err::read(&path).unwrap();
+        let data = crate::fs::read(&path).unwrap();
         let facts = facts(&data).unwrap();
         assert_eq!(facts.linking, Linking::Static, "{facts:?}");
         assert!(facts.needed.is_empty());
@@ -450,7 +450,7 @@ pub(crate) mod tests {
 
     #[test]
     fn system_binaries_read_without_debug_sections() {
-        let data = fs_err::read("/bin/true").unwrap();
+        let data = crate::fs::read("/bin/true").unwrap();
         let facts = facts(&data).unwrap();
         assert_eq!(facts.linking, Linking::Dynamic);
         assert!(facts.needed.iter().any(|name| name == "libc.so.6"));

@@ -47,7 +47,7 @@ pub fn locate(folder: &Path, handler: Option<&str>) -> Result<Located, String> {
             "bootstrap in the function folder",
         ));
     }
-    let mut built: Vec<String> = fs_err::read_dir(&cargo_lambda)
+    let mut built: Vec<String> = crate::fs::read_dir(&cargo_lambda)
         .map(|entries| {
             entries
                 .filter_map(Result::ok)
@@ -90,8 +90,8 @@ mod tests {
         let folder = tempfile::tempdir().unwrap();
         for file in files {
             let path = folder.path().join(file);
-            fs_err::create_dir_all(path.parent().unwrap()).unwrap();
-            fs_err::write(path, b"\x7fELF").unwrap();
+            crate::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            crate::fs::write(path, b"\x7fELF").unwrap();
         }
         folder
     }

@@ -41,7 +41,7 @@ pub fn stage(plan: &Plan, symbols: bool, out: &Path, entries: &mut [Entry]) -> R
     }
     let folder = crate::package::output::temporary_folder(out, "-strip")?;
     let copy = folder.path().join("bootstrap");
-    fs_err::write(&copy, &stripped)?;
+    crate::fs::write(&copy, &stripped)?;
     entry.source = copy;
     entry.bytes = stripped.len() as u64;
     entry.stamp = None;

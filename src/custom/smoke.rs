@@ -405,7 +405,7 @@ pub fn smoke(
 ) -> Result<SmokeReport> {
     let function = &inventory.function;
     let event = match &options.event {
-        Some(path) => fs_err::read(path)?,
+        Some(path) => crate::fs::read(path)?,
         None => b"{}".to_vec(),
     };
     let environment: Vec<(String, String)> = options
@@ -429,17 +429,17 @@ pub fn smoke(
     let _registered = crate::interrupt::register(work.path());
     let task = work.path().join("task");
     let opt = work.path().join("opt");
-    fs_err::create_dir_all(&task)?;
+    crate::fs::create_dir_all(&task)?;
     crate::smoke::unpack(artifact, &task)?;
     for layer in layers {
-        fs_err::create_dir_all(&opt)?;
+        crate::fs::create_dir_all(&opt)?;
         crate::smoke::unpack(layer, &opt)?;
     }
     let slim = run(&task, (!layers.is_empty()).then(|| opt.clone()));
     let input_work = tempfile::tempdir().map_err(|error| Error::io(std::env::temp_dir(), error))?;
     let _input_registered = crate::interrupt::register(input_work.path());
     let input_task = input_work.path().join("task");
-    fs_err::create_dir_all(&input_task)?;
+    crate::fs::create_dir_all(&input_task)?;
     crate::smoke::materialize_input(inventory, &input_task)?;
     let input = run(&input_task, (!layers.is_empty()).then(|| opt.clone()));
     let mut notes = slim.notes.clone();
@@ -702,7 +702,7 @@ static void request_id(char *id) {
             "{outcome:?}"
         );
         let script = folder.path().join("bootstrap");
-        fs_err::write(&script, b"not a program").unwrap();
+        crate::fs::write(&script, b"not a program").unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let outcome = run(
             folder.path(),

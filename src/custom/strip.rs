@@ -339,14 +339,14 @@ mod tests {
     }
 
     fn write_executable(path: &Path, data: &[u8]) {
-        fs_err::write(path, data).unwrap();
+        crate::fs::write(path, data).unwrap();
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
     /// Strips `path` both ways and checks each result runs as the input does, is smaller,
     /// keeps what `symbols` says, and strips to itself again.
     fn check_strips(path: &Path) {
-        let data = fs_err::read(path).unwrap();
+        let data = crate::fs::read(path).unwrap();
         let before = facts(&data).unwrap();
         assert!(before.debug_bytes > 0, "{path:?} has no debug info");
         let expected = run(path);
@@ -398,7 +398,7 @@ mod tests {
         ) else {
             return;
         };
-        let data = fs_err::read(&path).unwrap();
+        let data = crate::fs::read(&path).unwrap();
         assert_eq!(facts(&data).unwrap().linking, Linking::Static);
         check_strips(&path);
     }
@@ -407,7 +407,7 @@ mod tests {
     fn a_rust_debug_binary_strips_and_runs_the_same() {
         let folder = tempfile::tempdir().unwrap();
         let source = folder.path().join("main.rs");
-        fs_err::write(
+        crate::fs::write(
             &source,
             "use std::io::Write;\nfn main() { let v: Vec<u64> = (1..=10).collect(); \
              writeln!(std::io::stdout(), \"sum {}\", v.iter().sum::<u64>()).unwrap(); }\n",
@@ -433,7 +433,7 @@ mod tests {
 
     #[test]
     fn a_binary_without_debug_info_is_returned_unchanged() {
-        let data = fs_err::read("/bin/true").unwrap();
+        let data = crate::fs::read("/bin/true").unwrap();
         assert_eq!(strip(&data, false).unwrap(), data);
     }
 
@@ -449,7 +449,7 @@ mod tests {
 
     #[test]
     fn a_changed_segment_is_caught() {
-        let data = fs_err::read("/bin/true").unwrap();
+        let data = crate::fs::read("/bin/true").unwrap();
         let mut changed = data.clone();
         // Flip a byte well inside the first loadable segment (past the headers).
         let at = 0x400.min(changed.len() - 1);

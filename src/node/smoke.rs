@@ -110,7 +110,7 @@ impl Loader for NodeLoader {
 /// code (`import { S3Client } from '@aws-sdk/client-s3'`).
 fn node_stand_in(inventory: &Inventory, runtime: &Path, name: &str) -> Result<()> {
     let folder = runtime.join("node_modules").join(name);
-    fs_err::create_dir_all(&folder)?;
+    crate::fs::create_dir_all(&folder)?;
     let mut names = BTreeSet::new();
     for file in &inventory.files {
         if file.owner != Owner::User || !crate::node::imports::is_script(&file.path) {
@@ -121,7 +121,7 @@ fn node_stand_in(inventory: &Inventory, runtime: &Path, name: &str) -> Result<()
         };
         names.extend(named_imports(&text, name));
     }
-    fs_err::write(
+    crate::fs::write(
         folder.join("package.json"),
         serde_json::json!({
             "name": name,
@@ -131,12 +131,12 @@ fn node_stand_in(inventory: &Inventory, runtime: &Path, name: &str) -> Result<()
         })
         .to_string(),
     )?;
-    fs_err::write(folder.join("index.js"), NODE_STAND_IN)?;
+    crate::fs::write(folder.join("index.js"), NODE_STAND_IN)?;
     let mut module = String::from("import stub from './index.js';\nexport default stub;\n");
     for export in names {
         module.push_str(&format!("export const {export} = stub.{export};\n"));
     }
-    fs_err::write(folder.join("index.mjs"), module)?;
+    crate::fs::write(folder.join("index.mjs"), module)?;
     Ok(())
 }
 

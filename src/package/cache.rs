@@ -174,7 +174,7 @@ impl Cache {
     fn mark(&self) {
         let marker = self.dir.join(crate::scan::walk::OUTPUT_MARKER);
         if !marker.exists() {
-            let _ = fs_err::write(&marker, "*\n");
+            let _ = crate::fs::write(&marker, "*\n");
         }
     }
 
@@ -280,7 +280,7 @@ impl Cache {
         let mut pending = self.pending.lock().expect("cache pack lock");
         if pending.is_none() {
             let folder = self.packs_dir();
-            fs_err::create_dir_all(&folder)?;
+            std::fs::create_dir_all(&folder)?;
             self.mark();
             let temporary = tempfile::Builder::new()
                 .prefix(".pack-")
@@ -459,7 +459,7 @@ fn list_packs(folder: &Path) -> Vec<(SystemTime, u64, PathBuf)> {
 
 /// The files of `folder` whose names pass `wanted`: time of last change, size, path.
 fn list_files(folder: &Path, wanted: impl Fn(&str) -> bool) -> Vec<(SystemTime, u64, PathBuf)> {
-    let Ok(listing) = fs_err::read_dir(folder) else {
+    let Ok(listing) = crate::fs::read_dir(folder) else {
         return Vec::new();
     };
     listing
@@ -495,7 +495,7 @@ impl<W: Write> Write for Sealing<'_, W> {
 /// Reads every pack's index. A pack that fails a check is removed.
 fn load(folder: &Path) -> Index {
     let mut index = Index::default();
-    let Ok(listing) = fs_err::read_dir(folder) else {
+    let Ok(listing) = crate::fs::read_dir(folder) else {
         return index;
     };
     let mut paths: Vec<PathBuf> = listing
@@ -531,7 +531,9 @@ fn invalid(message: &str) -> io::Error {
 }
 
 fn read_pack(path: &Path) -> io::Result<(Pack, Vec<(Key, Entry)>)> {
-    let file = fs_err::File::open(path)?.into_parts().0;
+    // std's: a pack that cannot be read is removed, and its error is never shown.
+    #[allow(clippy::disallowed_methods)]
+    let file = File::open(path)?;
     let meta = file.metadata()?;
     let length = meta.len();
     let mut header = [0; HEADER as usize];
@@ -602,7 +604,7 @@ mod tests {
     }
 
     fn packs(cache: &Cache) -> Vec<PathBuf> {
-        let mut paths: Vec<PathBuf> = fs_err::read_dir(cache.packs_dir())
+        let mut paths: Vec<PathBuf> = crate::fs::read_dir(cache.packs_dir())
             .unwrap()
             .flatten()
             .map(|entry| entry.path())
@@ -644,9 +646,9 @@ mod tests {
         cache.finish();
         let path = packs(&cache).remove(0);
         // Flip a byte of the record: its seal fails, and the pack is removed.
-        let mut bytes = fs_err::read(&path).unwrap();
+        let mut bytes = crate::fs::read(&path).unwrap();
         bytes[HEADER as usize + 3] ^= 1;
-        fs_err::write(&path, &bytes).unwrap();
+        crate::fs::write(&path, &bytes).unwrap();
         assert!(Cache::new(dir.path()).get(&key).is_none());
         assert!(!path.exists());
         // Truncated: the pack's length no longer matches its trailer.
@@ -654,8 +656,8 @@ mod tests {
         cache.put(&key, record(b"0123456789"), b"0123456789");
         cache.finish();
         let path = packs(&cache).remove(0);
-        let bytes = fs_err::read(&path).unwrap();
-        fs_err::write(&path, &bytes[..bytes.len() - 4]).unwrap();
+        let bytes = crate::fs::read(&path).unwrap();
+        crate::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
         assert!(Cache::new(dir.path()).get_large(&key).is_none());
         assert!(!path.exists());
         // A record whose bytes fall short of its stated length is not indexed.
@@ -695,7 +697,7 @@ mod tests {
                 .into_iter()
                 .find(|path| !before.contains(path))
                 .unwrap();
-            sizes.push(fs_err::metadata(&path).unwrap().len());
+            sizes.push(crate::fs::metadata(&path).unwrap().len());
             File::options()
                 .append(true)
                 .open(&path)

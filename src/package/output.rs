@@ -73,12 +73,13 @@ impl Staging {
             }
         }
         for folder in missing.iter().rev() {
-            match fs_err::create_dir(folder) {
+            // std's, for the IO error's kind; an error names the folder.
+            match std::fs::create_dir(folder) {
                 Ok(()) => made.insert(0, folder.clone()),
                 Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(error) => {
                     remove_empty(&made);
-                    return Err(error.into());
+                    return Err(Error::io(folder, error));
                 }
             }
         }
@@ -132,7 +133,7 @@ impl Staging {
             if let Some(parent) = Path::new(file).parent()
                 && !parent.as_os_str().is_empty()
             {
-                fs_err::create_dir_all(self.out.join(parent))?;
+                crate::fs::create_dir_all(self.out.join(parent))?;
             }
         }
         let marker = self.marker_contents(files)?;
@@ -145,12 +146,12 @@ impl Staging {
             let mut done: Vec<PathBuf> = Vec::new();
             for file in files {
                 let to = self.out.join(file);
-                if let Err(error) = fs_err::rename(stage.join(file), &to) {
+                if let Err(error) = crate::fs::rename(stage.join(file), &to) {
                     // No zip of a failed call stays under its final name.
                     for path in &done {
-                        let _ = fs_err::remove_file(path);
+                        let _ = crate::fs::remove_file(path);
                     }
-                    return Err(error.into());
+                    return Err(error);
                 }
                 done.push(to);
             }
@@ -199,7 +200,7 @@ impl Drop for Staging {
 
 fn remove_empty(folders: &[PathBuf]) {
     for folder in folders {
-        let _ = fs_err::remove_dir(folder);
+        let _ = crate::fs::remove_dir(folder);
     }
 }
 
@@ -207,7 +208,7 @@ fn remove_empty(folders: &[PathBuf]) {
 /// longer runs, and the temporary names of lamina before it put its pid in them
 /// (`.lamina-XXXXXX.zip.tmp`, `.lamina-entry-…`, `.lamina-pyc-…`, `.lamina-strip-…`).
 fn remove_stale(folder: &Path) {
-    let Ok(listing) = fs_err::read_dir(folder) else {
+    let Ok(listing) = crate::fs::read_dir(folder) else {
         return;
     };
     for entry in listing.flatten() {
@@ -220,8 +221,8 @@ fn remove_stale(folder: &Path) {
         }
         let path = entry.path();
         let _ = match entry.file_type() {
-            Ok(kind) if kind.is_dir() => fs_err::remove_dir_all(&path),
-            Ok(_) => fs_err::remove_file(&path),
+            Ok(kind) if kind.is_dir() => crate::fs::remove_dir_all(&path),
+            Ok(_) => crate::fs::remove_file(&path),
             Err(_) => continue,
         };
     }
@@ -271,7 +272,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("a/b/out");
         let staging = Staging::begin(&out).unwrap();
-        fs_err::write(staging.folder().join("f.zip"), b"zip").unwrap();
+        crate::fs::write(staging.folder().join("f.zip"), b"zip").unwrap();
         drop(staging);
         assert!(!dir.path().join("a").exists());
     }
@@ -281,20 +282,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let staging = Staging::begin(&out).unwrap();
-        fs_err::create_dir_all(staging.folder().join("layers")).unwrap();
-        fs_err::write(staging.folder().join("f.zip"), b"zip").unwrap();
-        fs_err::write(staging.folder().join("layers/l.zip"), b"layer").unwrap();
+        crate::fs::create_dir_all(staging.folder().join("layers")).unwrap();
+        crate::fs::write(staging.folder().join("f.zip"), b"zip").unwrap();
+        crate::fs::write(staging.folder().join("layers/l.zip"), b"layer").unwrap();
         staging
             .commit(&["f.zip".to_string(), "layers/l.zip".to_string()])
             .unwrap();
-        let mut names: Vec<String> = fs_err::read_dir(&out)
+        let mut names: Vec<String> = crate::fs::read_dir(&out)
             .unwrap()
             .map(|entry| entry.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
         assert_eq!(names, [".lamina-output", "f.zip", "layers"]);
         assert_eq!(
-            fs_err::read_to_string(out.join(".lamina-output")).unwrap(),
+            crate::fs::read_to_string(out.join(".lamina-output")).unwrap(),
             "f.zip\nlayers\n"
         );
     }

@@ -50,7 +50,7 @@ impl Stamps {
             .and_then(|time| time.duration_since(SystemTime::UNIX_EPOCH).ok())
             .map_or(0, |since| since.as_nanos() as i128);
         Stamps {
-            known: fs_err::read(&file)
+            known: crate::fs::read(&file)
                 .ok()
                 .and_then(|bytes| parse(&bytes))
                 .unwrap_or_default(),
@@ -112,7 +112,7 @@ impl Stamps {
 
 fn write_sealed(path: &Path, body: &[u8]) -> io::Result<()> {
     let folder = path.parent().expect("the memo lives in a folder");
-    fs_err::create_dir_all(folder)?;
+    std::fs::create_dir_all(folder)?;
     let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
     let _registered = crate::interrupt::register(temporary.path());
     temporary.write_all(MAGIC)?;
@@ -161,9 +161,9 @@ mod tests {
     fn settled_files_are_remembered_and_changes_are_seen() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a.js");
-        fs_err::write(&file, "one").unwrap();
+        crate::fs::write(&file, "one").unwrap();
         let old = SystemTime::now() - Duration::from_secs(60);
-        fs_err::File::options()
+        std::fs::File::options()
             .write(true)
             .open(&file)
             .unwrap()
@@ -171,7 +171,7 @@ mod tests {
             .unwrap();
         let memo = dir.path().join("memo");
         let destination = dir.path().join("out.zip");
-        let stamp = Stamp::of(&fs_err::metadata(&file).unwrap());
+        let stamp = Stamp::of(&crate::fs::metadata(&file).unwrap());
         // Just changed (setting the time changes ctime): not remembered.
         let stamps = Stamps::open(&memo, &destination);
         stamps.record(&file, stamp, [1; 32]);
@@ -191,8 +191,8 @@ mod tests {
         stamps.save();
         let stamps = Stamps::open(&memo, &destination);
         assert_eq!(stamps.digest(&file, &stamp), Some([1; 32]));
-        fs_err::write(&file, "two").unwrap();
-        let changed = Stamp::of(&fs_err::metadata(&file).unwrap());
+        crate::fs::write(&file, "two").unwrap();
+        let changed = Stamp::of(&crate::fs::metadata(&file).unwrap());
         assert_ne!(changed, stamp);
         assert_eq!(stamps.digest(&file, &changed), None);
         // Another zip has its own memo.
@@ -206,14 +206,14 @@ mod tests {
         let destination = dir.path().join("out.zip");
         let mut stamps = Stamps::open(dir.path(), &destination);
         stamps.settled_before = i128::MAX;
-        let stamp = Stamp::of(&fs_err::metadata(dir.path()).unwrap());
+        let stamp = Stamp::of(&crate::fs::metadata(dir.path()).unwrap());
         stamps.record(Path::new("/x"), stamp, [9; 32]);
         stamps.save();
         let file = Stamps::open(dir.path(), &destination).file;
-        let mut bytes = fs_err::read(&file).unwrap();
+        let mut bytes = crate::fs::read(&file).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
-        fs_err::write(&file, &bytes).unwrap();
+        crate::fs::write(&file, &bytes).unwrap();
         let stamps = Stamps::open(dir.path(), &destination);
         assert_eq!(stamps.digest(Path::new("/x"), &stamp), None);
     }

@@ -674,8 +674,15 @@ fn append(
     match data {
         Data::Memory(bytes) => out.write_all(bytes).map_err(io),
         Data::Temporary(path) => {
-            let mut file = fs_err::File::open(&**path)?;
-            copy_exactly(&mut file, out, record.compressed, &entry.source, temporary)
+            let mut file = crate::fs::open(&**path)?;
+            copy_exactly(
+                &mut file,
+                out,
+                record.compressed,
+                &entry.source,
+                temporary,
+                |_, error| Error::io(&**path, error),
+            )
         }
         Data::Source => {
             // Stored as it is: read again, and checked against what the first read found.
@@ -690,6 +697,7 @@ fn append(
                 record.compressed,
                 &entry.source,
                 temporary,
+                |file, error| file.error(error),
             )?;
             if checked.hasher.finalize() != record.crc32 {
                 return Err(Error::input(
@@ -703,16 +711,30 @@ fn append(
     }
 }
 
-/// Copies exactly `length` bytes, failing if the source holds a different number.
-fn copy_exactly(
-    source: &mut impl Read,
+/// Copies exactly `length` bytes, failing if the source (the file at `path`) holds a different
+/// number. A failed read is the error `read_error` makes of it (naming the file read); a failed
+/// write names `temporary`, the zip being written.
+fn copy_exactly<R: Read>(
+    source: &mut R,
     out: &mut impl Write,
     length: u64,
     path: &Path,
     temporary: &Path,
+    read_error: impl FnOnce(&R, std::io::Error) -> Error,
 ) -> Result<()> {
-    let copied = std::io::copy(&mut source.take(length + 1), out)
-        .map_err(|error| Error::io(temporary, error))?;
+    let mut reading = Reading {
+        inner: source,
+        failed: false,
+    };
+    let copied = std::io::copy(&mut (&mut reading).take(length + 1), out);
+    let failed = reading.failed;
+    let copied = copied.map_err(|error| {
+        if failed {
+            read_error(source, error)
+        } else {
+            Error::io(temporary, error)
+        }
+    })?;
     if copied != length {
         return Err(Error::input(
             path,
@@ -720,6 +742,21 @@ fn copy_exactly(
         ));
     }
     Ok(())
+}
+
+/// A reader that notes whether a read failed, so a copy's error names the side that failed.
+struct Reading<'a, R> {
+    inner: &'a mut R,
+    failed: bool,
+}
+
+impl<R: Read> Read for Reading<'_, R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buffer).inspect_err(|error| {
+            // `io::copy` retries an interrupted read: only another error ends the copy.
+            self.failed |= error.kind() != std::io::ErrorKind::Interrupted;
+        })
+    }
 }
 
 /// A writer that computes the CRC-32 of what passes through.
@@ -745,7 +782,7 @@ fn store(cache: &Cache, key: &Key, record: Record, data: &Data) {
     match data {
         Data::Memory(bytes) => cache.put(key, record, bytes),
         Data::Temporary(path) => {
-            if let Ok(mut file) = fs_err::File::open(path) {
+            if let Ok(mut file) = crate::fs::open(path) {
                 let _ = cache.put_from(key, record, record.compressed, &mut file);
             }
         }
@@ -842,7 +879,7 @@ pub fn write(
         });
     }
     let folder = destination.parent().unwrap_or(Path::new("."));
-    fs_err::create_dir_all(folder)?;
+    crate::fs::create_dir_all(folder)?;
     // Dropped (and so deleted) on any error below: no half-written zip is ever left.
     let temporary = super::output::temporary_file(folder, ".zip.tmp")?;
     let _registered = crate::interrupt::register(temporary.path());
@@ -1010,7 +1047,7 @@ mod tests {
     }
 
     fn read_back(zip: &Path, name: &str) -> Vec<u8> {
-        let mut archive = ZipArchive::new(fs_err::File::open(zip).unwrap()).unwrap();
+        let mut archive = ZipArchive::new(crate::fs::open(zip).unwrap()).unwrap();
         let mut read = Vec::new();
         archive
             .by_name(name)
@@ -1045,7 +1082,7 @@ mod tests {
         .enumerate()
         {
             let source = dir.join(format!("source-{index}"));
-            fs_err::write(&source, &contents).unwrap();
+            crate::fs::write(&source, &contents).unwrap();
             entries.push(Entry {
                 path: name.to_string(),
                 source,
@@ -1103,7 +1140,7 @@ mod tests {
         assert_eq!(cold.sha256, warm.sha256);
         assert_eq!(cold.sha256, uncached.sha256);
         assert_eq!(cold.sha256, single.sha256);
-        let names: Vec<String> = ZipArchive::new(fs_err::File::open(&cold.path).unwrap())
+        let names: Vec<String> = ZipArchive::new(crate::fs::open(&cold.path).unwrap())
             .unwrap()
             .file_names()
             .map(|name| name.unwrap().to_string())
@@ -1118,7 +1155,7 @@ mod tests {
         let contents: Vec<u8> = (0..(STREAM_THRESHOLD + 12345))
             .map(|i| (i % 251) as u8)
             .collect();
-        fs_err::write(&big, &contents).unwrap();
+        crate::fs::write(&big, &contents).unwrap();
         let entries = vec![Entry {
             path: "big.bin".to_string(),
             source: big,
@@ -1132,7 +1169,7 @@ mod tests {
         let warm = cold_then_warm(entries, dir.path(), &options);
         assert_eq!(warm.stats.cache_hits, 1);
         assert!(read_back(&warm.path, "big.bin") == contents);
-        let leftovers: Vec<_> = fs_err::read_dir(dir.path())
+        let leftovers: Vec<_> = crate::fs::read_dir(dir.path())
             .unwrap()
             .flatten()
             .filter(|entry| entry.file_name().to_string_lossy().starts_with(".lamina"))
@@ -1168,7 +1205,7 @@ mod tests {
     fn archives_over_65535_entries_get_zip64_end_records() {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("one");
-        fs_err::write(&source, "x").unwrap();
+        crate::fs::write(&source, "x").unwrap();
         let count = 70_000;
         let entries: Vec<Entry> = (0..count)
             .map(|index| Entry {
@@ -1187,7 +1224,7 @@ mod tests {
             &WriteOptions::default(),
         )
         .unwrap();
-        let bytes = fs_err::read(&written.path).unwrap();
+        let bytes = crate::fs::read(&written.path).unwrap();
         // The zip64 end record and its locator sit before the classic end record.
         let end = bytes.len() - 22;
         assert_eq!(&bytes[end..end + 4], b"PK\x05\x06");
@@ -1211,8 +1248,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // Incompressible and over the streaming threshold: stored, copied from its source.
         let noise = noise(STREAM_THRESHOLD + 4096, 0x2545_f491_4f6c_dd1d);
-        fs_err::write(dir.path().join("noise"), &noise).unwrap();
-        fs_err::write(dir.path().join("text"), "é").unwrap();
+        crate::fs::write(dir.path().join("noise"), &noise).unwrap();
+        crate::fs::write(dir.path().join("text"), "é").unwrap();
         let entries = vec![
             Entry {
                 path: "noise.bin".to_string(),
@@ -1240,7 +1277,7 @@ mod tests {
         );
         assert_eq!(warm.stats.cache_hits, 2);
         assert!(read_back(&warm.path, "noise.bin") == noise);
-        let mut archive = ZipArchive::new(fs_err::File::open(&warm.path).unwrap()).unwrap();
+        let mut archive = ZipArchive::new(crate::fs::open(&warm.path).unwrap()).unwrap();
         assert_eq!(
             archive.by_name("noise.bin").unwrap().compression(),
             zip::CompressionMethod::Stored
@@ -1261,14 +1298,14 @@ mod tests {
         for size in [1000usize, STREAM_THRESHOLD as usize + 1000] {
             let source = dir.path().join(format!("file-{size}"));
             let before = "a".repeat(size);
-            fs_err::write(&source, &before).unwrap();
+            crate::fs::write(&source, &before).unwrap();
             let entry = Entry {
                 path: "file".to_string(),
                 source: source.clone(),
                 bytes: size as u64,
                 executable: false,
                 link_target: None,
-                stamp: Some(Stamp::of(&fs_err::metadata(&source).unwrap())),
+                stamp: Some(Stamp::of(&crate::fs::metadata(&source).unwrap())),
                 header: None,
             };
             let mut stamps = cache.stamps(&destination);
@@ -1277,7 +1314,7 @@ mod tests {
             stamps.save();
             // Changed after "scan": the entry keeps the stamp scan saw.
             let after = "b".repeat(size);
-            fs_err::write(&source, &after).unwrap();
+            crate::fs::write(&source, &after).unwrap();
             let mut stamps = cache.stamps(&destination);
             stamps.settle_all();
             let (record, _, outcome) =
@@ -1299,7 +1336,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let noise = noise(STREAM_THRESHOLD + 10, 0x9e37_79b9_7f4a_7c15);
         let source = dir.path().join("noise");
-        fs_err::write(&source, &noise).unwrap();
+        crate::fs::write(&source, &noise).unwrap();
         let options = cached(dir.path(), Compression::Default);
         let mut entry = Entry {
             path: "noise".to_string(),
@@ -1329,14 +1366,14 @@ mod tests {
         let cache = options.cache.as_ref().unwrap();
         let destination = dir.path().join("out.zip");
         let source = dir.path().join("module.pyc");
-        fs_err::write(&source, [7u8; 64]).unwrap();
+        crate::fs::write(&source, [7u8; 64]).unwrap();
         let mut entry = Entry {
             path: "__pycache__/module.cpython-311.pyc".to_string(),
             source: source.clone(),
             bytes: 64,
             executable: false,
             link_target: None,
-            stamp: Some(Stamp::of(&fs_err::metadata(&source).unwrap())),
+            stamp: Some(Stamp::of(&crate::fs::metadata(&source).unwrap())),
             header: Some([1; 16]),
         };
         for header in [[1u8; 16], [2; 16]] {

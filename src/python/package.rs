@@ -59,7 +59,7 @@ pub fn stage(
 }
 
 fn temporary_folder(out: &Path, suffix: &str) -> Result<tempfile::TempDir> {
-    fs_err::create_dir_all(out)?;
+    crate::fs::create_dir_all(out)?;
     crate::package::output::temporary_folder(out, suffix)
 }
 
@@ -145,7 +145,7 @@ fn compile(
         if failed.contains(&entries[index].source.to_string_lossy().into_owned()) {
             continue;
         }
-        let bytes = fs_err::read(&destination)?;
+        let bytes = crate::fs::read(&destination)?;
         let header = pyc::parse_header(&bytes)
             .filter(|header| header.magic == magic && header.flags == pyc::UNCHECKED_HASH);
         if header.is_none() {
@@ -247,7 +247,7 @@ pub fn strippable(path: &str) -> bool {
 fn is_elf(path: &Path) -> Result<bool> {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    let mut file = fs_err::File::open(path)?;
+    let mut file = crate::fs::open(path)?;
     Ok(file.read_exact(&mut magic).is_ok() && magic == *b"\x7fELF")
 }
 
@@ -299,7 +299,7 @@ fn strip(out: &Path, entries: &mut [Entry], staged: &mut Staged) -> Result<()> {
             if !status.success() || !destination.is_file() || !is_elf(&destination)? {
                 return Ok(Some((index, PathBuf::new(), entry.bytes)));
             }
-            let bytes = fs_err::metadata(&destination)?.len();
+            let bytes = crate::fs::metadata(&destination)?.len();
             Ok(Some((index, destination, bytes)))
         })
         .collect();

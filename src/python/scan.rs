@@ -290,7 +290,7 @@ fn artifact_files(
 /// Folders of the function folder that hold a virtual environment (a `pyvenv.cfg`).
 fn virtual_environments(root: &Path) -> Result<Vec<String>> {
     let mut venvs = Vec::new();
-    for entry in fs_err::read_dir(root)? {
+    for entry in crate::fs::read_dir(root)? {
         let entry = entry?;
         if entry.path().join("pyvenv.cfg").is_file()
             && let Ok(name) = entry.file_name().into_string()
@@ -311,7 +311,8 @@ fn layout(
     venvs: &[String],
 ) -> Result<(Layout, Option<(u32, u32)>)> {
     if let Some(flag) = &options.site_packages {
-        let dir = fs_err::canonicalize(flag).map_err(|error| {
+        // std's, for the IO error's kind; the message names the flag's path.
+        let dir = std::fs::canonicalize(flag).map_err(|error| {
             Error::input(
                 flag,
                 format!(
@@ -341,7 +342,7 @@ fn layout(
     }
     for venv in venvs {
         let lib = root.join(venv).join("lib");
-        let Ok(children) = fs_err::read_dir(&lib) else {
+        let Ok(children) = crate::fs::read_dir(&lib) else {
             continue;
         };
         let mut candidates: Vec<(String, (u32, u32))> = children
@@ -369,7 +370,7 @@ fn layout(
             ));
         }
     }
-    let installed_here = fs_err::read_dir(root)?.flatten().any(|entry| {
+    let installed_here = crate::fs::read_dir(root)?.flatten().any(|entry| {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         name.ends_with(".dist-info") || name.ends_with(".egg-info")
@@ -1085,7 +1086,7 @@ fn read_pyc(
     if in_pycache && let Some(source_index) = source {
         let source_file = &files[source_index];
         if header.flags == 0 {
-            let meta = fs_err::metadata(&source_file.source)?;
+            let meta = crate::fs::metadata(&source_file.source)?;
             stale = header.source_mtime != meta.mtime() as u32
                 || header.source_size != meta.size() as u32;
         } else if header.flags & 1 == 1 {

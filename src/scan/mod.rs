@@ -58,12 +58,13 @@ pub(crate) fn bounds(
 /// Scans one function folder with its ecosystem: the one `--runtime` names, else the one that
 /// recognizes what the folder holds.
 pub fn scan(path: &Path, options: &ScanOptions) -> Result<Inventory> {
-    let root = fs_err::canonicalize(path).map_err(|error| match error.kind() {
+    // std's, for the IO error's kind; every error below names the path.
+    let root = std::fs::canonicalize(path).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => Error::input(
             path,
             "does not exist: give a function folder, a folder with lamina.toml, or a SAM template.yaml or serverless.yml",
         ),
-        _ => Error::Fs(error),
+        _ => Error::io(path, error),
     })?;
     if !root.is_dir() {
         return Err(Error::input(path, "not a folder; give a function folder"));

@@ -157,7 +157,7 @@ impl Walker<'_> {
     /// link back to one of them is a cycle.
     fn walk_dir(&self, real_dir: &Path, artifact_dir: &str, followed: &[PathBuf]) -> Result<Tree> {
         let mut children = Vec::new();
-        for entry in fs_err::read_dir(real_dir)? {
+        for entry in crate::fs::read_dir(real_dir)? {
             let entry = entry?;
             let name = entry.file_name().into_string().map_err(|name| {
                 Error::input(
@@ -194,7 +194,12 @@ impl Walker<'_> {
         // the folder open, are dropped before descending: one open folder per level at most.
         let children = children
             .into_par_iter()
-            .map(|(name, entry)| Ok((name, entry.metadata()?)))
+            .map(|(name, entry)| {
+                let meta = entry
+                    .metadata()
+                    .map_err(|error| Error::io(entry.path(), error))?;
+                Ok((name, meta))
+            })
             .collect::<Vec<Result<(String, std::fs::Metadata)>>>();
         let children = children.into_iter().collect::<Result<Vec<_>>>()?;
         let parts = children
@@ -243,7 +248,7 @@ impl Walker<'_> {
 
     fn link(&self, real: &Path, artifact: String, followed: &[PathBuf]) -> Result<Tree> {
         let mut tree = Tree::default();
-        let Ok(target) = fs_err::canonicalize(real) else {
+        let Ok(target) = crate::fs::canonicalize(real) else {
             tree.warnings.push(format!(
                 "{}: dangling link (its target does not exist); left out",
                 real.display()
@@ -255,7 +260,7 @@ impl Walker<'_> {
         }
         // Only regular files and folders, wherever the link leads: a device or a FIFO would be
         // read without end or block the build.
-        let meta = fs_err::metadata(&target)?;
+        let meta = crate::fs::metadata(&target)?;
         if !meta.is_file() && !meta.is_dir() {
             tree.warnings.push(format!(
                 "{}: a link to {}, which is not a regular file or folder (a device, FIFO or socket); left out",

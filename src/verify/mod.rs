@@ -97,7 +97,7 @@ pub fn inspect_bytes(data: &[u8], limits: &ReadLimits) -> io::Result<Contents> {
 }
 
 fn read(path: &Path, options: &Options) -> Result<Contents> {
-    let file = fs_err::File::open(path)?;
+    let file = crate::fs::open(path)?;
     let mut reader = KeepBuffer(BufReader::with_capacity(256 << 10, file));
     let limits = ReadLimits {
         all_data: options.read_all_data,
@@ -143,7 +143,7 @@ impl<R: io::Read + io::Seek> io::Seek for KeepBuffer<R> {
 }
 
 fn sha256(path: &Path) -> Result<String> {
-    let mut file = fs_err::File::open(path)?;
+    let mut file = crate::fs::open(path)?;
     let mut hasher = Sha256::new();
     io::copy(&mut file, &mut hasher).map_err(|error| Error::io(path, error))?;
     Ok(hex::encode(hasher.finalize()))

@@ -168,3 +168,36 @@ fn the_library_never_prints() {
         .collect();
     assert!(printing.is_empty(), "only main.rs prints: {printing:?}");
 }
+
+// invariant: io-errors-name-their-path
+#[test]
+fn no_library_error_converts_from_a_bare_io_error() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let converting: Vec<String> = files
+        .iter()
+        .flat_map(|file| {
+            let text = fs_err::read_to_string(root().join(file)).unwrap();
+            let code: String = text
+                .lines()
+                .map(|line| line.split("//").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let code = code.split_whitespace().collect::<Vec<_>>().join(" ");
+            [
+                "#[from] std::io::Error",
+                "#[from] io::Error",
+                "From<std::io::Error> for",
+                "From<io::Error> for",
+            ]
+            .iter()
+            .filter(|conversion| code.contains(*conversion))
+            .map(|conversion| format!("{file}: {conversion}"))
+            .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        converting.is_empty(),
+        "an io::Error becomes a library error only with its path (Error::io, src/fs.rs): {converting:?}"
+    );
+}
