@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::python::pyc;
 use crate::scan::walk::parent;
+use crate::shake::classify::{self, Wording};
 use crate::shake::rules;
 use crate::shake::{ShakeOptions, drop_dangling_links};
 
@@ -430,13 +431,15 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
         }
     }
     let mut packages = classify(&context, &full, &without_sdk, options.drop_runtime_sdk);
-    for (id, why) in above_floor {
-        let decision = &mut packages[id.0];
-        decision.keep = true;
-        decision.reason = Reason::Needed(format!(
-            "runtime-provided, but kept despite --drop-runtime-sdk: {why}"
-        ));
-    }
+    classify::keep_above_floor(
+        &mut packages,
+        above_floor.into_iter().map(|(id, why)| {
+            (
+                id,
+                format!("runtime-provided, but kept despite --drop-runtime-sdk: {why}"),
+            )
+        }),
+    );
 
     let mut files: Vec<Decision> = Vec::with_capacity(inventory.files.len());
     let target_magic = pyc::runtime_magic(runtime);
@@ -695,7 +698,6 @@ fn classify(
     drop_runtime_sdk: bool,
 ) -> Vec<PackageDecision> {
     let inventory = context.inventory;
-    let runtime = inventory.function.runtime;
     // Who requires each dropped distribution, for "only required by ..." reasons.
     let mut required_by: HashMap<PackageId, Vec<PackageId>> = HashMap::new();
     for package in &inventory.packages {
@@ -727,37 +729,19 @@ fn classify(
             }
         }
     }
-    inventory
-        .packages
-        .iter()
-        .map(|package| {
-            let id = package.id;
-            if let Some(why) = without_sdk.kept.get(&id) {
-                return PackageDecision {
-                    class: PackageClass::Production,
-                    keep: true,
-                    reason: Reason::Needed(why.clone()),
-                };
-            }
-            if let Some(why) = full.kept.get(&id) {
-                let what = if provides(runtime, &package.name) {
-                    format!("runtime-provided: {runtime} ships it ({why})")
-                } else {
-                    format!(
-                        "runtime-provided: only needed by distributions {runtime} ships ({why})"
-                    )
-                };
-                return PackageDecision {
-                    class: PackageClass::RuntimeProvided,
-                    keep: !drop_runtime_sdk,
-                    reason: if drop_runtime_sdk {
-                        Reason::Unneeded(what)
-                    } else {
-                        Reason::Needed(format!("{what}; kept without --drop-runtime-sdk"))
-                    },
-                };
-            }
-            if let Some(tool) = dev.get(&id) {
+    let wording = Wording {
+        packages: "distributions",
+        sdk_says_why: true,
+    };
+    classify::decide(
+        inventory.function.runtime,
+        &inventory.packages,
+        &without_sdk.kept,
+        &full.kept,
+        drop_runtime_sdk,
+        wording,
+        |package| {
+            if let Some(tool) = dev.get(&package.id) {
                 let why = match tool {
                     None => "dev tool: no kept code imports it".to_string(),
                     Some(tool) => format!(
@@ -765,14 +749,10 @@ fn classify(
                         context.label(*tool)
                     ),
                 };
-                return PackageDecision {
-                    class: PackageClass::Dev,
-                    keep: false,
-                    reason: Reason::Unneeded(why),
-                };
+                return (PackageClass::Dev, why);
             }
             let requirers: Vec<String> = required_by
-                .get(&id)
+                .get(&package.id)
                 .map(|ids| ids.iter().map(|id| context.label(*id)).collect())
                 .unwrap_or_default();
             let why = if BUILD_TOOLS.contains(&package.name.as_str()) {
@@ -785,13 +765,9 @@ fn classify(
                     requirers.join(", ")
                 )
             };
-            PackageDecision {
-                class: PackageClass::Unused,
-                keep: false,
-                reason: Reason::Unneeded(why),
-            }
-        })
-        .collect()
+            (PackageClass::Unused, why)
+        },
+    )
 }
 
 /// The `py/*` rule (other than test folders) that drops a file, if any.
