@@ -131,6 +131,9 @@ fn candidates(input: &Input<'_>, notes: &mut Vec<String>) -> BTreeMap<[u8; 32], 
 /// Runtime, architecture and the exact functions that keep an atom.
 type Signature = ((Runtime, String), Vec<usize>);
 
+/// Every atom of the build, by key.
+type Atoms = BTreeMap<[u8; 32], Atom>;
+
 /// A layer being planned: atoms (by key) and the functions that attach it.
 #[derive(Debug, Clone)]
 struct Draft {
@@ -138,13 +141,48 @@ struct Draft {
     functions: BTreeSet<usize>,
 }
 
-/// Plans layers: see "Layer planning" in ARCHITECTURE.md.
+impl Draft {
+    /// Unzipped bytes of the layer this draft would be.
+    fn bytes(&self, atoms: &Atoms) -> u64 {
+        self.atoms.iter().map(|key| atoms[key].bytes).sum()
+    }
+}
+
+/// Plans layers, in the steps ARCHITECTURE.md gives (`src/dedupe/`): the candidates as atoms,
+/// the atoms enough functions share, drafts, at most `max_layers` per function, names; then
+/// each function's plan without what moved.
 pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
     let mut notes = Vec::new();
-    let mut atoms: BTreeMap<[u8; 32], Atom> = BTreeMap::new();
+    let atoms = atoms(inputs, &mut notes);
+    let mut active = shared(&atoms, options);
+    let mut drafts = drafts(&atoms, &active, options);
+    let sizes = Sizes {
+        atoms: &atoms,
+        own_bytes: inputs
+            .iter()
+            .map(|input| input.plan.kept_bytes(input.inventory))
+            .collect(),
+    };
+    fit_layer_count(&sizes, &mut active, &mut drafts, options, &mut notes);
+    let (layers, drafts) = name_layers(&atoms, &drafts);
+    let (plans, attached) = move_to_layers(inputs, &atoms, &layers, &drafts);
+    notes.sort();
+    notes.dedup();
+    LayerPlan {
+        layers,
+        plans,
+        attached,
+        notes,
+    }
+}
+
+/// Step 1, gathered for step 2: each function's candidates as atoms, one per identity across
+/// functions, with the functions that keep it and, per function, its files and layer paths.
+fn atoms(inputs: &[Input<'_>], notes: &mut Vec<String>) -> Atoms {
+    let mut atoms: Atoms = BTreeMap::new();
     for (index, input) in inputs.iter().enumerate() {
         let function = &input.inventory.function;
-        for (key, candidate) in candidates(input, &mut notes) {
+        for (key, candidate) in candidates(input, notes) {
             let atom = atoms.entry(key).or_insert_with(|| Atom {
                 label: candidate.label.clone(),
                 group: (function.runtime, function.arch),
@@ -169,18 +207,27 @@ pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
             atom.files.insert(index, candidate.files);
         }
     }
-    // Packages too few functions keep stay where they are (and so does all that needs them).
+    atoms
+}
+
+/// Step 2: the atoms that may move. Packages too few functions keep stay where they are, and
+/// so does all that needs them.
+fn shared(atoms: &Atoms, options: &Options) -> BTreeSet<[u8; 32]> {
     let mut active: BTreeSet<[u8; 32]> = atoms
         .iter()
         .filter(|(_, atom)| atom.functions.len() >= options.min_functions.max(2))
         .map(|(key, _)| *key)
         .collect();
-    settle(&atoms, &mut active);
+    settle(atoms, &mut active);
+    active
+}
 
-    // One draft per (group, exact set of functions): attaching it costs no function anything
-    // it does not already ship.
+/// Step 3: one draft per (group, exact set of functions), so attaching it costs no function
+/// anything it does not already ship; a draft whose zip would pass the zipped limit is split,
+/// biggest atoms first.
+fn drafts(atoms: &Atoms, active: &BTreeSet<[u8; 32]>, options: &Options) -> Vec<Draft> {
     let mut by_signature: BTreeMap<Signature, BTreeSet<[u8; 32]>> = BTreeMap::new();
-    for key in &active {
+    for key in active {
         let atom = &atoms[key];
         by_signature
             .entry((
@@ -192,7 +239,6 @@ pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
     }
     let mut drafts: Vec<Draft> = Vec::new();
     for ((_, functions), keys) in by_signature {
-        // Split a draft whose zip would pass the zipped limit, biggest atoms first.
         let mut sorted: Vec<[u8; 32]> = keys.into_iter().collect();
         sorted.sort_by(|a, b| {
             atoms[b]
@@ -221,16 +267,21 @@ pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
             });
         }
     }
+    drafts
+}
 
-    let own_bytes: Vec<u64> = inputs
-        .iter()
-        .map(|input| input.plan.kept_bytes(input.inventory))
-        .collect();
-    let draft_bytes =
-        |draft: &Draft| -> u64 { draft.atoms.iter().map(|key| atoms[key].bytes).sum() };
-    // Unzipped total of a function with these drafts: what it keeps, less what moved, plus
-    // every attached layer whole.
-    let total = |function: usize, drafts: &[Draft]| -> u64 {
+/// What the layer-count step weighs: the atoms and what each function keeps before any layer.
+struct Sizes<'a> {
+    atoms: &'a Atoms,
+    /// Unzipped bytes each function keeps, parallel to the input.
+    own_bytes: Vec<u64>,
+}
+
+impl Sizes<'_> {
+    /// Unzipped total of a function with these drafts: what it keeps, less what moved, plus
+    /// every attached layer whole.
+    fn total(&self, function: usize, drafts: &[Draft]) -> u64 {
+        let atoms = self.atoms;
         let moved: u64 = drafts
             .iter()
             .flat_map(|draft| &draft.atoms)
@@ -240,25 +291,36 @@ pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
         let attached: u64 = drafts
             .iter()
             .filter(|draft| draft.functions.contains(&function))
-            .map(draft_bytes)
+            .map(|draft| draft.bytes(atoms))
             .sum();
-        own_bytes[function] - moved + attached
-    };
-    let paths_disjoint = |function: usize, drafts: &[Draft]| -> bool {
+        self.own_bytes[function] - moved + attached
+    }
+
+    /// Whether no path is in two of the layers a function attaches.
+    fn paths_disjoint(&self, function: usize, drafts: &[Draft]) -> bool {
         let mut seen = BTreeSet::new();
         drafts
             .iter()
             .filter(|draft| draft.functions.contains(&function))
             .flat_map(|draft| &draft.atoms)
-            .flat_map(|key| &atoms[key].digests)
+            .flat_map(|key| &self.atoms[key].digests)
             .all(|(path, _, _)| seen.insert(path.clone()))
-    };
+    }
+}
 
-    // At most `max_layers` per function: merge the two of its layers whose union costs the
-    // other functions the fewest unzipped bytes and breaks no limit; when no merge fits, give
-    // up the layer that saves the least.
+/// Step 4: at most `max_layers` per function. While a function has more, merge the two of its
+/// drafts whose union costs the other functions the fewest unzipped bytes and breaks no limit;
+/// when no merge fits, give up the draft that saves the least, with everything that needed it.
+fn fit_layer_count(
+    sizes: &Sizes<'_>,
+    active: &mut BTreeSet<[u8; 32]>,
+    drafts: &mut Vec<Draft>,
+    options: &Options,
+    notes: &mut Vec<String>,
+) {
+    let atoms = sizes.atoms;
     loop {
-        let over = (0..inputs.len()).find(|&function| {
+        let over = (0..sizes.own_bytes.len()).find(|&function| {
             drafts
                 .iter()
                 .filter(|draft| draft.functions.contains(&function))
@@ -269,55 +331,14 @@ pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
         let mine: Vec<usize> = (0..drafts.len())
             .filter(|&d| drafts[d].functions.contains(&function))
             .collect();
-        let mut best: Option<(u64, usize, usize)> = None;
-        for (position, &a) in mine.iter().enumerate() {
-            for &b in &mine[position + 1..] {
-                let merged = Draft {
-                    atoms: drafts[a].atoms.union(&drafts[b].atoms).copied().collect(),
-                    functions: drafts[a]
-                        .functions
-                        .union(&drafts[b].functions)
-                        .copied()
-                        .collect(),
-                };
-                let zipped: u64 = merged
-                    .atoms
-                    .iter()
-                    .map(|key| atoms[key].estimated_zipped)
-                    .sum();
-                let mut trial: Vec<Draft> = drafts
-                    .iter()
-                    .enumerate()
-                    .filter(|(d, _)| *d != a && *d != b)
-                    .map(|(_, draft)| draft.clone())
-                    .collect();
-                trial.push(merged.clone());
-                let fits = zipped <= options.zipped_limit
-                    && merged.functions.iter().all(|&f| {
-                        total(f, &trial) <= options.unzipped_limit.max(own_bytes[f])
-                            && paths_disjoint(f, &trial)
-                    });
-                if !fits {
-                    continue;
-                }
-                let cost: u64 = merged
-                    .functions
-                    .iter()
-                    .map(|&f| total(f, &trial).saturating_sub(total(f, &drafts)))
-                    .sum();
-                if best.is_none_or(|(best_cost, ..)| cost < best_cost) {
-                    best = Some((cost, a, b));
-                }
-            }
-        }
-        if let Some((_, a, b)) = best {
+        if let Some((a, b)) = cheapest_merge(sizes, drafts, &mine, options) {
             let (first, second) = (a.min(b), a.max(b));
             let removed = drafts.remove(second);
             drafts[first].atoms.extend(removed.atoms);
             drafts[first].functions.extend(removed.functions);
             continue;
         }
-        let saving = |draft: &Draft| (draft.functions.len() as u64 - 1) * draft_bytes(draft);
+        let saving = |draft: &Draft| (draft.functions.len() as u64 - 1) * draft.bytes(atoms);
         let weakest = *mine
             .iter()
             .min_by_key(|&&d| (saving(&drafts[d]), d))
@@ -331,82 +352,152 @@ pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
             ));
         }
         // What needed a dropped package goes back too.
-        settle(&atoms, &mut active);
-        for draft in &mut drafts {
+        settle(atoms, active);
+        for draft in drafts.iter_mut() {
             draft.atoms.retain(|key| active.contains(key));
         }
         drafts.retain(|draft| !draft.atoms.is_empty());
     }
+}
 
-    // The layers, named by content, in name order.
-    let mut layers: Vec<PlannedLayer> = drafts
-        .iter()
-        .map(|draft| {
-            let mut digests: Vec<&(String, [u8; 32], bool)> = draft
+/// The two of `mine` (indices into `drafts`) whose union fits the zipped limit, keeps every
+/// function of it within the unzipped limit (or what it already ships) with paths disjoint, and
+/// adds the fewest unzipped bytes to those functions; the first such pair on a tie.
+fn cheapest_merge(
+    sizes: &Sizes<'_>,
+    drafts: &[Draft],
+    mine: &[usize],
+    options: &Options,
+) -> Option<(usize, usize)> {
+    let mut best: Option<(u64, usize, usize)> = None;
+    for (position, &a) in mine.iter().enumerate() {
+        for &b in &mine[position + 1..] {
+            let merged = Draft {
+                atoms: drafts[a].atoms.union(&drafts[b].atoms).copied().collect(),
+                functions: drafts[a]
+                    .functions
+                    .union(&drafts[b].functions)
+                    .copied()
+                    .collect(),
+            };
+            let zipped: u64 = merged
                 .atoms
                 .iter()
-                .flat_map(|key| &atoms[key].digests)
-                .collect();
-            digests.sort();
-            let (runtime, arch) = atoms[draft.atoms.first().expect("drafts are not empty")].group;
-            let parts: Vec<Vec<u8>> = digests
-                .iter()
-                .flat_map(|(path, digest, executable)| {
-                    [
-                        path.as_bytes().to_vec(),
-                        digest.to_vec(),
-                        vec![u8::from(*executable)],
-                    ]
-                })
-                .collect();
-            let hash = hex::encode(hash_parts(parts.iter().map(Vec::as_slice)));
-            let mut files: Vec<LayerFile> = draft
-                .atoms
-                .iter()
-                .flat_map(|key| {
-                    let atom = &atoms[key];
-                    let (&function, files) =
-                        atom.files.iter().next().expect("an atom has a function");
-                    files.iter().map(move |(file, path)| LayerFile {
-                        path: path.clone(),
-                        function,
-                        file: *file,
-                    })
-                })
-                .collect();
-            files.sort_by(|a, b| a.path.cmp(&b.path));
-            let mut packages: Vec<String> = draft
-                .atoms
-                .iter()
-                .map(|key| atoms[key].label.clone())
-                .collect();
-            packages.sort();
-            let unzipped_bytes = draft_bytes(draft);
-            let moved: u64 = draft
-                .atoms
-                .iter()
-                .map(|key| atoms[key].bytes * atoms[key].functions.len() as u64)
+                .map(|key| sizes.atoms[key].estimated_zipped)
                 .sum();
-            PlannedLayer {
-                name: format!("{}-{}-{}", runtime.id(), arch.id(), &hash[..12]),
-                runtime,
-                arch,
-                files,
-                packages,
-                functions: draft.functions.iter().copied().collect(),
-                unzipped_bytes,
-                saved_bytes: moved.saturating_sub(unzipped_bytes),
+            let mut trial: Vec<Draft> = drafts
+                .iter()
+                .enumerate()
+                .filter(|(d, _)| *d != a && *d != b)
+                .map(|(_, draft)| draft.clone())
+                .collect();
+            trial.push(merged.clone());
+            let fits = zipped <= options.zipped_limit
+                && merged.functions.iter().all(|&f| {
+                    sizes.total(f, &trial) <= options.unzipped_limit.max(sizes.own_bytes[f])
+                        && sizes.paths_disjoint(f, &trial)
+                });
+            if !fits {
+                continue;
             }
-        })
-        .collect();
+            let cost: u64 = merged
+                .functions
+                .iter()
+                .map(|&f| {
+                    sizes
+                        .total(f, &trial)
+                        .saturating_sub(sizes.total(f, drafts))
+                })
+                .sum();
+            if best.is_none_or(|(best_cost, ..)| cost < best_cost) {
+                best = Some((cost, a, b));
+            }
+        }
+    }
+    best.map(|(_, a, b)| (a, b))
+}
+
+/// Step 5: the layers, named by content, in name order, each with its draft.
+fn name_layers(atoms: &Atoms, drafts: &[Draft]) -> (Vec<PlannedLayer>, Vec<Draft>) {
+    let layers: Vec<PlannedLayer> = drafts.iter().map(|draft| layer(atoms, draft)).collect();
     let mut order: Vec<usize> = (0..layers.len()).collect();
     order.sort_by(|&a, &b| layers[a].name.cmp(&layers[b].name));
     let sorted_drafts: Vec<Draft> = order.iter().map(|&i| drafts[i].clone()).collect();
-    layers = order.iter().map(|&i| layers[i].clone()).collect();
+    let layers = order.iter().map(|&i| layers[i].clone()).collect();
+    (layers, sorted_drafts)
+}
 
+/// One draft as a layer: `<runtime>-<arch>-<12 hex>` of the SHA-256 of its sorted paths,
+/// contents and modes; its files (read from the first function that keeps each atom), packages,
+/// functions and sizes.
+fn layer(atoms: &Atoms, draft: &Draft) -> PlannedLayer {
+    let mut digests: Vec<&(String, [u8; 32], bool)> = draft
+        .atoms
+        .iter()
+        .flat_map(|key| &atoms[key].digests)
+        .collect();
+    digests.sort();
+    let (runtime, arch) = atoms[draft.atoms.first().expect("drafts are not empty")].group;
+    let parts: Vec<Vec<u8>> = digests
+        .iter()
+        .flat_map(|(path, digest, executable)| {
+            [
+                path.as_bytes().to_vec(),
+                digest.to_vec(),
+                vec![u8::from(*executable)],
+            ]
+        })
+        .collect();
+    let hash = hex::encode(hash_parts(parts.iter().map(Vec::as_slice)));
+    let mut files: Vec<LayerFile> = draft
+        .atoms
+        .iter()
+        .flat_map(|key| {
+            let atom = &atoms[key];
+            let (&function, files) = atom.files.iter().next().expect("an atom has a function");
+            files.iter().map(move |(file, path)| LayerFile {
+                path: path.clone(),
+                function,
+                file: *file,
+            })
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut packages: Vec<String> = draft
+        .atoms
+        .iter()
+        .map(|key| atoms[key].label.clone())
+        .collect();
+    packages.sort();
+    let unzipped_bytes = draft.bytes(atoms);
+    let moved: u64 = draft
+        .atoms
+        .iter()
+        .map(|key| atoms[key].bytes * atoms[key].functions.len() as u64)
+        .sum();
+    PlannedLayer {
+        name: format!("{}-{}-{}", runtime.id(), arch.id(), &hash[..12]),
+        runtime,
+        arch,
+        files,
+        packages,
+        functions: draft.functions.iter().copied().collect(),
+        unzipped_bytes,
+        saved_bytes: moved.saturating_sub(unzipped_bytes),
+    }
+}
+
+/// Each function's plan with the files (and packages) that moved marked `Reason::Layer`, and
+/// the layers each function attaches, in name order.
+fn move_to_layers(
+    inputs: &[Input<'_>],
+    atoms: &Atoms,
+    layers: &[PlannedLayer],
+    drafts: &[Draft],
+) -> (Vec<Plan>, Vec<Vec<usize>>) {
     let mut plans: Vec<Plan> = inputs.iter().map(|input| input.plan.clone()).collect();
     let mut attached = vec![Vec::new(); inputs.len()];
-    for (layer_index, (layer, draft)) in layers.iter().zip(&sorted_drafts).enumerate() {
+    for (layer_index, (layer, draft)) in layers.iter().zip(drafts).enumerate() {
         for &function in &draft.functions {
             attached[function].push(layer_index);
         }
@@ -427,18 +518,11 @@ pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
             }
         }
     }
-    notes.sort();
-    notes.dedup();
-    LayerPlan {
-        layers,
-        plans,
-        attached,
-        notes,
-    }
+    (plans, attached)
 }
 
 /// Removes from `active` every atom that needs one that is not active, to a fixed point.
-fn settle(atoms: &BTreeMap<[u8; 32], Atom>, active: &mut BTreeSet<[u8; 32]>) {
+fn settle(atoms: &Atoms, active: &mut BTreeSet<[u8; 32]>) {
     loop {
         let before = active.len();
         let keep: BTreeSet<[u8; 32]> = active

@@ -4,7 +4,8 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::error::{Error, Result};
-use crate::model::{DependencyKind, Inventory, PackageClass, PackageDecision, PackageId, Reason};
+use crate::model::{DependencyKind, Inventory, PackageClass, PackageDecision, PackageId};
+use crate::shake::classify::{self, Wording};
 use crate::shake::runtime_provided;
 
 /// Packages reached from `starts`, not entering any package `stop` refuses. Each maps to what
@@ -138,22 +139,16 @@ fn keep_sdk_above_floor(inventory: &Inventory, decisions: &mut [PackageDecision]
             );
         }
     }
-    for (id, why) in reach(inventory, &starts, |_| false) {
-        let decision = &mut decisions[id.0];
-        if !decision.keep {
-            decision.keep = true;
-            decision.reason = Reason::Needed(why);
-        }
-    }
+    classify::keep_above_floor(decisions, reach(inventory, &starts, |_| false));
 }
 
-/// Classifies every package and decides which to keep.
-pub fn classify(
-    inventory: &Inventory,
-    drop_runtime_sdk: bool,
-) -> Result<(Vec<PackageDecision>, Vec<String>)> {
-    let root_manifest = inventory.function.root.join("package.json");
-    let mut notes = Vec::new();
+/// Root dependencies as `(target, why)`: the production ones (every kind but dev, each with its
+/// name), then the dev ones.
+type Roots = (Vec<(PackageId, String)>, Vec<(PackageId, String)>);
+
+/// The function's own installed dependencies, from its package.json. A production dependency
+/// that is not installed is an input error.
+fn package_json_roots(inventory: &Inventory) -> Result<Roots> {
     let mut production_roots = Vec::new();
     let mut dev_roots = Vec::new();
     for dependency in &super::facts(inventory).dependencies {
@@ -164,7 +159,7 @@ pub fn classify(
             (_, Some(target)) => production_roots.push((target, dependency.name.clone())),
             (DependencyKind::Production, None) => {
                 return Err(Error::MissingDependency {
-                    path: root_manifest,
+                    path: inventory.function.root.join("package.json"),
                     dependent: super::facts(inventory)
                         .manifest
                         .name
@@ -177,9 +172,18 @@ pub fn classify(
             _ => {}
         }
     }
+    Ok((production_roots, dev_roots))
+}
 
+/// The used roots: the production roots the user's code imports (all of them when an import is
+/// dynamic), and installed packages it imports without declaring them (with a warning).
+fn used_roots(
+    inventory: &Inventory,
+    production_roots: &[(PackageId, String)],
+    notes: &mut Vec<String>,
+) -> Vec<(PackageId, String)> {
     let imports = &inventory.imports;
-    let used_roots: Vec<(PackageId, String)> = if imports.dynamic.is_empty() {
+    let mut used_roots: Vec<(PackageId, String)> = if imports.dynamic.is_empty() {
         production_roots
             .iter()
             .filter(|(_, name)| imports.packages.contains(name))
@@ -211,7 +215,6 @@ pub fn classify(
     // Imported by the user's code but not a production dependency of package.json: installed
     // at the top of node_modules all the same (by hand, or as a devDependency), it is what
     // the code loads, so it is kept, with a warning.
-    let mut used_roots = used_roots;
     for name in &imports.packages {
         let installed = inventory
             .packages
@@ -251,6 +254,19 @@ pub fn classify(
         ));
         used_roots.push((package.id, format!("imported by your code ({what})")));
     }
+    used_roots
+}
+
+/// Classifies every package and decides which to keep: production and runtime-provided from
+/// what the used roots reach (`shake::classify`), the rest unused (reached from a root
+/// dependency), dev (from a devDependency) or extraneous.
+pub fn classify(
+    inventory: &Inventory,
+    drop_runtime_sdk: bool,
+) -> Result<(Vec<PackageDecision>, Vec<String>)> {
+    let mut notes = Vec::new();
+    let (production_roots, dev_roots) = package_json_roots(inventory)?;
+    let used_roots = used_roots(inventory, &production_roots, &mut notes);
     let all_roots: Vec<(PackageId, String)> = production_roots
         .iter()
         .map(|(id, name)| (*id, format!("root dependency {name}")))
@@ -262,37 +278,21 @@ pub fn classify(
     let production = reach(inventory, &all_roots, |_| false);
     let dev = reach(inventory, &dev_roots, |_| false);
 
-    let runtime = inventory.function.runtime;
-    let mut decisions: Vec<PackageDecision> = inventory
-        .packages
-        .iter()
-        .map(|package| {
+    let wording = Wording {
+        packages: "packages",
+        sdk_says_why: false,
+    };
+    let mut decisions = classify::decide(
+        inventory.function.runtime,
+        &inventory.packages,
+        &used_without_sdk,
+        &used,
+        drop_runtime_sdk,
+        wording,
+        |package| {
             let id = package.id;
-            let root_dependency = production_roots.iter().any(|(root, _)| *root == id);
-            if let Some(why) = used_without_sdk.get(&id) {
-                return PackageDecision {
-                    class: PackageClass::Production,
-                    keep: true,
-                    reason: Reason::Needed(why.clone()),
-                };
-            }
-            if let Some(why) = used.get(&id) {
-                let what = if is_sdk(id) {
-                    format!("runtime-provided: {runtime} ships it")
-                } else {
-                    format!("runtime-provided: only needed by packages {runtime} ships ({why})")
-                };
-                return PackageDecision {
-                    class: PackageClass::RuntimeProvided,
-                    keep: !drop_runtime_sdk,
-                    reason: if drop_runtime_sdk {
-                        Reason::Unneeded(what)
-                    } else {
-                        Reason::Needed(format!("{what}; kept without --drop-runtime-sdk"))
-                    },
-                };
-            }
-            let (class, why) = if let Some(why) = production.get(&id) {
+            if let Some(why) = production.get(&id) {
+                let root_dependency = production_roots.iter().any(|(root, _)| *root == id);
                 let why = if root_dependency {
                     "unused: no file of your code imports it".to_string()
                 } else {
@@ -311,21 +311,21 @@ pub fn classify(
                     PackageClass::Extraneous,
                     "extraneous: installed, but nothing depends on it".to_string(),
                 )
-            };
-            PackageDecision {
-                class,
-                keep: false,
-                reason: Reason::Unneeded(why),
             }
-        })
-        .collect();
+        },
+    );
 
     if drop_runtime_sdk {
         keep_sdk_above_floor(inventory, &mut decisions);
     }
+    check_kept_dependencies(inventory, &decisions)?;
+    Ok((decisions, notes))
+}
 
-    // A kept package must find each of its dependencies at run time.
-    for (package, decision) in inventory.packages.iter().zip(&decisions) {
+/// A kept package must find each of its dependencies at run time: a missing non-optional one
+/// is an input error.
+fn check_kept_dependencies(inventory: &Inventory, decisions: &[PackageDecision]) -> Result<()> {
+    for (package, decision) in inventory.packages.iter().zip(decisions) {
         if !decision.keep {
             continue;
         }
@@ -344,7 +344,7 @@ pub fn classify(
             }
         }
     }
-    Ok((decisions, notes))
+    Ok(())
 }
 
 #[cfg(test)]

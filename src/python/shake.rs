@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::python::pyc;
 use crate::scan::walk::parent;
+use crate::shake::classify::{self, Wording};
 use crate::shake::rules;
 use crate::shake::{ShakeOptions, drop_dangling_links};
 
@@ -137,6 +138,25 @@ struct Closure {
     missing: BTreeSet<(PackageId, String)>,
 }
 
+/// A closure being computed: what is kept so far, what is left to follow, and what it never
+/// enters.
+struct Walk<'s> {
+    closure: Closure,
+    queue: VecDeque<PackageId>,
+    stop: &'s dyn Fn(PackageId) -> bool,
+}
+
+impl Walk<'_> {
+    /// Keeps a distribution, with why, unless `stop` refuses it or it is kept already.
+    fn add(&mut self, id: PackageId, why: String) {
+        if (self.stop)(id) || self.closure.kept.contains_key(&id) {
+            return;
+        }
+        self.closure.kept.insert(id, why);
+        self.queue.push_back(id);
+    }
+}
+
 /// What the closure is computed from.
 struct Context<'a> {
     inventory: &'a Inventory,
@@ -150,6 +170,50 @@ struct Context<'a> {
     test_folder_of: Vec<Option<String>>,
     /// User files a `user/*` rule drops for another reason than being tests.
     user_dropped: Vec<Option<&'static str>>,
+}
+
+impl<'a> Context<'a> {
+    /// The context of a Python function: its target's marker environment, module and name
+    /// lookups, its test folders, and the user files a `user/*` rule drops.
+    fn new(inventory: &'a Inventory) -> Self {
+        let handler = inventory.function.handler.file.as_str();
+        let mut test_folders: BTreeMap<String, String> = BTreeMap::new();
+        let mut test_folder_of: Vec<Option<String>> = vec![None; inventory.files.len()];
+        let mut user_dropped: Vec<Option<&'static str>> = vec![None; inventory.files.len()];
+        for (index, file) in inventory.files.iter().enumerate() {
+            if file.owner == Owner::User {
+                // Your test folders go unless your code imports them; other user rules always
+                // apply, and nothing drops the handler or a folder holding it.
+                match rules::user_file(&file.path, handler) {
+                    None => continue,
+                    Some(rule) if rule != "user/tests" || test_folder(&file.path).is_none() => {
+                        user_dropped[index] = Some(rule);
+                        continue;
+                    }
+                    Some(_) => {}
+                }
+            }
+            if let Some(folder) = test_folder(&file.path) {
+                let module = folder.replace('/', ".");
+                test_folders.insert(folder.clone(), module);
+                test_folder_of[index] = Some(folder);
+            }
+        }
+        Context {
+            inventory,
+            python: super::facts(inventory),
+            environment: marker_environment(inventory.function.runtime, inventory.function.arch),
+            modules: Modules::new(inventory),
+            by_name: inventory
+                .packages
+                .iter()
+                .map(|package| (package.name.as_str(), package.id))
+                .collect(),
+            test_folders,
+            test_folder_of,
+            user_dropped,
+        }
+    }
 }
 
 impl Context<'_> {
@@ -177,7 +241,9 @@ impl Context<'_> {
         format!("{}@{}", package.name, package.version)
     }
 
-    /// The closure from the roots, never entering a distribution `stop` refuses.
+    /// The closure from the roots, never entering a distribution `stop` refuses: requirements
+    /// and imports followed from each kept distribution, then plugins of kept ones, until no
+    /// plugin is added.
     fn closure(
         &self,
         roots: &[(PackageId, String)],
@@ -185,7 +251,6 @@ impl Context<'_> {
         stop: &dyn Fn(PackageId) -> bool,
     ) -> Closure {
         let inventory = self.inventory;
-        let mut closure = Closure::default();
         // Imports of each distribution's shipped files.
         let imports: Vec<BTreeSet<&str>> = inventory
             .packages
@@ -200,13 +265,10 @@ impl Context<'_> {
                     .collect()
             })
             .collect();
-        let mut queue: VecDeque<PackageId> = VecDeque::new();
-        let add = |closure: &mut Closure, queue: &mut VecDeque<PackageId>, id, why: String| {
-            if stop(id) || closure.kept.contains_key(&id) {
-                return;
-            }
-            closure.kept.insert(id, why);
-            queue.push_back(id);
+        let mut walk = Walk {
+            closure: Closure::default(),
+            queue: VecDeque::new(),
+            stop,
         };
         for (id, why) in roots {
             if let Some(requested) = self
@@ -214,179 +276,169 @@ impl Context<'_> {
                 .requested_extras
                 .get(&inventory.package(*id).name)
             {
-                closure.extras.entry(*id).or_default().extend(
+                walk.closure.extras.entry(*id).or_default().extend(
                     requested
                         .iter()
                         .filter_map(|extra| ExtraName::new(extra.clone()).ok()),
                 );
             }
-            add(&mut closure, &mut queue, *id, why.clone());
+            walk.add(*id, why.clone());
         }
         loop {
-            while let Some(id) = queue.pop_front() {
-                let Some(distribution) = distribution(inventory, id) else {
-                    continue;
-                };
-                let extras: Vec<ExtraName> = closure
-                    .extras
-                    .get(&id)
-                    .map(|extras| extras.iter().cloned().collect())
-                    .unwrap_or_default();
-                for requirement in &distribution.requirements {
-                    if !requirement.marker.evaluate(&self.environment, &extras) {
-                        continue;
-                    }
-                    let name = normalize_name(requirement.name.as_ref());
-                    let Some(&target) = self.by_name.get(name.as_str()) else {
-                        closure.missing.insert((id, name.clone()));
-                        continue;
-                    };
-                    if stop(target) {
-                        continue;
-                    }
-                    let asked = closure.extras.entry(target).or_default();
-                    let before = asked.len();
-                    asked.extend(requirement.extras.iter().cloned());
-                    if asked.len() > before && closure.kept.contains_key(&target) {
-                        // New extras of a kept distribution may require more.
-                        queue.push_back(target);
-                    }
-                    add(
-                        &mut closure,
-                        &mut queue,
-                        target,
-                        format!("required by {}", self.label(id)),
-                    );
-                }
-                for module in &imports[id.0] {
-                    for &target in self.modules.lookup(module) {
-                        if target != id {
-                            add(
-                                &mut closure,
-                                &mut queue,
-                                target,
-                                format!("imported by {} ({module})", self.label(id)),
-                            );
-                        }
-                    }
+            while let Some(id) = walk.queue.pop_front() {
+                self.follow(&mut walk, id, &imports[id.0]);
+            }
+            if !self.add_plugins(&mut walk) {
+                return walk.closure;
+            }
+        }
+    }
+
+    /// Keeps what one kept distribution needs: its requirements whose markers hold for the
+    /// target with the extras asked of it (a requirement nothing installed satisfies is
+    /// `missing`), and the distributions its shipped files import.
+    fn follow(&self, walk: &mut Walk<'_>, id: PackageId, imports: &BTreeSet<&str>) {
+        let Some(distribution) = distribution(self.inventory, id) else {
+            return;
+        };
+        let extras: Vec<ExtraName> = walk
+            .closure
+            .extras
+            .get(&id)
+            .map(|extras| extras.iter().cloned().collect())
+            .unwrap_or_default();
+        for requirement in &distribution.requirements {
+            if !requirement.marker.evaluate(&self.environment, &extras) {
+                continue;
+            }
+            let name = normalize_name(requirement.name.as_ref());
+            let Some(&target) = self.by_name.get(name.as_str()) else {
+                walk.closure.missing.insert((id, name.clone()));
+                continue;
+            };
+            if (walk.stop)(target) {
+                continue;
+            }
+            let asked = walk.closure.extras.entry(target).or_default();
+            let before = asked.len();
+            asked.extend(requirement.extras.iter().cloned());
+            if asked.len() > before && walk.closure.kept.contains_key(&target) {
+                // New extras of a kept distribution may require more.
+                walk.queue.push_back(target);
+            }
+            walk.add(target, format!("required by {}", self.label(id)));
+        }
+        for module in imports {
+            for &target in self.modules.lookup(module) {
+                if target != id {
+                    walk.add(target, format!("imported by {} ({module})", self.label(id)));
                 }
             }
-            // Plugins: a distribution registering entry points that depends on a kept one.
-            let mut grew = false;
-            for package in &inventory.packages {
-                let Some(distribution) = distribution(inventory, package.id) else {
-                    continue;
-                };
-                if closure.kept.contains_key(&package.id) || stop(package.id) {
-                    continue;
-                }
-                let Some(group) = distribution
-                    .entry_point_groups
-                    .iter()
-                    .find(|group| !SCRIPT_GROUPS.contains(&group.as_str()))
-                else {
-                    continue;
-                };
-                let host = distribution.requirements.iter().find_map(|requirement| {
-                    if !requirement.marker.evaluate(&self.environment, &[]) {
-                        return None;
-                    }
-                    let name = normalize_name(requirement.name.as_ref());
-                    let target = *self.by_name.get(name.as_str())?;
-                    closure.kept.contains_key(&target).then_some(target)
-                });
-                if let Some(host) = host {
-                    let why = format!(
-                        "plugin of {} (entry points group {group})",
-                        self.label(host)
-                    );
-                    add(&mut closure, &mut queue, package.id, why);
-                    grew = true;
-                }
+        }
+    }
+
+    /// Plugins: keeps each distribution registering entry points (other than scripts) that
+    /// requires a kept one. Whether any was added.
+    fn add_plugins(&self, walk: &mut Walk<'_>) -> bool {
+        let inventory = self.inventory;
+        let mut grew = false;
+        for package in &inventory.packages {
+            let Some(distribution) = distribution(inventory, package.id) else {
+                continue;
+            };
+            if walk.closure.kept.contains_key(&package.id) || (walk.stop)(package.id) {
+                continue;
             }
-            if !grew {
-                return closure;
+            let Some(group) = distribution
+                .entry_point_groups
+                .iter()
+                .find(|group| !SCRIPT_GROUPS.contains(&group.as_str()))
+            else {
+                continue;
+            };
+            let host = distribution.requirements.iter().find_map(|requirement| {
+                if !requirement.marker.evaluate(&self.environment, &[]) {
+                    return None;
+                }
+                let name = normalize_name(requirement.name.as_ref());
+                let target = *self.by_name.get(name.as_str())?;
+                walk.closure.kept.contains_key(&target).then_some(target)
+            });
+            if let Some(host) = host {
+                let why = format!(
+                    "plugin of {} (entry points group {group})",
+                    self.label(host)
+                );
+                walk.add(package.id, why);
+                grew = true;
             }
+        }
+        grew
+    }
+}
+
+/// The two closures at their fixed point over test folders.
+struct Reach {
+    /// From the roots, entering everything.
+    full: Closure,
+    /// From the roots, never entering the runtime's SDK.
+    without_sdk: Closure,
+    /// Test folders shipped code imports.
+    rescued: HashSet<String>,
+    /// The user's imports of a computed name (`file:site`).
+    dynamic: Vec<String>,
+}
+
+impl Reach {
+    /// The closure whose distributions ship.
+    fn kept(&self, drop_runtime_sdk: bool) -> &Closure {
+        if drop_runtime_sdk {
+            &self.without_sdk
+        } else {
+            &self.full
         }
     }
 }
 
-/// Decides every file and distribution of a Python function.
-pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
-    let python = super::facts(inventory);
-    let runtime = inventory.function.runtime;
-    let handler = inventory.function.handler.file.as_str();
-
-    let mut test_folders: BTreeMap<String, String> = BTreeMap::new();
-    let mut test_folder_of: Vec<Option<String>> = vec![None; inventory.files.len()];
-    let mut user_dropped: Vec<Option<&'static str>> = vec![None; inventory.files.len()];
-    for (index, file) in inventory.files.iter().enumerate() {
-        if file.owner == Owner::User {
-            // Your test folders go unless your code imports them; other user rules always
-            // apply, and nothing drops the handler or a folder holding it.
-            match rules::user_file(&file.path, handler) {
-                None => continue,
-                Some(rule) if rule != "user/tests" || test_folder(&file.path).is_none() => {
-                    user_dropped[index] = Some(rule);
-                    continue;
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some(folder) = test_folder(&file.path) {
-            let module = folder.replace('/', ".");
-            test_folders.insert(folder.clone(), module);
-            test_folder_of[index] = Some(folder);
-        }
-    }
-    let context = Context {
-        inventory,
-        python,
-        environment: marker_environment(runtime, inventory.function.arch),
-        modules: Modules::new(inventory),
-        by_name: inventory
-            .packages
-            .iter()
-            .map(|package| (package.name.as_str(), package.id))
-            .collect(),
-        test_folders,
-        test_folder_of,
-        user_dropped,
-    };
-
-    let is_sdk = |id: PackageId| provides(runtime, &inventory.package(id).name);
+/// Computes the closures, with and without the runtime's SDK, until the test folders shipped
+/// code imports stop growing (a rescued folder's imports count, and may rescue more).
+fn reach(context: &Context, drop_runtime_sdk: bool) -> Reach {
+    let runtime = context.inventory.function.runtime;
+    let is_sdk = |id: PackageId| provides(runtime, &context.inventory.package(id).name);
     let never = |_: PackageId| false;
-    let mut notes = inventory.imports.notes.clone();
     let mut rescued: HashSet<String> = HashSet::new();
-    let (full, without_sdk, dynamic) = loop {
-        let (roots, dynamic) = roots(&context, &rescued);
+    loop {
+        let (roots, dynamic) = roots(context, &rescued);
         let full = context.closure(&roots, &rescued, &never);
         let without_sdk = context.closure(&roots, &rescued, &is_sdk);
-        let kept = if options.drop_runtime_sdk {
-            &without_sdk
-        } else {
-            &full
+        let reach = Reach {
+            full,
+            without_sdk,
+            rescued,
+            dynamic,
         };
-        let more = rescued_folders(&context, kept, &rescued);
-        if more.is_subset(&rescued) {
-            break (full, without_sdk, dynamic);
+        let more = rescued_folders(context, reach.kept(drop_runtime_sdk), &reach.rescued);
+        if more.is_subset(&reach.rescued) {
+            return reach;
         }
+        rescued = reach.rescued;
         rescued.extend(more);
-    };
-    if let Some(first) = dynamic.first() {
-        notes.push(format!(
-            "every installed distribution is kept: your code has {} import(s) lamina cannot follow, first {first}",
-            dynamic.len()
-        ));
     }
-    // A kept distribution requires one that is not installed: what the runtime ships is a
-    // note; anything else fails at import on Lambda, as a missing npm dependency does.
-    let kept_closure = if options.drop_runtime_sdk {
-        &without_sdk
-    } else {
-        &full
-    };
-    for (requirer, name) in &full.missing {
+}
+
+/// A kept distribution requires one that is not installed: what the runtime ships is a note;
+/// anything else fails at import on Lambda, as a missing npm dependency does, and is an input
+/// error naming the requirer's `METADATA`. A dropped requirer's is a note.
+fn check_missing(
+    context: &Context,
+    reach: &Reach,
+    drop_runtime_sdk: bool,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let inventory = context.inventory;
+    let runtime = inventory.function.runtime;
+    let kept_closure = reach.kept(drop_runtime_sdk);
+    for (requirer, name) in &reach.full.missing {
         let label = context.label(*requirer);
         if provides(runtime, name) {
             notes.push(format!(
@@ -414,40 +466,98 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
             ),
         ));
     }
+    Ok(())
+}
 
-    // With --drop-runtime-sdk: an SDK distribution a kept one requires at a version above what
-    // the runtime is known to ship stays, with what it requires.
-    let mut above_floor: BTreeMap<PackageId, String> = BTreeMap::new();
-    if options.drop_runtime_sdk {
-        let starts = sdk_above_floor(&context, &without_sdk);
-        if !starts.is_empty() {
-            let kept = context.closure(&starts, &rescued, &never);
-            for (id, why) in kept.kept {
-                if is_sdk(id) && !without_sdk.kept.contains_key(&id) {
-                    above_floor.insert(id, why);
-                }
-            }
-        }
-    }
-    let mut packages = classify(&context, &full, &without_sdk, options.drop_runtime_sdk);
-    for (id, why) in above_floor {
-        let decision = &mut packages[id.0];
-        decision.keep = true;
-        decision.reason = Reason::Needed(format!(
-            "runtime-provided, but kept despite --drop-runtime-sdk: {why}"
+/// Decides every file and distribution of a Python function.
+pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
+    let python = super::facts(inventory);
+    let context = Context::new(inventory);
+    let mut notes = inventory.imports.notes.clone();
+    let reach = reach(&context, options.drop_runtime_sdk);
+    if let Some(first) = reach.dynamic.first() {
+        notes.push(format!(
+            "every installed distribution is kept: your code has {} import(s) lamina cannot follow, first {first}",
+            reach.dynamic.len()
         ));
     }
+    check_missing(&context, &reach, options.drop_runtime_sdk, &mut notes)?;
 
+    let mut packages = classify(
+        &context,
+        &reach.full,
+        &reach.without_sdk,
+        options.drop_runtime_sdk,
+    );
+    if options.drop_runtime_sdk {
+        classify::keep_above_floor(&mut packages, kept_above_floor(&context, &reach));
+    }
+
+    let target_magic = pyc::runtime_magic(inventory.function.runtime);
+    let mut files = file_decisions(&context, &reach.rescued, &packages, target_magic);
+    if options.mode == ShakeMode::None {
+        not_shaken(&mut files, &mut packages, &mut notes);
+    } else {
+        drop_orphan_pycs(python, &mut files);
+        drop_dangling_links(inventory, &mut files);
+    }
+    shipping_notes(inventory, &files, options.mode, &mut notes);
+    let rewrite_pycs = rewrite_pycs(python, &files, target_magic);
+
+    Ok(Plan {
+        mode: options.mode,
+        files,
+        packages,
+        notes,
+        ecosystem: EcosystemPlan::Python { rewrite_pycs },
+    })
+}
+
+/// With `--drop-runtime-sdk`: the SDK distributions a kept one requires at a version above what
+/// the runtime is known to ship (`sdk_above_floor`), with what they require, each with why.
+fn kept_above_floor(context: &Context, reach: &Reach) -> Vec<(PackageId, String)> {
+    let runtime = context.inventory.function.runtime;
+    let starts = sdk_above_floor(context, &reach.without_sdk);
+    if starts.is_empty() {
+        return Vec::new();
+    }
+    let never = |_: PackageId| false;
+    let kept = context.closure(&starts, &reach.rescued, &never);
+    kept.kept
+        .into_iter()
+        .filter(|(id, _)| {
+            provides(runtime, &context.inventory.package(*id).name)
+                && !reach.without_sdk.kept.contains_key(id)
+        })
+        .map(|(id, why)| {
+            (
+                id,
+                format!("runtime-provided, but kept despite --drop-runtime-sdk: {why}"),
+            )
+        })
+        .collect()
+}
+
+/// Each file's decision: a dropped distribution's files go with it; a kept one's, unowned
+/// files and the user's go by the `py/*` rules, test folders no shipped code imports, and (the
+/// user's) the `user/*` rules.
+fn file_decisions(
+    context: &Context,
+    rescued: &HashSet<String>,
+    packages: &[PackageDecision],
+    target_magic: Option<[u8; 4]>,
+) -> Vec<Decision> {
+    let inventory = context.inventory;
+    let python = context.python;
+    let keep_rule = |rule: Option<&'static str>, reason: Reason| match rule {
+        Some(rule) => Decision {
+            keep: false,
+            reason: Reason::Rule(rule),
+        },
+        None => Decision { keep: true, reason },
+    };
     let mut files: Vec<Decision> = Vec::with_capacity(inventory.files.len());
-    let target_magic = pyc::runtime_magic(runtime);
     for (index, file) in inventory.files.iter().enumerate() {
-        let keep_rule = |rule: Option<&'static str>, reason: Reason| match rule {
-            Some(rule) => Decision {
-                keep: false,
-                reason: Reason::Rule(rule),
-            },
-            None => Decision { keep: true, reason },
-        };
         let test_rule = context.test_folder_of[index]
             .as_ref()
             .filter(|folder| !rescued.contains(*folder))
@@ -476,43 +586,50 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
         };
         files.push(decision);
     }
-    if options.mode == ShakeMode::None {
-        files.fill(Decision {
-            keep: true,
-            reason: Reason::NotShaken,
-        });
-        notes.push("--shake none: every file ships as installed".to_string());
-    } else {
-        // A pyc whose source does not ship is never read (Python ignores `__pycache__`
-        // without the `.py` beside it).
-        for (index, fact) in &python.files {
-            if let Some(pyc) = &fact.pyc
-                && pyc.in_pycache
-                && files[*index].keep
-                && pyc.source.is_none_or(|source| !files[source].keep)
-            {
-                files[*index] = Decision {
-                    keep: false,
-                    reason: Reason::Rule(PYCACHE_ORPHAN),
-                };
-            }
-        }
-        drop_dangling_links(inventory, &mut files);
-    }
-    let packages = if options.mode == ShakeMode::None {
-        packages
-            .into_iter()
-            .map(|decision| PackageDecision {
-                keep: true,
-                reason: Reason::NotShaken,
-                ..decision
-            })
-            .collect()
-    } else {
-        packages
-    };
+    files
+}
 
-    for (file, decision) in inventory.files.iter().zip(&files) {
+/// `--shake none`: every file and distribution ships; the classes still say what could go.
+fn not_shaken(files: &mut [Decision], packages: &mut [PackageDecision], notes: &mut Vec<String>) {
+    files.fill(Decision {
+        keep: true,
+        reason: Reason::NotShaken,
+    });
+    notes.push("--shake none: every file ships as installed".to_string());
+    for decision in packages {
+        decision.keep = true;
+        decision.reason = Reason::NotShaken;
+    }
+}
+
+/// A pyc whose source does not ship is never read (Python ignores `__pycache__` without the
+/// `.py` beside it): it goes too.
+fn drop_orphan_pycs(python: &PythonInventory, files: &mut [Decision]) {
+    for (index, fact) in &python.files {
+        if let Some(pyc) = &fact.pyc
+            && pyc.in_pycache
+            && files[*index].keep
+            && pyc.source.is_none_or(|source| !files[source].keep)
+        {
+            files[*index] = Decision {
+                keep: false,
+                reason: Reason::Rule(PYCACHE_ORPHAN),
+            };
+        }
+    }
+}
+
+/// Notes on what ships: a `.pth` at the root (Lambda never processes it), `--shake files`
+/// (Node.js only), and where the dependencies were read.
+fn shipping_notes(
+    inventory: &Inventory,
+    files: &[Decision],
+    mode: ShakeMode,
+    notes: &mut Vec<String>,
+) {
+    let python = super::facts(inventory);
+    let runtime = inventory.function.runtime;
+    for (file, decision) in inventory.files.iter().zip(files) {
         if decision.keep && file.path.ends_with(".pth") && !file.path.contains('/') {
             notes.push(format!(
                 "{} ships, but Lambda does not process .pth files in /var/task (it is not a site directory): the paths it adds and the code it runs are missing at run time; put it in a layer's python/lib/{}/site-packages if the function needs it",
@@ -521,7 +638,7 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
             ));
         }
     }
-    if options.mode == ShakeMode::Files {
+    if mode == ShakeMode::Files {
         notes.push(
             "--shake files traces Node.js functions only; this Python function is shaken by distribution, as with --shake deps".to_string(),
         );
@@ -531,8 +648,16 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
             "dependencies read from {site_packages}; they ship at the artifact's root (/var/task)"
         ));
     }
+}
 
-    let rewrite_pycs = python
+/// The pycs package rewrites with an unchecked-hash header: kept, in `__pycache__`, fresh,
+/// unoptimized, of the target Python, not unchecked already, and with their source kept.
+fn rewrite_pycs(
+    python: &PythonInventory,
+    files: &[Decision],
+    target_magic: Option<[u8; 4]>,
+) -> Vec<usize> {
+    python
         .files
         .iter()
         .filter(|(index, fact)| {
@@ -547,15 +672,7 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
             })
         })
         .map(|(index, _)| *index)
-        .collect();
-
-    Ok(Plan {
-        mode: options.mode,
-        files,
-        packages,
-        notes,
-        ecosystem: EcosystemPlan::Python { rewrite_pycs },
-    })
+        .collect()
 }
 
 /// The first folder named exactly `tests` or `test` on a path (`jinja2/tests.py` is a
@@ -695,7 +812,6 @@ fn classify(
     drop_runtime_sdk: bool,
 ) -> Vec<PackageDecision> {
     let inventory = context.inventory;
-    let runtime = inventory.function.runtime;
     // Who requires each dropped distribution, for "only required by ..." reasons.
     let mut required_by: HashMap<PackageId, Vec<PackageId>> = HashMap::new();
     for package in &inventory.packages {
@@ -727,37 +843,19 @@ fn classify(
             }
         }
     }
-    inventory
-        .packages
-        .iter()
-        .map(|package| {
-            let id = package.id;
-            if let Some(why) = without_sdk.kept.get(&id) {
-                return PackageDecision {
-                    class: PackageClass::Production,
-                    keep: true,
-                    reason: Reason::Needed(why.clone()),
-                };
-            }
-            if let Some(why) = full.kept.get(&id) {
-                let what = if provides(runtime, &package.name) {
-                    format!("runtime-provided: {runtime} ships it ({why})")
-                } else {
-                    format!(
-                        "runtime-provided: only needed by distributions {runtime} ships ({why})"
-                    )
-                };
-                return PackageDecision {
-                    class: PackageClass::RuntimeProvided,
-                    keep: !drop_runtime_sdk,
-                    reason: if drop_runtime_sdk {
-                        Reason::Unneeded(what)
-                    } else {
-                        Reason::Needed(format!("{what}; kept without --drop-runtime-sdk"))
-                    },
-                };
-            }
-            if let Some(tool) = dev.get(&id) {
+    let wording = Wording {
+        packages: "distributions",
+        sdk_says_why: true,
+    };
+    classify::decide(
+        inventory.function.runtime,
+        &inventory.packages,
+        &without_sdk.kept,
+        &full.kept,
+        drop_runtime_sdk,
+        wording,
+        |package| {
+            if let Some(tool) = dev.get(&package.id) {
                 let why = match tool {
                     None => "dev tool: no kept code imports it".to_string(),
                     Some(tool) => format!(
@@ -765,14 +863,10 @@ fn classify(
                         context.label(*tool)
                     ),
                 };
-                return PackageDecision {
-                    class: PackageClass::Dev,
-                    keep: false,
-                    reason: Reason::Unneeded(why),
-                };
+                return (PackageClass::Dev, why);
             }
             let requirers: Vec<String> = required_by
-                .get(&id)
+                .get(&package.id)
                 .map(|ids| ids.iter().map(|id| context.label(*id)).collect())
                 .unwrap_or_default();
             let why = if BUILD_TOOLS.contains(&package.name.as_str()) {
@@ -785,13 +879,9 @@ fn classify(
                     requirers.join(", ")
                 )
             };
-            PackageDecision {
-                class: PackageClass::Unused,
-                keep: false,
-                reason: Reason::Unneeded(why),
-            }
-        })
-        .collect()
+            (PackageClass::Unused, why)
+        },
+    )
 }
 
 /// The `py/*` rule (other than test folders) that drops a file, if any.

@@ -1,5 +1,6 @@
 //! Shake: a pure function from an Inventory to a Plan that keeps or drops each file, with why.
 
+pub mod classify;
 pub mod patterns;
 pub mod rules;
 
