@@ -573,13 +573,7 @@ fn build(
                     .clone()
             })
             .collect();
-        let layer_notes = layer_plan.map_or_else(Vec::new, |plan| {
-            plan.notes
-                .iter()
-                .filter(|note| note.starts_with(&format!("{}: ", inventory.function.name)))
-                .cloned()
-                .collect()
-        });
+        let layer_notes = layer_plan.map_or_else(Vec::new, |layers| layers.notes[index].clone());
         let settled = model::Artifact {
             path: staging.final_path(&artifact.path),
             ..artifact.clone()

@@ -82,8 +82,9 @@ pub struct LayerPlan {
     pub plans: Vec<Plan>,
     /// Parallel to the input: indices into `layers`, in attach order.
     pub attached: Vec<Vec<usize>>,
-    /// Why a shareable package was not shared (closure, namespace, limits).
-    pub notes: Vec<String>,
+    /// Parallel to the input: why a package of the function that could be shared was not
+    /// (a link, a shared namespace, the layer count), sorted.
+    pub notes: Vec<Vec<String>>,
 }
 
 /// A unit of one function that could move to a layer (a Node.js package folder with its
@@ -152,7 +153,7 @@ impl Draft {
 /// the atoms enough functions share, drafts, at most `max_layers` per function, names; then
 /// each function's plan without what moved.
 pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
-    let mut notes = Vec::new();
+    let mut notes = vec![Vec::new(); inputs.len()];
     let atoms = atoms(inputs, &mut notes);
     let mut active = shared(&atoms, options);
     let mut drafts = drafts(&atoms, &active, options);
@@ -166,8 +167,10 @@ pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
     fit_layer_count(&sizes, &mut active, &mut drafts, options, &mut notes);
     let (layers, drafts) = name_layers(&atoms, &drafts);
     let (plans, attached) = move_to_layers(inputs, &atoms, &layers, &drafts);
-    notes.sort();
-    notes.dedup();
+    for notes in &mut notes {
+        notes.sort();
+        notes.dedup();
+    }
     LayerPlan {
         layers,
         plans,
@@ -178,11 +181,11 @@ pub fn plan_layers(inputs: &[Input<'_>], options: &Options) -> LayerPlan {
 
 /// Step 1, gathered for step 2: each function's candidates as atoms, one per identity across
 /// functions, with the functions that keep it and, per function, its files and layer paths.
-fn atoms(inputs: &[Input<'_>], notes: &mut Vec<String>) -> Atoms {
+fn atoms(inputs: &[Input<'_>], notes: &mut [Vec<String>]) -> Atoms {
     let mut atoms: Atoms = BTreeMap::new();
     for (index, input) in inputs.iter().enumerate() {
         let function = &input.inventory.function;
-        for (key, candidate) in candidates(input, notes) {
+        for (key, candidate) in candidates(input, &mut notes[index]) {
             let atom = atoms.entry(key).or_insert_with(|| Atom {
                 label: candidate.label.clone(),
                 group: (function.runtime, function.arch),
@@ -316,7 +319,7 @@ fn fit_layer_count(
     active: &mut BTreeSet<[u8; 32]>,
     drafts: &mut Vec<Draft>,
     options: &Options,
-    notes: &mut Vec<String>,
+    notes: &mut [Vec<String>],
 ) {
     let atoms = sizes.atoms;
     loop {
@@ -346,10 +349,12 @@ fn fit_layer_count(
         let dropped = drafts.remove(weakest);
         for key in &dropped.atoms {
             active.remove(key);
-            notes.push(format!(
-                "{} stays in its functions: a layer for it would pass Lambda's {} layers per function",
-                atoms[key].label, options.max_layers
-            ));
+            for &function in &atoms[key].functions {
+                notes[function].push(format!(
+                    "{} stays in its functions: a layer for it would pass Lambda's {} layers per function",
+                    atoms[key].label, options.max_layers
+                ));
+            }
         }
         // What needed a dropped package goes back too.
         settle(atoms, active);

@@ -379,6 +379,15 @@ fn layers_never_push_a_function_over_the_unzipped_limit() {
             .flatten()
             .any(|package| package == "small@1.0.0")
     );
+    // Every function that keeps `small` hears why it did not move, and only those.
+    for notes in &planned.notes {
+        assert!(
+            notes
+                .iter()
+                .any(|note| note.contains("small") && note.contains("1 layers per function")),
+            "{notes:?}"
+        );
+    }
 }
 
 const UNZIPPED_FOR_TEST: u64 = crate::lambda::limits::UNZIPPED;
@@ -487,6 +496,7 @@ fn a_python_namespace_splits_only_without_init() {
         planned
             .notes
             .iter()
+            .flatten()
             .any(|note| note.contains("google/ is a regular package"))
     );
 }
