@@ -639,28 +639,15 @@ fn render_function(
             function.layers.join(", ")
         );
     }
-    let _ = writeln!(out, "\n  limits");
-    for limit in &function.limits {
-        let verdict = match (limit.ok, limit.severity) {
-            (true, _) => "ok",
-            (false, Severity::Error) => "FAILED",
-            (false, Severity::Warning) => "warning",
-        };
-        // The layer limit counts layers; every other limit counts bytes.
-        let (actual, most) = if limit.id == "layers" {
-            (limit.actual.to_string(), limit.limit.to_string())
-        } else {
-            (human_bytes(limit.actual), human_bytes(limit.limit))
-        };
-        let label = limit.id.replace('_', " ");
-        let _ = writeln!(out, "    {label:<15} {actual:>10} of {most:>10}  {verdict}");
-    }
+    let _ = writeln!(out);
+    render_limits(out, &function.limits);
     if command == "build" {
         render_findings(out, &function.findings);
     }
     let _ = writeln!(out);
 }
 
+/// Each limit with its measure, the limit and the verdict.
 fn render_limits(out: &mut String, limits: &[LimitResult]) {
     let _ = writeln!(out, "  limits");
     for limit in limits {
@@ -669,6 +656,7 @@ fn render_limits(out: &mut String, limits: &[LimitResult]) {
             (false, Severity::Error) => "FAILED",
             (false, Severity::Warning) => "warning",
         };
+        // The layer limit counts layers; every other limit counts bytes.
         let (actual, limit_text) = if limit.id == "layers" {
             (limit.actual.to_string(), limit.limit.to_string())
         } else {
