@@ -66,6 +66,19 @@ pub struct CheckConfig {
     pub handler: Option<String>,
 }
 
+/// What `lamina why` explains, already checked: one function, scanned and shaken as `build`
+/// would (x86_64, dependencies where scan finds them).
+#[derive(Debug, Clone)]
+pub struct WhyConfig {
+    pub path: PathBuf,
+    /// A package name or a file's path inside the artifact.
+    pub target: String,
+    pub handler: Option<String>,
+    pub runtime: Option<Runtime>,
+    pub shake: ShakeMode,
+    pub drop_runtime_sdk: bool,
+}
+
 /// The cache folder: `LAMINA_CACHE_DIR`, else `~/.cache/lamina` (`$XDG_CACHE_HOME/lamina`).
 /// An empty variable means no override (as XDG's rules say for `XDG_CACHE_HOME`), never the
 /// current folder.

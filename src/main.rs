@@ -10,7 +10,6 @@ use cli::{
     CheckArgs, Cli, Command, CommonArgs, CompressionArg, FormatArg, ShakeArg, UploadArg, WhyArgs,
 };
 use lamina::config::{self, CheckConfig, Config};
-use lamina::model::{Arch, Compression, Upload};
 
 fn check_config(args: CheckArgs) -> Result<(CheckConfig, FormatArg), lamina::Error> {
     let runtime = args
@@ -121,29 +120,15 @@ fn why(args: WhyArgs) -> Result<(String, bool), lamina::Error> {
         .as_deref()
         .map(config::parse_runtime)
         .transpose()?;
-    let config = Config {
-        command: config::Command::Scan,
-        paths: vec![args.path],
+    let config = config::WhyConfig {
+        path: args.path,
+        target: args.target,
         handler: args.handler,
         runtime,
-        arch: Arch::X86_64,
-        out: "lamina-out".into(),
         shake: args.shake.into(),
         drop_runtime_sdk: args.drop_runtime_sdk,
-        site_packages: None,
-        compression: Compression::Default,
-        cache: None,
-        upload: Upload::Direct,
-        smoke: false,
-        smoke_event: None,
-        smoke_env: Vec::new(),
-        smoke_timeout: lamina::smoke::DEFAULT_TIMEOUT_SECONDS,
-        layers: None,
-        compile: false,
-        strip: false,
-        allow_outside: Vec::new(),
     };
-    let explanation = lamina::why(&config, &args.target)?;
+    let explanation = lamina::why(&config)?;
     Ok((explanation.lines.join("\n") + "\n", explanation.found))
 }
 

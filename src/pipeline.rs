@@ -706,22 +706,18 @@ fn write_atomically(path: &std::path::Path, contents: &[u8]) -> Result<()> {
 
 /// `lamina why TARGET PATH`: scans and shakes the function, then explains what keeps or drops
 /// the package or file `target`.
-pub fn why(config: &Config, target: &str) -> Result<crate::why::Explanation> {
-    let path = config
-        .paths
-        .first()
-        .ok_or_else(|| Error::Usage("lamina why needs a function folder".to_string()))?;
+pub fn why(config: &config::WhyConfig) -> Result<crate::why::Explanation> {
     let options = scan::ScanOptions {
         handler: config.handler.clone(),
         runtime: config.runtime,
-        arch: config.arch,
+        arch: model::Arch::X86_64,
         output: None,
-        site_packages: config.site_packages.clone(),
+        site_packages: None,
         trace: config.shake == model::ShakeMode::Files,
-        allow_outside: config.allow_outside.clone(),
-        cache: config.cache.clone(),
+        allow_outside: Vec::new(),
+        cache: None,
     };
-    let inventory = scan::scan(path, &options)?;
+    let inventory = scan::scan(&config.path, &options)?;
     let plan = shake::shake(
         &inventory,
         &shake::ShakeOptions {
@@ -729,5 +725,5 @@ pub fn why(config: &Config, target: &str) -> Result<crate::why::Explanation> {
             drop_runtime_sdk: config.drop_runtime_sdk,
         },
     )?;
-    Ok(crate::why::explain(&inventory, &plan, target))
+    Ok(crate::why::explain(&inventory, &plan, &config.target))
 }
