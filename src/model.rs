@@ -361,7 +361,11 @@ impl Inventory {
 
     /// The file-level trace (`--shake files`), when the ecosystem has one.
     pub fn trace(&self) -> Option<&Trace> {
-        self.node()?.trace.as_ref()
+        match &self.ecosystem {
+            EcosystemInventory::Node(node) => node.trace.as_ref(),
+            EcosystemInventory::Python(python) => python.trace.as_ref(),
+            EcosystemInventory::Custom(_) => None,
+        }
     }
 }
 
@@ -380,6 +384,8 @@ pub struct PythonInventory {
     /// name in a string, followed from the handler): their imports keep no distribution. Empty
     /// when every file counts (see `Imports::notes` for why).
     pub unloaded: BTreeSet<usize>,
+    /// `--shake files` (and `scan`): the modules the handler loads.
+    pub trace: Option<Trace>,
 }
 
 /// What scan read from one file of a Python function.
@@ -408,6 +414,14 @@ pub struct PythonFile {
     pub foreign_shebang: bool,
     /// A binary (extension module, shared library), as its header says.
     pub native: Option<crate::lambda::binary::Format>,
+    /// Modules of `from X import *` whose top level is in the artifact.
+    pub stars: Vec<String>,
+    /// Defines a module-level `__getattr__` (PEP 562): loads attributes, submodules among them,
+    /// by names it computes.
+    pub lazy: bool,
+    /// Loads code by names it does not hold (`pkgutil.iter_modules`, entry points, `exec` of a
+    /// file): `line: code`.
+    pub loaders: Vec<String>,
 }
 
 /// The header of a compiled Python file and how it relates to its source.
@@ -577,6 +591,8 @@ pub enum EcosystemPlan {
         /// Kept pycs (indices into `Inventory::files`) that package rewrites as
         /// unchecked-hash pycs (PEP 552), so they stay valid in a zip without timestamps.
         rewrite_pycs: Vec<usize>,
+        /// `--shake files`: how each kept distribution was treated.
+        traced: BTreeMap<PackageId, Traced>,
     },
     Custom {
         /// Package strips the bootstrap's debug information.
@@ -597,14 +613,16 @@ impl Plan {
     /// `--shake files`: how a kept package was treated, when the ecosystem traces.
     pub fn traced(&self, id: PackageId) -> Option<&Traced> {
         match &self.ecosystem {
-            EcosystemPlan::Node { traced } => traced.get(&id),
+            EcosystemPlan::Node { traced } | EcosystemPlan::Python { traced, .. } => {
+                traced.get(&id)
+            }
             _ => None,
         }
     }
 
     /// Files that moved to a layer: the function's package stage no longer touches them.
     pub fn moved_to_layer(&mut self, moved: &BTreeSet<usize>) {
-        if let EcosystemPlan::Python { rewrite_pycs } = &mut self.ecosystem {
+        if let EcosystemPlan::Python { rewrite_pycs, .. } = &mut self.ecosystem {
             rewrite_pycs.retain(|file| !moved.contains(file));
         }
     }
@@ -612,7 +630,7 @@ impl Plan {
     /// Kept pycs package rewrites (Python).
     pub fn rewrite_pycs(&self) -> &[usize] {
         match &self.ecosystem {
-            EcosystemPlan::Python { rewrite_pycs } => rewrite_pycs,
+            EcosystemPlan::Python { rewrite_pycs, .. } => rewrite_pycs,
             _ => &[],
         }
     }

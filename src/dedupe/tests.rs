@@ -144,6 +144,7 @@ fn function(name: &str, runtime: Runtime, packages: &[Spec<'_>], paths: &[(&str,
         ecosystem: if python {
             EcosystemPlan::Python {
                 rewrite_pycs: Vec::new(),
+                traced: BTreeMap::new(),
             }
         } else {
             EcosystemPlan::Node {

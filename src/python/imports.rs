@@ -29,6 +29,17 @@ pub struct FileImports {
     /// Changes to the module search path (`sys.path.insert(0, "vendor")`,
     /// `site.addsitedir(..)`): `line: code`. Modules may then load under other names.
     pub path_changes: Vec<String>,
+    /// The modules of `from X import *` (absolute): a package's `__all__` may name submodules,
+    /// which the star import then loads.
+    pub stars: Vec<String>,
+    /// The module defines `__getattr__` at its top level (PEP 562): attributes, submodules
+    /// among them (`lazy_loader`), load on first use, by names lamina cannot list.
+    pub lazy: bool,
+    /// Other ways to load code by names the file does not hold: `pkgutil.iter_modules` and
+    /// `walk_packages`, entry-point loading (`entry_points`, `iter_entry_points`,
+    /// `load_entry_point`), `runpy` of a computed path, `exec`/`compile` of a file's text:
+    /// `line: code`.
+    pub loaders: Vec<String>,
 }
 
 /// Extracts the imports of a file whose module is `module` (`pkg.sub.mod`, or `pkg.sub` for
@@ -48,6 +59,9 @@ pub fn extract(source: &str, module: &str, is_package: bool) -> FileImports {
     for statement in parsed.syntax().body.iter() {
         collector.visit_stmt(statement);
         on_load(source, statement, false, &mut collector.found.on_load);
+        if defines_getattr(statement) {
+            collector.found.lazy = true;
+        }
     }
     if let Some(error) = parsed.errors().first() {
         let line = line_of(source, error.location.start().to_usize());
@@ -57,6 +71,8 @@ pub fn extract(source: &str, module: &str, is_package: bool) -> FileImports {
     collector.found.modules.dedup();
     collector.found.names.sort();
     collector.found.names.dedup();
+    collector.found.stars.sort();
+    collector.found.stars.dedup();
     collector.found
 }
 
@@ -362,6 +378,25 @@ pub const STDLIB: [&str; 221] = [
     "zoneinfo",
 ];
 
+/// `def __getattr__(name)` or `__getattr__, __dir__, __all__ = lazy.attach(..)` (lazy_loader):
+/// a module-level statement that gives the module a PEP 562 `__getattr__`.
+fn defines_getattr(statement: &Stmt) -> bool {
+    fn names_getattr(target: &Expr) -> bool {
+        match target {
+            Expr::Name(name) => name.id.as_str() == "__getattr__",
+            Expr::Tuple(tuple) => tuple.elts.iter().any(names_getattr),
+            Expr::List(list) => list.elts.iter().any(names_getattr),
+            _ => false,
+        }
+    }
+    match statement {
+        Stmt::FunctionDef(function) => function.name.id.as_str() == "__getattr__",
+        Stmt::Assign(assign) => assign.targets.iter().any(names_getattr),
+        Stmt::AnnAssign(assign) => names_getattr(&assign.target),
+        _ => false,
+    }
+}
+
 /// The 1-based line of a byte offset.
 fn line_of(source: &str, offset: usize) -> usize {
     source.as_bytes()[..offset.min(source.len())]
@@ -395,6 +430,9 @@ impl<'a> Visitor<'a> for Collector<'a> {
                 if let Some(base) = self.resolve(import.level, module) {
                     for alias in &import.names {
                         let name = alias.name.id.as_str();
+                        if name == "*" && !base.is_empty() {
+                            self.found.stars.push(base.clone());
+                        }
                         let full = match (name, base.is_empty()) {
                             ("*", _) => base.clone(),
                             (_, true) => name.to_string(),
@@ -439,6 +477,24 @@ impl<'a> Visitor<'a> for Collector<'a> {
                 _ => None,
             };
             if let Some(callee) = callee {
+                let literal = matches!(call.arguments.args.first(), Some(Expr::StringLiteral(_)));
+                let reads_a_file = || {
+                    call.arguments.args.first().is_some_and(|argument| {
+                        let range = argument.range();
+                        let text = &self.source[range.start().to_usize()..range.end().to_usize()];
+                        text.contains("open(") || text.contains(".read")
+                    })
+                };
+                let lists_or_runs = match callee {
+                    "iter_modules" | "walk_packages" | "entry_points" | "iter_entry_points"
+                    | "load_entry_point" => true,
+                    "run_path" | "run_module" => !literal,
+                    "exec" | "compile" => reads_a_file(),
+                    _ => false,
+                };
+                if lists_or_runs {
+                    self.found.loaders.push(self.site(expr.range()));
+                }
                 let loads_code = callee == "import_module" || callee == "__import__";
                 let helper = loads_code
                     || callee.to_ascii_lowercase().contains("import")
@@ -538,6 +594,35 @@ mod tests {
                 "3: site.addsitedir('lib')"
             ]
         );
+    }
+
+    #[test]
+    fn star_imports_lazy_modules_and_other_loaders_are_recorded() {
+        let source = "from .sub import *\nfrom os import *\nimport pkgutil\nfor m in pkgutil.iter_modules(__path__):\n    pass\nexec(open('x.py').read())\nexec('a = 1')\nrunpy.run_path(path)\nrunpy.run_path('fixed.py')\nfrom importlib.metadata import entry_points\nplugins = entry_points(group='x')\n\ndef __getattr__(name):\n    return name\n";
+        let found = extract(source, "pkg", true);
+        assert_eq!(found.stars, ["os", "pkg.sub"]);
+        assert!(found.lazy);
+        assert_eq!(
+            found.loaders,
+            [
+                "4: pkgutil.iter_modules(__path__)",
+                "6: exec(open('x.py').read())",
+                "8: runpy.run_path(path)",
+                "11: entry_points(group='x')"
+            ]
+        );
+        let plain = extract(
+            "def f():\n    def __getattr__(n):\n        pass\n",
+            "m",
+            false,
+        );
+        assert!(!plain.lazy && plain.loaders.is_empty());
+        let attached = extract(
+            "import lazy_loader as lazy\n__getattr__, __dir__, __all__ = lazy.attach(__name__, submodules=['x'])\n",
+            "pkg",
+            true,
+        );
+        assert!(attached.lazy);
     }
 
     #[test]

@@ -7,9 +7,11 @@ pub mod layers;
 pub mod metadata;
 pub mod package;
 pub mod pyc;
+pub mod refine;
 pub mod scan;
 pub mod shake;
 pub mod smoke;
+pub mod trace;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +34,7 @@ pub fn facts(inventory: &Inventory) -> &PythonInventory {
         files: std::collections::BTreeMap::new(),
         requested_extras: std::collections::BTreeMap::new(),
         unloaded: std::collections::BTreeSet::new(),
+        trace: None,
     };
     inventory.python().unwrap_or(&EMPTY)
 }

@@ -150,6 +150,17 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
             .extend(fact.dynamic.iter().map(|site| format!("{path}:{site}")));
     }
 
+    let trace = options.trace.then(|| {
+        super::trace::trace(&super::trace::Input {
+            files: &files,
+            owners: &owners,
+            packages: &packages,
+            facts: &facts,
+            handler_file: &handler.file,
+            unloaded: &unloaded,
+        })
+    });
+
     let mut requested_extras: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     if let Some(&index) = by_path.get("requirements.txt")
         && owners[index] == Owner::User
@@ -183,6 +194,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
             files: facts,
             requested_extras,
             unloaded,
+            trace,
         })),
     })
 }
@@ -961,6 +973,13 @@ fn file_facts(
                     .filter(|module| top_names.contains(module.split('.').next().unwrap_or("")))
                     .collect();
                 fact.dynamic = found.dynamic;
+                fact.stars = found
+                    .stars
+                    .into_iter()
+                    .filter(|module| top_names.contains(module.split('.').next().unwrap_or("")))
+                    .collect();
+                fact.lazy = found.lazy;
+                fact.loaders = found.loaders;
                 if owners[index] == Owner::User {
                     fact.names = found
                         .names

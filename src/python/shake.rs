@@ -495,13 +495,19 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
 
     let target_magic = pyc::runtime_magic(inventory.function.runtime);
     let mut files = file_decisions(&context, &reach.rescued, &packages, target_magic);
+    let mut traced = BTreeMap::new();
+    if options.mode == ShakeMode::Files
+        && let Some(trace) = &python.trace
+    {
+        traced = super::refine::refine(inventory, trace, &mut packages, &mut files, &mut notes);
+    }
     if options.mode == ShakeMode::None {
         not_shaken(&mut files, &mut packages, &mut notes);
     } else {
         drop_orphan_pycs(python, &mut files);
         drop_dangling_links(inventory, &mut files);
     }
-    shipping_notes(inventory, &files, options.mode, &mut notes);
+    shipping_notes(inventory, &files, &mut notes);
     let rewrite_pycs = rewrite_pycs(python, &files, target_magic);
 
     Ok(Plan {
@@ -509,7 +515,10 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
         files,
         packages,
         notes,
-        ecosystem: EcosystemPlan::Python { rewrite_pycs },
+        ecosystem: EcosystemPlan::Python {
+            rewrite_pycs,
+            traced,
+        },
     })
 }
 
@@ -619,14 +628,9 @@ fn drop_orphan_pycs(python: &PythonInventory, files: &mut [Decision]) {
     }
 }
 
-/// Notes on what ships: a `.pth` at the root (Lambda never processes it), `--shake files`
-/// (Node.js only), and where the dependencies were read.
-fn shipping_notes(
-    inventory: &Inventory,
-    files: &[Decision],
-    mode: ShakeMode,
-    notes: &mut Vec<String>,
-) {
+/// Notes on what ships: a `.pth` at the root (Lambda never processes it), and where the
+/// dependencies were read.
+fn shipping_notes(inventory: &Inventory, files: &[Decision], notes: &mut Vec<String>) {
     let python = super::facts(inventory);
     let runtime = inventory.function.runtime;
     for (file, decision) in inventory.files.iter().zip(files) {
@@ -637,11 +641,6 @@ fn shipping_notes(
                 runtime.id()
             ));
         }
-    }
-    if mode == ShakeMode::Files {
-        notes.push(
-            "--shake files traces Node.js functions only; this Python function is shaken by distribution, as with --shake deps".to_string(),
-        );
     }
     if let Some(site_packages) = &python.site_packages {
         notes.push(format!(

@@ -1,6 +1,9 @@
 """Invokes a Lambda Python handler locally and prints its JSON result: lamina's e2e tests run it before and after slimming.
 
 Usage: python3 -S -B run_handler.py <function-dir> <handler-spec> <event.json> [extra sys.path entry...]
+
+With LAMINA_E2E_OPENED=FILE it also writes FILE: every file the run opened (an audit hook on
+`open`) and every loaded module's file, one absolute path a line, sorted.
 """
 import importlib
 import json
@@ -31,8 +34,31 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def record_opened(into):
+    """Collects the files this process opens from now on, and the loaded modules' files at exit."""
+    opened = set()
+
+    def hook(event, args):
+        if event == "open" and args and isinstance(args[0], str):
+            opened.add(os.path.abspath(args[0]))
+
+    sys.addaudithook(hook)
+
+    def write():
+        for module in list(sys.modules.values()):
+            path = getattr(module, "__file__", None)
+            if isinstance(path, str):
+                opened.add(os.path.abspath(path))
+        with open(into, "w", encoding="utf-8") as handle:
+            handle.write("".join(f"{path}\n" for path in sorted(opened)))
+
+    return write
+
+
 def main():
     function_dir, spec, event_file, *extra = sys.argv[1:]
+    into = os.environ.get("LAMINA_E2E_OPENED")
+    write_opened = record_opened(os.path.abspath(into)) if into else None
     with open(event_file, encoding="utf-8") as handle:
         event = json.load(handle)
     # Lambda puts /var/task first on sys.path and runs there; the extra entries stand in for
@@ -43,6 +69,8 @@ def main():
     module = importlib.import_module(module_name.replace("/", "."))
     result = getattr(module, function_name)(event, LambdaContext(function_dir))
     print(json.dumps(result, indent=2, sort_keys=True))
+    if write_opened:
+        write_opened()
 
 
 if __name__ == "__main__":

@@ -275,3 +275,95 @@ fn leaked_dev_tools_app_runs_the_same_and_fits_the_console_limit() {
     assert_eq!(console["ok"], true, "{console}");
     assert!(fs::metadata(&slimmed.zip).unwrap().len() <= 3 * 1024 * 1024);
 }
+
+/// `--shake files` traces each app's modules from the handler: the handler answers the same from
+/// the traced zip, and every file of the function the unslimmed run opened or imported (an audit
+/// hook on `open`, and every loaded module's file) ships in it — the tracer's invariant. Each
+/// app's traced zip is no larger than its `--shake deps` zip.
+#[test]
+fn traced_apps_answer_the_same_and_ship_every_file_the_handler_opens() {
+    for name in [
+        "web-validate",
+        "numpy-stats",
+        "protobuf-ns",
+        "devtools-leak",
+    ] {
+        let input = installed_app(name);
+        let tmp = tempfile::tempdir().unwrap();
+        let opened = tmp.path().join("opened.txt");
+        let expected = {
+            let out = Command::new("python3")
+                .args(["-S", "-B"])
+                .arg(apps_dir().join("run_handler.py"))
+                .arg(&input)
+                .arg("lambda_function.lambda_handler")
+                .arg(apps_dir().join(name).join("event.json"))
+                .arg(input.join("package"))
+                .env("LAMINA_E2E_OPENED", &opened)
+                .output()
+                .expect("run python3");
+            install::handler_output(&out, name, &input)
+        };
+        let mut zips = Vec::new();
+        for shake in ["deps", "files"] {
+            let out = tmp.path().join(shake);
+            let run = crate::harness::lamina_command()
+                .arg("build")
+                .arg(&input)
+                .args(["--shake", shake, "--json", "--out"])
+                .arg(&out)
+                .output()
+                .expect("run lamina");
+            assert_eq!(run.status.code(), Some(0), "{name}:\n{}", show(&run));
+            zips.push(out.join(format!("{name}.zip")));
+        }
+        assert!(
+            fs::metadata(&zips[1]).unwrap().len() <= fs::metadata(&zips[0]).unwrap().len(),
+            "{name}: the traced zip is larger than the deps zip"
+        );
+        let task = tmp.path().join("task");
+        let unzip = Command::new("unzip")
+            .arg("-q")
+            .arg(&zips[1])
+            .arg("-d")
+            .arg(&task)
+            .output()
+            .expect("the e2e tests need Info-ZIP `unzip` on PATH");
+        assert!(unzip.status.success(), "unzip:\n{}", show(&unzip));
+        let actual = run_handler(&task, name, &[]);
+        assert!(
+            expected == actual,
+            "{name} answers differently after --shake files\n--- unslimmed\n{expected}--- from the zip\n{actual}"
+        );
+        let root = input.canonicalize().unwrap();
+        let missing: Vec<String> = fs::read_to_string(&opened)
+            .unwrap()
+            .lines()
+            .map(PathBuf::from)
+            .filter(|path| {
+                path.is_file()
+                    && !path
+                        .components()
+                        .any(|part| part.as_os_str() == "__pycache__")
+            })
+            .filter_map(|path| {
+                let inside = path
+                    .canonicalize()
+                    .ok()?
+                    .strip_prefix(&root)
+                    .ok()?
+                    .to_path_buf();
+                // The dependencies folder ships at the artifact's root.
+                let shipped = inside
+                    .strip_prefix("package")
+                    .unwrap_or(&inside)
+                    .to_path_buf();
+                (!task.join(&shipped).is_file()).then(|| shipped.display().to_string())
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{name}: files the handler opened do not ship with --shake files: {missing:?}"
+        );
+    }
+}

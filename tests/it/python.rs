@@ -1571,3 +1571,215 @@ fn a_kept_distribution_missing_a_requirement_is_an_input_error() {
         "{notes}"
     );
 }
+
+/// The trace's report entry of the distribution whose metadata folder is `path`.
+fn trace_of(built: &Built, path: &str) -> serde_json::Value {
+    built.package(path)["trace"].clone()
+}
+
+/// `--shake files` follows the handler's imports through every distribution: absolute and
+/// relative imports, `from a import b` naming the submodule `a.b`, each enclosing package's
+/// `__init__`, imports inside functions and guarded ones, a namespace package split across two
+/// distributions. Unreached modules go with `trace/unreached`; data files of a reached package
+/// stay; a required distribution nothing imports keeps only its metadata.
+#[test]
+fn python_files_mode_ships_the_modules_the_handler_imports() {
+    let fixture = Fixture::empty("traced");
+    fixture.file(
+        "app.py",
+        "import shop.cart\nfrom shop import pricing\nfrom nsp import one\nimport nsp.two.sub\n\ndef handler(event, context):\n    import late\n    try:\n        import fast\n    except ImportError:\n        fast = None\n    return [shop.cart.total(), pricing.NAME, late.VALUE, fast.SPEED, one.NAME, nsp.two.sub.WHO]\n",
+    );
+    Dist::new("shop", "1.0")
+        .requires("declared")
+        .module("shop", "")
+        .file("shop/cart.py", "from .util import add\n\ndef total():\n    import json, os\n    with open(os.path.join(os.path.dirname(__file__), 'data', 'rates.json')) as f:\n        return add(json.load(f)['base'], 2)\n")
+        .file("shop/util.py", "def add(a, b):\n    return a + b\n")
+        .file("shop/pricing.py", "NAME = 'pricing'\n")
+        .file("shop/unused.py", "import declared\n")
+        .file("shop/data/rates.json", "{\"base\": 40}")
+        .file("shop/admin/__init__.py", "")
+        .file("shop/admin/views.py", "VIEWS = 1\n")
+        .install(&fixture, "package");
+    Dist::new("declared", "1.0")
+        .module("declared", "")
+        .install(&fixture, "package");
+    Dist::new("late", "1.0")
+        .module("late", "VALUE = 'late'\n")
+        .install(&fixture, "package");
+    Dist::new("fast", "1.0")
+        .file("fast.py", "SPEED = 'fast'\n")
+        .install(&fixture, "package");
+    Dist::new("ns-one", "1.0")
+        .file("nsp/one/__init__.py", "NAME = 'one'\n")
+        .install(&fixture, "package");
+    Dist::new("ns-two", "1.0")
+        .file("nsp/two/__init__.py", "")
+        .file("nsp/two/sub.py", "WHO = 'two'\n")
+        .file("nsp/two/other.py", "OTHER = 1\n")
+        .install(&fixture, "package");
+
+    let built = fixture.build(&["--handler", "app.handler", "--shake", "files"]);
+    assert_eq!(built.code, 0, "{:#}", built.report);
+    let answer = same_answer(&fixture, &built, "package", "app", "handler");
+    assert_eq!(answer, r#"[42, "pricing", "late", "fast", "one", "two"]"#);
+    for shipped in [
+        "shop/__init__.py",
+        "shop/cart.py",
+        "shop/util.py",
+        "shop/pricing.py",
+        "shop/data/rates.json",
+        "late/__init__.py",
+        "fast.py",
+        "nsp/one/__init__.py",
+        "nsp/two/__init__.py",
+        "nsp/two/sub.py",
+        "declared-1.0.dist-info/METADATA",
+    ] {
+        assert!(has_entry(&built, shipped), "{shipped} does not ship");
+    }
+    for gone in [
+        "shop/unused.py",
+        "shop/admin/__init__.py",
+        "shop/admin/views.py",
+        "nsp/two/other.py",
+        "declared/__init__.py",
+    ] {
+        assert!(!has_entry(&built, gone), "{gone} ships");
+    }
+    assert!(rule_files(&built, "trace/unreached") >= 5);
+    let shop = trace_of(&built, "shop-1.0.dist-info");
+    assert_eq!(shop["mode"], "files", "{shop}");
+    assert_eq!(shop["reached_files"], 4, "{shop}");
+    let declared = reason(&built, "declared-1.0.dist-info");
+    assert!(
+        declared.contains("only its metadata ships") && declared.contains("shop@1.0"),
+        "{declared}"
+    );
+    // `--shake deps` ships every module of a kept distribution, as before.
+    let deps = fixture.build(&["--handler", "app.handler"]);
+    assert!(has_entry(&deps, "shop/admin/views.py") && has_entry(&deps, "declared/__init__.py"));
+}
+
+/// What the tracer cannot follow keeps the distribution whole, with the file and line: a
+/// computed import, an extension module, `exec` of a file's text, entry-point loading; a
+/// package whose `__init__` gets a PEP 562 `__getattr__` (lazy_loader) keeps all its modules.
+/// Whole-keeping does not spread: what a whole distribution imports is still traced.
+#[test]
+fn python_files_mode_keeps_whole_what_it_cannot_follow() {
+    let fixture = Fixture::empty("dynamic");
+    fixture.file(
+        "app.py",
+        "import plugins, fastext, runner, stats, finder\n\ndef handler(event, context):\n    return 1\n",
+    );
+    Dist::new("plugins", "1.0")
+        .requires("plugdep")
+        .module(
+            "plugins",
+            "import importlib\nimport helper\n\ndef load(name):\n    return importlib.import_module('plugins.' + name)\n",
+        )
+        .file("plugins/a.py", "")
+        .install(&fixture, "package");
+    Dist::new("plugdep", "1.0")
+        .module("plugdep", "")
+        .install(&fixture, "package");
+    Dist::new("helper", "1.0")
+        .module("helper", "")
+        .file("helper/unused.py", "")
+        .install(&fixture, "package");
+    let mut ext = elf(62);
+    ext.truncate(64);
+    Dist::new("fastext", "1.0")
+        .module("fastext", "from ._speed import go\n")
+        .file("fastext/_speed.cpython-311-x86_64-linux-gnu.so", "")
+        .file("fastext/extra.py", "")
+        .install(&fixture, "package");
+    fs_err::write(
+        fixture
+            .root
+            .join("package/fastext/_speed.cpython-311-x86_64-linux-gnu.so"),
+        &ext,
+    )
+    .unwrap();
+    Dist::new("runner", "1.0")
+        .module(
+            "runner",
+            "import os\nexec(open(os.path.join(os.path.dirname(__file__), 'conf.py')).read())\n",
+        )
+        .file("runner/conf.py", "")
+        .install(&fixture, "package");
+    Dist::new("lazy-loader", "1.0")
+        .module("lazy_loader", "import importlib\n\ndef attach(package, submodules):\n    def __getattr__(name):\n        return importlib.import_module(f'{package}.{name}')\n    return __getattr__, None, submodules\n")
+        .install(&fixture, "package");
+    Dist::new("stats", "1.0")
+        .module("stats", "import lazy_loader\n__getattr__, __dir__, __all__ = lazy_loader.attach(__name__, ['heavy'])\n")
+        .file("stats/heavy.py", "")
+        .file("stats/deep/__init__.py", "")
+        .file("stats/deep/more.py", "")
+        .install(&fixture, "package");
+    Dist::new("finder", "1.0")
+        .module("finder", "from importlib.metadata import entry_points\nPLUGINS = entry_points(group='finder.plugins')\n")
+        .install(&fixture, "package");
+    Dist::new("finder-extra", "1.0")
+        .requires("finder")
+        .module("finder_extra", "")
+        .file("finder_extra/more.py", "")
+        .entry_points("[finder.plugins]\nextra = finder_extra.more:Plugin\n")
+        .install(&fixture, "package");
+
+    let built = fixture.build(&[
+        "--handler",
+        "app.handler",
+        "--runtime",
+        "python3.11",
+        "--shake",
+        "files",
+    ]);
+    let whole = |path: &str, because: &str| {
+        let trace = trace_of(&built, path);
+        assert_eq!(trace["mode"], "whole", "{path}: {trace}");
+        let why = trace["reason"].as_str().unwrap();
+        assert!(why.contains(because), "{path}: {why}");
+    };
+    whole(
+        "plugins-1.0.dist-info",
+        "plugins/__init__.py:6: importlib.import_module('plugins.' + name)",
+    );
+    whole(
+        "fastext-1.0.dist-info",
+        "fastext/_speed.cpython-311-x86_64-linux-gnu.so: an extension module",
+    );
+    whole("runner-1.0.dist-info", "runner/__init__.py:3: exec(open(");
+    whole(
+        "lazy_loader-1.0.dist-info",
+        "import_module(f'{package}.{name}')",
+    );
+    whole(
+        "finder-1.0.dist-info",
+        "entry_points(group='finder.plugins')",
+    );
+    whole(
+        "finder_extra-1.0.dist-info",
+        "registers entry points (finder.plugins)",
+    );
+    // Nothing imports `plugdep` by name, but `plugins`, which requires it, computes its imports.
+    whole(
+        "plugdep-1.0.dist-info",
+        "plugins@1.0, which requires it, is kept whole",
+    );
+    assert!(has_entry(&built, "plugdep/__init__.py"));
+    for shipped in [
+        "plugins/a.py",
+        "fastext/extra.py",
+        "runner/conf.py",
+        "stats/heavy.py",
+        "stats/deep/more.py",
+        "finder_extra/more.py",
+        "helper/__init__.py",
+    ] {
+        assert!(has_entry(&built, shipped), "{shipped} does not ship");
+    }
+    // `helper` is imported by a whole distribution, and traced all the same.
+    assert_eq!(trace_of(&built, "helper-1.0.dist-info")["mode"], "files");
+    assert!(!has_entry(&built, "helper/unused.py"));
+    assert_eq!(trace_of(&built, "stats-1.0.dist-info")["mode"], "files");
+}

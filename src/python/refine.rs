@@ -1,0 +1,118 @@
+//! `--shake files` for Python: narrows each kept distribution to the modules the tracer reached
+//! (`trace.rs`). A distribution kept whole keeps every file; in the others, a module file (a
+//! `.py`, an extension module, a pyc in a module's place) that no import reaches goes with
+//! `trace/unreached`, and its `__pycache__` pycs follow it (`py/pycache-orphan`). Files that are
+//! not modules (data, licences, `*.libs/` shared libraries) stay. A distribution none of whose
+//! modules is reached keeps only its metadata folder, so `importlib.metadata` still finds it.
+//! The user's own files and the files no distribution owns are left as they are.
+
+use std::collections::BTreeMap;
+
+use super::trace::is_module_path;
+use crate::model::{
+    Decision, Inventory, PackageDecision, PackageId, PackageKind, Reason, Trace, TraceUnit, Traced,
+};
+
+/// The rule of a module file the trace does not reach (`docs/rules.md`).
+pub const UNREACHED: &str = "trace/unreached";
+
+/// Applies the trace to the distribution-level decisions; returns how each kept distribution
+/// was treated.
+pub fn refine(
+    inventory: &Inventory,
+    trace: &Trace,
+    packages: &mut [PackageDecision],
+    files: &mut [Decision],
+    notes: &mut Vec<String>,
+) -> BTreeMap<PackageId, Traced> {
+    let mut traced = BTreeMap::new();
+    if let Some(reason) = &trace.all_packages {
+        notes.push(format!("every kept distribution is kept whole: {reason}"));
+    }
+    let mut metadata_only = Vec::new();
+    for package in &inventory.packages {
+        let decision = &mut packages[package.id.0];
+        if !decision.keep || !matches!(package.kind, PackageKind::Python(_)) {
+            continue;
+        }
+        let whole = trace
+            .whole
+            .get(&TraceUnit::Package(package.id))
+            .cloned()
+            .or_else(|| {
+                trace
+                    .all_packages
+                    .as_ref()
+                    .map(|reason| format!("your code may load any distribution ({reason})"))
+            });
+        if let Some(reason) = whole {
+            traced.insert(package.id, Traced::Whole(reason));
+            continue;
+        }
+        let reached = package
+            .files
+            .iter()
+            .any(|file| trace.reached.contains_key(file));
+        // Nothing imports it by name, but a distribution that requires it loads modules by
+        // names lamina cannot read (or from compiled code): it may be one of them.
+        let requirer = (!reached)
+            .then(|| {
+                inventory.packages.iter().find(|other| {
+                    trace.whole.contains_key(&TraceUnit::Package(other.id))
+                        && other
+                            .dependencies
+                            .iter()
+                            .any(|dependency| dependency.target == Some(package.id))
+                })
+            })
+            .flatten();
+        if let Some(requirer) = requirer {
+            traced.insert(
+                package.id,
+                Traced::Whole(format!(
+                    "no shipped code imports it by name, but {}@{}, which requires it, is kept whole: what that loads cannot all be read",
+                    requirer.name, requirer.version
+                )),
+            );
+            continue;
+        }
+        for &file in &package.files {
+            let path = &inventory.files[file].path;
+            let drop = if reached {
+                is_module_path(path) && !trace.reached.contains_key(&file)
+            } else {
+                !is_metadata(path, &package.path)
+            };
+            if drop && files[file].keep {
+                files[file] = Decision {
+                    keep: false,
+                    reason: Reason::Rule(UNREACHED),
+                };
+            }
+        }
+        if !reached {
+            decision.reason = Reason::Needed(format!(
+                "only its metadata ships: no shipped code imports it ({})",
+                decision.reason
+            ));
+            metadata_only.push(format!("{}@{}", package.name, package.version));
+        }
+        traced.insert(package.id, Traced::Files);
+    }
+    if !metadata_only.is_empty() {
+        let shown: Vec<&str> = metadata_only.iter().take(5).map(String::as_str).collect();
+        notes.push(format!(
+            "{} distribution(s) are required but no shipped code imports them; only their metadata ships: {}{}",
+            metadata_only.len(),
+            shown.join(", "),
+            if metadata_only.len() > shown.len() { ", …" } else { "" }
+        ));
+    }
+    traced
+}
+
+/// A file of the distribution's `*.dist-info` (or `*.egg-info`) folder.
+fn is_metadata(path: &str, metadata_folder: &str) -> bool {
+    path.strip_prefix(metadata_folder)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
