@@ -276,6 +276,9 @@ pub struct Trace {
     pub all_packages: Option<String>,
     /// `file: specifier` of imports that resolve to nothing installed.
     pub unresolved: Vec<String>,
+    /// Dynamic loads known to reach nothing the trace would drop, with why (`file:line: code:
+    /// why`); they keep nothing whole.
+    pub inert: Vec<String>,
     pub parsed_files: usize,
     pub seconds: f64,
 }
@@ -386,6 +389,18 @@ pub struct PythonInventory {
     pub unloaded: BTreeSet<usize>,
     /// `--shake files` (and `scan`): the modules the handler loads.
     pub trace: Option<Trace>,
+    /// `--shake files` (and `scan`): the AWS services the reached code names to SDK clients.
+    pub services: Option<Services>,
+}
+
+/// The AWS services a function's reached code creates SDK clients for.
+#[derive(Debug, Clone, Default)]
+pub struct Services {
+    /// Named by string literals (`boto3.client("dynamodb")`), sorted.
+    pub named: BTreeSet<String>,
+    /// `file:line: code` of clients whose service name is computed, outside the SDK's own
+    /// code (which passes the caller's name on); any one keeps every model.
+    pub computed: Vec<String>,
 }
 
 /// What scan read from one file of a Python function.
@@ -397,6 +412,8 @@ pub struct PythonFile {
     pub imports: Vec<String>,
     /// Imports with a name lamina cannot know (`import_module(name)`): `line: code`.
     pub dynamic: Vec<String>,
+    /// Parallel to `dynamic`: the module each computed name is known to lie within, if any.
+    pub dynamic_within: Vec<Option<String>>,
     /// The user's code: string literals shaped like a module path whose top level exists in
     /// the artifact (`"mysite.settings"`): a framework may load them by that name.
     pub names: Vec<String>,
@@ -414,6 +431,13 @@ pub struct PythonFile {
     pub foreign_shebang: bool,
     /// A binary (extension module, shared library), as its header says.
     pub native: Option<crate::lambda::binary::Format>,
+    /// An extension module, when traced: the modules its compiled code names (the tracer's
+    /// only; shake's closure reads `imports`).
+    pub binary_imports: Vec<String>,
+    /// AWS services named to an SDK client (`boto3.client("dynamodb")`).
+    pub services: Vec<String>,
+    /// SDK client calls whose service name is computed: `line: code`.
+    pub computed_services: Vec<String>,
     /// Modules of `from X import *` whose top level is in the artifact.
     pub stars: Vec<String>,
     /// Defines a module-level `__getattr__` (PEP 562): loads attributes, submodules among them,

@@ -17,6 +17,11 @@ pub struct FileImports {
     pub modules: Vec<String>,
     /// Imports whose module name is computed: `line: code`.
     pub dynamic: Vec<String>,
+    /// Parallel to `dynamic`: the module the computed name is known to lie within, when it is
+    /// (`import_module('plugins.' + name)` → `plugins`; `import_module('.' + name, __name__)`
+    /// → this package; any computed import in a package's module-level `__getattr__`, PEP 562
+    /// lazy loading → this package).
+    pub dynamic_within: Vec<Option<String>>,
     /// The file does not parse (what did parse still counts).
     pub syntax_error: Option<String>,
     /// Absolute imports the module runs as it loads: `(module, line, guarded)`, where guarded
@@ -40,6 +45,12 @@ pub struct FileImports {
     /// `load_entry_point`), `runpy` of a computed path, `exec`/`compile` of a file's text:
     /// `line: code`.
     pub loaders: Vec<String>,
+    /// AWS services the file names to an SDK client: the literal first argument (or
+    /// `service_name=`) of a call to `client`, `resource` or `create_client`
+    /// (`boto3.client("dynamodb")`, `session.resource("s3")`).
+    pub services: Vec<String>,
+    /// Such calls whose service name is computed: `line: code`.
+    pub computed_services: Vec<String>,
 }
 
 /// Extracts the imports of a file whose module is `module` (`pkg.sub.mod`, or `pkg.sub` for
@@ -55,9 +66,15 @@ pub fn extract(source: &str, module: &str, is_package: bool) -> FileImports {
         source,
         package,
         found: FileImports::default(),
+        in_lazy_getattr: false,
+        constants: constants(&parsed.syntax().body),
+        loops: Vec::new(),
     };
     for statement in parsed.syntax().body.iter() {
+        collector.in_lazy_getattr = is_package
+            && matches!(statement, Stmt::FunctionDef(function) if function.name.id.as_str() == "__getattr__");
         collector.visit_stmt(statement);
+        collector.in_lazy_getattr = false;
         on_load(source, statement, false, &mut collector.found.on_load);
         if defines_getattr(statement) {
             collector.found.lazy = true;
@@ -73,6 +90,8 @@ pub fn extract(source: &str, module: &str, is_package: bool) -> FileImports {
     collector.found.names.dedup();
     collector.found.stars.sort();
     collector.found.stars.dedup();
+    collector.found.services.sort();
+    collector.found.services.dedup();
     collector.found
 }
 
@@ -80,6 +99,12 @@ struct Collector<'s> {
     source: &'s str,
     package: Vec<&'s str>,
     found: FileImports,
+    /// Inside the module-level `def __getattr__` of a package's `__init__`.
+    in_lazy_getattr: bool,
+    /// Module-level names bound once to a string or a tuple or list of strings.
+    constants: std::collections::HashMap<&'s str, Vec<String>>,
+    /// Loop variables over such strings (`for package in ("urllib3", "idna")`), innermost last.
+    loops: Vec<(&'s str, Vec<String>)>,
 }
 
 impl Collector<'_> {
@@ -97,6 +122,71 @@ impl Collector<'_> {
             parts.extend(module.split('.'));
         }
         Some(parts.join("."))
+    }
+
+    /// The module a computed import's name lies within: its literal prefix up to a dot
+    /// (`'plugins.' + name`, `f"plugins.{name}"`; `'.' + name` relative to this package when
+    /// the package given is `__name__` or `__package__`), or this package inside its lazy
+    /// `__getattr__`.
+    fn within(&self, name: &Expr, package: Option<&Expr>) -> Option<String> {
+        let literal = match name {
+            Expr::BinOp(operation) if operation.op == ruff_python_ast::Operator::Add => {
+                match operation.left.as_ref() {
+                    Expr::StringLiteral(literal) => Some(literal.value.to_str().to_string()),
+                    _ => None,
+                }
+            }
+            Expr::FString(string) => string.value.iter().next().and_then(|part| match part {
+                ruff_python_ast::FStringPart::Literal(literal) => Some(literal.value.to_string()),
+                ruff_python_ast::FStringPart::FString(fstring) => {
+                    fstring.elements.iter().next().and_then(|element| {
+                        element
+                            .as_literal()
+                            .map(|literal| literal.value.to_string())
+                    })
+                }
+            }),
+            _ => None,
+        };
+        let this_package = || (!self.package.is_empty()).then(|| self.package.join("."));
+        let Some(literal) = literal.filter(|text| text.contains('.')) else {
+            return self.in_lazy_getattr.then(this_package).flatten();
+        };
+        let prefix = &literal[..literal.rfind('.').expect("it has a dot")];
+        if let Some(relative) = literal.strip_prefix('.') {
+            let names_this_package = self.in_lazy_getattr
+                || package.is_some_and(|package| {
+                    let range = package.range();
+                    let text = &self.source[range.start().to_usize()..range.end().to_usize()];
+                    ["__name__", "__package__", "__spec__.parent"].contains(&text)
+                });
+            if !names_this_package {
+                return None;
+            }
+            let level = 1 + relative.chars().take_while(|&c| c == '.').count();
+            let rest = prefix.trim_start_matches('.');
+            return self.resolve(level as u32, (!rest.is_empty()).then_some(rest));
+        }
+        is_module_name(prefix).then(|| prefix.to_string())
+    }
+
+    /// The strings a name is bound to: a loop variable over literal strings, else a
+    /// module-level constant.
+    fn bound(&self, name: &str) -> Option<Vec<String>> {
+        self.loops
+            .iter()
+            .rev()
+            .find(|(bound, _)| *bound == name)
+            .map(|(_, values)| values.clone())
+            .or_else(|| self.constants.get(name).cloned())
+    }
+
+    /// A tuple or list of string literals, or a name bound to strings.
+    fn strings(&self, expr: &Expr) -> Option<Vec<String>> {
+        match expr {
+            Expr::Name(name) => self.bound(&name.id),
+            other => literal_strings(other),
+        }
     }
 
     fn site(&self, range: ruff_text_size::TextRange) -> String {
@@ -378,6 +468,48 @@ pub const STDLIB: [&str; 221] = [
     "zoneinfo",
 ];
 
+/// A string literal, or a tuple or list of them.
+fn literal_strings(expr: &Expr) -> Option<Vec<String>> {
+    let elements = match expr {
+        Expr::StringLiteral(literal) => return Some(vec![literal.value.to_str().to_string()]),
+        Expr::Tuple(tuple) => &tuple.elts,
+        Expr::List(list) => &list.elts,
+        _ => return None,
+    };
+    elements
+        .iter()
+        .map(|element| match element {
+            Expr::StringLiteral(literal) => Some(literal.value.to_str().to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Module-level names assigned exactly once, to a string or a tuple or list of strings.
+fn constants(body: &[Stmt]) -> std::collections::HashMap<&str, Vec<String>> {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut values = std::collections::HashMap::new();
+    for statement in body {
+        let (target, value) = match statement {
+            Stmt::Assign(assign) if assign.targets.len() == 1 => {
+                (&assign.targets[0], Some(assign.value.as_ref()))
+            }
+            Stmt::AnnAssign(assign) => (assign.target.as_ref(), assign.value.as_deref()),
+            Stmt::AugAssign(assign) => (assign.target.as_ref(), None),
+            _ => continue,
+        };
+        let Expr::Name(name) = target else {
+            continue;
+        };
+        *counts.entry(name.id.as_str()).or_default() += 1;
+        if let Some(strings) = value.and_then(literal_strings) {
+            values.insert(name.id.as_str(), strings);
+        }
+    }
+    values.retain(|name, _| counts.get(name) == Some(&1));
+    values
+}
+
 /// `def __getattr__(name)` or `__getattr__, __dir__, __all__ = lazy.attach(..)` (lazy_loader):
 /// a module-level statement that gives the module a PEP 562 `__getattr__`.
 fn defines_getattr(statement: &Stmt) -> bool {
@@ -419,6 +551,15 @@ fn is_module_name(text: &str) -> bool {
 
 impl<'a> Visitor<'a> for Collector<'a> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if let Stmt::For(loop_) = stmt
+            && let Expr::Name(target) = loop_.target.as_ref()
+            && let Some(values) = self.strings(&loop_.iter)
+        {
+            self.loops.push((target.id.as_str(), values));
+            walk_stmt(self, stmt);
+            self.loops.pop();
+            return;
+        }
         match stmt {
             Stmt::Import(import) => {
                 for alias in &import.names {
@@ -476,6 +617,29 @@ impl<'a> Visitor<'a> for Collector<'a> {
                 Expr::Attribute(attribute) => Some(attribute.attr.id.as_str()),
                 _ => None,
             };
+            if let Some(callee) = callee
+                && ["client", "resource", "create_client"].contains(&callee)
+            {
+                let named = call.arguments.args.first().or_else(|| {
+                    call.arguments
+                        .keywords
+                        .iter()
+                        .find(|keyword| {
+                            keyword
+                                .arg
+                                .as_ref()
+                                .is_some_and(|arg| arg.id.as_str() == "service_name")
+                        })
+                        .map(|keyword| &keyword.value)
+                });
+                match named {
+                    Some(Expr::StringLiteral(literal)) => {
+                        self.found.services.push(literal.value.to_str().to_string());
+                    }
+                    Some(_) => self.found.computed_services.push(self.site(expr.range())),
+                    None => {}
+                }
+            }
             if let Some(callee) = callee {
                 let literal = matches!(call.arguments.args.first(), Some(Expr::StringLiteral(_)));
                 let reads_a_file = || {
@@ -515,8 +679,17 @@ impl<'a> Visitor<'a> for Collector<'a> {
                                 }
                             }
                         }
-                        Some(_) if loads_code => {
+                        Some(Expr::Name(name)) if loads_code && self.bound(&name.id).is_some() => {
+                            // A name bound to known strings: each is the module imported.
+                            let values = self.bound(&name.id).unwrap_or_default();
+                            self.found
+                                .modules
+                                .extend(values.into_iter().filter(|value| is_module_name(value)));
+                        }
+                        Some(argument) if loads_code => {
                             self.found.dynamic.push(self.site(expr.range()));
+                            let within = self.within(argument, call.arguments.args.get(1));
+                            self.found.dynamic_within.push(within);
                         }
                         _ => {}
                     }
@@ -623,6 +796,54 @@ mod tests {
             true,
         );
         assert!(attached.lazy);
+    }
+
+    #[test]
+    fn computed_imports_say_what_module_their_name_lies_within() {
+        let source = "import importlib\na = importlib.import_module('plugins.' + name)\nb = importlib.import_module(f'encodings.{codec}')\nc = importlib.import_module('.' + name, __name__)\nd = importlib.import_module('.' + name, other)\ne = importlib.import_module(name)\nf = __import__(f'{base}.{name}')\n\ndef __getattr__(attr):\n    return importlib.import_module(f'.{TABLE[attr]}', package=package)\n\ndef later(x):\n    return importlib.import_module(TABLE[x])\n";
+        let found = extract(source, "pkg", true);
+        let some = |module: &str| Some(module.to_string());
+        assert_eq!(
+            found.dynamic_within,
+            [
+                some("plugins"),
+                some("encodings"),
+                some("pkg"),
+                None,
+                None,
+                None,
+                some("pkg"),
+                None
+            ],
+            "{:?}",
+            found.dynamic
+        );
+    }
+
+    #[test]
+    fn names_bound_to_known_strings_are_the_modules_imported() {
+        let source = "import importlib\nPARSER = 'yaml'\nBACKENDS = ('ujson', 'simplejson')\nTWICE = 'a'\nTWICE = 'b'\nfor package in ('urllib3', 'idna'):\n    locals()[package] = __import__(package)\nfor backend in BACKENDS:\n    importlib.import_module(backend)\n\ndef load():\n    return importlib.import_module(PARSER), importlib.import_module(TWICE)\n";
+        let found = extract(source, "app", false);
+        assert_eq!(
+            found.modules,
+            [
+                "idna",
+                "importlib",
+                "simplejson",
+                "ujson",
+                "urllib3",
+                "yaml"
+            ]
+        );
+        assert_eq!(found.dynamic, ["12: importlib.import_module(TWICE)"]);
+    }
+
+    #[test]
+    fn aws_services_named_to_sdk_clients_are_recorded() {
+        let source = "import boto3\nDDB = boto3.client('dynamodb')\nS3 = boto3.resource(service_name='s3')\nsession.create_client(\"sqs\", region_name='eu-west-1')\nboto3.client(name)\nhttp.client\n";
+        let found = extract(source, "app", false);
+        assert_eq!(found.services, ["dynamodb", "s3", "sqs"]);
+        assert_eq!(found.computed_services, ["5: boto3.client(name)"]);
     }
 
     #[test]

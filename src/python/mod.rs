@@ -35,6 +35,7 @@ pub fn facts(inventory: &Inventory) -> &PythonInventory {
         requested_extras: std::collections::BTreeMap::new(),
         unloaded: std::collections::BTreeSet::new(),
         trace: None,
+        services: None,
     };
     inventory.python().unwrap_or(&EMPTY)
 }

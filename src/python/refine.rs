@@ -10,11 +10,99 @@ use std::collections::BTreeMap;
 
 use super::trace::is_module_path;
 use crate::model::{
-    Decision, Inventory, PackageDecision, PackageId, PackageKind, Reason, Trace, TraceUnit, Traced,
+    Decision, Inventory, PackageDecision, PackageId, PackageKind, Reason, Services, Trace,
+    TraceUnit, Traced,
 };
 
 /// The rule of a module file the trace does not reach (`docs/rules.md`).
 pub const UNREACHED: &str = "trace/unreached";
+
+/// The rule of an AWS service model no reached code creates a client for.
+pub const SDK_MODEL: &str = "trace/sdk-model";
+
+/// Services botocore creates clients for by itself, from the configuration: assume-role and
+/// web-identity credentials (`sts`), SSO credentials and tokens (`sso`, `sso-oidc`).
+const SDK_OWN_SERVICES: [&str; 3] = ["sts", "sso", "sso-oidc"];
+
+/// The folders that hold one model per AWS service.
+const MODEL_FOLDERS: [&str; 2] = ["botocore/data/", "boto3/data/"];
+
+/// Drops the models of services the reached code never names, when every client it creates
+/// names its service; returns what to note.
+pub fn prune_sdk_models(
+    inventory: &Inventory,
+    trace: &Trace,
+    services: &Services,
+    files: &mut [Decision],
+) -> Option<String> {
+    let service_of = |path: &str| {
+        MODEL_FOLDERS.iter().find_map(|folder| {
+            let rest = path.strip_prefix(folder)?;
+            let (service, _) = rest.split_once('/')?;
+            Some(service.to_string())
+        })
+    };
+    let mut available = std::collections::BTreeSet::new();
+    for (file, decision) in inventory.files.iter().zip(files.iter()) {
+        if decision.keep
+            && let Some(service) = service_of(&file.path)
+        {
+            available.insert(service);
+        }
+    }
+    if available.is_empty() {
+        return None;
+    }
+    if let Some(reason) = &trace.all_packages {
+        return Some(format!(
+            "every AWS service model ships: your code may load anything ({reason})"
+        ));
+    }
+    if let Some(site) = services.computed.first() {
+        return Some(format!(
+            "every AWS service model ships: {site} creates an SDK client for a computed service name"
+        ));
+    }
+    let unknown: Vec<&String> = services
+        .named
+        .iter()
+        .filter(|service| !available.contains(*service))
+        .collect();
+    if !unknown.is_empty() {
+        let listed: Vec<&str> = unknown.iter().map(|service| service.as_str()).collect();
+        return Some(format!(
+            "every AWS service model ships: no model is named {} (an alias, or a service newer than the SDK installed)",
+            listed.join(", ")
+        ));
+    }
+    let mut dropped_bytes = 0;
+    for (index, file) in inventory.files.iter().enumerate() {
+        let Some(service) = service_of(&file.path) else {
+            continue;
+        };
+        if files[index].keep
+            && !services.named.contains(&service)
+            && !SDK_OWN_SERVICES.contains(&service.as_str())
+        {
+            files[index] = Decision {
+                keep: false,
+                reason: Reason::Rule(SDK_MODEL),
+            };
+            dropped_bytes += file.bytes;
+        }
+    }
+    let kept: Vec<&str> = services.named.iter().map(String::as_str).collect();
+    Some(format!(
+        "AWS service models: only those of {} ship (and {}, botocore's own), {} of others go",
+        if kept.is_empty() {
+            "no service".to_string()
+        } else {
+            kept.join(", ")
+        },
+        SDK_OWN_SERVICES.join(", "),
+        crate::model::human_bytes(dropped_bytes)
+    ))
+}
 
 /// Applies the trace to the distribution-level decisions; returns how each kept distribution
 /// was treated.
@@ -28,6 +116,12 @@ pub fn refine(
     let mut traced = BTreeMap::new();
     if let Some(reason) = &trace.all_packages {
         notes.push(format!("every kept distribution is kept whole: {reason}"));
+    }
+    if !trace.inert.is_empty() {
+        notes.push(format!(
+            "computed imports known to load nothing that could go, so they keep nothing whole: {}",
+            trace.inert.join("; ")
+        ));
     }
     let mut metadata_only = Vec::new();
     for package in &inventory.packages {

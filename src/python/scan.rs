@@ -111,7 +111,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
     }
 
     let top_names = top_level_names(&files);
-    let facts = file_facts(&files, &owners, &by_path, &top_names)?;
+    let facts = file_facts(&files, &owners, &by_path, &top_names, options.trace)?;
 
     let (runtime, runtime_origin) = infer_runtime(
         options.runtime,
@@ -150,7 +150,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
             .extend(fact.dynamic.iter().map(|site| format!("{path}:{site}")));
     }
 
-    let trace = options.trace.then(|| {
+    let traced = options.trace.then(|| {
         super::trace::trace(&super::trace::Input {
             files: &files,
             owners: &owners,
@@ -160,6 +160,10 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
             unloaded: &unloaded,
         })
     });
+    let (trace, services) = match traced {
+        Some((trace, services)) => (Some(trace), Some(services)),
+        None => (None, None),
+    };
 
     let mut requested_extras: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     if let Some(&index) = by_path.get("requirements.txt")
@@ -195,6 +199,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
             requested_extras,
             unloaded,
             trace,
+            services,
         })),
     })
 }
@@ -943,12 +948,14 @@ fn missing_imports(
 }
 
 /// Reads what shake needs from single files, in parallel: imports of `.py` files, pyc headers,
-/// console script shebangs, native binary headers.
+/// console script shebangs, native binary headers; with `trace`, the module names an extension
+/// module's compiled code holds.
 fn file_facts(
     files: &[FileEntry],
     owners: &[Owner],
     by_path: &HashMap<&str, usize>,
     top_names: &HashSet<String>,
+    trace: bool,
 ) -> Result<BTreeMap<usize, PythonFile>> {
     let results: Vec<Result<Option<(usize, PythonFile)>>> = (0..files.len())
         .into_par_iter()
@@ -973,6 +980,7 @@ fn file_facts(
                     .filter(|module| top_names.contains(module.split('.').next().unwrap_or("")))
                     .collect();
                 fact.dynamic = found.dynamic;
+                fact.dynamic_within = found.dynamic_within;
                 fact.stars = found
                     .stars
                     .into_iter()
@@ -980,6 +988,8 @@ fn file_facts(
                     .collect();
                 fact.lazy = found.lazy;
                 fact.loaders = found.loaders;
+                fact.services = found.services;
+                fact.computed_services = found.computed_services;
                 if owners[index] == Owner::User {
                     fact.names = found
                         .names
@@ -1030,6 +1040,15 @@ fn file_facts(
                 fact.native = crate::lambda::binary::from_head(&head);
                 if fact.native.is_none() {
                     return Ok(None);
+                }
+                if trace && super::trace::is_module_path(path) && module_of(path).is_some() {
+                    let bytes = crate::input::read(&file.source, Some(file.bytes))?;
+                    fact.binary_imports = super::trace::binary_module_names(
+                        &bytes,
+                        path,
+                        |name| top_names.contains(name.split('.').next().unwrap_or("")),
+                        |candidate| by_path.contains_key(candidate),
+                    );
                 }
             } else {
                 return Ok(None);

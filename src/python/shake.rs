@@ -500,6 +500,11 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
         && let Some(trace) = &python.trace
     {
         traced = super::refine::refine(inventory, trace, &mut packages, &mut files, &mut notes);
+        if let Some(services) = &python.services {
+            notes.extend(super::refine::prune_sdk_models(
+                inventory, trace, services, &mut files,
+            ));
+        }
     }
     if options.mode == ShakeMode::None {
         not_shaken(&mut files, &mut packages, &mut notes);

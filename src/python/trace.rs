@@ -10,12 +10,42 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::scan::module_of;
 use crate::model::{
-    FileEntry, Owner, Package, PackageId, PackageKind, PythonFile, Trace, TraceUnit,
+    FileEntry, Owner, Package, PackageId, PackageKind, PythonFile, Services, Trace, TraceUnit,
 };
+
+/// The AWS SDK's own distributions: they create clients for the names their callers pass, so a
+/// computed service name in their code says nothing.
+const SDK_PLUMBING: [&str; 4] = ["boto3", "botocore", "s3transfer", "aiobotocore"];
 
 /// Frameworks that load modules by the names in their settings (`INSTALLED_APPS`, task
 /// routes): imported by the user's code, any kept distribution may be loaded by name.
 const LOADS_BY_NAME: [&str; 5] = ["django", "celery", "zappa", "serverless_wsgi", "pyramid"];
+
+/// Computed imports of popular distributions that can only name modules already loaded or
+/// outside the artifact: `(file, call, why)`, matched on the file and the call's code. Each
+/// entry was read in the distribution's source.
+const INERT: [(&str, &str, &str); 4] = [
+    (
+        "six.py",
+        "__import__(name)",
+        "six's `_import_module` loads what `six.moves` names, standard-library modules",
+    ),
+    (
+        "botocore/vendored/six.py",
+        "__import__(name)",
+        "six's `_import_module` loads what `six.moves` names, standard-library modules",
+    ),
+    (
+        "numpy/core/__init__.py",
+        "__import__(module, fromlist=[name])",
+        "`_ufunc_reconstruct` runs only when pickle rebuilds a ufunc, from the module that defined it",
+    ),
+    (
+        "numpy/_core/__init__.py",
+        "__import__(module, fromlist=[name])",
+        "`_ufunc_reconstruct` runs only when pickle rebuilds a ufunc, from the module that defined it",
+    ),
+];
 
 /// Entry-point groups that only name commands, not plugins a library loads.
 const SCRIPT_GROUPS: [&str; 2] = ["console_scripts", "gui_scripts"];
@@ -43,6 +73,51 @@ pub fn module_files(files: &[FileEntry]) -> BTreeMap<String, Vec<usize>> {
         }
     }
     modules
+}
+
+/// The modules an extension module's compiled code may import, read from its bytes: dotted
+/// names whose top level is in the artifact (`is_top`: `PyImport_ImportModule("numpy.core._exceptions")`,
+/// Cython's and PyO3's module strings), and bare names of modules in its own folder (Cython's
+/// relative imports hold `sub` and a level), made absolute. `exists` says whether an artifact
+/// path is a file.
+pub fn binary_module_names(
+    bytes: &[u8],
+    path: &str,
+    is_top: impl Fn(&str) -> bool,
+    exists: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+    let package = folder.replace('/', ".");
+    let mut found = BTreeSet::new();
+    let word = |byte: &u8| byte.is_ascii_alphanumeric() || *byte == b'_' || *byte == b'.';
+    for run in bytes.split(|byte| !word(byte)) {
+        if run.len() < 2 || run.len() > 200 || !run[0].is_ascii_alphabetic() && run[0] != b'_' {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(run) else {
+            continue;
+        };
+        let text = text.trim_end_matches('.');
+        let valid = text.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        });
+        if !valid {
+            continue;
+        }
+        if text.contains('.') {
+            if is_top(text) {
+                found.insert(text.to_string());
+            }
+        } else if !package.is_empty() {
+            let sibling = format!("{folder}/{text}");
+            if exists(&format!("{sibling}.py")) || exists(&format!("{sibling}/__init__.py")) {
+                found.insert(format!("{package}.{text}"));
+            }
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// Whether a path is a module's file: `.py`, `.pyc` outside `__pycache__`, `.so`, `.pyd`.
@@ -133,6 +208,15 @@ impl Tracer<'_> {
 
     fn visit(&mut self, file: usize) {
         let path = self.input.files[file].path.clone();
+        let extension = path.ends_with(".so") || path.ends_with(".pyd");
+        if extension && let Some(fact) = self.input.facts.get(&file) {
+            // The module names its compiled code holds are what it may import.
+            self.trace.parsed_files += 1;
+            for module in &fact.binary_imports {
+                self.reach_module(module, file);
+            }
+            return;
+        }
         if !path.ends_with(".py") {
             let why = if path.ends_with(".pyc") {
                 format!("{path}: compiled without its source, so its imports cannot be read")
@@ -180,8 +264,24 @@ impl Tracer<'_> {
                 self.reach_inside(&package, true, file);
             }
         }
-        if let Some(site) = fact.dynamic.first() {
-            self.cannot_follow(file, format!("{path}:{site}: imports a computed name"));
+        // A computed name known to lie within a module (a literal prefix, a lazy package's
+        // `__getattr__`) reaches that module's subtree; any other keeps the distribution whole.
+        let in_distribution = matches!(self.input.owners[file], Owner::Package(_));
+        for (index, site) in fact.dynamic.iter().enumerate() {
+            let inert = INERT
+                .iter()
+                .find(|(inert_path, call, _)| *inert_path == path && site.ends_with(call));
+            match fact.dynamic_within.get(index).cloned().flatten() {
+                _ if in_distribution && inert.is_some() => {
+                    let (_, _, why) = inert.expect("matched");
+                    self.trace.inert.push(format!("{path}:{site}: {why}"));
+                }
+                Some(within) if in_distribution => {
+                    self.reach_module(&within, file);
+                    self.reach_inside(&within, true, file);
+                }
+                _ => self.cannot_follow(file, format!("{path}:{site}: imports a computed name")),
+            }
         }
         if let Some(site) = fact.path_changes.first() {
             self.cannot_follow(
@@ -231,8 +331,33 @@ impl Tracer<'_> {
     }
 }
 
-/// Traces the modules the handler loads.
-pub fn trace(input: &Input<'_>) -> Trace {
+/// The AWS services the reached code creates SDK clients for.
+fn services(input: &Input<'_>, trace: &Trace) -> Services {
+    let mut services = Services::default();
+    for &file in trace.reached.keys() {
+        let Some(fact) = input.facts.get(&file) else {
+            continue;
+        };
+        services.named.extend(fact.services.iter().cloned());
+        let plumbing = match input.owners[file] {
+            Owner::Package(id) => SDK_PLUMBING.contains(&input.packages[id.0].name.as_str()),
+            _ => false,
+        };
+        if !plumbing {
+            let path = &input.files[file].path;
+            services.computed.extend(
+                fact.computed_services
+                    .iter()
+                    .map(|site| format!("{path}:{site}")),
+            );
+        }
+    }
+    services.computed.sort();
+    services
+}
+
+/// Traces the modules the handler loads, and the AWS services it names to SDK clients.
+pub fn trace(input: &Input<'_>) -> (Trace, Services) {
     let started = std::time::Instant::now();
     let mut tracer = Tracer {
         input,
@@ -278,6 +403,7 @@ pub fn trace(input: &Input<'_>) -> Trace {
         tracer.plugins();
     }
     let mut trace = tracer.trace;
+    let services = services(input, &trace);
     trace.seconds = started.elapsed().as_secs_f64();
-    trace
+    (trace, services)
 }

@@ -132,6 +132,10 @@ pub const RULES: &[Rule] = &[
         removes: "console scripts in the dependencies' `bin/` whose `#!` names the interpreter of the machine they were installed on (it does not exist on Lambda)",
     },
     Rule {
+        id: "trace/sdk-model",
+        removes: "`--shake files`, Python: an AWS service's model under `botocore/data/<service>/` (and boto3's `boto3/data/<service>/` resource model) when the reached code names other services to SDK clients (`boto3.client(\"dynamodb\")`, `resource`, `create_client`) and none by a computed name; `sts`, `sso` and `sso-oidc` (botocore's own credential providers) and the shared files at `botocore/data/`'s top always stay",
+    },
+    Rule {
         id: "custom/build-input",
         removes: "a custom-runtime function's build inputs beside its `bootstrap`: Go and Rust sources (`*.go`, `*.rs`), `go.mod`, `go.sum`, `go.work`, `Cargo.toml`, `Cargo.lock`, a `Makefile` and cargo's `target/` (never the executable itself)",
     },

@@ -571,6 +571,17 @@ fn boto3_vendored(mode: &str) {
         "certifi/cacert.pem",
         "requests",
     ]);
+    if mode == "files" {
+        // The handler creates DynamoDB and SQS clients: only their models ship, with
+        // botocore's own (STS, SSO) and the shared files.
+        slimmed.has(&[
+            "botocore/data/sqs",
+            "botocore/data/sts",
+            "botocore/data/partitions.json",
+            "boto3/data/dynamodb",
+        ]);
+        slimmed.lacks(&["botocore/data/ec2", "botocore/data/s3", "boto3/data/ec2"]);
+    }
 }
 
 #[test]

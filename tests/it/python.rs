@@ -1661,7 +1661,8 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
 }
 
 /// What the tracer cannot follow keeps the distribution whole, with the file and line: a
-/// computed import, an extension module, `exec` of a file's text, entry-point loading; a
+/// computed import, `exec` of a file's text, entry-point loading (an extension module is
+/// followed through the module names its bytes hold); a
 /// package whose `__init__` gets a PEP 562 `__getattr__` (lazy_loader) keeps all its modules.
 /// Whole-keeping does not spread: what a whole distribution imports is still traced.
 #[test]
@@ -1669,15 +1670,24 @@ fn python_files_mode_keeps_whole_what_it_cannot_follow() {
     let fixture = Fixture::empty("dynamic");
     fixture.file(
         "app.py",
-        "import plugins, fastext, runner, stats, finder\n\ndef handler(event, context):\n    return 1\n",
+        "import plugins, fastext, runner, stats, finder, codecs2\n\ndef handler(event, context):\n    return 1\n",
     );
     Dist::new("plugins", "1.0")
         .requires("plugdep")
         .module(
             "plugins",
-            "import importlib\nimport helper\n\ndef load(name):\n    return importlib.import_module('plugins.' + name)\n",
+            "import importlib\nimport helper\n\ndef load(name):\n    return importlib.import_module(name)\n",
         )
         .file("plugins/a.py", "")
+        .install(&fixture, "package");
+    Dist::new("codecs2", "1.0")
+        .module(
+            "codecs2",
+            "import importlib\n\ndef get(name):\n    return importlib.import_module('codecs2.impl.' + name)\n",
+        )
+        .file("codecs2/impl/__init__.py", "")
+        .file("codecs2/impl/utf9.py", "")
+        .file("codecs2/other.py", "")
         .install(&fixture, "package");
     Dist::new("plugdep", "1.0")
         .module("plugdep", "")
@@ -1686,11 +1696,15 @@ fn python_files_mode_keeps_whole_what_it_cannot_follow() {
         .module("helper", "")
         .file("helper/unused.py", "")
         .install(&fixture, "package");
+    // An extension module imports from C what its strings name: `fastext.errors` in full,
+    // and `_helpers`, a module beside it, as Cython's relative imports hold it.
     let mut ext = elf(62);
-    ext.truncate(64);
+    ext.extend(b"\0fastext.errors\0_helpers\0PyInit__speed\0numpy.random\0");
     Dist::new("fastext", "1.0")
         .module("fastext", "from ._speed import go\n")
         .file("fastext/_speed.cpython-311-x86_64-linux-gnu.so", "")
+        .file("fastext/errors.py", "")
+        .file("fastext/_helpers.py", "")
         .file("fastext/extra.py", "")
         .install(&fixture, "package");
     fs_err::write(
@@ -1742,11 +1756,7 @@ fn python_files_mode_keeps_whole_what_it_cannot_follow() {
     };
     whole(
         "plugins-1.0.dist-info",
-        "plugins/__init__.py:6: importlib.import_module('plugins.' + name)",
-    );
-    whole(
-        "fastext-1.0.dist-info",
-        "fastext/_speed.cpython-311-x86_64-linux-gnu.so: an extension module",
+        "plugins/__init__.py:6: importlib.import_module(name)",
     );
     whole("runner-1.0.dist-info", "runner/__init__.py:3: exec(open(");
     whole(
@@ -1769,7 +1779,8 @@ fn python_files_mode_keeps_whole_what_it_cannot_follow() {
     assert!(has_entry(&built, "plugdep/__init__.py"));
     for shipped in [
         "plugins/a.py",
-        "fastext/extra.py",
+        "fastext/errors.py",
+        "fastext/_helpers.py",
         "runner/conf.py",
         "stats/heavy.py",
         "stats/deep/more.py",
@@ -1782,4 +1793,80 @@ fn python_files_mode_keeps_whole_what_it_cannot_follow() {
     assert_eq!(trace_of(&built, "helper-1.0.dist-info")["mode"], "files");
     assert!(!has_entry(&built, "helper/unused.py"));
     assert_eq!(trace_of(&built, "stats-1.0.dist-info")["mode"], "files");
+    // A computed name with a literal prefix reaches the modules under that prefix only.
+    assert_eq!(trace_of(&built, "codecs2-1.0.dist-info")["mode"], "files");
+    assert!(has_entry(&built, "codecs2/impl/utf9.py"));
+    assert!(!has_entry(&built, "codecs2/other.py"));
+    assert_eq!(trace_of(&built, "fastext-1.0.dist-info")["mode"], "files");
+    assert!(!has_entry(&built, "fastext/extra.py"));
+}
+
+/// `--shake files` keeps the AWS service models of the services the reached code names to SDK
+/// clients (and botocore's own: STS, SSO), and every model when a client's service name is
+/// computed outside the SDK's own code, saying where.
+#[test]
+fn python_files_mode_ships_the_models_of_the_services_named() {
+    let fixture = Fixture::empty("sdkmodels");
+    fixture.file(
+        "app.py",
+        "import boto3\nTABLE = boto3.client('dynamodb')\n\ndef handler(event, context):\n    return 1\n",
+    );
+    Dist::new("boto3", "1.0")
+        .requires("botocore")
+        .module("boto3", "import botocore\n\ndef client(service_name):\n    return botocore.session.create_client(service_name)\n")
+        .file("boto3/data/dynamodb/2012-08-10/resources-1.json", "{}")
+        .file("boto3/data/s3/2006-03-01/resources-1.json", "{}")
+        .install(&fixture, "package");
+    Dist::new("botocore", "1.0")
+        .module("botocore", "")
+        .file("botocore/data/endpoints.json", "{}")
+        .file("botocore/data/dynamodb/2012-08-10/service-2.json", "{}")
+        .file("botocore/data/s3/2006-03-01/service-2.json", "{}")
+        .file("botocore/data/ec2/2016-11-15/service-2.json", "{}")
+        .file("botocore/data/sts/2011-06-15/service-2.json", "{}")
+        .install(&fixture, "package");
+    let args = [
+        "--handler",
+        "app.handler",
+        "--runtime",
+        "python3.12",
+        "--shake",
+        "files",
+    ];
+    let built = fixture.build(&args);
+    for shipped in [
+        "botocore/data/endpoints.json",
+        "botocore/data/dynamodb/2012-08-10/service-2.json",
+        "botocore/data/sts/2011-06-15/service-2.json",
+        "boto3/data/dynamodb/2012-08-10/resources-1.json",
+    ] {
+        assert!(has_entry(&built, shipped), "{shipped} does not ship");
+    }
+    for gone in [
+        "botocore/data/s3/2006-03-01/service-2.json",
+        "botocore/data/ec2/2016-11-15/service-2.json",
+        "boto3/data/s3/2006-03-01/resources-1.json",
+    ] {
+        assert!(!has_entry(&built, gone), "{gone} ships");
+    }
+    assert_eq!(rule_files(&built, "trace/sdk-model"), 3);
+    // A helper of the user's that computes the service name: every model ships, and why.
+    fixture.file(
+        "clients.py",
+        "import boto3\n\ndef make(name):\n    return boto3.client(name)\n",
+    );
+    fixture.file(
+        "app.py",
+        "import clients\nTABLE = clients.make('dynamodb')\n\ndef handler(event, context):\n    return 1\n",
+    );
+    let computed = fixture.build(&args);
+    assert!(has_entry(
+        &computed,
+        "botocore/data/ec2/2016-11-15/service-2.json"
+    ));
+    let notes = computed.function()["notes"].to_string();
+    assert!(
+        notes.contains("clients.py:4: boto3.client(name)"),
+        "{notes}"
+    );
 }
