@@ -410,7 +410,8 @@ fn next_steps(
             },
         )?;
         let traced = kept(&files);
-        if traced < now {
+        // Worth a step only when it saves at least 1 %.
+        if traced < now && (now - traced) * 100 >= now {
             steps.push(format!(
                 "next step: `--shake files` would ship {} instead of {} unzipped (saves {})",
                 crate::model::human_bytes(traced),
