@@ -117,12 +117,40 @@ pub fn explain(inventory: &Inventory, plan: &Plan, target: &str) -> Explanation 
             .or_else(|| {
                 package_chain(inventory, *id, true).map(|chain| ("your devDependencies", chain))
             });
-        match chain {
-            Some((from, chain)) => {
+        // The import chain from the handler to the package's first reached file, when traced.
+        let imported = inventory.trace().and_then(|trace| {
+            inventory
+                .package(*id)
+                .files
+                .iter()
+                .filter(|file| trace.reached.contains_key(file))
+                .map(|&file| {
+                    let mut chain = crate::node::trace::chain(trace, &inventory.files, file);
+                    chain.reverse();
+                    chain
+                })
+                // Only a chain that starts in the function's own code says how it is reached.
+                .filter(|chain| {
+                    chain.first().is_some_and(|root| {
+                        inventory.files.iter().any(|file| {
+                            &file.path == root
+                                && !matches!(file.owner, crate::model::Owner::Package(_))
+                        })
+                    })
+                })
+                .min_by_key(Vec::len)
+        });
+        match (chain, imported) {
+            (Some((from, chain)), _) => {
                 let names: Vec<String> = chain.iter().map(|&link| label(inventory, link)).collect();
                 lines.push(format!("  path: {from} -> {}", names.join(" -> ")));
             }
-            None => lines.push("  path: no dependency of yours leads to it".to_string()),
+            (None, Some(imported)) => {
+                lines.push(format!("  imported: {}", imported.join(" -> ")));
+            }
+            // A function without declared dependencies (Python) has no such path to show.
+            (None, None) if crate::node::facts(inventory).dependencies.is_empty() => {}
+            (None, None) => lines.push("  path: no dependency of yours leads to it".to_string()),
         }
     }
     if matching.is_empty() {

@@ -1655,6 +1655,31 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
         declared.contains("only its metadata ships") && declared.contains("shop@1.0"),
         "{declared}"
     );
+    // `lamina why` shows the import chain to a module, and to a distribution.
+    let why = |target: &str| {
+        let output = fixture.lamina(&[
+            "why",
+            target,
+            fixture.root.to_str().unwrap(),
+            "--handler",
+            "app.handler",
+            "--shake",
+            "files",
+        ]);
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let util = why("shop/util.py");
+    assert!(
+        util.contains("imported: app.py -> shop/cart.py -> shop/util.py"),
+        "{util}"
+    );
+    let unused = why("shop/unused.py");
+    assert!(unused.contains("dropped (trace/unreached)"), "{unused}");
+    let late = why("late");
+    assert!(
+        late.contains("imported: app.py -> late/__init__.py"),
+        "{late}"
+    );
     // `--shake deps` ships every module of a kept distribution, as before.
     let deps = fixture.build(&["--handler", "app.handler"]);
     assert!(has_entry(&deps, "shop/admin/views.py") && has_entry(&deps, "declared/__init__.py"));
