@@ -119,7 +119,7 @@ pub fn refine(
     }
     if !trace.inert.is_empty() {
         notes.push(format!(
-            "computed imports known to load nothing that could go, so they keep nothing whole: {}",
+            "computed imports whose names are known from their source keep nothing whole: {}",
             trace.inert.join("; ")
         ));
     }

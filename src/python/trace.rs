@@ -21,29 +21,40 @@ const SDK_PLUMBING: [&str; 4] = ["boto3", "botocore", "s3transfer", "aiobotocore
 /// routes): imported by the user's code, any kept distribution may be loaded by name.
 const LOADS_BY_NAME: [&str; 5] = ["django", "celery", "zappa", "serverless_wsgi", "pyramid"];
 
-/// Computed imports of popular distributions that can only name modules already loaded or
-/// outside the artifact: `(file, call, why)`, matched on the file and the call's code. Each
-/// entry was read in the distribution's source.
-const INERT: [(&str, &str, &str); 4] = [
+/// Computed imports of popular distributions whose names are known from reading their source:
+/// `(file, call, modules it can load, why)`, matched on the file and the call's code. The
+/// modules listed are reached instead of keeping the distribution whole; an empty list means it
+/// loads only modules already loaded or outside the artifact.
+const KNOWN_LOADS: [(&str, &str, &[&str], &str); 5] = [
     (
         "six.py",
         "__import__(name)",
+        &[],
         "six's `_import_module` loads what `six.moves` names, standard-library modules",
     ),
     (
         "botocore/vendored/six.py",
         "__import__(name)",
+        &[],
         "six's `_import_module` loads what `six.moves` names, standard-library modules",
     ),
     (
         "numpy/core/__init__.py",
         "__import__(module, fromlist=[name])",
+        &[],
         "`_ufunc_reconstruct` runs only when pickle rebuilds a ufunc, from the module that defined it",
     ),
     (
         "numpy/_core/__init__.py",
         "__import__(module, fromlist=[name])",
+        &[],
         "`_ufunc_reconstruct` runs only when pickle rebuilds a ufunc, from the module that defined it",
+    ),
+    (
+        "aws_lambda_powertools/shared/lazy_import.py",
+        "importlib.import_module(self.__name__)",
+        &["aws_xray_sdk"],
+        "`LazyLoader` is built only for `constants.XRAY_SDK_MODULE`, `aws_xray_sdk`",
     ),
 ];
 
@@ -268,12 +279,15 @@ impl Tracer<'_> {
         // `__getattr__`) reaches that module's subtree; any other keeps the distribution whole.
         let in_distribution = matches!(self.input.owners[file], Owner::Package(_));
         for (index, site) in fact.dynamic.iter().enumerate() {
-            let inert = INERT
+            let known = KNOWN_LOADS
                 .iter()
-                .find(|(inert_path, call, _)| *inert_path == path && site.ends_with(call));
+                .find(|(known_path, call, _, _)| *known_path == path && site.ends_with(call));
             match fact.dynamic_within.get(index).cloned().flatten() {
-                _ if in_distribution && inert.is_some() => {
-                    let (_, _, why) = inert.expect("matched");
+                _ if in_distribution && known.is_some() => {
+                    let (_, _, loads, why) = known.expect("matched");
+                    for module in *loads {
+                        self.reach_module(module, file);
+                    }
                     self.trace.inert.push(format!("{path}:{site}: {why}"));
                 }
                 Some(within) if in_distribution => {

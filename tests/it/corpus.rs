@@ -82,6 +82,11 @@ impl App {
     /// dependencies folder) through the shared runners, as Lambda would: a context carrying
     /// the function's name, a callback for Node.
     fn run(&self, dir: &Path, extra: Option<&Path>) -> Output {
+        self.command(dir, extra).output().expect("run the handler")
+    }
+
+    /// The command that runs the handler from `dir` (`extra`: more of `sys.path`).
+    fn command(&self, dir: &Path, extra: Option<&Path>) -> Command {
         let mut command;
         if self.is_python() {
             command = Command::new("python3");
@@ -107,10 +112,8 @@ impl App {
                 command.env("NODE_PATH", runtime_sdk());
             }
         }
+        command.env("AWS_LAMBDA_FUNCTION_NAME", self.name);
         command
-            .env("AWS_LAMBDA_FUNCTION_NAME", self.name)
-            .output()
-            .expect("run the handler")
     }
 
     /// The handler's answer from the unslimmed install.
@@ -422,6 +425,24 @@ fn answers_the_same(app: &App, mode: &str) -> Slimmed {
         expected == actual,
         "{name} (--shake {mode}) answers differently after slimming\n--- unslimmed\n{expected}--- from the zip\n{actual}"
     );
+    if app.is_python() && mode == "files" {
+        // The tracer's invariant: every file of the function the unslimmed run opened or
+        // imported ships.
+        let opened = tmp.path().join("opened.txt");
+        let package = input.join("package");
+        let extra = package.is_dir().then_some(package.as_path());
+        let mut command = app.command(&input, extra);
+        install::handler_output(
+            &command.env("LAMINA_E2E_OPENED", &opened).output().unwrap(),
+            name,
+            &input,
+        );
+        let missing = install::opened_but_missing(&opened, &input, &task);
+        assert!(
+            missing.is_empty(),
+            "{name}: files the handler opened do not ship with --shake files: {missing:?}"
+        );
+    }
     Slimmed {
         build,
         task,

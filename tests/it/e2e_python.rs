@@ -335,32 +335,7 @@ fn traced_apps_answer_the_same_and_ship_every_file_the_handler_opens() {
             expected == actual,
             "{name} answers differently after --shake files\n--- unslimmed\n{expected}--- from the zip\n{actual}"
         );
-        let root = input.canonicalize().unwrap();
-        let missing: Vec<String> = fs::read_to_string(&opened)
-            .unwrap()
-            .lines()
-            .map(PathBuf::from)
-            .filter(|path| {
-                path.is_file()
-                    && !path
-                        .components()
-                        .any(|part| part.as_os_str() == "__pycache__")
-            })
-            .filter_map(|path| {
-                let inside = path
-                    .canonicalize()
-                    .ok()?
-                    .strip_prefix(&root)
-                    .ok()?
-                    .to_path_buf();
-                // The dependencies folder ships at the artifact's root.
-                let shipped = inside
-                    .strip_prefix("package")
-                    .unwrap_or(&inside)
-                    .to_path_buf();
-                (!task.join(&shipped).is_file()).then(|| shipped.display().to_string())
-            })
-            .collect();
+        let missing = install::opened_but_missing(&opened, &input, &task);
         assert!(
             missing.is_empty(),
             "{name}: files the handler opened do not ship with --shake files: {missing:?}"

@@ -172,3 +172,35 @@ pub fn total_file_bytes(dir: &Path) -> u64 {
         .map(|entry| entry.metadata().unwrap().len())
         .sum()
 }
+
+/// The files of the function folder `input` listed in `opened` (written by
+/// `testdata/py-apps/run_handler.py` with `LAMINA_E2E_OPENED`: what the handler opened or
+/// imported) that are not in the unzipped artifact `task`; the dependencies folder `package/`
+/// ships at the artifact's root, and pycs under `__pycache__` follow their source.
+pub fn opened_but_missing(opened: &Path, input: &Path, task: &Path) -> Vec<String> {
+    let root = input.canonicalize().unwrap();
+    fs_err::read_to_string(opened)
+        .unwrap()
+        .lines()
+        .map(std::path::PathBuf::from)
+        .filter(|path| {
+            path.is_file()
+                && !path
+                    .components()
+                    .any(|part| part.as_os_str() == "__pycache__")
+        })
+        .filter_map(|path| {
+            let inside = path
+                .canonicalize()
+                .ok()?
+                .strip_prefix(&root)
+                .ok()?
+                .to_path_buf();
+            let shipped = inside
+                .strip_prefix("package")
+                .unwrap_or(&inside)
+                .to_path_buf();
+            (!task.join(&shipped).is_file()).then(|| shipped.display().to_string())
+        })
+        .collect()
+}
