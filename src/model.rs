@@ -440,8 +440,10 @@ pub struct PythonFile {
     pub computed_services: Vec<String>,
     /// Modules of `from X import *` whose top level is in the artifact.
     pub stars: Vec<String>,
-    /// Defines a module-level `__getattr__` (PEP 562): loads attributes, submodules among them,
-    /// by names it computes.
+    /// Literal names of the module's `__all__`: what a star import of it may load.
+    pub all_names: Vec<String>,
+    /// Gets a module-level `__getattr__` (PEP 562) made elsewhere (`lazy_loader.attach`): loads
+    /// submodules by names it computes.
     pub lazy: bool,
     /// Loads code by names it does not hold (`pkgutil.iter_modules`, entry points, `exec` of a
     /// file): `line: code`.

@@ -37,8 +37,11 @@ pub struct FileImports {
     /// The modules of `from X import *` (absolute): a package's `__all__` may name submodules,
     /// which the star import then loads.
     pub stars: Vec<String>,
-    /// The module defines `__getattr__` at its top level (PEP 562): attributes, submodules
-    /// among them (`lazy_loader`), load on first use, by names lamina cannot list.
+    /// Literal names the module's `__all__` lists (`__all__ = [...]`, `+=`, `.extend`,
+    /// `.append`): what `from module import *` imports, submodules among them.
+    pub all_names: Vec<String>,
+    /// The module gets its PEP 562 `__getattr__` from a call (`lazy_loader.attach`):
+    /// submodules load on first use, by names lamina cannot list.
     pub lazy: bool,
     /// Other ways to load code by names the file does not hold: `pkgutil.iter_modules` and
     /// `walk_packages`, entry-point loading (`entry_points`, `iter_entry_points`,
@@ -79,6 +82,7 @@ pub fn extract(source: &str, module: &str, is_package: bool) -> FileImports {
         if defines_getattr(statement) {
             collector.found.lazy = true;
         }
+        collector.found.all_names.extend(all_names(statement));
     }
     if let Some(error) = parsed.errors().first() {
         let line = line_of(source, error.location.start().to_usize());
@@ -468,6 +472,33 @@ pub const STDLIB: [&str; 221] = [
     "zoneinfo",
 ];
 
+/// The literal names a module-level statement adds to `__all__`.
+fn all_names(statement: &Stmt) -> Vec<String> {
+    let is_all =
+        |target: &Expr| matches!(target, Expr::Name(name) if name.id.as_str() == "__all__");
+    let listed = match statement {
+        Stmt::Assign(assign) if assign.targets.iter().any(is_all) => literal_strings(&assign.value),
+        Stmt::AugAssign(assign) if is_all(&assign.target) => literal_strings(&assign.value),
+        Stmt::AnnAssign(assign) if is_all(&assign.target) => {
+            assign.value.as_deref().and_then(literal_strings)
+        }
+        Stmt::Expr(expression) => match expression.value.as_ref() {
+            Expr::Call(call) => match call.func.as_ref() {
+                Expr::Attribute(method)
+                    if is_all(&method.value)
+                        && ["extend", "append"].contains(&method.attr.id.as_str()) =>
+                {
+                    call.arguments.args.first().and_then(literal_strings)
+                }
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    };
+    listed.unwrap_or_default()
+}
+
 /// A string literal, or a tuple or list of them.
 fn literal_strings(expr: &Expr) -> Option<Vec<String>> {
     let elements = match expr {
@@ -510,8 +541,8 @@ fn constants(body: &[Stmt]) -> std::collections::HashMap<&str, Vec<String>> {
     values
 }
 
-/// `def __getattr__(name)` or `__getattr__, __dir__, __all__ = lazy.attach(..)` (lazy_loader):
-/// a module-level statement that gives the module a PEP 562 `__getattr__`.
+/// `__getattr__, __dir__, __all__ = lazy.attach(..)` (lazy_loader): a module-level assignment
+/// that gives the module a PEP 562 `__getattr__` made elsewhere, loading submodules by name.
 fn defines_getattr(statement: &Stmt) -> bool {
     fn names_getattr(target: &Expr) -> bool {
         match target {
@@ -521,8 +552,9 @@ fn defines_getattr(statement: &Stmt) -> bool {
             _ => false,
         }
     }
+    // A `def __getattr__` is not enough: its literal imports are imports like any other, and a
+    // computed one in it lies within the package (`dynamic_within`).
     match statement {
-        Stmt::FunctionDef(function) => function.name.id.as_str() == "__getattr__",
         Stmt::Assign(assign) => assign.targets.iter().any(names_getattr),
         Stmt::AnnAssign(assign) => names_getattr(&assign.target),
         _ => false,
@@ -774,7 +806,8 @@ mod tests {
         let source = "from .sub import *\nfrom os import *\nimport pkgutil\nfor m in pkgutil.iter_modules(__path__):\n    pass\nexec(open('x.py').read())\nexec('a = 1')\nrunpy.run_path(path)\nrunpy.run_path('fixed.py')\nfrom importlib.metadata import entry_points\nplugins = entry_points(group='x')\n\ndef __getattr__(name):\n    return name\n";
         let found = extract(source, "pkg", true);
         assert_eq!(found.stars, ["os", "pkg.sub"]);
-        assert!(found.lazy);
+        // `def __getattr__` returning a name loads nothing: not lazy.
+        assert!(!found.lazy);
         assert_eq!(
             found.loaders,
             [
@@ -784,6 +817,12 @@ mod tests {
                 "11: entry_points(group='x')"
             ]
         );
+        let listed = extract(
+            "__all__ = ['a', 'b']\n__all__ += ['c']\n__all__.extend(('d',))\n__all__.append('e')\n__all__ += other.__all__\n",
+            "pkg",
+            true,
+        );
+        assert_eq!(listed.all_names, ["a", "b", "c", "d", "e"]);
         let plain = extract(
             "def f():\n    def __getattr__(n):\n        pass\n",
             "m",

@@ -987,6 +987,7 @@ fn file_facts(
                     .filter(|module| top_names.contains(module.split('.').next().unwrap_or("")))
                     .collect();
                 fact.lazy = found.lazy;
+                fact.all_names = found.all_names;
                 fact.loaders = found.loaders;
                 fact.services = found.services;
                 fact.computed_services = found.computed_services;

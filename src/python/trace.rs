@@ -25,7 +25,7 @@ const LOADS_BY_NAME: [&str; 5] = ["django", "celery", "zappa", "serverless_wsgi"
 /// `(file, call, modules it can load, why)`, matched on the file and the call's code. The
 /// modules listed are reached instead of keeping the distribution whole; an empty list means it
 /// loads only modules already loaded or outside the artifact.
-const KNOWN_LOADS: [(&str, &str, &[&str], &str); 5] = [
+const KNOWN_LOADS: [(&str, &str, &[&str], &str); 12] = [
     (
         "six.py",
         "__import__(name)",
@@ -49,6 +49,48 @@ const KNOWN_LOADS: [(&str, &str, &[&str], &str); 5] = [
         "__import__(module, fromlist=[name])",
         &[],
         "`_ufunc_reconstruct` runs only when pickle rebuilds a ufunc, from the module that defined it",
+    ),
+    (
+        "numpy/core/function_base.py",
+        "__import__(place, globals(), {}, [obj])",
+        &[],
+        "`add_newdoc` attaches docstrings to numpy's own modules, which numpy imports itself",
+    ),
+    (
+        "numpy/_core/function_base.py",
+        "__import__(place, globals(), {}, [obj])",
+        &[],
+        "`add_newdoc` attaches docstrings to numpy's own modules, which numpy imports itself",
+    ),
+    (
+        "numpy/lib/utils.py",
+        "__import__(module, globals(), locals(), [])",
+        &[],
+        "`np.info`/`np.lookfor` import the module their caller names, a string in the caller's code",
+    ),
+    (
+        "numpy/lib/utils.py",
+        "__import__(module)",
+        &[],
+        "`np.lookfor` imports the module its caller names, a string in the caller's code",
+    ),
+    (
+        "numpy/lib/utils.py",
+        "__import__(\"%s.%s\" % (name, to_import))",
+        &[],
+        "`np.lookfor` walks the submodules of the module its caller names",
+    ),
+    (
+        "numpy/lib/_utils_impl.py",
+        "__import__(module, globals(), locals(), [])",
+        &[],
+        "`np.info` imports the module its caller names, a string in the caller's code",
+    ),
+    (
+        "numpy/distutils/misc_util.py",
+        "__import__(caller_name)",
+        &[],
+        "`get_path_from_frame` imports the module that called it, which is loaded",
     ),
     (
         "aws_lambda_powertools/shared/lazy_import.py",
@@ -267,7 +309,18 @@ impl Tracer<'_> {
             }
         }
         for star in &fact.stars {
-            self.reach_inside(star, false, file);
+            // `from P import *` imports the submodules P's `__all__` names.
+            let listed: Vec<String> = self
+                .modules
+                .get(star)
+                .into_iter()
+                .flatten()
+                .filter_map(|&init| self.input.facts.get(&init))
+                .flat_map(|init| init.all_names.iter().map(|name| format!("{star}.{name}")))
+                .collect();
+            for module in listed {
+                self.reach_module(&module, file);
+            }
         }
         if fact.lazy && path.ends_with("__init__.py") {
             // PEP 562: the package loads submodules on first use, by names it computes.

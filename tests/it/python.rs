@@ -1587,7 +1587,7 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
     let fixture = Fixture::empty("traced");
     fixture.file(
         "app.py",
-        "import shop.cart\nfrom shop import pricing\nfrom nsp import one\nimport nsp.two.sub\n\ndef handler(event, context):\n    import late\n    try:\n        import fast\n    except ImportError:\n        fast = None\n    return [shop.cart.total(), pricing.NAME, late.VALUE, fast.SPEED, one.NAME, nsp.two.sub.WHO]\n",
+        "import shop.cart\nfrom shop import pricing\nfrom shop.stars import *\nfrom nsp import one\nimport nsp.two.sub\n\ndef handler(event, context):\n    import late\n    try:\n        import fast\n    except ImportError:\n        fast = None\n    return [shop.cart.total(), pricing.NAME, late.VALUE, fast.SPEED, one.NAME, nsp.two.sub.WHO]\n",
     );
     Dist::new("shop", "1.0")
         .requires("declared")
@@ -1599,6 +1599,9 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
         .file("shop/data/rates.json", "{\"base\": 40}")
         .file("shop/admin/__init__.py", "")
         .file("shop/admin/views.py", "VIEWS = 1\n")
+        .file("shop/stars/__init__.py", "__all__ = ['alpha']\n")
+        .file("shop/stars/alpha.py", "")
+        .file("shop/stars/beta.py", "")
         .install(&fixture, "package");
     Dist::new("declared", "1.0")
         .module("declared", "")
@@ -1634,6 +1637,7 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
         "nsp/two/__init__.py",
         "nsp/two/sub.py",
         "declared-1.0.dist-info/METADATA",
+        "shop/stars/alpha.py",
     ] {
         assert!(has_entry(&built, shipped), "{shipped} does not ship");
     }
@@ -1643,13 +1647,14 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
         "shop/admin/views.py",
         "nsp/two/other.py",
         "declared/__init__.py",
+        "shop/stars/beta.py",
     ] {
         assert!(!has_entry(&built, gone), "{gone} ships");
     }
     assert!(rule_files(&built, "trace/unreached") >= 5);
     let shop = trace_of(&built, "shop-1.0.dist-info");
     assert_eq!(shop["mode"], "files", "{shop}");
-    assert_eq!(shop["reached_files"], 4, "{shop}");
+    assert_eq!(shop["reached_files"], 6, "{shop}");
     let declared = reason(&built, "declared-1.0.dist-info");
     assert!(
         declared.contains("only its metadata ships") && declared.contains("shop@1.0"),
