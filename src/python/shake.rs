@@ -147,9 +147,20 @@ struct Walk<'s> {
 }
 
 impl Walk<'_> {
-    /// Keeps a distribution, with why, unless `stop` refuses it or it is kept already.
+    /// Keeps a distribution, with why, unless `stop` refuses it or it is kept already. A
+    /// declared requirement is the reason named first: it replaces an import found earlier by
+    /// another distribution's code (often an optional one).
     fn add(&mut self, id: PackageId, why: String) {
-        if (self.stop)(id) || self.closure.kept.contains_key(&id) {
+        if (self.stop)(id) {
+            return;
+        }
+        if let Some(reason) = self.closure.kept.get_mut(&id) {
+            let by_a_distribution = reason.starts_with("imported by ")
+                && !reason.starts_with("imported by your code")
+                && !reason.ends_with("(in no distribution)");
+            if by_a_distribution && why.starts_with("required by ") {
+                *reason = why;
+            }
             return;
         }
         self.closure.kept.insert(id, why);

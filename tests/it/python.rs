@@ -1900,3 +1900,32 @@ fn python_files_mode_ships_the_models_of_the_services_named() {
         "{notes}"
     );
 }
+
+/// A distribution kept both because one requires it and because another's code imports it
+/// (here optionally) gives the declared requirement as its reason.
+#[test]
+fn a_declared_requirement_is_the_reason_named_first() {
+    let fixture = Fixture::empty("reasons");
+    fixture.file(
+        "app.py",
+        "import aardvark, zebra\n\ndef handler(event, context):\n    return 1\n",
+    );
+    Dist::new("aardvark", "1.0")
+        .module(
+            "aardvark",
+            "try:\n    import shared\nexcept ImportError:\n    shared = None\n",
+        )
+        .install(&fixture, "package");
+    Dist::new("zebra", "1.0")
+        .requires("shared")
+        .module("zebra", "")
+        .install(&fixture, "package");
+    Dist::new("shared", "1.0")
+        .module("shared", "")
+        .install(&fixture, "package");
+    let built = fixture.build(&["--handler", "app.handler", "--runtime", "python3.12"]);
+    assert_eq!(
+        reason(&built, "shared-1.0.dist-info"),
+        "required by zebra@1.0"
+    );
+}
