@@ -4,7 +4,8 @@
 //! `trace/unreached`, and its `__pycache__` pycs follow it (`py/pycache-orphan`). Files that are
 //! not modules (data, licences, `*.libs/` shared libraries) stay. A distribution none of whose
 //! modules is reached keeps only its metadata folder, so `importlib.metadata` still finds it.
-//! The user's own files and the files no distribution owns are left as they are.
+//! The user's modules the handler never loads go too; the user's other files and the files no
+//! distribution owns are left as they are.
 
 use std::collections::BTreeMap;
 
@@ -192,6 +193,33 @@ pub fn refine(
             metadata_only.push(format!("{}@{}", package.name, package.version));
         }
         traced.insert(package.id, Traced::Files);
+    }
+    // The user's modules the handler never loads (a CDK app, a seed script) go, unless the
+    // user's code may load anything; the user's other files stay (they may be read by path).
+    if trace.all_packages.is_none() {
+        let mut unloaded = Vec::new();
+        for &index in &super::facts(inventory).unloaded {
+            if !trace.reached.contains_key(&index) && files[index].keep {
+                files[index] = Decision {
+                    keep: false,
+                    reason: Reason::Rule(UNREACHED),
+                };
+                unloaded.push(inventory.files[index].path.as_str());
+            }
+        }
+        if !unloaded.is_empty() {
+            let shown: Vec<&str> = unloaded.iter().take(5).copied().collect();
+            notes.push(format!(
+                "{} module(s) of your code that the handler never loads do not ship: {}{}",
+                unloaded.len(),
+                shown.join(", "),
+                if unloaded.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     if !metadata_only.is_empty() {
         let shown: Vec<&str> = metadata_only.iter().take(5).map(String::as_str).collect();

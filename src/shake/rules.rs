@@ -69,7 +69,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "trace/unreached",
-        removes: "`--shake files`: a file of a traced package, or a script of the user's own code, that no import from the handler reaches (packages kept whole and the user's non-script files are never dropped by it)",
+        removes: "`--shake files`: a file of a traced package, or a script or Python module of the user's own code, that no import from the handler reaches (packages kept whole and the user's non-script files are never dropped by it; Python: only module files of a distribution go, and a distribution none of whose modules is reached keeps its metadata folder)",
     },
     Rule {
         id: "user/vcs",

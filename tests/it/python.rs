@@ -1589,6 +1589,7 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
         "app.py",
         "import shop.cart\nfrom shop import pricing\nfrom shop.stars import *\nfrom nsp import one\nimport nsp.two.sub\n\ndef handler(event, context):\n    import late\n    try:\n        import fast\n    except ImportError:\n        fast = None\n    return [shop.cart.total(), pricing.NAME, late.VALUE, fast.SPEED, one.NAME, nsp.two.sub.WHO]\n",
     );
+    fixture.file("scripts/seed.py", "import shop.admin\n");
     Dist::new("shop", "1.0")
         .requires("declared")
         .module("shop", "")
@@ -1648,6 +1649,7 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
         "nsp/two/other.py",
         "declared/__init__.py",
         "shop/stars/beta.py",
+        "scripts/seed.py",
     ] {
         assert!(!has_entry(&built, gone), "{gone} ships");
     }
@@ -1688,6 +1690,7 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
     // `--shake deps` ships every module of a kept distribution, as before.
     let deps = fixture.build(&["--handler", "app.handler"]);
     assert!(has_entry(&deps, "shop/admin/views.py") && has_entry(&deps, "declared/__init__.py"));
+    assert!(has_entry(&deps, "scripts/seed.py"));
 }
 
 /// What the tracer cannot follow keeps the distribution whole, with the file and line: a
