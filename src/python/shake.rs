@@ -92,6 +92,11 @@ const INSTALL_ONLY: [&str; 10] = [
     "not-zip-safe",
 ];
 
+/// The empty lock file `uv pip install --target DIR` leaves at `DIR/.lock` (uv's lock on the
+/// install; nothing reads it at run time). Dropped only at the root of a dependencies folder of
+/// its own (an unowned file there), never from the user's code.
+const UV_TARGET_LOCK: &str = ".lock";
+
 /// What the module lookups need: dotted module → distributions providing it.
 struct Modules<'a> {
     providers: HashMap<&'a str, Vec<PackageId>>,
@@ -911,6 +916,10 @@ fn file_rule(
     let folder = parent(path);
     let in_metadata = folder.ends_with(".dist-info") || folder.ends_with(".egg-info");
     if in_metadata && !folder.contains('/') && INSTALL_ONLY.contains(&name) {
+        return Some(INSTALL_METADATA);
+    }
+    let file = &inventory.files[index];
+    if path == UV_TARGET_LOCK && file.bytes == 0 && file.owner == Owner::Unowned {
         return Some(INSTALL_METADATA);
     }
     if name.ends_with(".pyi") || name == "py.typed" {

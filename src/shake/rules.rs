@@ -125,7 +125,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "py/install-metadata",
-        removes: "what only pip reads in `*.dist-info`/`*.egg-info`: `RECORD`, `INSTALLER`, `REQUESTED`, `direct_url.json`, `SOURCES.txt`, `installed-files.txt`, `dependency_links.txt`, `not-zip-safe` (`METADATA`, `entry_points.txt`, `top_level.txt`, `requires.txt`, `WHEEL` and licences stay)",
+        removes: "what only pip reads in `*.dist-info`/`*.egg-info`: `RECORD`, `INSTALLER`, `REQUESTED`, `direct_url.json`, `SOURCES.txt`, `installed-files.txt`, `dependency_links.txt`, `not-zip-safe` (`METADATA`, `entry_points.txt`, `top_level.txt`, `requires.txt`, `WHEEL` and licences stay), and the empty `.lock` that `uv pip install --target` leaves at the root of the dependencies folder",
     },
     Rule {
         id: "py/console-script",

@@ -427,6 +427,49 @@ fn dist_info_metadata_and_entry_points_stay_for_importlib_metadata() {
     );
 }
 
+/// `uv pip install --target package` leaves an empty `package/.lock` (its lock on the install):
+/// it goes with the installer's metadata, in both shake modes. One with contents (not uv's)
+/// stays, and so does an empty `.lock` of the user's own code.
+#[test]
+fn uv_target_lock_goes_with_the_install_metadata() {
+    // (the user's `.lock`, `package/.lock`, whether a `.lock` ships)
+    let cases = [
+        (None, Some(""), false),
+        (None, Some("held\n"), true),
+        (Some(""), None, true),
+    ];
+    for (user, site, ships) in cases {
+        for shake in ["deps", "files"] {
+            let fixture = Fixture::empty("uvlock");
+            fixture.file(
+                "app.py",
+                "import host\n\ndef handler(e, c):\n    return host.NAME\n",
+            );
+            if let Some(contents) = user {
+                fixture.file(".lock", contents);
+            }
+            if let Some(contents) = site {
+                fixture.file("package/.lock", contents);
+            }
+            Dist::new("host", "1.0")
+                .module("host", "NAME = 'host'\n")
+                .install(&fixture, "package");
+            let built = fixture.build(&["--runtime", "python3.11", "--shake", shake]);
+            assert_eq!(built.code, 0, "{shake}: {:#}", built.report);
+            assert_eq!(
+                has_entry(&built, ".lock"),
+                ships,
+                "{shake}, user {user:?}, package {site:?}"
+            );
+            if site == Some("") {
+                assert_eq!(rule_files(&built, "py/install-metadata"), 4);
+            }
+            let answer = same_answer(&fixture, &built, "package", "app", "handler");
+            assert_eq!(answer, r#""host""#);
+        }
+    }
+}
+
 /// design.md: real modules named like junk (`jinja2/tests.py`, `pandas/_testing`, `numpy/testing`)
 /// stay; folder rules apply only to folders named exactly `tests`/`test` that no kept code imports.
 #[test]
