@@ -431,6 +431,7 @@ fn traced_apps_answer_the_same_and_ship_every_file_the_handler_opens() {
         "numpy-stats",
         "protobuf-ns",
         "devtools-leak",
+        "api-mangum",
     ] {
         let input = installed_app(name);
         let tmp = tempfile::tempdir().unwrap();
