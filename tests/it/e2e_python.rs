@@ -213,6 +213,18 @@ fn run_handler(dir: &Path, app: &str, extra: &[&Path]) -> String {
     install::handler_output(&out, app, dir)
 }
 
+/// Unzips `zip` into `task` with Info-ZIP `unzip`, which restores links as Lambda does.
+fn unzip(zip: &Path, task: &Path) {
+    let unzip = Command::new("unzip")
+        .arg("-q")
+        .arg(zip)
+        .arg("-d")
+        .arg(task)
+        .output()
+        .expect("the e2e tests need Info-ZIP `unzip` on PATH");
+    assert!(unzip.status.success(), "unzip:\n{}", show(&unzip));
+}
+
 /// What one app's build gave.
 struct Slimmed {
     report: Value,
@@ -273,14 +285,7 @@ fn slimmed_app_answers_the_same(name: &str) -> Slimmed {
 
     let zip = out.join(format!("{name}.zip"));
     let task = tmp.path().join("task");
-    let unzip = Command::new("unzip")
-        .arg("-q")
-        .arg(&zip)
-        .arg("-d")
-        .arg(&task)
-        .output()
-        .expect("the e2e tests need Info-ZIP `unzip` on PATH");
-    assert!(unzip.status.success(), "unzip:\n{}", show(&unzip));
+    unzip(&zip, &task);
     let actual = run_handler(&task, name, &[]);
     assert!(
         expected == actual,
@@ -467,14 +472,7 @@ fn traced_apps_answer_the_same_and_ship_every_file_the_handler_opens() {
             "{name}: the traced zip is larger than the deps zip"
         );
         let task = tmp.path().join("task");
-        let unzip = Command::new("unzip")
-            .arg("-q")
-            .arg(&zips[1])
-            .arg("-d")
-            .arg(&task)
-            .output()
-            .expect("the e2e tests need Info-ZIP `unzip` on PATH");
-        assert!(unzip.status.success(), "unzip:\n{}", show(&unzip));
+        unzip(&zips[1], &task);
         let actual = run_handler(&task, name, &[]);
         assert!(
             expected == actual,
@@ -551,14 +549,7 @@ fn build_unzipped(input: &Path, name: &str, shake: &str, args: &[&str]) -> Slimm
     assert_eq!(report["ok"], true, "report not ok:\n{report:#}");
     let zip = out.join(format!("{name}.zip"));
     let task = tmp.path().join("task");
-    let unzip = Command::new("unzip")
-        .arg("-q")
-        .arg(&zip)
-        .arg("-d")
-        .arg(&task)
-        .output()
-        .expect("the e2e tests need Info-ZIP `unzip` on PATH");
-    assert!(unzip.status.success(), "unzip:\n{}", show(&unzip));
+    unzip(&zip, &task);
     Slimmed {
         report,
         zip,
