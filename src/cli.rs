@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lamina::config::project::LayerMode;
-use lamina::model::{Arch, Compression, ShakeMode, Upload};
+use lamina::model::{Arch, Bytecode, Compression, ShakeMode, Upload};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -193,6 +193,27 @@ pub struct BuildArgs {
     /// modules that ship (never under *.libs/), when `strip` is on PATH.
     #[arg(long)]
     pub strip: bool,
+    /// Python: `both` (source and pyc), `sourceless` (a dependency's pyc as `x.pyc` in
+    /// place of `x.py`; no source lines in tracebacks) or `source` (no pycs; slower imports).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = BytecodeArg::Both)]
+    pub python_bytecode: BytecodeArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BytecodeArg {
+    Both,
+    Sourceless,
+    Source,
+}
+
+impl From<BytecodeArg> for Bytecode {
+    fn from(bytecode: BytecodeArg) -> Bytecode {
+        match bytecode {
+            BytecodeArg::Both => Bytecode::Both,
+            BytecodeArg::Sourceless => Bytecode::Sourceless,
+            BytecodeArg::Source => Bytecode::Source,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

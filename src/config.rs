@@ -6,7 +6,7 @@ pub mod template;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::model::{Arch, Compression, Runtime, ShakeMode, Upload};
+use crate::model::{Arch, Bytecode, Compression, Runtime, ShakeMode, Upload};
 
 /// Which command to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,9 @@ pub struct Config {
     pub compile: bool,
     /// `build --strip`: strip debug symbols from Python extension modules.
     pub strip: bool,
+    /// `build --python-bytecode`: Python modules as source and pyc (default), pyc alone
+    /// (`sourceless`, distributions only) or source alone.
+    pub bytecode: Bytecode,
     /// `--allow-outside PATH`: folders outside the project that links may lead into.
     pub allow_outside: Vec<PathBuf>,
 }

@@ -58,6 +58,12 @@ pub trait Ecosystem: Sync {
                 self.language().label()
             ));
         }
+        if options.bytecode != crate::model::Bytecode::Both {
+            staged.stats.notes.push(format!(
+                "--python-bytecode does not apply to {} functions",
+                self.language().label()
+            ));
+        }
         Ok(staged)
     }
 
@@ -178,6 +184,9 @@ pub struct Stage {
     /// `--strip`: debug symbols out of Python extension modules; the symbol table out of a
     /// custom runtime's `bootstrap` (its debug information always goes).
     pub strip: bool,
+    /// `--python-bytecode`: `sourceless` puts a distribution's pycs in place of its sources
+    /// (`source` is shake's decision: the pycs are dropped before staging).
+    pub bytecode: crate::model::Bytecode,
 }
 
 /// Every ecosystem, in the order `detect` asks them (the last one is the fallback).

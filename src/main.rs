@@ -41,7 +41,7 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
         lamina::smoke::DEFAULT_TIMEOUT_SECONDS,
     );
     let mut layers = None;
-    let mut python = (false, false);
+    let mut python = (false, false, lamina::model::Bytecode::Both);
     let (command, common, out, shake, compression, no_cache, upload_arg) = match cli.command {
         Command::Scan(common) => (
             config::Command::Scan,
@@ -59,7 +59,13 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
                 build.smoke_env,
                 build.smoke_timeout,
             );
-            python = (build.compile, build.strip);
+            if build.compile && build.python_bytecode == cli::BytecodeArg::Source {
+                return Err(lamina::Error::Usage(
+                    "--compile makes pycs and --python-bytecode source ships none: choose one"
+                        .to_string(),
+                ));
+            }
+            python = (build.compile, build.strip, build.python_bytecode.into());
             layers = build.layers.map(Into::into);
             (
                 config::Command::Build,
@@ -103,6 +109,7 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
         layers,
         compile: python.0,
         strip: python.1,
+        bytecode: python.2,
         allow_outside: common.allow_outside,
     };
     let format = match (common.format, common.json) {

@@ -491,6 +491,21 @@ pub enum ShakeMode {
     Files,
 }
 
+/// `build --python-bytecode`: what a Python module ships as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bytecode {
+    /// The `.py` and its pyc (rewritten as an unchecked-hash pyc): what pip installed.
+    #[default]
+    Both,
+    /// A distribution's module with a valid pyc for the target Python ships as that pyc in
+    /// the module's place (`x.pyc` where `x.py` was) and without its source; the user's code
+    /// keeps its source.
+    Sourceless,
+    /// Sources only: no pyc whose source ships (`py/bytecode-source`).
+    Source,
+}
+
 /// How hard deflate works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -231,6 +231,7 @@ pub fn run(config: &Config) -> Result<Report> {
         let shake_options = shake::ShakeOptions {
             mode: spec.shake.unwrap_or(config.shake),
             drop_runtime_sdk: config.drop_runtime_sdk,
+            bytecode: config.bytecode,
         };
         let mut inventory = scan::scan(&spec.path, &options)?;
         if !spec.name.is_empty() {
@@ -292,6 +293,7 @@ pub fn run(config: &Config) -> Result<Report> {
                     crate::ecosystem::Stage {
                         compile: config.compile,
                         strip: config.strip,
+                        bytecode: config.bytecode,
                     },
                     stamps.as_ref(),
                 );
@@ -473,6 +475,7 @@ fn build(
     let python = crate::ecosystem::Stage {
         compile: config.compile,
         strip: config.strip,
+        bytecode: config.bytecode,
     };
     let mut layer_zips: Vec<(model::Artifact, u64)> = Vec::new();
     for layer in layer_plan.iter().flat_map(|plan| &plan.layers) {
@@ -650,19 +653,30 @@ fn write_layer(
             .collect();
         let python =
             crate::ecosystem::of(inventory).stage(inventory, plan, stage, &folder, &mut staged)?;
-        // `--compile` appends pycs: each goes into the `__pycache__` beside its source's
-        // place in the layer.
-        let added = staged.split_off(files.len());
-        for (mut entry, &from) in added.into_iter().zip(&python.added_from) {
-            let folder_in_function = staged[from].path.rfind('/').map_or(0, |at| at + 1);
-            let source_in_layer = &files[from].path;
-            let folder_in_layer =
-                &source_in_layer[..source_in_layer.rfind('/').map_or(0, |at| at + 1)];
-            entry.path = format!("{folder_in_layer}{}", &entry.path[folder_in_function..]);
-            entries.push(entry);
-        }
-        for (mut entry, file) in staged.into_iter().zip(files) {
-            entry.path = file.path.clone();
+        // A kept file takes its layer path. A file staging made from one (a pyc `--compile`
+        // appended in `__pycache__`, a distribution's pyc put in place of its source by
+        // `--python-bytecode sourceless`) takes the same place beside its origin's layer path.
+        let layer_paths: std::collections::HashMap<&str, &str> = files
+            .iter()
+            .map(|file| (inventory.files[file.file].path.as_str(), file.path.as_str()))
+            .collect();
+        for mut entry in staged {
+            let path = match python.derived_from.get(&entry.path) {
+                Some(origin) => {
+                    let origin_in_layer = layer_paths
+                        .get(origin.as_str())
+                        .expect("staging derives entries from the layer's own files");
+                    let folder_in_function = origin.rfind('/').map_or(0, |at| at + 1);
+                    let folder_in_layer =
+                        &origin_in_layer[..origin_in_layer.rfind('/').map_or(0, |at| at + 1)];
+                    format!("{folder_in_layer}{}", &entry.path[folder_in_function..])
+                }
+                None => layer_paths
+                    .get(entry.path.as_str())
+                    .expect("a staged entry is a layer file or derived from one")
+                    .to_string(),
+            };
+            entry.path = path;
             entries.push(entry);
         }
         python_guards.push(python.folders);
@@ -724,6 +738,7 @@ pub fn why(config: &config::WhyConfig) -> Result<crate::why::Explanation> {
         &shake::ShakeOptions {
             mode: config.shake,
             drop_runtime_sdk: config.drop_runtime_sdk,
+            bytecode: model::Bytecode::Both,
         },
     )?;
     Ok(crate::why::explain(&inventory, &plan, &config.target))

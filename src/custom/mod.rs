@@ -84,6 +84,12 @@ impl Ecosystem for Custom {
                 .notes
                 .push("--compile applies to Python functions only".to_string());
         }
+        if options.bytecode != crate::model::Bytecode::Both {
+            staged
+                .stats
+                .notes
+                .push("--python-bytecode applies to Python functions only".to_string());
+        }
         Ok(staged)
     }
 

@@ -75,10 +75,12 @@ pub struct Stats {
 }
 
 /// The result of `Ecosystem::stage`: the temporary folders (deleted when dropped), and for each entry
-/// appended to the list, the index of the entry it was made from (its source file).
+/// whose path staging made (a pyc appended, a pyc moved in place of its source), the path of
+/// the entry it was made from, in the same folder or its `__pycache__` (a layer places it
+/// beside its origin's layer path).
 #[derive(Debug, Default)]
 pub struct Staged {
     pub folders: Vec<tempfile::TempDir>,
-    pub added_from: Vec<usize>,
+    pub derived_from: std::collections::HashMap<String, String>,
     pub stats: Stats,
 }

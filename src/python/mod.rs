@@ -80,7 +80,14 @@ impl Ecosystem for Python {
         let Some(version) = inventory.function.runtime.python_version() else {
             return Ok(Staged::default());
         };
-        package::stage(version, options, out, entries)
+        let mut staged = package::stage(version, options, out, entries)?;
+        if options.bytecode == crate::model::Bytecode::Sourceless {
+            let count = package::sourceless(inventory, version, entries, &mut staged);
+            staged.stats.notes.push(format!(
+                "--python-bytecode sourceless: {count} modules of the dependencies ship as their pyc in place of their source (tracebacks show no source lines; inspect.getsource fails for them)"
+            ));
+        }
+        Ok(staged)
     }
 
     fn digest_recipe(
@@ -97,6 +104,12 @@ impl Ecosystem for Python {
         }
         if options.strip && package::strippable(path) {
             marks.push(b"--strip\0");
+        }
+        // A distribution's module may ship as its pyc, at another path, without its source.
+        if options.bytecode == crate::model::Bytecode::Sourceless
+            && (path.ends_with(".py") || path.ends_with(".pyc"))
+        {
+            marks.push(b"--python-bytecode sourceless\0");
         }
         let pyc_source = plan
             .rewrite_pycs()

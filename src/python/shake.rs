@@ -10,8 +10,8 @@ use super::metadata::{marker_environment, normalize_name};
 use crate::error::Result;
 use crate::lambda::sdk::{PYTHON_SDK_FLOORS, provides};
 use crate::model::{
-    Decision, Distribution, EcosystemPlan, Inventory, Owner, PackageClass, PackageDecision,
-    PackageId, PackageKind, Plan, PythonInventory, Reason, ShakeMode,
+    Bytecode, Decision, Distribution, EcosystemPlan, Inventory, Owner, PackageClass,
+    PackageDecision, PackageId, PackageKind, Plan, PythonInventory, Reason, ShakeMode,
 };
 use crate::python::pyc;
 use crate::scan::walk::parent;
@@ -72,6 +72,7 @@ pub const PYCACHE_FOREIGN: &str = "py/pycache-foreign-version";
 pub const PYCACHE_ORPHAN: &str = "py/pycache-orphan";
 pub const PYCACHE_OPTIMIZED: &str = "py/pycache-optimized";
 pub const PYCACHE_STALE: &str = "py/pycache-stale";
+pub const BYTECODE_SOURCE: &str = "py/bytecode-source";
 pub const TEST_FOLDER: &str = "py/test-folder";
 pub const TYPE_STUB: &str = "py/type-stub";
 pub const INSTALL_METADATA: &str = "py/install-metadata";
@@ -528,6 +529,9 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
         drop_orphan_pycs(python, &mut files);
         drop_dangling_links(inventory, &mut files);
     }
+    if options.bytecode == Bytecode::Source {
+        drop_sourced_pycs(python, &mut files);
+    }
     shipping_notes(inventory, &files, &mut notes);
     let rewrite_pycs = rewrite_pycs(python, &files, target_magic);
 
@@ -644,6 +648,23 @@ fn drop_orphan_pycs(python: &PythonInventory, files: &mut [Decision]) {
             files[*index] = Decision {
                 keep: false,
                 reason: Reason::Rule(PYCACHE_ORPHAN),
+            };
+        }
+    }
+}
+
+/// `--python-bytecode source`: every kept pyc whose `.py` ships goes (Python compiles the
+/// source instead); a lone `x.pyc`, a sourceless module, stays. A shake decision, not a
+/// staging one, so the report, `lamina why` and layer planning see the files that ship.
+fn drop_sourced_pycs(python: &PythonInventory, files: &mut [Decision]) {
+    for (index, fact) in &python.files {
+        if let Some(pyc) = &fact.pyc
+            && files[*index].keep
+            && pyc.source.is_some_and(|source| files[source].keep)
+        {
+            files[*index] = Decision {
+                keep: false,
+                reason: Reason::Rule(BYTECODE_SOURCE),
             };
         }
     }

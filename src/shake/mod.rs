@@ -15,6 +15,8 @@ use crate::scan::walk::{join, parent};
 pub struct ShakeOptions {
     pub mode: ShakeMode,
     pub drop_runtime_sdk: bool,
+    /// `build --python-bytecode`: `source` drops every pyc whose source ships.
+    pub bytecode: crate::model::Bytecode,
 }
 
 /// Whether the function's runtime ships a package (Node: `@aws-sdk/*`, `@smithy/*`; Python:

@@ -116,6 +116,10 @@ pub const RULES: &[Rule] = &[
         removes: "`__pycache__` pycs that no longer match their source (a timestamp pyc whose recorded mtime or size differs, a hash pyc whose hash differs): rewriting them would make outdated code run",
     },
     Rule {
+        id: "py/bytecode-source",
+        removes: "`build --python-bytecode source`: every pyc whose `.py` ships (in `__pycache__`, or a legacy `x.pyc` beside `x.py`); a lone `x.pyc`, a sourceless module, stays",
+    },
+    Rule {
         id: "py/test-folder",
         removes: "folders named exactly `tests` or `test` inside the dependencies that no shipped code imports (never modules such as `jinja2/tests.py` or folders such as `numpy/testing`, `pandas/_testing`)",
     },

@@ -678,3 +678,63 @@ fn uv_installed_apps_answer_and_slim_as_pip_installed_ones() {
         }
     }
 }
+
+/// Item 5 of the `--shake files` issue: `--python-bytecode sourceless` over a real app answers
+/// the same; the distributions' modules load from pycs in their own place (none compiled from
+/// source, none from `__pycache__`), the handler keeps its source.
+#[test]
+fn web_validation_app_runs_the_same_sourceless() {
+    let name = "web-validate";
+    let input = installed_app(name);
+    let expected = run_handler(&input, name, &[&input.join("package")]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let run = crate::harness::lamina_command()
+        .arg("build")
+        .arg(&input)
+        .args(["--python-bytecode", "sourceless", "--json", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run lamina");
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["ok"], true, "report not ok:\n{report:#}");
+    let task = tmp.path().join("task");
+    unzip(&out.join(format!("{name}.zip")), &task);
+    assert!(task.join("lambda_function.py").is_file());
+    assert!(task.join("pydantic/__init__.pyc").is_file());
+    assert!(!task.join("pydantic/__init__.py").exists());
+    let actual = run_handler(&task, name, &[]);
+    assert!(
+        expected == actual,
+        "{name} answers differently sourceless\n--- unslimmed\n{expected}--- from the zip\n{actual}"
+    );
+    let verbose = Command::new("python3")
+        .args(["-S", "-B", "-v"])
+        .arg(apps_dir().join("run_handler.py"))
+        .arg(&task)
+        .arg("lambda_function.lambda_handler")
+        .arg(apps_dir().join(name).join("event.json"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    let task_text = task.display().to_string();
+    let loaded: Vec<&str> = log
+        .lines()
+        .filter(|line| line.starts_with("# code object from ") && line.contains(&task_text))
+        .collect();
+    let from_source: Vec<&&str> = loaded
+        .iter()
+        .filter(|line| line.contains(".py'") || line.ends_with(".py"))
+        .filter(|line| !line.contains("lambda_function.py"))
+        .collect();
+    assert!(
+        from_source.is_empty(),
+        "modules compiled from source although their pycs ship:\n{from_source:?}"
+    );
+    let in_place = loaded
+        .iter()
+        .filter(|line| line.contains(".pyc") && !line.contains("__pycache__"))
+        .count();
+    assert!(in_place > 50, "{in_place} pycs loaded in place:\n{log}");
+}

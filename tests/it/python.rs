@@ -2,7 +2,7 @@
 //! dependency layout, one test per Python case of design.md's "What must never break", and
 //! that the unzipped artifact still answers the same under `python3`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -1973,5 +1973,295 @@ fn a_declared_requirement_is_the_reason_named_first() {
     assert_eq!(
         reason(&built, "shared-1.0.dist-info"),
         "required by zebra@1.0"
+    );
+}
+
+/// `lamina build ARGS --out <base>/<name> --json` of the fixture's function, unzipped into
+/// `<base>/<name>-task`: the report, the zip's entry names and the task folder.
+fn build_bytecode(fixture: &Fixture, name: &str, args: &[&str]) -> (Value, Vec<String>, PathBuf) {
+    let out = fixture.base.join(name);
+    let mut all = vec![
+        "build",
+        fixture.root.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    all.extend(args);
+    let output = fixture.lamina(&all);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let zip = report["functions"][0]["artifact"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let archive = zip::ZipArchive::new(fs_err::File::open(&zip).unwrap()).unwrap();
+    let mut entries: Vec<String> = archive
+        .file_names()
+        .map(|name| name.unwrap().to_string())
+        .collect();
+    entries.sort();
+    let task = fixture.base.join(format!("{name}-task"));
+    let status = Command::new("unzip")
+        .args(["-q", &zip, "-d"])
+        .arg(&task)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    (report, entries, task)
+}
+
+/// A calculator function whose dependencies have pycs (`compileall`, as pip writes them),
+/// but for `calc/plain.py`, whose pyc is gone; the handler reads its own source.
+fn calc_with_pycs(name: &str) -> Fixture {
+    let fixture = Fixture::empty(name);
+    fixture.file(
+        "app.py",
+        "import calc, calc.plain, inspect\n\ndef handler(e, c):\n    return [calc.add(2, 3), calc.plain.VALUE, 'def handler' in inspect.getsource(handler)]\n",
+    );
+    Dist::new("calc", "1.0")
+        .module("calc", "from .ops import add\n")
+        .file("calc/ops.py", "def add(a, b):\n    return a + b\n")
+        .file("calc/plain.py", "VALUE = 7\n")
+        .install(&fixture, "package");
+    let site = fixture.root.join("package");
+    let compile = Command::new("python3")
+        .args(["-m", "compileall", "-q"])
+        .arg(&site)
+        .status()
+        .unwrap();
+    assert!(compile.success());
+    let (major, minor) = local_python();
+    fs_err::remove_file(site.join(format!("calc/__pycache__/plain.cpython-{major}{minor}.pyc")))
+        .unwrap();
+    fixture
+}
+
+/// Item 5 of the `--shake files` issue, `--python-bytecode`: each mode answers as the input
+/// does. `both` ships sources and pycs as before; `sourceless` ships a distribution's module
+/// that has a pyc as `x.pyc` in its place (Python loads it, compiling nothing), a module
+/// without a pyc and the user's handler as source; `source` ships no pyc.
+#[test]
+fn python_bytecode_modes_answer_the_same() {
+    let (major, minor) = local_python();
+    let runtime = format!("python{major}.{minor}");
+    let tag = format!("cpython-{major}{minor}");
+    let fixture = calc_with_pycs("bytecode-modes");
+    let expected = run_python(
+        &fixture.root,
+        &[&fixture.root, &fixture.root.join("package")],
+        "app",
+        "handler",
+    );
+    assert_eq!(expected, "[5, 7, true]");
+
+    let (both, entries, task) = build_bytecode(&fixture, "both", &["--runtime", &runtime]);
+    assert_eq!(run_python(&task, &[&task], "app", "handler"), expected);
+    assert!(entries.contains(&"calc/ops.py".to_string()));
+    assert!(entries.contains(&format!("calc/__pycache__/ops.{tag}.pyc")));
+    let (default, _, _) = build_bytecode(
+        &fixture,
+        "both-flag",
+        &["--runtime", &runtime, "--python-bytecode", "both"],
+    );
+    assert_eq!(
+        default["functions"][0]["sha256"],
+        both["functions"][0]["sha256"]
+    );
+
+    let (report, entries, task) = build_bytecode(
+        &fixture,
+        "sourceless",
+        &["--runtime", &runtime, "--python-bytecode", "sourceless"],
+    );
+    assert_eq!(run_python(&task, &[&task], "app", "handler"), expected);
+    for (gone, shipped) in [
+        ("calc/ops.py", "calc/ops.pyc"),
+        ("calc/__init__.py", "calc/__init__.pyc"),
+    ] {
+        assert!(
+            !entries.contains(&gone.to_string()),
+            "{gone} ships: {entries:?}"
+        );
+        assert!(entries.contains(&shipped.to_string()), "{entries:?}");
+    }
+    assert!(
+        !entries.iter().any(|entry| entry.contains("__pycache__/")),
+        "{entries:?}"
+    );
+    // No pyc: the source ships. The user's handler keeps its source.
+    assert!(
+        entries.contains(&"calc/plain.py".to_string()),
+        "{entries:?}"
+    );
+    assert!(entries.contains(&"app.py".to_string()), "{entries:?}");
+    // The pyc in place has the rewritten header: unchecked-hash of the target Python.
+    let pyc = fs_err::read(task.join("calc/ops.pyc")).unwrap();
+    assert_eq!(u32::from_le_bytes(pyc[4..8].try_into().unwrap()), 1);
+    let notes = report["functions"][0]["notes"].to_string();
+    assert!(notes.contains("sourceless: 2 modules"), "{notes}");
+    let verbose = Command::new("python3")
+        .args([
+            "-S",
+            "-B",
+            "-v",
+            "-c",
+            "import sys; sys.path.insert(0, '.'); import app; assert app.handler({}, None)[0] == 5",
+        ])
+        .current_dir(&task)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&verbose.stderr);
+    assert!(verbose.status.success(), "{log}");
+    for module in ["calc/__init__.pyc", "calc/ops.pyc"] {
+        let loaded = task.join(module).display().to_string();
+        assert!(
+            log.lines()
+                .any(|line| line.starts_with("# code object from") && line.contains(&loaded)),
+            "{module} was not loaded in place:\n{log}"
+        );
+    }
+    // Same input, same bytes.
+    let (again, _, _) = build_bytecode(
+        &fixture,
+        "sourceless-again",
+        &["--runtime", &runtime, "--python-bytecode", "sourceless"],
+    );
+    assert_eq!(
+        again["functions"][0]["sha256"],
+        report["functions"][0]["sha256"]
+    );
+
+    let (report, entries, task) = build_bytecode(
+        &fixture,
+        "source",
+        &["--runtime", &runtime, "--python-bytecode", "source"],
+    );
+    assert_eq!(run_python(&task, &[&task], "app", "handler"), expected);
+    assert!(
+        !entries.iter().any(|entry| entry.ends_with(".pyc")),
+        "{entries:?}"
+    );
+    assert!(entries.contains(&"calc/ops.py".to_string()));
+    let rules = report["functions"][0]["rules"].to_string();
+    assert!(rules.contains("py/bytecode-source"), "{rules}");
+}
+
+/// `--python-bytecode sourceless` with `--compile`: the generated pycs go in place of their
+/// sources too (not the user's, nor a source that does not compile); `--compile` with
+/// `source` is a usage error.
+#[test]
+fn python_bytecode_sourceless_places_compiled_pycs() {
+    let (major, minor) = local_python();
+    let runtime = format!("python{major}.{minor}");
+    let fixture = calc_without_pycs("bytecode-compile");
+    let (_, entries, task) = build_bytecode(
+        &fixture,
+        "out",
+        &[
+            "--runtime",
+            &runtime,
+            "--compile",
+            "--python-bytecode",
+            "sourceless",
+        ],
+    );
+    assert_eq!(run_python(&task, &[&task], "app", "handler"), "5");
+    for shipped in [
+        "calc/ops.pyc",
+        "calc/__init__.pyc",
+        "calc/template.py",
+        "app.py",
+    ] {
+        assert!(
+            entries.contains(&shipped.to_string()),
+            "{shipped}: {entries:?}"
+        );
+    }
+    assert!(!entries.contains(&"calc/ops.py".to_string()), "{entries:?}");
+    assert!(
+        entries.contains(&format!("__pycache__/app.cpython-{major}{minor}.pyc")),
+        "{entries:?}"
+    );
+
+    let refused = fixture.lamina(&[
+        "build",
+        fixture.root.to_str().unwrap(),
+        "--compile",
+        "--python-bytecode",
+        "source",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--python-bytecode source"));
+}
+
+/// `--python-bytecode sourceless` with shared layers: the distribution's pycs sit in place of
+/// their sources under the layer's `python/`, and Python loads them from there.
+#[test]
+fn python_bytecode_sourceless_in_a_layer() {
+    let (major, minor) = local_python();
+    let fixture = Fixture::empty("a");
+    for function in ["a", "b"] {
+        crate::harness::write_file(
+            &fixture.base.join(function).join("app.py"),
+            "import calc\n\ndef handler(e, c):\n    return calc.add(2, 3)\n",
+        );
+        Dist::new("calc", "1.0")
+            .module("calc", "from .ops import add\n")
+            .file("calc/ops.py", "def add(a, b):\n    return a + b\n")
+            .install(&fixture, &format!("../{function}/package"));
+        let status = Command::new("python3")
+            .args(["-m", "compileall", "-q"])
+            .arg(fixture.base.join(function).join("package"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let out = fixture.base.join("out");
+    let output = fixture.lamina(&[
+        "build",
+        "a",
+        "b",
+        "--layers",
+        "auto",
+        "--python-bytecode",
+        "sourceless",
+        "--runtime",
+        &format!("python{major}.{minor}"),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let layer = report["layers"][0]["artifact"].as_str().unwrap();
+    let function = report["functions"][0]["artifact"].as_str().unwrap();
+    let (opt, task) = (fixture.base.join("opt"), fixture.base.join("task"));
+    for (zip, into) in [(layer, &opt), (function, &task)] {
+        let status = Command::new("unzip")
+            .args(["-q", zip, "-d"])
+            .arg(into)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    assert!(opt.join("python/calc/ops.pyc").is_file());
+    assert!(opt.join("python/calc/__init__.pyc").is_file());
+    assert!(!opt.join("python/calc/ops.py").exists());
+    assert!(!opt.join("python/calc/__pycache__").exists());
+    assert!(task.join("app.py").is_file());
+    assert_eq!(
+        run_python(&task, &[&task, &opt.join("python")], "app", "handler"),
+        "5"
     );
 }
