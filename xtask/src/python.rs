@@ -1,7 +1,9 @@
 //! `cargo xtask bench`, Python rows: each app of `testdata/py-apps`, installed with pip as the
 //! end-to-end tests install it, built with lamina; the handler's import time from the unzipped
 //! artifact against the unslimmed folder (the issue's promise: rewritten pycs must not make cold
-//! starts slower), beside the zip sizes.
+//! starts slower), beside the zip sizes. A second table: `--shake files` with each
+//! `--python-bytecode` mode against a zip of exactly the files the handler opens (the tracer's
+//! goal: within 1.5× of it), with their import times.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -172,14 +174,35 @@ pub fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<
     let module = module.replace('/', ".");
     let site = function["site_packages"].as_str().unwrap_or(".");
     let before_path = format!("{}:{}", dir.display(), dir.join(site).display());
+    let files = ["--shake", "files"];
+    let (traced, traced_task) = build(lamina, &dir, work, "files", &files)?;
+    let sourceless_flags = [&files[..], &["--python-bytecode", "sourceless"]].concat();
+    let (sourceless, sourceless_task) =
+        build(lamina, &dir, work, "files-sourceless", &sourceless_flags)?;
+    let source_flags = [&files[..], &["--python-bytecode", "source"]].concat();
+    let (source, source_task) = build(lamina, &dir, work, "files-source", &source_flags)?;
+    let handler = function["handler"]
+        .as_str()
+        .context("the report names no handler")?;
+    let opened_bytes = opened_zip(&dir, site, handler, work)?;
     // Several runs per figure: one import is milliseconds and noisy.
     let import_runs = (runs * 3).max(5);
     let paths = [
         before_path,
         task.display().to_string(),
         compiled_task.display().to_string(),
+        traced_task.display().to_string(),
+        sourceless_task.display().to_string(),
+        source_task.display().to_string(),
     ];
-    let [before, after, after_compiled] = import_seconds(&paths, &module, work, import_runs)?[..]
+    let [
+        before,
+        after,
+        after_compiled,
+        after_files,
+        after_sourceless,
+        after_source,
+    ] = import_seconds(&paths, &module, work, import_runs)?[..]
     else {
         unreachable!("one median per path");
     };
@@ -193,12 +216,59 @@ pub fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<
         "import_before_seconds": before,
         "import_after_seconds": after,
         "import_after_compile_seconds": after_compiled,
+        "files_bytes": traced["zipped_bytes"],
+        "files_sourceless_bytes": sourceless["zipped_bytes"],
+        "files_source_bytes": source["zipped_bytes"],
+        "opened_bytes": opened_bytes,
+        "import_files_seconds": after_files,
+        "import_files_sourceless_seconds": after_sourceless,
+        "import_files_source_seconds": after_source,
         })
         .as_object()
         .expect("an object")
         .clone(),
     );
     Ok(Value::Object(row))
+}
+
+/// Runs the handler on its `event.json` from the unslimmed folder with
+/// `testdata/py-apps/run_handler.py`, which lists every file it opens or imports
+/// (`LAMINA_E2E_OPENED`), and zips exactly those of the function (its dependencies folder
+/// `site` at the root, as lamina lays them out) with `zip -r -X`; returns the zip's bytes.
+fn opened_zip(dir: &Path, site: &str, handler: &str, work: &Path) -> Result<u64> {
+    let listing = work.join("opened.txt");
+    run(Command::new("python3")
+        .args(["-S", "-B"])
+        .arg(workspace().join("testdata/py-apps/run_handler.py"))
+        .arg(dir)
+        .arg(handler)
+        .arg(dir.join("event.json"))
+        .arg(dir.join(site))
+        .env("LAMINA_E2E_OPENED", &listing)
+        .stdout(Stdio::null()))?;
+    let folder = work.join("opened");
+    let _ = fs_err::remove_dir_all(&folder);
+    for line in fs_err::read_to_string(&listing)?.lines() {
+        let path = Path::new(line);
+        let Ok(inside) = path.strip_prefix(dir) else {
+            continue;
+        };
+        if !path.is_file() {
+            continue;
+        }
+        let shipped = inside.strip_prefix(site).unwrap_or(inside);
+        let to = folder.join(shipped);
+        fs_err::create_dir_all(to.parent().expect("a file has a folder"))?;
+        fs_err::copy(path, &to)?;
+    }
+    let zip = work.join("opened.zip");
+    let _ = fs_err::remove_file(&zip);
+    run(Command::new("zip")
+        .args(["-q", "-r", "-X"])
+        .arg(&zip)
+        .arg(".")
+        .current_dir(&folder))?;
+    Ok(fs_err::metadata(&zip)?.len())
 }
 
 /// The Python table of the bench's output.
@@ -229,6 +299,25 @@ pub fn table(rows: &[Value]) -> String {
             f(row, "import_after_seconds") / f(row, "import_before_seconds"),
             row["compiled_pycs"],
             ms(f(row, "import_after_compile_seconds")),
+        ));
+    }
+    table.push_str(
+        "\n| Python app | deps MB | files MB | files sourceless MB | files source MB | opened files MB | files ÷ opened | import deps ms | import files ms | import sourceless ms | import source ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for row in rows {
+        table.push_str(&format!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
+            row["app"].as_str().unwrap_or_default(),
+            mb(f(row, "lamina_bytes")),
+            mb(f(row, "files_bytes")),
+            mb(f(row, "files_sourceless_bytes")),
+            mb(f(row, "files_source_bytes")),
+            mb(f(row, "opened_bytes")),
+            f(row, "files_bytes") / f(row, "opened_bytes"),
+            ms(f(row, "import_after_seconds")),
+            ms(f(row, "import_files_seconds")),
+            ms(f(row, "import_files_sourceless_seconds")),
+            ms(f(row, "import_files_source_seconds")),
         ));
     }
     table
