@@ -777,6 +777,17 @@ impl Verification {
     }
 }
 
+/// The first five of `items`, comma-separated, and `…` when there are more: for notes that
+/// name a few examples of many.
+pub fn first_few(items: &[&str]) -> String {
+    let shown = items[..items.len().min(5)].join(", ");
+    if items.len() > 5 {
+        format!("{shown}, …")
+    } else {
+        shown
+    }
+}
+
 /// `1234567` → `1.2 MiB`: sizes in binary units, as Lambda's limits are.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];

@@ -311,12 +311,10 @@ fn user_imports(tree: &walk::Tree, handler: &str) -> Result<Imports> {
                 .map(|((path, _), _)| path.as_str())
                 .collect();
             if !unreached.is_empty() {
-                let shown: Vec<&str> = unreached.iter().take(5).copied().collect();
                 imports.notes.push(format!(
-                    "{} script(s) of your code are not loaded by the handler, so their imports do not keep packages (they still ship): {}{}",
+                    "{} script(s) of your code are not loaded by the handler, so their imports do not keep packages (they still ship): {}",
                     unreached.len(),
-                    shown.join(", "),
-                    if unreached.len() > shown.len() { ", …" } else { "" }
+                    crate::model::first_few(&unreached)
                 ));
             }
         }

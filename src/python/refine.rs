@@ -208,26 +208,19 @@ pub fn refine(
             }
         }
         if !unloaded.is_empty() {
-            let shown: Vec<&str> = unloaded.iter().take(5).copied().collect();
             notes.push(format!(
-                "{} module(s) of your code that the handler never loads do not ship: {}{}",
+                "{} module(s) of your code that the handler never loads do not ship: {}",
                 unloaded.len(),
-                shown.join(", "),
-                if unloaded.len() > shown.len() {
-                    ", …"
-                } else {
-                    ""
-                }
+                crate::model::first_few(&unloaded)
             ));
         }
     }
     if !metadata_only.is_empty() {
-        let shown: Vec<&str> = metadata_only.iter().take(5).map(String::as_str).collect();
+        let listed: Vec<&str> = metadata_only.iter().map(String::as_str).collect();
         notes.push(format!(
-            "{} distribution(s) are required but no shipped code imports them; only their metadata ships: {}{}",
+            "{} distribution(s) are required but no shipped code imports them; only their metadata ships: {}",
             metadata_only.len(),
-            shown.join(", "),
-            if metadata_only.len() > shown.len() { ", …" } else { "" }
+            crate::model::first_few(&listed)
         ));
     }
     traced

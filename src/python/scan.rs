@@ -857,16 +857,14 @@ fn unloaded_user_modules(
         .filter(|index| !loaded.contains(index))
         .collect();
     if !unloaded.is_empty() {
-        let shown: Vec<&str> = unloaded
+        let paths: Vec<&str> = unloaded
             .iter()
-            .take(5)
             .map(|&index| files[index].path.as_str())
             .collect();
         imports.notes.push(format!(
-            "{} module(s) of your code are not loaded by the handler, so their imports do not keep distributions (they still ship): {}{}",
+            "{} module(s) of your code are not loaded by the handler, so their imports do not keep distributions (they still ship): {}",
             unloaded.len(),
-            shown.join(", "),
-            if unloaded.len() > shown.len() { ", …" } else { "" }
+            crate::model::first_few(&paths)
         ));
     }
     unloaded

@@ -25,7 +25,7 @@ const LOADS_BY_NAME: [&str; 5] = ["django", "celery", "zappa", "serverless_wsgi"
 /// `(file, call, modules it can load, why)`, matched on the file and the call's code. The
 /// modules listed are reached instead of keeping the distribution whole; an empty list means it
 /// loads only modules already loaded or outside the artifact.
-const KNOWN_LOADS: [(&str, &str, &[&str], &str); 12] = [
+const KNOWN_LOADS: &[(&str, &str, &[&str], &str)] = &[
     (
         "six.py",
         "__import__(name)",
@@ -216,14 +216,13 @@ impl Tracer<'_> {
         }
     }
 
-    /// Every module under package `name` (`deep`), or only its direct submodules.
-    fn reach_inside(&mut self, name: &str, deep: bool, from: usize) {
+    /// Every module under package `name`.
+    fn reach_inside(&mut self, name: &str, from: usize) {
         let prefix = format!("{name}.");
         let inside: Vec<usize> = self
             .modules
             .range(prefix.clone()..)
             .take_while(|(module, _)| module.starts_with(&prefix))
-            .filter(|(module, _)| deep || !module[prefix.len()..].contains('.'))
             .flat_map(|(_, files)| files.iter().copied())
             .collect();
         for file in inside {
@@ -325,7 +324,7 @@ impl Tracer<'_> {
         if fact.lazy && path.ends_with("__init__.py") {
             // PEP 562: the package loads submodules on first use, by names it computes.
             if let Some((package, _)) = module_of(&path) {
-                self.reach_inside(&package, true, file);
+                self.reach_inside(&package, file);
             }
         }
         // A computed name known to lie within a module (a literal prefix, a lazy package's
@@ -345,7 +344,7 @@ impl Tracer<'_> {
                 }
                 Some(within) if in_distribution => {
                     self.reach_module(&within, file);
-                    self.reach_inside(&within, true, file);
+                    self.reach_inside(&within, file);
                 }
                 _ => self.cannot_follow(file, format!("{path}:{site}: imports a computed name")),
             }

@@ -1464,37 +1464,22 @@ fn strip_removes_debug_symbols_but_never_under_libs() {
     );
 }
 
-/// `--compile` with shared layers: a distribution that moves into a layer gets its pycs there,
-/// in the `__pycache__` beside each source's place under `python/`, and Python uses them.
-#[test]
-fn compile_puts_the_pycs_of_a_layer_beside_their_sources() {
+/// `lamina build a b --layers auto FLAGS` for the local Python, which must exit 0; the layer
+/// unzipped into `<base>/opt` and the first function into `<base>/task`.
+fn build_a_and_b_with_a_layer(fixture: &Fixture, flags: &[&str]) -> (PathBuf, PathBuf) {
     let (major, minor) = local_python();
-    let tag = format!("cpython-{major}{minor}");
-    let fixture = Fixture::empty("a");
-    for function in ["a", "b"] {
-        crate::harness::write_file(
-            &fixture.base.join(function).join("app.py"),
-            "import calc\n\ndef handler(e, c):\n    return calc.add(2, 3)\n",
-        );
-        Dist::new("calc", "1.0")
-            .module("calc", "from .ops import add\n")
-            .file("calc/ops.py", "def add(a, b):\n    return a + b\n")
-            .install(&fixture, &format!("../{function}/package"));
-    }
+    let runtime = format!("python{major}.{minor}");
     let out = fixture.base.join("out");
-    let output = fixture.lamina(&[
-        "build",
-        "a",
-        "b",
-        "--layers",
-        "auto",
-        "--compile",
+    let mut args = vec!["build", "a", "b", "--layers", "auto"];
+    args.extend(flags);
+    args.extend([
         "--runtime",
-        &format!("python{major}.{minor}"),
+        &runtime,
         "--out",
         out.to_str().unwrap(),
         "--json",
     ]);
+    let output = fixture.lamina(&args);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -1513,6 +1498,27 @@ fn compile_puts_the_pycs_of_a_layer_beside_their_sources() {
             .unwrap();
         assert!(status.success());
     }
+    (opt, task)
+}
+
+/// `--compile` with shared layers: a distribution that moves into a layer gets its pycs there,
+/// in the `__pycache__` beside each source's place under `python/`, and Python uses them.
+#[test]
+fn compile_puts_the_pycs_of_a_layer_beside_their_sources() {
+    let (major, minor) = local_python();
+    let tag = format!("cpython-{major}{minor}");
+    let fixture = Fixture::empty("a");
+    for function in ["a", "b"] {
+        crate::harness::write_file(
+            &fixture.base.join(function).join("app.py"),
+            "import calc\n\ndef handler(e, c):\n    return calc.add(2, 3)\n",
+        );
+        Dist::new("calc", "1.0")
+            .module("calc", "from .ops import add\n")
+            .file("calc/ops.py", "def add(a, b):\n    return a + b\n")
+            .install(&fixture, &format!("../{function}/package"));
+    }
+    let (opt, task) = build_a_and_b_with_a_layer(&fixture, &["--compile"]);
     let pyc = fs_err::read(opt.join(format!("python/calc/__pycache__/ops.{tag}.pyc"))).unwrap();
     assert_eq!(u32::from_le_bytes(pyc[4..8].try_into().unwrap()), 1);
     let verbose = Command::new("python3")
@@ -2204,7 +2210,6 @@ fn python_bytecode_sourceless_places_compiled_pycs() {
 /// their sources under the layer's `python/`, and Python loads them from there.
 #[test]
 fn python_bytecode_sourceless_in_a_layer() {
-    let (major, minor) = local_python();
     let fixture = Fixture::empty("a");
     for function in ["a", "b"] {
         crate::harness::write_file(
@@ -2222,39 +2227,7 @@ fn python_bytecode_sourceless_in_a_layer() {
             .unwrap();
         assert!(status.success());
     }
-    let out = fixture.base.join("out");
-    let output = fixture.lamina(&[
-        "build",
-        "a",
-        "b",
-        "--layers",
-        "auto",
-        "--python-bytecode",
-        "sourceless",
-        "--runtime",
-        &format!("python{major}.{minor}"),
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let layer = report["layers"][0]["artifact"].as_str().unwrap();
-    let function = report["functions"][0]["artifact"].as_str().unwrap();
-    let (opt, task) = (fixture.base.join("opt"), fixture.base.join("task"));
-    for (zip, into) in [(layer, &opt), (function, &task)] {
-        let status = Command::new("unzip")
-            .args(["-q", zip, "-d"])
-            .arg(into)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+    let (opt, task) = build_a_and_b_with_a_layer(&fixture, &["--python-bytecode", "sourceless"]);
     assert!(opt.join("python/calc/ops.pyc").is_file());
     assert!(opt.join("python/calc/__init__.pyc").is_file());
     assert!(!opt.join("python/calc/ops.py").exists());
