@@ -570,6 +570,15 @@ fn line_of(source: &str, offset: usize) -> usize {
         + 1
 }
 
+/// `TYPE_CHECKING`, `typing.TYPE_CHECKING`, `t.TYPE_CHECKING`: true only for a type checker.
+fn is_type_checking(test: &Expr) -> bool {
+    match test {
+        Expr::Name(name) => name.id.as_str() == "TYPE_CHECKING",
+        Expr::Attribute(attribute) => attribute.attr.id.as_str() == "TYPE_CHECKING",
+        _ => false,
+    }
+}
+
 /// A name made of dotted identifiers.
 fn is_module_name(text: &str) -> bool {
     !text.is_empty()
@@ -590,6 +599,20 @@ impl<'a> Visitor<'a> for Collector<'a> {
             self.loops.push((target.id.as_str(), values));
             walk_stmt(self, stmt);
             self.loops.pop();
+            return;
+        }
+        if let Stmt::If(branch) = stmt
+            && is_type_checking(&branch.test)
+        {
+            // `typing.TYPE_CHECKING` is false when the code runs: only the other branches do.
+            for clause in &branch.elif_else_clauses {
+                if let Some(test) = &clause.test {
+                    self.visit_expr(test);
+                }
+                for inner in &clause.body {
+                    self.visit_stmt(inner);
+                }
+            }
             return;
         }
         match stmt {
@@ -746,6 +769,22 @@ mod tests {
         assert_eq!(
             modules(source),
             ["a.b", "c.d", "c.e", "g", "h", "i.j", "l", "os"]
+        );
+    }
+
+    #[test]
+    fn imports_only_a_type_checker_runs_do_not_count() {
+        let source = "from typing import TYPE_CHECKING\nimport typing\nif TYPE_CHECKING:\n    import stubs_only\nelif x:\n    import elif_branch\nelse:\n    import runtime_fallback\n\ndef f():\n    if typing.TYPE_CHECKING:\n        from heavy import Model\n    import inside\nif not TYPE_CHECKING:\n    import negated\n";
+        assert_eq!(
+            modules(source),
+            [
+                "elif_branch",
+                "inside",
+                "negated",
+                "runtime_fallback",
+                "typing",
+                "typing.TYPE_CHECKING"
+            ]
         );
     }
 

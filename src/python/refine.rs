@@ -2,14 +2,14 @@
 //! (`trace.rs`). A distribution kept whole keeps every file; in the others, a module file (a
 //! `.py`, an extension module, a pyc in a module's place) that no import reaches goes with
 //! `trace/unreached`, and its `__pycache__` pycs follow it (`py/pycache-orphan`). Files that are
-//! not modules (data, licences, `*.libs/` shared libraries) stay. A distribution none of whose
+//! not modules (data, licences, `*.libs/` shared libraries, a plain `libfoo.so`) stay. A distribution none of whose
 //! modules is reached keeps only its metadata folder, so `importlib.metadata` still finds it.
 //! The user's modules the handler never loads go too; the user's other files and the files no
 //! distribution owns are left as they are.
 
 use std::collections::BTreeMap;
 
-use super::trace::is_module_path;
+use super::trace::is_droppable_module;
 use crate::model::{
     Decision, Inventory, PackageDecision, PackageId, PackageKind, Reason, Services, Trace,
     TraceUnit, Traced,
@@ -174,7 +174,7 @@ pub fn refine(
         for &file in &package.files {
             let path = &inventory.files[file].path;
             let drop = if reached {
-                is_module_path(path) && !trace.reached.contains_key(&file)
+                is_droppable_module(path) && !trace.reached.contains_key(&file)
             } else {
                 !is_metadata(path, &package.path)
             };

@@ -1040,7 +1040,7 @@ fn file_facts(
                 if fact.native.is_none() {
                     return Ok(None);
                 }
-                if trace && super::trace::is_module_path(path) && module_of(path).is_some() {
+                if trace && super::trace::is_module_path(path) {
                     let bytes = crate::input::read(&file.source, Some(file.bytes))?;
                     fact.binary_imports = super::trace::binary_module_names(
                         &bytes,

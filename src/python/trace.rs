@@ -173,7 +173,8 @@ pub fn binary_module_names(
     found.into_iter().collect()
 }
 
-/// Whether a path is a module's file: `.py`, `.pyc` outside `__pycache__`, `.so`, `.pyd`.
+/// Whether a path is a module's file: `.py`, `.pyc` outside `__pycache__`, `.so`, `.pyd`, at
+/// a path that names a module (not `numpy.libs/libopenblas64_p-r0-0cf96a72.3.23.dev.so`).
 pub fn is_module_path(path: &str) -> bool {
     let in_pycache = path.starts_with("__pycache__/") || path.contains("/__pycache__/");
     !in_pycache
@@ -181,6 +182,31 @@ pub fn is_module_path(path: &str) -> bool {
             || path.ends_with(".pyc")
             || path.ends_with(".so")
             || path.ends_with(".pyd"))
+        && module_of(path).is_some()
+}
+
+/// Whether the trace may drop a module's file that no import reaches: a source, a pyc in a
+/// module's place, or an extension module whose name carries the interpreter's tag
+/// (`_speed.cpython-311-x86_64-linux-gnu.so`, `_rust.abi3.so`, `x.cp311-win_amd64.pyd`). A
+/// plain `libfoo.so` may be a shared library that other code loads by path (`DT_NEEDED`,
+/// `ctypes`), so it stays unless a rule drops it.
+pub fn is_droppable_module(path: &str) -> bool {
+    if !is_module_path(path) {
+        return false;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let Some(stem) = name
+        .strip_suffix(".so")
+        .or_else(|| name.strip_suffix(".pyd"))
+    else {
+        return true;
+    };
+    stem.split_once('.').is_some_and(|(_, tag)| {
+        tag == "abi3"
+            || tag.starts_with("cpython-")
+            || tag.starts_with("cp3")
+            || tag.starts_with("pypy")
+    })
 }
 
 struct Tracer<'a> {

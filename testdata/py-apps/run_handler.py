@@ -3,7 +3,8 @@
 Usage: python3 -S -B run_handler.py <function-dir> <handler-spec> <event.json> [extra sys.path entry...]
 
 With LAMINA_E2E_OPENED=FILE it also writes FILE: every file the run opened (an audit hook on
-`open`) and every loaded module's file, one absolute path a line, sorted.
+`open`), every loaded module's file and every file mapped into the process (shared libraries the
+dynamic loader opened), one absolute path a line, sorted.
 """
 import importlib
 import json
@@ -49,6 +50,16 @@ def record_opened(into):
             path = getattr(module, "__file__", None)
             if isinstance(path, str):
                 opened.add(os.path.abspath(path))
+        # Shared libraries the dynamic loader mapped (numpy.libs/libopenblas…so, needed by an
+        # extension module): no audit event names them.
+        try:
+            with open("/proc/self/maps", encoding="utf-8") as maps:
+                for line in maps:
+                    fields = line.split(None, 5)
+                    if len(fields) == 6 and fields[5].startswith("/"):
+                        opened.add(fields[5].strip())
+        except OSError:
+            pass
         with open(into, "w", encoding="utf-8") as handle:
             handle.write("".join(f"{path}\n" for path in sorted(opened)))
 

@@ -1652,6 +1652,10 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
         .file("shop/stars/__init__.py", "__all__ = ['alpha']\n")
         .file("shop/stars/alpha.py", "")
         .file("shop/stars/beta.py", "")
+        .file("shop.libs/libfast-0a1b2c3d.so", "")
+        .file("shop/lib/libhelper.so", "")
+        .file("shop/_unused.cpython-311-x86_64-linux-gnu.so", "")
+        .file("shop/_old.abi3.so", "")
         .install(&fixture, "package");
     Dist::new("declared", "1.0")
         .module("declared", "")
@@ -1688,6 +1692,10 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
         "nsp/two/sub.py",
         "declared-1.0.dist-info/METADATA",
         "shop/stars/alpha.py",
+        // Shared libraries other code loads by path, not modules: auditwheel's `*.libs/`
+        // (numpy's `libopenblas64_p-r0-0cf96a72.3.23.dev.so`), a plain `libfoo.so`.
+        "shop.libs/libfast-0a1b2c3d.so",
+        "shop/lib/libhelper.so",
     ] {
         assert!(has_entry(&built, shipped), "{shipped} does not ship");
     }
@@ -1699,6 +1707,8 @@ fn python_files_mode_ships_the_modules_the_handler_imports() {
         "declared/__init__.py",
         "shop/stars/beta.py",
         "scripts/seed.py",
+        "shop/_unused.cpython-311-x86_64-linux-gnu.so",
+        "shop/_old.abi3.so",
     ] {
         assert!(!has_entry(&built, gone), "{gone} ships");
     }
