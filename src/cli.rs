@@ -147,8 +147,9 @@ pub struct BuildArgs {
     #[arg(long, value_name = "DIR", default_value = "lamina-out")]
     pub out: PathBuf,
     /// What to remove: `deps` drops dev, unused and extraneous packages and junk files;
-    /// `files` (Node) also drops the files of kept packages that no import from the handler
-    /// reaches, keeping whole any package that loads files in ways it cannot follow;
+    /// `files` also drops the files of kept packages (Node) or distributions (Python) that no
+    /// import from the handler reaches, keeping whole any that loads code in ways it cannot
+    /// follow;
     /// `none` ships the folder as installed.
     #[arg(long, value_enum, default_value_t = ShakeArg::Deps)]
     pub shake: ShakeArg,

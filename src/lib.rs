@@ -9,6 +9,7 @@ pub mod error;
 pub mod fs;
 pub mod input;
 pub mod interrupt;
+pub mod knowledge;
 pub mod lambda;
 pub mod model;
 pub mod node;

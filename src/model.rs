@@ -431,6 +431,8 @@ pub struct PythonFile {
     pub foreign_shebang: bool,
     /// A binary (extension module, shared library), as its header says.
     pub native: Option<crate::lambda::binary::Format>,
+    /// An ELF extension module `--strip` may touch: the bytes of its debug sections.
+    pub debug_bytes: Option<u64>,
     /// An extension module, when traced: the modules its compiled code names (the tracer's
     /// only; shake's closure reads `imports`).
     pub binary_imports: Vec<String>,
@@ -438,6 +440,8 @@ pub struct PythonFile {
     pub services: Vec<String>,
     /// SDK client calls whose service name is computed: `line: code`.
     pub computed_services: Vec<String>,
+    /// Calls of APIs that `data/packages.toml` says read a distribution's data files.
+    pub api_calls: Vec<String>,
     /// Modules of `from X import *` whose top level is in the artifact.
     pub stars: Vec<String>,
     /// Literal names of the module's `__all__`: what a star import of it may load.

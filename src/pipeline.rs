@@ -386,7 +386,8 @@ pub fn run(config: &Config) -> Result<Report> {
 }
 
 /// What `scan` suggests next, with what it would save: `--shake files` (when it traces to less
-/// than the current mode keeps) and `--drop-runtime-sdk` (when the runtime's SDK ships).
+/// than the current mode keeps), `--drop-runtime-sdk` (when the runtime's SDK ships) and
+/// `build --strip` (when the extension modules that ship carry debug sections).
 fn next_steps(
     inventory: &Inventory,
     plan: &Plan,
@@ -440,6 +441,21 @@ fn next_steps(
                 crate::model::human_bytes(sdk)
             ));
         }
+    }
+    // `build --strip`: the debug sections of the extension modules that would ship.
+    let python = crate::python::facts(inventory);
+    let debug: u64 = python
+        .files
+        .iter()
+        .filter(|(index, _)| plan.files[**index].keep)
+        .filter_map(|(_, fact)| fact.debug_bytes)
+        .sum();
+    // Worth a step only when it saves at least 1 % (and 64 KiB).
+    if debug >= 64 * 1024 && debug * 100 >= now {
+        steps.push(format!(
+            "next step: `build --strip` would ship about {} less unzipped (the debug sections of the extension modules; `strip` on PATH)",
+            crate::model::human_bytes(debug)
+        ));
     }
     Ok(steps)
 }

@@ -155,6 +155,32 @@ fn needs<Elf: FileHeader<Endian = Endianness>>(
     (highest, musl)
 }
 
+/// The bytes of an ELF file's debug sections (`.debug_*`, `.zdebug_*`): about what
+/// `strip --strip-debug` removes. `None` when `data` is no whole ELF file.
+pub fn debug_bytes(data: &[u8]) -> Option<u64> {
+    fn sum<Elf: FileHeader<Endian = Endianness>>(data: &[u8]) -> Option<u64> {
+        let file = ElfFile::<Elf>::parse(data).ok()?;
+        let endian = file.endian();
+        let sections = file.elf_section_table();
+        Some(
+            sections
+                .iter()
+                .filter(|section| {
+                    sections.section_name(endian, section).is_ok_and(|name| {
+                        name.starts_with(b".debug") || name.starts_with(b".zdebug")
+                    })
+                })
+                .filter_map(|section| section.file_range(endian).map(|(_, size)| size))
+                .sum(),
+        )
+    }
+    match FileKind::parse(data).ok()? {
+        FileKind::Elf32 => sum::<elf::FileHeader32<Endianness>>(data),
+        FileKind::Elf64 => sum::<elf::FileHeader64<Endianness>>(data),
+        _ => None,
+    }
+}
+
 /// `GLIBC_2.34` → `(2, 34)`; `GLIBC_2.2.5` → `(2, 2)`; `GLIBC_PRIVATE` and others → `None`.
 pub fn glibc_version(name: &[u8]) -> Option<(u32, u32)> {
     let text = std::str::from_utf8(name.strip_prefix(b"GLIBC_")?).ok()?;

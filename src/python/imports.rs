@@ -54,6 +54,9 @@ pub struct FileImports {
     pub services: Vec<String>,
     /// Such calls whose service name is computed: `line: code`.
     pub computed_services: Vec<String>,
+    /// Functions or methods called by a name `data/packages.toml` lists as reading a
+    /// distribution's data files (`app.enable_swagger(..)` → `enable_swagger`).
+    pub api_calls: Vec<String>,
 }
 
 /// Extracts the imports of a file whose module is `module` (`pkg.sub.mod`, or `pkg.sub` for
@@ -96,6 +99,8 @@ pub fn extract(source: &str, module: &str, is_package: bool) -> FileImports {
     collector.found.stars.dedup();
     collector.found.services.sort();
     collector.found.services.dedup();
+    collector.found.api_calls.sort();
+    collector.found.api_calls.dedup();
     collector.found
 }
 
@@ -694,6 +699,11 @@ impl<'a> Visitor<'a> for Collector<'a> {
                     Some(_) => self.found.computed_services.push(self.site(expr.range())),
                     None => {}
                 }
+            }
+            if let Some(callee) = callee
+                && crate::knowledge::python_api_names().contains(callee)
+            {
+                self.found.api_calls.push(callee.to_string());
             }
             if let Some(callee) = callee {
                 let literal = matches!(call.arguments.args.first(), Some(Expr::StringLiteral(_)));

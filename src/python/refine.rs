@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::trace::is_droppable_module;
+use super::trace::{is_droppable_module, is_module_path};
 use crate::model::{
     Decision, Inventory, PackageDecision, PackageId, PackageKind, Reason, Services, Trace,
     TraceUnit, Traced,
@@ -17,6 +17,10 @@ use crate::model::{
 
 /// The rule of a module file the trace does not reach (`docs/rules.md`).
 pub const UNREACHED: &str = "trace/unreached";
+
+/// The rule of data files that `data/packages.toml` says only an API no reached code calls
+/// reads.
+pub const PACKAGE_DATA: &str = "trace/package-data";
 
 /// The rule of an AWS service model no reached code creates a client for.
 pub const SDK_MODEL: &str = "trace/sdk-model";
@@ -120,7 +124,8 @@ pub fn refine(
     }
     if !trace.inert.is_empty() {
         notes.push(format!(
-            "computed imports whose names are known from their source keep nothing whole: {}",
+            "computed imports whose names {} knows are followed, not kept whole: {}",
+            crate::knowledge::FILE,
             trace.inert.join("; ")
         ));
     }
@@ -185,6 +190,9 @@ pub fn refine(
                 };
             }
         }
+        if reached {
+            package_data(inventory, trace, package, files, notes);
+        }
         if !reached {
             decision.reason = Reason::Needed(format!(
                 "only its metadata ships: no shipped code imports it ({})",
@@ -224,6 +232,64 @@ pub fn refine(
         ));
     }
     traced
+}
+
+/// Drops a traced distribution's data files that, by an entry of `data/packages.toml`, only
+/// APIs no reached code calls read.
+fn package_data(
+    inventory: &Inventory,
+    trace: &Trace,
+    package: &crate::model::Package,
+    files: &mut [Decision],
+    notes: &mut Vec<String>,
+) {
+    let facts = &super::facts(inventory).files;
+    for entry in crate::knowledge::python_data(&package.name, &package.version) {
+        // The first caller by path, so the note is the same on every run.
+        let caller = trace
+            .reached
+            .keys()
+            .filter_map(|file| {
+                let fact = facts.get(file)?;
+                let name = fact
+                    .api_calls
+                    .iter()
+                    .find(|name| entry.used_by.contains(name))?;
+                Some((&inventory.files[*file].path, name))
+            })
+            .min();
+        if let Some((path, name)) = caller {
+            notes.push(format!(
+                "{}/ ships: {path} calls {name} ({})",
+                entry.files,
+                crate::knowledge::FILE
+            ));
+            continue;
+        }
+        let mut dropped = 0;
+        for &file in &package.files {
+            let path = &inventory.files[file].path;
+            let data =
+                entry.holds(path) && !is_module_path(path) && !path.contains("/__pycache__/");
+            if data && files[file].keep {
+                dropped += inventory.files[file].bytes;
+                files[file] = Decision {
+                    keep: false,
+                    reason: Reason::Rule(PACKAGE_DATA),
+                };
+            }
+        }
+        if dropped > 0 {
+            notes.push(format!(
+                "{}/ does not ship ({}): {}, and no reached code calls {} ({})",
+                entry.files,
+                crate::model::human_bytes(dropped),
+                entry.why,
+                entry.used_by.join(", "),
+                crate::knowledge::FILE
+            ));
+        }
+    }
 }
 
 /// A file of the distribution's `*.dist-info` (or `*.egg-info`) folder.

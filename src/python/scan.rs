@@ -989,6 +989,7 @@ fn file_facts(
                 fact.loaders = found.loaders;
                 fact.services = found.services;
                 fact.computed_services = found.computed_services;
+                fact.api_calls = found.api_calls;
                 if owners[index] == Owner::User {
                     fact.names = found
                         .names
@@ -1040,14 +1041,22 @@ fn file_facts(
                 if fact.native.is_none() {
                     return Ok(None);
                 }
-                if trace && super::trace::is_module_path(path) {
+                let imports = trace && super::trace::is_module_path(path);
+                let strippable = super::package::strippable(path)
+                    && matches!(fact.native, Some(crate::lambda::binary::Format::Elf { .. }));
+                if imports || strippable {
                     let bytes = crate::input::read(&file.source, Some(file.bytes))?;
-                    fact.binary_imports = super::trace::binary_module_names(
-                        &bytes,
-                        path,
-                        |name| top_names.contains(name.split('.').next().unwrap_or("")),
-                        |candidate| by_path.contains_key(candidate),
-                    );
+                    if imports {
+                        fact.binary_imports = super::trace::binary_module_names(
+                            &bytes,
+                            path,
+                            |name| top_names.contains(name.split('.').next().unwrap_or("")),
+                            |candidate| by_path.contains_key(candidate),
+                        );
+                    }
+                    if strippable {
+                        fact.debug_bytes = crate::lambda::binary::debug_bytes(&bytes);
+                    }
                 }
             } else {
                 return Ok(None);

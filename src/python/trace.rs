@@ -21,85 +21,6 @@ const SDK_PLUMBING: [&str; 4] = ["boto3", "botocore", "s3transfer", "aiobotocore
 /// routes): imported by the user's code, any kept distribution may be loaded by name.
 const LOADS_BY_NAME: [&str; 5] = ["django", "celery", "zappa", "serverless_wsgi", "pyramid"];
 
-/// Computed imports of popular distributions whose names are known from reading their source:
-/// `(file, call, modules it can load, why)`, matched on the file and the call's code. The
-/// modules listed are reached instead of keeping the distribution whole; an empty list means it
-/// loads only modules already loaded or outside the artifact.
-const KNOWN_LOADS: &[(&str, &str, &[&str], &str)] = &[
-    (
-        "six.py",
-        "__import__(name)",
-        &[],
-        "six's `_import_module` loads what `six.moves` names, standard-library modules",
-    ),
-    (
-        "botocore/vendored/six.py",
-        "__import__(name)",
-        &[],
-        "six's `_import_module` loads what `six.moves` names, standard-library modules",
-    ),
-    (
-        "numpy/core/__init__.py",
-        "__import__(module, fromlist=[name])",
-        &[],
-        "`_ufunc_reconstruct` runs only when pickle rebuilds a ufunc, from the module that defined it",
-    ),
-    (
-        "numpy/_core/__init__.py",
-        "__import__(module, fromlist=[name])",
-        &[],
-        "`_ufunc_reconstruct` runs only when pickle rebuilds a ufunc, from the module that defined it",
-    ),
-    (
-        "numpy/core/function_base.py",
-        "__import__(place, globals(), {}, [obj])",
-        &[],
-        "`add_newdoc` attaches docstrings to numpy's own modules, which numpy imports itself",
-    ),
-    (
-        "numpy/_core/function_base.py",
-        "__import__(place, globals(), {}, [obj])",
-        &[],
-        "`add_newdoc` attaches docstrings to numpy's own modules, which numpy imports itself",
-    ),
-    (
-        "numpy/lib/utils.py",
-        "__import__(module, globals(), locals(), [])",
-        &[],
-        "`np.info`/`np.lookfor` import the module their caller names, a string in the caller's code",
-    ),
-    (
-        "numpy/lib/utils.py",
-        "__import__(module)",
-        &[],
-        "`np.lookfor` imports the module its caller names, a string in the caller's code",
-    ),
-    (
-        "numpy/lib/utils.py",
-        "__import__(\"%s.%s\" % (name, to_import))",
-        &[],
-        "`np.lookfor` walks the submodules of the module its caller names",
-    ),
-    (
-        "numpy/lib/_utils_impl.py",
-        "__import__(module, globals(), locals(), [])",
-        &[],
-        "`np.info` imports the module its caller names, a string in the caller's code",
-    ),
-    (
-        "numpy/distutils/misc_util.py",
-        "__import__(caller_name)",
-        &[],
-        "`get_path_from_frame` imports the module that called it, which is loaded",
-    ),
-    (
-        "aws_lambda_powertools/shared/lazy_import.py",
-        "importlib.import_module(self.__name__)",
-        &["aws_xray_sdk"],
-        "`LazyLoader` is built only for `constants.XRAY_SDK_MODULE`, `aws_xray_sdk`",
-    ),
-];
-
 /// Entry-point groups that only name commands, not plugins a library loads.
 const SCRIPT_GROUPS: [&str; 2] = ["console_scripts", "gui_scripts"];
 
@@ -242,13 +163,19 @@ impl Tracer<'_> {
         }
     }
 
-    /// Every module under package `name`.
+    /// Every module under package `name`, but its test suites (`tests`, `test` packages, which
+    /// `py/test-folder` drops unless code imports them by name).
     fn reach_inside(&mut self, name: &str, from: usize) {
         let prefix = format!("{name}.");
         let inside: Vec<usize> = self
             .modules
             .range(prefix.clone()..)
             .take_while(|(module, _)| module.starts_with(&prefix))
+            .filter(|(module, _)| {
+                !module[prefix.len()..]
+                    .split('.')
+                    .any(|part| part == "tests" || part == "test")
+            })
             .flat_map(|(_, files)| files.iter().copied())
             .collect();
         for file in inside {
@@ -355,18 +282,29 @@ impl Tracer<'_> {
         }
         // A computed name known to lie within a module (a literal prefix, a lazy package's
         // `__getattr__`) reaches that module's subtree; any other keeps the distribution whole.
-        let in_distribution = matches!(self.input.owners[file], Owner::Package(_));
+        let distribution = match self.input.owners[file] {
+            Owner::Package(id) => Some(&self.input.packages[id.0]),
+            _ => None,
+        };
+        let in_distribution = distribution.is_some();
         for (index, site) in fact.dynamic.iter().enumerate() {
-            let known = KNOWN_LOADS
-                .iter()
-                .find(|(known_path, call, _, _)| *known_path == path && site.ends_with(call));
+            // What a reviewed entry of data/packages.toml says this call loads.
+            let known = distribution.and_then(|package| {
+                crate::knowledge::python_import(&package.name, &package.version, &path, site)
+            });
             match fact.dynamic_within.get(index).cloned().flatten() {
-                _ if in_distribution && known.is_some() => {
-                    let (_, _, loads, why) = known.expect("matched");
-                    for module in *loads {
+                _ if known.is_some() => {
+                    let entry = known.expect("matched");
+                    for module in &entry.loads {
                         self.reach_module(module, file);
                     }
-                    self.trace.inert.push(format!("{path}:{site}: {why}"));
+                    if let Some(within) = &entry.within {
+                        self.reach_module(within, file);
+                        self.reach_inside(within, file);
+                    }
+                    self.trace
+                        .inert
+                        .push(format!("{path}:{site}: {}", entry.why));
                 }
                 Some(within) if in_distribution => {
                     self.reach_module(&within, file);

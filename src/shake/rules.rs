@@ -140,6 +140,10 @@ pub const RULES: &[Rule] = &[
         removes: "`--shake files`, Python: an AWS service's model under `botocore/data/<service>/` (and boto3's `boto3/data/<service>/` resource model) when the reached code names other services to SDK clients (`boto3.client(\"dynamodb\")`, `resource`, `create_client`) and none by a computed name; `sts`, `sso` and `sso-oidc` (botocore's own credential providers) and the shared files at `botocore/data/`'s top always stay",
     },
     Rule {
+        id: "trace/package-data",
+        removes: "`--shake files`, Python: a traced distribution's data files that an entry of `data/packages.toml` says only some APIs read (AWS Lambda Powertools' Swagger UI bundle, read only by `enable_swagger`), when no reached code calls them; the report names the entry",
+    },
+    Rule {
         id: "custom/build-input",
         removes: "a custom-runtime function's build inputs beside its `bootstrap`: Go and Rust sources (`*.go`, `*.rs`), `go.mod`, `go.sum`, `go.work`, `Cargo.toml`, `Cargo.lock`, a `Makefile` and cargo's `target/` (never the executable itself)",
     },

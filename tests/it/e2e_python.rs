@@ -214,7 +214,7 @@ fn run_handler(dir: &Path, app: &str, extra: &[&Path]) -> String {
 }
 
 /// Unzips `zip` into `task` with Info-ZIP `unzip`, which restores links as Lambda does.
-fn unzip(zip: &Path, task: &Path) {
+pub(crate) fn unzip(zip: &Path, task: &Path) {
     let unzip = Command::new("unzip")
         .arg("-q")
         .arg(zip)
@@ -724,5 +724,48 @@ fn web_validation_app_runs_the_same_sourceless() {
     assert!(
         in_place > 50,
         "{in_place} pycs loaded in place:\n{loaded:#?}"
+    );
+}
+
+/// `scan` says what `build --strip` would save, from the debug sections of the extension
+/// modules that ship (pydantic-core's carry about 2 MiB), and the build with `--strip` saves
+/// about that.
+#[test]
+fn scan_estimates_what_strip_saves() {
+    install::require_tool("strip", "binutils");
+    let input = installed_app("api-mangum");
+    let scan = crate::harness::lamina_command()
+        .arg("scan")
+        .arg(&input)
+        .arg("--json")
+        .output()
+        .expect("run lamina");
+    assert_eq!(scan.status.code(), Some(0), "{}", show(&scan));
+    let report: Value = serde_json::from_slice(&scan.stdout).unwrap();
+    let notes = report["functions"][0]["notes"].to_string();
+    let step = notes
+        .split("`build --strip` would ship about ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no --strip step: {notes}"));
+    let (amount, unit) = step.split_once(' ').unwrap();
+    assert!(unit.starts_with("MiB"), "{step}");
+    let estimate = amount.parse::<f64>().unwrap() * 1024.0 * 1024.0;
+
+    let out = tempfile::tempdir().unwrap();
+    let built = crate::harness::lamina_command()
+        .arg("build")
+        .arg(&input)
+        .args(["--strip", "--json", "--out"])
+        .arg(out.path())
+        .output()
+        .expect("run lamina");
+    assert_eq!(built.status.code(), Some(0), "{}", show(&built));
+    let report: Value = serde_json::from_slice(&built.stdout).unwrap();
+    let saved = report["functions"][0]["strip_saved_bytes"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (saved - estimate).abs() <= saved * 0.1,
+        "scan estimated {estimate} bytes, --strip saved {saved}"
     );
 }

@@ -10,6 +10,7 @@ mod e2e_monorepo;
 mod e2e_python;
 mod harness;
 mod install;
+mod knowledge;
 mod layers;
 mod node;
 mod package;

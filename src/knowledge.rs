@@ -1,0 +1,212 @@
+//! lamina's reviewed knowledge of popular packages (`data/packages.toml`): what they load at
+//! run time that reading their code cannot show, or shows as dynamic although what it loads is
+//! known. Every lookup goes through this module, and every entry carries its evidence and a
+//! proof install that `tests/it/knowledge.rs` runs; the report names the entries it used.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use pep440_rs::{Version, VersionSpecifiers};
+use serde::Deserialize;
+
+/// The file, compiled in.
+pub const SOURCE: &str = include_str!("../data/packages.toml");
+
+/// Where the entries come from, as reports name it.
+pub const FILE: &str = "data/packages.toml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Knowledge {
+    #[serde(default)]
+    pub python: Python,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Python {
+    /// Named proof installs: every pinned requirement of each.
+    #[serde(default)]
+    pub proofs: BTreeMap<String, Proof>,
+    #[serde(default)]
+    pub imports: Vec<PythonImport>,
+    #[serde(default)]
+    pub data: Vec<PythonData>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proof {
+    pub requirements: Vec<String>,
+}
+
+/// A computed import whose names are known.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonImport {
+    pub distribution: String,
+    /// PEP 440 specifiers of the versions it holds for.
+    pub versions: String,
+    /// The file, as a path in the artifact.
+    pub file: String,
+    /// The call's code, as the site reads (`line: code`, whitespace collapsed).
+    pub call: String,
+    /// Modules it can load; the trace reaches them.
+    #[serde(default)]
+    pub loads: Vec<String>,
+    /// A package every module of which it can load.
+    pub within: Option<String>,
+    pub why: String,
+    pub evidence: String,
+    pub proof: String,
+    pub probe: String,
+}
+
+/// Non-module files of a distribution that only some APIs read.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PythonData {
+    pub distribution: String,
+    pub versions: String,
+    /// A folder of the distribution, as a path in the artifact.
+    pub files: String,
+    /// Names of the functions or methods that read them.
+    pub used_by: Vec<String>,
+    pub why: String,
+    pub evidence: String,
+    pub proof: String,
+    pub probe: String,
+    /// Code that uses the distribution without those APIs.
+    pub without: String,
+}
+
+impl PythonData {
+    /// Whether `path` is one of the entry's files.
+    pub fn holds(&self, path: &str) -> bool {
+        path.strip_prefix(self.files.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// The parsed file; a unit test proves it parses.
+pub fn knowledge() -> &'static Knowledge {
+    static PARSED: OnceLock<Knowledge> = OnceLock::new();
+    PARSED.get_or_init(|| toml::from_str(SOURCE).expect("data/packages.toml parses (unit-tested)"))
+}
+
+/// `aws_lambda_powertools`, `AWS-Lambda-Powertools` → `aws-lambda-powertools` (PEP 503).
+fn normalize(name: &str) -> String {
+    name.to_ascii_lowercase().replace(['_', '.'], "-")
+}
+
+/// Whether an entry for `distribution` and `versions` covers this distribution and version.
+fn covers(distribution: &str, versions: &str, name: &str, version: &str) -> bool {
+    if normalize(distribution) != normalize(name) {
+        return false;
+    }
+    let (Ok(specifiers), Ok(version)) = (
+        VersionSpecifiers::from_str(versions),
+        Version::from_str(version),
+    ) else {
+        return false;
+    };
+    specifiers.contains(&version)
+}
+
+/// The entry for a computed import at `site` (`line: code`) of `file`, in this version of
+/// this distribution.
+pub fn python_import(
+    name: &str,
+    version: &str,
+    file: &str,
+    site: &str,
+) -> Option<&'static PythonImport> {
+    knowledge().python.imports.iter().find(|entry| {
+        entry.file == file
+            && site.ends_with(entry.call.as_str())
+            && covers(&entry.distribution, &entry.versions, name, version)
+    })
+}
+
+/// The data entries for this version of this distribution.
+pub fn python_data(name: &str, version: &str) -> impl Iterator<Item = &'static PythonData> {
+    let (name, version) = (name.to_string(), version.to_string());
+    knowledge()
+        .python
+        .data
+        .iter()
+        .filter(move |entry| covers(&entry.distribution, &entry.versions, &name, &version))
+}
+
+/// Every API name a data entry depends on: the calls the import reader records.
+pub fn python_api_names() -> &'static BTreeSet<String> {
+    static NAMES: OnceLock<BTreeSet<String>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        knowledge()
+            .python
+            .data
+            .iter()
+            .flat_map(|entry| entry.used_by.iter().cloned())
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_parses_and_every_entry_is_complete() {
+        let python = &knowledge().python;
+        assert!(!python.imports.is_empty() && !python.data.is_empty());
+        let mut versions: Vec<&str> = python.imports.iter().map(|e| e.versions.as_str()).collect();
+        versions.extend(python.data.iter().map(|e| e.versions.as_str()));
+        for specifiers in versions {
+            assert!(
+                VersionSpecifiers::from_str(specifiers).is_ok(),
+                "{specifiers} is not a PEP 440 specifier set"
+            );
+        }
+        let proofs: Vec<&str> = python
+            .imports
+            .iter()
+            .map(|e| e.proof.as_str())
+            .chain(python.data.iter().map(|e| e.proof.as_str()))
+            .collect();
+        for proof in proofs {
+            assert!(
+                python.proofs.contains_key(proof),
+                "no proof install {proof}"
+            );
+        }
+        for entry in &python.imports {
+            assert!(
+                entry.evidence.starts_with(&format!("{}:", entry.file)),
+                "{}: the evidence names another file",
+                entry.file
+            );
+            assert!(!entry.probe.is_empty() && !entry.why.is_empty());
+        }
+        for entry in &python.data {
+            assert!(!entry.used_by.is_empty() && !entry.files.ends_with('/'));
+        }
+    }
+
+    #[test]
+    fn entries_match_their_distribution_version_file_and_call() {
+        let site = "125: mod = __import__(module, fromlist=[name])";
+        let found = python_import("numpy", "1.26.4", "numpy/core/__init__.py", site);
+        assert!(found.is_some_and(|entry| entry.loads.is_empty()));
+        assert!(python_import("NumPy", "2.2.6", "numpy/core/__init__.py", site).is_some());
+        assert!(python_import("numpy", "1.21.0", "numpy/core/__init__.py", site).is_none());
+        assert!(python_import("numpy", "1.26.4", "numpy/core/other.py", site).is_none());
+        assert!(python_import("numpy", "1.26.4", "numpy/core/__init__.py", "1: x(y)").is_none());
+        assert!(python_import("other", "1.26.4", "numpy/core/__init__.py", site).is_none());
+        let data: Vec<_> = python_data("aws_lambda_powertools", "3.37.0").collect();
+        assert_eq!(data.len(), 1);
+        assert!(data[0].holds("aws_lambda_powertools/event_handler/openapi/swagger_ui/x.js"));
+        assert!(!data[0].holds("aws_lambda_powertools/event_handler/openapi/swagger_uix"));
+        assert!(python_api_names().contains("enable_swagger"));
+    }
+}
