@@ -274,6 +274,10 @@ pub struct Trace {
     pub whole: BTreeMap<TraceUnit, String>,
     /// Set when the user's code may load any package: every kept package is kept whole.
     pub all_packages: Option<String>,
+    /// Units partly kept beyond what imports reach, each with why (`file:line: code: what
+    /// ships`): the scripts a computed `require` can name, the data files a computed path can
+    /// read.
+    pub partly: BTreeMap<TraceUnit, Vec<String>>,
     /// `file: specifier` of imports that resolve to nothing installed.
     pub unresolved: Vec<String>,
     /// Dynamic loads known to reach nothing the trace would drop, with why (`file:line: code:

@@ -106,6 +106,12 @@ pub fn explain(inventory: &Inventory, plan: &Plan, target: &str) -> Explanation 
                         "  traced: {kept} of {} files ship",
                         package.files.len()
                     ));
+                    let partly = inventory
+                        .trace()
+                        .and_then(|trace| trace.partly.get(&crate::model::TraceUnit::Package(*id)));
+                    for reason in partly.into_iter().flatten() {
+                        lines.push(format!("  partly kept: {reason}"));
+                    }
                 }
                 crate::model::Traced::Whole(reason) => {
                     lines.push(format!("  kept whole: {reason}"))

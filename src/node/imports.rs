@@ -30,6 +30,8 @@ pub struct Asset {
     /// False when only a prefix is constant (`__dirname + "/fonts/" + name`): the folder of
     /// the prefix is what may be read.
     pub complete: bool,
+    /// Loaded as code (`require(path.join(__dirname, "x"))`), not read as a file.
+    pub code: bool,
 }
 
 /// A computed `require`/`import()` whose argument starts with a relative folder literal
@@ -52,9 +54,19 @@ pub struct FileImports {
     pub computed: Vec<Computed>,
     /// Files and folders the code locates relative to itself.
     pub assets: Vec<Asset>,
-    /// `line: code` of each way of finding files lamina cannot fold: `__dirname` in an
-    /// expression it cannot evaluate, `process.cwd()`, `eval`, `new Function`.
+    /// `line: code` of each use of the file's own location that lamina cannot fold
+    /// (`__dirname` in an expression it cannot evaluate, `import.meta.url` passed on): paths
+    /// built from it later (`path.join(dir, "../fonts")`) may read any file of the package.
     pub locates: Vec<String>,
+    /// `line: code` of each `eval`/`new Function` of computed source (or literal source that
+    /// names `require` or `import`): code lamina cannot read, which may load anything.
+    pub evals: Vec<String>,
+    /// `line: code` of each `process.cwd()`: paths in the function's folder (`/var/task`),
+    /// where only the user's own files are.
+    pub cwd: Vec<String>,
+    /// String literals shaped like a bare package name (`"ejs"`, `"@scope/name"`): a computed
+    /// `require` in this file, or anywhere for the user's code, may be given them.
+    pub names: Vec<String>,
 }
 
 /// Parses `source` (named `file_name`, whose extension picks the dialect) and extracts imports.
@@ -80,6 +92,8 @@ pub fn extract(file_name: &str, source: &str) -> FileImports {
             constants: module_constants(&parsed.program),
         };
         collector.visit_program(&parsed.program);
+        collector.imports.names.sort();
+        collector.imports.names.dedup();
         return collector.imports;
     }
     FileImports {
@@ -179,6 +193,7 @@ impl Collector<'_> {
         self.imports.assets.push(Asset {
             path: folded.path,
             complete: folded.complete,
+            code: false,
         });
     }
 
@@ -187,9 +202,24 @@ impl Collector<'_> {
         self.imports.dynamic.push(site);
     }
 
+    /// A use of the file's own location that cannot be folded.
     fn locates(&mut self, span: Span) {
         let site = self.site(span);
         self.imports.locates.push(site);
+    }
+
+    /// `eval(source)` or `new Function(..., source)`: inert when the source is literal text
+    /// that names neither `require` nor `import` (`new Function("return this")`,
+    /// `eval("new.target")`); else code lamina cannot read.
+    fn evaluates(&mut self, source: Option<&Expression>, span: Span) {
+        if let Some(text) = source.and_then(Self::literal)
+            && !text.contains("require")
+            && !text.contains("import")
+        {
+            return;
+        }
+        let site = self.site(span);
+        self.imports.evals.push(site);
     }
 
     /// A module specifier argument: a string literal or a template with no expressions.
@@ -241,6 +271,7 @@ impl Collector<'_> {
             self.imports.assets.push(Asset {
                 path: folded.path,
                 complete: folded.complete,
+                code: true,
             });
             return;
         }
@@ -340,6 +371,19 @@ impl Collector<'_> {
             _ => None,
         }
     }
+}
+
+/// Shaped like a bare specifier: a package name (`ejs`, `@scope/name`), maybe with a subpath
+/// (`moment/locale/fr`).
+fn is_package_name(text: &str) -> bool {
+    let first = text.chars().next();
+    !text.is_empty()
+        && text.len() <= 214
+        && first.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '@')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "@/._~-".contains(c))
+        && !text.ends_with('/')
 }
 
 /// `join` for `path.join(...)` or a destructured `join(...)`.
@@ -501,13 +545,17 @@ impl<'a> Visit<'a> for Collector<'_> {
             return;
         }
         if is_identifier(&call.callee, "eval") {
-            self.locates(call.span);
+            self.evaluates(
+                call.arguments.first().and_then(Argument::as_expression),
+                call.span,
+            );
         }
         if let Expression::StaticMemberExpression(member) = &call.callee
             && is_identifier(&member.object, "process")
             && member.property.name == "cwd"
         {
-            self.locates(call.span);
+            let site = self.site(call.span);
+            self.imports.cwd.push(site);
         }
         if let Some(folded) = self.fold_call(call) {
             self.asset(folded, call.span);
@@ -521,8 +569,12 @@ impl<'a> Visit<'a> for Collector<'_> {
             self.asset(folded, new.span);
             return;
         }
-        if is_identifier(&new.callee, "Function") {
-            self.locates(new.span);
+        if is_identifier(&new.callee, "Function") && !new.arguments.is_empty() {
+            // The body is the last argument; the others name parameters.
+            self.evaluates(
+                new.arguments.last().and_then(Argument::as_expression),
+                new.span,
+            );
         }
         walk::walk_new_expression(self, new);
     }
@@ -584,6 +636,12 @@ impl<'a> Visit<'a> for Collector<'_> {
             return;
         }
         walk::walk_unary_expression(self, unary);
+    }
+
+    fn visit_string_literal(&mut self, literal: &oxc_ast::ast::StringLiteral<'a>) {
+        if is_package_name(&literal.value) {
+            self.imports.names.push(literal.value.to_string());
+        }
     }
 
     fn visit_identifier_reference(&mut self, identifier: &IdentifierReference<'a>) {
@@ -777,13 +835,55 @@ mod tests {
         for source in [
             "function root() { return __dirname; }",
             "const here = dirname(fileURLToPath(import.meta.url));",
-            "fs.readFileSync(process.cwd() + '/x');",
-            "eval('require(1)');",
-            "new Function('return 1');",
             "const dir = __dirname; read(dir);",
         ] {
             let (_, locates) = assets(source);
             assert!(!locates.is_empty(), "{source}");
         }
+        let up = extract("lib/a.js", "const root = path.join(__dirname, '..');");
+        assert_eq!(up.locates.len(), 1);
+        let cwd = extract("a.js", "fs.readFileSync(process.cwd() + '/x');");
+        assert_eq!(cwd.cwd.len(), 1);
+    }
+
+    #[test]
+    fn eval_of_literal_code_that_loads_nothing_is_inert() {
+        for inert in [
+            "new Function('return this')();",
+            "const t = eval('new.target');",
+            "new Function();",
+            "new Function('a', 'b', 'return a + b');",
+        ] {
+            let found = extract("a.js", inert);
+            assert!(found.evals.is_empty(), "{inert}: {:?}", found.evals);
+            assert!(
+                found.locates.is_empty() && found.dynamic.is_empty(),
+                "{inert}"
+            );
+        }
+        for loads in [
+            "eval('require(1)');",
+            "eval(code);",
+            "new Function('a', body);",
+            "new Function('return import(\"x\")');",
+        ] {
+            assert_eq!(extract("a.js", loads).evals.len(), 1, "{loads}");
+        }
+    }
+
+    #[test]
+    fn package_shaped_strings_are_names() {
+        let found = extract(
+            "app.js",
+            "app.set('view engine', 'ejs'); const x = '@scope/pkg'; const y = 'moment/locale/fr'; const z = 'Not A Name';",
+        );
+        assert_eq!(
+            found.names,
+            ["@scope/pkg", "ejs", "moment/locale/fr", "view engine"]
+                .iter()
+                .filter(|name| !name.contains(' '))
+                .map(|name| name.to_string())
+                .collect::<Vec<_>>()
+        );
     }
 }

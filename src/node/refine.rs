@@ -1,7 +1,7 @@
 //! `--shake files`: narrows the package-level plan to the files the tracer reached from the
 //! handler, except in packages (and user code) it had to keep whole.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 
 use super::imports::is_script;
 use super::shake::apply_package_rules;
@@ -27,13 +27,12 @@ pub fn refine(
     files: &mut [Decision],
     notes: &mut Vec<String>,
 ) -> BTreeMap<PackageId, Traced> {
-    // Whole packages, and everything they depend on: what they load cannot be narrowed.
+    // Whole packages: what they load cannot be narrowed. Every file of one was reached, so
+    // what it imports was traced: whole-keeping does not spread to what it depends on.
     let mut whole: BTreeMap<PackageId, String> = BTreeMap::new();
-    let mut queue = VecDeque::new();
     for (unit, reason) in &trace.whole {
         if let TraceUnit::Package(id) = unit {
             whole.insert(*id, reason.clone());
-            queue.push_back(*id);
         }
     }
     if let Some(reason) = &trace.all_packages {
@@ -44,34 +43,32 @@ pub fn refine(
                     package.id,
                     format!("the user's code may load any package ({reason})"),
                 );
-                queue.push_back(package.id);
             }
         }
     }
-    while let Some(id) = queue.pop_front() {
-        let package = inventory.package(id);
-        // Declared dependencies, and packages its code loads by a name it holds
-        // (`require(JS_YAML_DEP)`).
-        let named = super::facts(inventory)
-            .named
-            .iter()
-            .filter(|reference| reference.from == id)
-            .map(|reference| reference.to);
-        let targets: Vec<PackageId> = package
-            .dependencies
-            .iter()
-            .filter_map(|dependency| dependency.target)
-            .chain(named)
-            .collect();
-        for target in targets {
-            if let std::collections::btree_map::Entry::Vacant(entry) = whole.entry(target) {
-                entry.insert(format!(
-                    "a dependency of {}@{}, which is kept whole",
-                    package.name, package.version
-                ));
-                queue.push_back(target);
+    let partly: Vec<String> = trace
+        .partly
+        .iter()
+        .filter_map(|(unit, reasons)| match unit {
+            TraceUnit::Package(id) if !whole.contains_key(id) => {
+                let package = inventory.package(*id);
+                Some(format!(
+                    "{}@{} ({})",
+                    package.name,
+                    package.version,
+                    reasons.first()?
+                ))
             }
-        }
+            _ => None,
+        })
+        .collect();
+    if !partly.is_empty() {
+        let listed: Vec<&str> = partly.iter().map(String::as_str).collect();
+        notes.push(format!(
+            "{} package(s) ship more than their imports reach, for code that finds files or modules by computed names: {}",
+            partly.len(),
+            crate::model::first_few(&listed)
+        ));
     }
 
     let index: std::collections::HashMap<&str, usize> = inventory

@@ -228,6 +228,32 @@ struct Tracer<'a> {
     index: HashMap<&'a str, usize>,
     trace: Trace,
     next: Vec<usize>,
+    /// The package names the user's reached files hold as strings (`app.set("view engine",
+    /// "ejs")`), with the file: a package's computed `require` may be given them.
+    user_names: Vec<(usize, Vec<String>)>,
+    /// A package's reached code requires a computed name (`require(mod)`).
+    loads_by_name: bool,
+    /// The user's names have been reached (then each newly reached user file's are at once).
+    named_users: bool,
+}
+
+/// What part of a folder a computed path can reach.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// What `require` loads: scripts, JSON, addons.
+    Code,
+    /// What a file read finds: anything but scripts.
+    Data,
+}
+
+impl Part {
+    fn holds(self, path: &str) -> bool {
+        let code = is_script(path) || path.ends_with(".json") || path.ends_with(".node");
+        match self {
+            Part::Code => code,
+            Part::Data => !is_script(path),
+        }
+    }
 }
 
 impl Tracer<'_> {
@@ -244,8 +270,9 @@ impl Tracer<'_> {
         }
         self.trace.reached.insert(file, from);
         let path = &self.files[file].path;
-        if is_binary(path) {
-            let reason = format!("{path}: native or WebAssembly code, located at run time");
+        if is_binary(path) && !path.ends_with(".wasm") {
+            // A native addon may load libraries beside it by paths its compiled code holds.
+            let reason = format!("{path}: native code, which may load files beside it");
             self.whole(self.unit(file), reason, Some(file));
         }
         if is_script(path) && self.files[file].link_target.is_none() {
@@ -271,6 +298,72 @@ impl Tracer<'_> {
         }
     }
 
+    /// The files under an artifact folder that a computed path can reach (`part`), kept
+    /// within `bound` (the package's folder) when the folder climbs above it.
+    fn reach_part(&mut self, folder: &str, part: Part, bound: Option<&str>, from: usize) {
+        let folder = match bound {
+            Some(bound) if !folder.starts_with(bound) || folder.len() < bound.len() => bound,
+            _ => folder,
+        };
+        let prefix = if folder.is_empty() {
+            String::new()
+        } else {
+            format!("{folder}/")
+        };
+        let start = self
+            .files
+            .partition_point(|file| file.path.as_str() < prefix.as_str());
+        let inside: Vec<usize> = (start..self.files.len())
+            .take_while(|&i| self.files[i].path.starts_with(&prefix))
+            .filter(|&i| part.holds(&self.files[i].path))
+            .filter(|&i| self.files[i].owner == self.files[from].owner)
+            .collect();
+        for file in inside {
+            self.reach(file, Some(from));
+        }
+    }
+
+    /// Records why a unit ships more than its imports reach.
+    fn partly(&mut self, unit: TraceUnit, reason: String) {
+        let reasons = self.trace.partly.entry(unit).or_default();
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+
+    /// The folder of the package that owns `file`, if any.
+    fn package_folder(&self, file: usize) -> Option<&str> {
+        match self.files[file].owner {
+            Owner::Package(id) => Some(self.packages[id.0].path.as_str()),
+            Owner::User | Owner::Unowned => None,
+        }
+    }
+
+    /// Resolves bare names as a `require` in `file` would, and reaches what they name.
+    fn reach_names(
+        &mut self,
+        file: usize,
+        names: &[String],
+        resolvers: &[ResolverGeneric<ArtifactFs>],
+    ) {
+        let folder = self.root.join(parent(&self.files[file].path));
+        for name in names {
+            for resolver in resolvers {
+                if let Ok(resolution) = resolver.resolve(&folder, name) {
+                    let target = resolution
+                        .path()
+                        .strip_prefix(self.root)
+                        .ok()
+                        .and_then(|inside| inside.to_str())
+                        .and_then(|target| self.index.get(target).copied());
+                    if let Some(target) = target {
+                        self.reach(target, Some(file));
+                    }
+                }
+            }
+        }
+    }
+
     fn whole(&mut self, unit: TraceUnit, reason: String, from: Option<usize>) {
         if self.trace.whole.contains_key(&unit) {
             return;
@@ -288,22 +381,12 @@ impl Tracer<'_> {
         }
     }
 
-    /// A path the code names relative to its own folder.
-    fn asset(&mut self, file: usize, relative: &str, complete: bool) {
+    /// A path the code names relative to its own folder: that file, or everything under that
+    /// folder.
+    fn asset(&mut self, file: usize, relative: &str) {
         let folder = parent(&self.files[file].path);
         let joined = normalize(&join(folder, relative.trim_start_matches('/')));
         if joined.starts_with("..") {
-            return;
-        }
-        if !complete {
-            // Only a prefix is known: the folder it names is what may be read.
-            let named = if relative.ends_with('/') {
-                joined.as_str()
-            } else {
-                parent(&joined)
-            };
-            let named = named.to_string();
-            self.reach_folder(&named, file);
             return;
         }
         for candidate in [
@@ -363,13 +446,22 @@ impl Tracer<'_> {
                 self.trace.unresolved.push(format!("{path}: {specifier}"));
             }
         }
+        let bound = self.package_folder(file).map(str::to_string);
         for computed in &facts.computed {
+            // `require("./locale/" + name)`: the code under that folder.
             let named = normalize(&join(
                 parent(&path),
                 computed.prefix.trim_end_matches(|c| c != '/'),
             ));
             if !named.starts_with("..") {
-                self.reach_folder(&named, file);
+                self.reach_part(&named, Part::Code, bound.as_deref(), file);
+                self.partly(
+                    unit,
+                    format!(
+                        "{path}:{}: requires a computed name under {named}/, whose scripts ship",
+                        computed.site
+                    ),
+                );
             }
         }
         for site in &facts.dynamic {
@@ -377,21 +469,73 @@ impl Tracer<'_> {
                 continue;
             }
             let reason = format!("{path}:{site}: an import lamina cannot follow");
-            if unit == TraceUnit::User && self.trace.all_packages.is_none() {
-                // The user's code may load any package by a name lamina cannot see.
-                self.trace.all_packages = Some(reason.clone());
+            match (unit, bound.as_deref()) {
+                (TraceUnit::Package(_), Some(folder)) => {
+                    // A bare computed name: the package's own scripts, and the packages this
+                    // file (or the user's code) names, may be loaded; what they import is
+                    // traced, and nothing else of what the package depends on ships for it.
+                    self.reach_part(folder, Part::Code, Some(folder), file);
+                    self.reach_names(file, &facts.names, resolvers);
+                    self.loads_by_name = true;
+                    self.partly(
+                        unit,
+                        format!(
+                            "{reason}: its scripts ship, and the packages this file or your code names"
+                        ),
+                    );
+                }
+                _ => {
+                    if self.trace.all_packages.is_none() {
+                        // The user's code may load any package by a name lamina cannot see.
+                        self.trace.all_packages = Some(reason.clone());
+                    }
+                    self.whole(unit, reason, Some(file));
+                }
             }
-            self.whole(unit, reason, Some(file));
         }
         for asset in &facts.assets {
-            self.asset(file, &asset.path, asset.complete);
+            if asset.complete {
+                self.asset(file, &asset.path);
+            } else {
+                // Only a prefix is known: what that folder holds of the part used.
+                let joined = normalize(&join(parent(&path), asset.path.trim_start_matches('/')));
+                if joined.starts_with("..") {
+                    continue;
+                }
+                let named = if asset.path.ends_with('/') {
+                    joined.clone()
+                } else {
+                    parent(&joined).to_string()
+                };
+                let part = if asset.code { Part::Code } else { Part::Data };
+                self.reach_part(&named, part, bound.as_deref(), file);
+            }
         }
-        if let Some(site) = facts.locates.first() {
+        if let (Some(site), Some(folder)) = (facts.locates.first(), bound.as_deref()) {
+            // The file's own location, used in a way lamina cannot fold: a path built from it
+            // later may name any file of the package, but its scripts are loaded only by
+            // `require` (followed above). The user's own files ship anyway.
+            self.reach_part(folder, Part::Data, Some(folder), file);
+            self.partly(
+                unit,
+                format!(
+                    "{path}:{site}: finds files from its own location, so the package's files (not its scripts) ship"
+                ),
+            );
+        }
+        if let Some(site) = facts.evals.first() {
             self.whole(
                 unit,
-                format!("{path}:{site}: finds files at run time"),
+                format!("{path}:{site}: runs code lamina cannot read"),
                 Some(file),
             );
+        }
+        if unit == TraceUnit::User && !facts.names.is_empty() {
+            if self.named_users {
+                self.reach_names(file, &facts.names, resolvers);
+            } else {
+                self.user_names.push((file, facts.names.clone()));
+            }
         }
     }
 }
@@ -443,11 +587,26 @@ pub fn trace(
             .collect(),
         trace: Trace::default(),
         next: Vec::new(),
+        user_names: Vec::new(),
+        loads_by_name: false,
+        named_users: false,
     };
     if let Some(&start) = tracer.index.get(handler) {
         tracer.reach(start, None);
     }
-    while !tracer.next.is_empty() {
+    loop {
+        if tracer.next.is_empty() {
+            // Once a package requires computed names, the packages the user's code names
+            // (`app.set("view engine", "ejs")`) may be what it loads.
+            if tracer.named_users || !tracer.loads_by_name {
+                break;
+            }
+            tracer.named_users = true;
+            for (file, names) in std::mem::take(&mut tracer.user_names) {
+                tracer.reach_names(file, &names, &resolvers);
+            }
+            continue;
+        }
         let mut frontier = std::mem::take(&mut tracer.next);
         frontier.sort_unstable();
         frontier.dedup();

@@ -232,6 +232,9 @@ pub struct TraceReport {
     pub kept_files: usize,
     /// Why it is kept whole, with the file and line.
     pub reason: Option<String>,
+    /// `files`: why it ships more than its imports reach (the scripts a computed `require` can
+    /// name, the files a computed path can read), each with the file and line.
+    pub partly: Vec<String>,
 }
 
 /// What only a Python distribution has.
@@ -568,6 +571,18 @@ fn package_report(
             reason: match traced {
                 crate::model::Traced::Files => None,
                 crate::model::Traced::Whole(reason) => Some(reason.clone()),
+            },
+            partly: match traced {
+                crate::model::Traced::Files => inventory
+                    .trace()
+                    .and_then(|trace| {
+                        trace
+                            .partly
+                            .get(&crate::model::TraceUnit::Package(package.id))
+                    })
+                    .cloned()
+                    .unwrap_or_default(),
+                crate::model::Traced::Whole(_) => Vec::new(),
             },
         }),
     }

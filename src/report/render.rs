@@ -88,6 +88,39 @@ impl Report {
                 );
             }
         }
+        let partly: Vec<(&str, &PackageReport)> = self
+            .functions
+            .iter()
+            .flat_map(|function| {
+                function
+                    .slimming
+                    .iter()
+                    .flat_map(kept_partly)
+                    .map(move |package| (function.name.as_str(), package))
+            })
+            .collect();
+        if !partly.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n| function | kept partly (`--shake files`) | bytes | why |\n|---|---|---:|---|"
+            );
+            for (function, package) in partly {
+                let why = package
+                    .trace
+                    .as_ref()
+                    .and_then(|trace| trace.partly.first())
+                    .map_or("", String::as_str);
+                let _ = writeln!(
+                    out,
+                    "| {} | {}@{} | {} | {} |",
+                    markdown_cell(function),
+                    markdown_cell(&package.name),
+                    markdown_cell(&package.version),
+                    package.kept_bytes,
+                    markdown_cell(why)
+                );
+            }
+        }
         if !self.layers.is_empty() {
             let _ = writeln!(
                 out,
@@ -429,6 +462,24 @@ fn render_smoke(out: &mut String, smoke: &crate::smoke::SmokeReport) {
 }
 
 /// With `--shake files`: the five largest packages shipped whole, largest first.
+/// With `--shake files`: the five largest packages shipping more than their imports reach.
+fn kept_partly(slimming: &Slimming) -> Vec<&PackageReport> {
+    let mut partly: Vec<&PackageReport> = slimming
+        .packages
+        .iter()
+        .filter(|package| {
+            package.status == "kept"
+                && package
+                    .trace
+                    .as_ref()
+                    .is_some_and(|trace| !trace.partly.is_empty())
+        })
+        .collect();
+    partly.sort_by(|a, b| b.kept_bytes.cmp(&a.kept_bytes).then(a.path.cmp(&b.path)));
+    partly.truncate(5);
+    partly
+}
+
 fn kept_whole(slimming: &Slimming) -> Vec<&PackageReport> {
     let mut whole: Vec<&PackageReport> = slimming
         .packages

@@ -125,8 +125,19 @@ fn exports_targets_under_every_condition_are_followed() {
     assert!(!shipped.contains(&"node_modules/dual/extra.js".to_string()));
 }
 
+/// The shipped entries under `folder/`.
+fn shipped_under(built: &Built, folder: &str) -> Vec<String> {
+    entries(built)
+        .into_iter()
+        .filter(|entry| entry.starts_with(&format!("{folder}/")))
+        .collect()
+}
+
+/// The file's own location used in a way lamina cannot fold (`return __dirname`, and a path
+/// built from it elsewhere): the package's files may be read, but not its unreached scripts,
+/// and nothing of what it depends on ships for it.
 #[test]
-fn a_function_returning_dirname_keeps_its_package_whole() {
+fn a_function_returning_dirname_ships_its_package_files_but_not_its_unreached_scripts() {
     let fixture = Fixture::new(
         "styles",
         json!({ "name": "styles", "dependencies": { "theme": "1" } }),
@@ -134,26 +145,41 @@ fn a_function_returning_dirname_keeps_its_package_whole() {
     fixture
         .file(
             "index.js",
-            "const fs = require('fs');\nconst theme = require('theme');\nexports.handler = async () => fs.readFileSync(theme.root() + '/css/main.css', 'utf8');\n",
+            "const fs = require('fs');\nconst theme = require('theme');\nexports.handler = async () => fs.readFileSync(theme.root() + '/../css/main.css', 'utf8');\n",
         )
-        .manifest("node_modules/theme", json!({ "name": "theme", "version": "1.0.0" }))
-        .file("node_modules/theme/index.js", "exports.root = function () { return __dirname; };\n")
-        .file("node_modules/theme/css/main.css", "body { color: red }\n");
+        .manifest(
+            "node_modules/theme",
+            json!({ "name": "theme", "version": "1.0.0", "main": "lib/index.js", "dependencies": { "colors": "1" } }),
+        )
+        .file("node_modules/theme/lib/index.js", "exports.root = function () { return __dirname; };\n")
+        .file("node_modules/theme/lib/unused.js", "module.exports = 1;\n")
+        .file("node_modules/theme/css/main.css", "body { color: red }\n")
+        .manifest("node_modules/colors", json!({ "name": "colors", "version": "1.0.0" }))
+        .file("node_modules/colors/index.js", "module.exports = 'red';\n");
     let built = build_and_run(&fixture, "index.js");
     let trace = trace_of(&built, "node_modules/theme");
-    assert_eq!(trace["mode"], "whole");
-    assert!(
-        trace["reason"]
-            .as_str()
-            .unwrap()
-            .contains("node_modules/theme/index.js:1:"),
-        "{trace}"
+    assert_eq!(trace["mode"], "files", "{trace}");
+    assert_eq!(
+        shipped_under(&built, "node_modules/theme"),
+        [
+            "node_modules/theme/css/main.css",
+            "node_modules/theme/lib/index.js",
+            "node_modules/theme/package.json",
+        ]
     );
-    assert!(entries(&built).contains(&"node_modules/theme/css/main.css".to_string()));
+    assert!(shipped_under(&built, "node_modules/colors").is_empty());
+    let notes = built.function()["notes"].to_string();
+    assert!(
+        notes.contains("theme@1.0.0 (node_modules/theme/lib/index.js:1:"),
+        "{notes}"
+    );
 }
 
+/// An aliased `require` given a computed name (moment's locales): every script of the package
+/// may be loaded, so they ship and are traced, but its data files and what it declares and
+/// never requires do not.
 #[test]
-fn an_aliased_require_of_computed_locales_keeps_its_package_whole() {
+fn an_aliased_require_of_computed_locales_ships_the_package_scripts_only() {
     let fixture = Fixture::new(
         "locales",
         json!({ "name": "locales", "dependencies": { "dates": "1" } }),
@@ -165,27 +191,74 @@ fn an_aliased_require_of_computed_locales_keeps_its_package_whole() {
         )
         .manifest(
             "node_modules/dates",
-            json!({ "name": "dates", "version": "1.0.0" }),
+            json!({ "name": "dates", "version": "1.0.0", "dependencies": { "extra": "1", "tz": "1" } }),
         )
         .file(
             "node_modules/dates/index.js",
             "var aliased = require;\nexports.load = (name) => aliased('./locale/' + name);\n",
         )
-        .file(
-            "node_modules/dates/locale/fr.js",
-            "module.exports = 'bonjour';\n",
-        )
-        .file(
-            "node_modules/dates/locale/de.js",
-            "module.exports = 'hallo';\n",
-        );
+        .file("node_modules/dates/locale/fr.js", "module.exports = 'bonjour';\n")
+        .file("node_modules/dates/locale/de.js", "module.exports = require('tz');\n")
+        .file("node_modules/dates/docs/guide.md", "# guide\n")
+        .manifest("node_modules/extra", json!({ "name": "extra", "version": "1.0.0" }))
+        .file("node_modules/extra/index.js", "module.exports = 1;\n")
+        .manifest("node_modules/tz", json!({ "name": "tz", "version": "1.0.0" }))
+        .file("node_modules/tz/index.js", "module.exports = 'hallo';\n");
     let built = build_and_run(&fixture, "index.js");
-    assert_eq!(trace_of(&built, "node_modules/dates")["mode"], "whole");
-    assert!(entries(&built).contains(&"node_modules/dates/locale/de.js".to_string()));
+    assert_eq!(trace_of(&built, "node_modules/dates")["mode"], "files");
+    assert_eq!(
+        shipped_under(&built, "node_modules/dates"),
+        [
+            "node_modules/dates/index.js",
+            "node_modules/dates/locale/de.js",
+            "node_modules/dates/locale/fr.js",
+            "node_modules/dates/package.json",
+        ]
+    );
+    // What a shipped script requires is traced; what the package only declares is not kept.
+    assert!(entries(&built).contains(&"node_modules/tz/index.js".to_string()));
+    assert!(shipped_under(&built, "node_modules/extra").is_empty());
 }
 
+/// A package's computed `require(mod)` (express's view engines): the packages the user's code
+/// names as strings (`app.set("view engine", "ejs")`) may be what it loads, so they ship.
 #[test]
-fn wasm_located_through_dirname_keeps_its_package_whole() {
+fn a_computed_require_in_a_package_reaches_the_packages_the_user_names() {
+    let fixture = Fixture::new(
+        "views",
+        json!({ "name": "views", "dependencies": { "web": "1", "ejs": "1", "pug": "1" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "const web = require('web');\nconst app = web();\napp.set('view engine', 'ejs');\nexports.handler = async () => app.render('x');\n",
+        )
+        .manifest("node_modules/web", json!({ "name": "web", "version": "1.0.0" }))
+        .file(
+            "node_modules/web/index.js",
+            "module.exports = () => { const settings = {}; return { set: (k, v) => { settings[k] = v; }, render: (view) => require(settings['view engine']).render(view) }; };\n",
+        )
+        .manifest("node_modules/ejs", json!({ "name": "ejs", "version": "1.0.0" }))
+        .file("node_modules/ejs/index.js", "exports.render = (view) => 'ejs:' + view;\n")
+        .manifest("node_modules/pug", json!({ "name": "pug", "version": "1.0.0" }))
+        .file("node_modules/pug/index.js", "exports.render = (view) => 'pug:' + view;\n");
+    let built = build_and_run(&fixture, "index.js");
+    let shipped = entries(&built);
+    assert!(
+        shipped.contains(&"node_modules/ejs/index.js".to_string()),
+        "{shipped:?}"
+    );
+    assert!(
+        shipped_under(&built, "node_modules/pug").is_empty(),
+        "{shipped:?}"
+    );
+    assert_eq!(trace_of(&built, "node_modules/web")["mode"], "files");
+}
+
+/// A path built from `__dirname` with a computed tail (`__dirname + "/" + name`) reads files
+/// of that folder: its non-script files ship, not its scripts.
+#[test]
+fn wasm_located_through_dirname_ships_the_folder_files_not_its_scripts() {
     let fixture = Fixture::new(
         "wasm",
         json!({ "name": "wasm", "dependencies": { "engine": "1" } }),
@@ -198,11 +271,53 @@ fn wasm_located_through_dirname_keeps_its_package_whole() {
             "const fs = require('fs');\nconst name = 'engine' + '.wasm';\nexports.size = () => fs.readFileSync(__dirname + '/' + name).length;\n",
         )
         .file("node_modules/engine/engine.wasm", "\0asm-not-really")
+        .file("node_modules/engine/engine.asm.js", "module.exports = 1;\n")
         .file("node_modules/engine/other/helper.js", "module.exports = 1;\n");
     let built = build_and_run(&fixture, "index.js");
     let trace = trace_of(&built, "node_modules/engine");
-    assert_eq!(trace["mode"], "whole", "{trace}");
-    assert!(entries(&built).contains(&"node_modules/engine/engine.wasm".to_string()));
+    assert_eq!(trace["mode"], "files", "{trace}");
+    assert_eq!(
+        shipped_under(&built, "node_modules/engine"),
+        [
+            "node_modules/engine/engine.wasm",
+            "node_modules/engine/index.js",
+            "node_modules/engine/package.json",
+        ]
+    );
+}
+
+/// `eval`/`new Function` of literal code that loads nothing (`new Function("return this")`,
+/// pg's `eval("new.target")`) changes nothing; of computed code, it keeps the package whole.
+#[test]
+fn eval_of_literal_code_keeps_nothing_whole_and_of_computed_code_keeps_the_package() {
+    let fixture = Fixture::new(
+        "evals",
+        json!({ "name": "evals", "dependencies": { "inert": "1", "runs": "1" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "const inert = require('inert');\nconst runs = require('runs');\nexports.handler = async () => [inert.global(), runs.run('1 + 1')];\n",
+        )
+        .manifest("node_modules/inert", json!({ "name": "inert", "version": "1.0.0" }))
+        .file(
+            "node_modules/inert/index.js",
+            "exports.global = () => typeof new Function('return this')();\n",
+        )
+        .file("node_modules/inert/unused.js", "module.exports = 1;\n")
+        .manifest("node_modules/runs", json!({ "name": "runs", "version": "1.0.0" }))
+        .file("node_modules/runs/index.js", "exports.run = (code) => eval(code);\n")
+        .file("node_modules/runs/unused.js", "module.exports = 1;\n");
+    let built = build_and_run(&fixture, "index.js");
+    assert_eq!(trace_of(&built, "node_modules/inert")["mode"], "files");
+    assert!(
+        shipped_under(&built, "node_modules/inert")
+            .iter()
+            .all(|entry| !entry.ends_with("unused.js"))
+    );
+    let runs = trace_of(&built, "node_modules/runs");
+    assert_eq!(runs["mode"], "whole", "{runs}");
+    assert!(entries(&built).contains(&"node_modules/runs/unused.js".to_string()));
 }
 
 #[test]

@@ -407,12 +407,12 @@ fn scan_names_the_next_step_worth_taking_with_what_it_saves() {
 fn shake_files_shows_the_packages_it_keeps_whole_and_why_in_text_and_markdown() {
     let fixture = Fixture::new(
         "wholes",
-        json!({ "name": "wholes", "dependencies": { "plugins": "1.0.0" } }),
+        json!({ "name": "wholes", "dependencies": { "plugins": "1.0.0", "loader": "1.0.0" } }),
     );
     fixture
         .file(
             "index.js",
-            "exports.handler = async () => require('plugins')('a');\n",
+            "exports.handler = async () => [require('plugins')('1'), require('loader')('./lib/a')];\n",
         )
         .manifest(
             "node_modules/plugins",
@@ -420,9 +420,18 @@ fn shake_files_shows_the_packages_it_keeps_whole_and_why_in_text_and_markdown() 
         )
         .file(
             "node_modules/plugins/index.js",
+            "module.exports = (code) => eval(code);\n",
+        )
+        .file("node_modules/plugins/lib/a.js", "module.exports = 'a';\n")
+        .manifest(
+            "node_modules/loader",
+            json!({ "name": "loader", "version": "1.0.0", "main": "index.js" }),
+        )
+        .file(
+            "node_modules/loader/index.js",
             "module.exports = (name) => require(name);\n",
         )
-        .file("node_modules/plugins/lib/a.js", "module.exports = 'a';\n");
+        .file("node_modules/loader/lib/a.js", "module.exports = 'a';\n");
     for (format, expected) in [
         ("text", "kept whole"),
         ("markdown", "kept whole (`--shake files`)"),
@@ -436,6 +445,17 @@ fn shake_files_shows_the_packages_it_keeps_whole_and_why_in_text_and_markdown() 
             text.contains(expected)
                 && text.contains("plugins@1.0.0")
                 && text.contains("node_modules/plugins/index.js:1"),
+            "{format}: {text}"
+        );
+        // A computed `require` keeps the package's scripts, not the package whole: said too.
+        let partly = match format {
+            "text" => "ship more than their imports reach",
+            _ => "kept partly (`--shake files`)",
+        };
+        assert!(
+            text.contains(partly)
+                && text.contains("loader@1.0.0")
+                && text.contains("node_modules/loader/index.js:1"),
             "{format}: {text}"
         );
     }
