@@ -178,6 +178,14 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// What Node's `process.arch` and `os.arch()` say on Lambda.
+    pub fn node_arch(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
     pub fn id(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64",

@@ -6,8 +6,8 @@ use oxc_allocator::Allocator;
 use oxc_ast::ast::{
     Argument, BinaryExpression, BinaryOperator, CallExpression, ExportAllDeclaration,
     ExportFromDeclaration, Expression, IdentifierReference, ImportDeclaration, ImportExpression,
-    MemberExpression, NewExpression, TSExternalModuleReference, TemplateLiteral, UnaryExpression,
-    UnaryOperator, VariableDeclarator,
+    LogicalOperator, MemberExpression, NewExpression, TSExternalModuleReference, TemplateLiteral,
+    UnaryExpression, UnaryOperator, VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_parser::Parser;
@@ -69,8 +69,21 @@ pub struct FileImports {
     pub names: Vec<String>,
 }
 
+/// What Lambda's Node says of the platform, folded into constants when the tracer reads a
+/// file: `process.platform` (and `os.platform()`) is `"linux"`, `process.arch` (and
+/// `os.arch()`) the function's. Branches for other platforms are then not followed.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub arch: &'static str,
+}
+
 /// Parses `source` (named `file_name`, whose extension picks the dialect) and extracts imports.
 pub fn extract(file_name: &str, source: &str) -> FileImports {
+    extract_on(file_name, source, None)
+}
+
+/// `extract`, following only the branches `target` takes where a condition tests the platform.
+pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> FileImports {
     let base = SourceType::from_path(file_name).unwrap_or_default();
     // Plain `.js` may be a CommonJS script that is not valid as a module, or the reverse.
     let attempts = [base, base.with_script(true), base.with_module(true)];
@@ -90,6 +103,7 @@ pub fn extract(file_name: &str, source: &str) -> FileImports {
             source,
             imports: FileImports::default(),
             constants: module_constants(&parsed.program),
+            target,
         };
         collector.visit_program(&parsed.program);
         collector.imports.names.sort();
@@ -107,6 +121,14 @@ struct Collector<'s> {
     imports: FileImports,
     /// Module-level `const NAME = "text"`: `require(NAME)` loads `text`.
     constants: std::collections::HashMap<String, String>,
+    target: Option<Target>,
+}
+
+/// A value a condition folds to.
+#[derive(Debug, PartialEq, Eq)]
+enum Value {
+    Text(String),
+    Bool(bool),
 }
 
 /// The string constants a module declares at its top level (`const JS_YAML_DEP = "js-yaml"`).
@@ -170,6 +192,87 @@ struct Folded {
 }
 
 impl Collector<'_> {
+    /// What an expression evaluates to on Lambda, when it is a platform fact, a literal, or a
+    /// comparison or logic of those.
+    fn value(&self, expression: &Expression) -> Option<Value> {
+        let target = self.target?;
+        let platform_fact = |object: &Expression, property: &str| {
+            match property {
+                "platform" => Some("linux"),
+                "arch" => Some(target.arch),
+                _ => None,
+            }
+            .filter(|_| is_identifier(object, "process") || is_identifier(object, "os"))
+        };
+        match expression {
+            Expression::StringLiteral(literal) => Some(Value::Text(literal.value.to_string())),
+            Expression::BooleanLiteral(literal) => Some(Value::Bool(literal.value)),
+            Expression::ParenthesizedExpression(inner) => self.value(&inner.expression),
+            // `process.platform`, `process.arch`.
+            Expression::StaticMemberExpression(member)
+                if is_identifier(&member.object, "process") =>
+            {
+                platform_fact(&member.object, member.property.name.as_str())
+                    .map(|fact| Value::Text(fact.to_string()))
+            }
+            // `os.platform()`, `os.arch()`.
+            Expression::CallExpression(call) if call.arguments.is_empty() => match &call.callee {
+                Expression::StaticMemberExpression(member)
+                    if is_identifier(&member.object, "os") =>
+                {
+                    platform_fact(&member.object, member.property.name.as_str())
+                        .map(|fact| Value::Text(fact.to_string()))
+                }
+                _ => None,
+            },
+            Expression::BinaryExpression(binary) => {
+                let equal = match binary.operator {
+                    BinaryOperator::StrictEquality | BinaryOperator::Equality => true,
+                    BinaryOperator::StrictInequality | BinaryOperator::Inequality => false,
+                    _ => return None,
+                };
+                let (Some(Value::Text(left)), Some(Value::Text(right))) =
+                    (self.value(&binary.left), self.value(&binary.right))
+                else {
+                    return None;
+                };
+                Some(Value::Bool((left == right) == equal))
+            }
+            Expression::UnaryExpression(unary) if unary.operator == UnaryOperator::LogicalNot => {
+                match self.value(&unary.argument)? {
+                    Value::Bool(value) => Some(Value::Bool(!value)),
+                    Value::Text(_) => None,
+                }
+            }
+            Expression::LogicalExpression(logical) => {
+                let left = self.condition(&logical.left);
+                let right = self.condition(&logical.right);
+                match logical.operator {
+                    LogicalOperator::And => match (left, right) {
+                        (Some(false), _) | (_, Some(false)) => Some(Value::Bool(false)),
+                        (Some(true), Some(true)) => Some(Value::Bool(true)),
+                        _ => None,
+                    },
+                    LogicalOperator::Or => match (left, right) {
+                        (Some(true), _) | (_, Some(true)) => Some(Value::Bool(true)),
+                        (Some(false), Some(false)) => Some(Value::Bool(false)),
+                        _ => None,
+                    },
+                    LogicalOperator::Coalesce => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// A condition's value on Lambda, when it folds.
+    fn condition(&self, expression: &Expression) -> Option<bool> {
+        match self.value(expression)? {
+            Value::Bool(value) => Some(value),
+            Value::Text(_) => None,
+        }
+    }
+
     fn site(&self, span: Span) -> String {
         let end = (span.start as usize).min(self.source.len());
         let line = self.source[..end].bytes().filter(|&b| b == b'\n').count() + 1;
@@ -487,7 +590,97 @@ fn binds_own_location(declarator: &VariableDeclarator) -> bool {
     }
 }
 
+/// Whether control leaves a `switch` case at its end (`break`, `return`, `throw`,
+/// `continue`) rather than falling through to the next.
+fn ends_case(statements: &[oxc_ast::ast::Statement]) -> bool {
+    use oxc_ast::ast::Statement;
+    match statements.last() {
+        Some(
+            Statement::BreakStatement(_)
+            | Statement::ReturnStatement(_)
+            | Statement::ThrowStatement(_)
+            | Statement::ContinueStatement(_),
+        ) => true,
+        Some(Statement::BlockStatement(block)) => ends_case(&block.body),
+        _ => false,
+    }
+}
+
 impl<'a> Visit<'a> for Collector<'_> {
+    fn visit_if_statement(&mut self, statement: &oxc_ast::ast::IfStatement<'a>) {
+        match self.condition(&statement.test) {
+            // `if (process.platform === "darwin")`: only the branch Lambda takes runs.
+            Some(true) => self.visit_statement(&statement.consequent),
+            Some(false) => {
+                if let Some(alternate) = &statement.alternate {
+                    self.visit_statement(alternate);
+                }
+            }
+            None => walk::walk_if_statement(self, statement),
+        }
+    }
+
+    fn visit_conditional_expression(
+        &mut self,
+        expression: &oxc_ast::ast::ConditionalExpression<'a>,
+    ) {
+        match self.condition(&expression.test) {
+            Some(true) => self.visit_expression(&expression.consequent),
+            Some(false) => self.visit_expression(&expression.alternate),
+            None => walk::walk_conditional_expression(self, expression),
+        }
+    }
+
+    fn visit_logical_expression(&mut self, expression: &oxc_ast::ast::LogicalExpression<'a>) {
+        // `isDarwin && require("fsevents")`: the right side runs only if the left lets it.
+        let skips = matches!(
+            (expression.operator, self.condition(&expression.left)),
+            (LogicalOperator::And, Some(false)) | (LogicalOperator::Or, Some(true))
+        );
+        if skips {
+            self.visit_expression(&expression.left);
+        } else {
+            walk::walk_logical_expression(self, expression);
+        }
+    }
+
+    fn visit_switch_statement(&mut self, statement: &oxc_ast::ast::SwitchStatement<'a>) {
+        let Some(Value::Text(value)) = self.value(&statement.discriminant) else {
+            walk::walk_switch_statement(self, statement);
+            return;
+        };
+        // `switch (process.platform)`: the case Lambda matches (else `default`), and the cases
+        // it falls through to. A case whose label does not fold could match: all are read.
+        let mut labels = Vec::new();
+        for case in &statement.cases {
+            match &case.test {
+                None => labels.push(None),
+                Some(test) => match self.value(test) {
+                    Some(Value::Text(label)) => labels.push(Some(label == value)),
+                    _ => {
+                        walk::walk_switch_statement(self, statement);
+                        return;
+                    }
+                },
+            }
+        }
+        let start = labels
+            .iter()
+            .position(|label| *label == Some(true))
+            .or_else(|| labels.iter().position(Option::is_none));
+        let Some(start) = start else {
+            return;
+        };
+        for case in &statement.cases[start..] {
+            for inner in &case.consequent {
+                self.visit_statement(inner);
+            }
+            if ends_case(&case.consequent) {
+                break;
+            }
+        }
+    }
+
     fn visit_import_declaration(&mut self, declaration: &ImportDeclaration<'a>) {
         if !declaration.import_kind.is_type() {
             self.imports
@@ -844,6 +1037,46 @@ mod tests {
         assert_eq!(up.locates.len(), 1);
         let cwd = extract("a.js", "fs.readFileSync(process.cwd() + '/x');");
         assert_eq!(cwd.cwd.len(), 1);
+    }
+
+    #[test]
+    fn platform_branches_lambda_does_not_take_are_not_followed() {
+        let source = "
+if (process.platform === 'darwin') { require('fsevents'); } else { require('inotify'); }
+const binding = process.arch === 'arm64' ? require('./arm.node') : require('./x64.node');
+const mac = process.platform === 'darwin' && require('mac-only');
+switch (process.platform) {
+  case 'win32': require('win'); break;
+  case 'linux': require('linux-a');
+  case 'freebsd': { require('linux-b'); break; }
+  case 'darwin': require('darwin'); break;
+  default: require('other');
+}
+switch (os.platform()) { case 'darwin': require('d2'); break; default: require('fallback'); }
+if (unknown) require('kept');
+if (process.platform !== 'win32' || x) require('also');
+if (!(process.platform === 'linux')) require('not-linux');
+";
+        let mut found = extract_on("a.js", source, Some(Target { arch: "x64" })).specifiers;
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "./x64.node",
+                "also",
+                "fallback",
+                "inotify",
+                "kept",
+                "linux-a",
+                "linux-b"
+            ]
+        );
+        let mut arm = extract_on("a.js", source, Some(Target { arch: "arm64" })).specifiers;
+        arm.retain(|specifier| specifier.ends_with(".node"));
+        assert_eq!(arm, ["./arm.node"]);
+        // Without a target (the package-level reading), every branch counts.
+        let all = extract("a.js", source).specifiers;
+        assert!(all.contains(&"fsevents".to_string()) && all.contains(&"win".to_string()));
     }
 
     #[test]

@@ -94,6 +94,7 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
             &packages,
             &handler.file,
             runtime,
+            options.arch,
         )?)
     } else {
         None

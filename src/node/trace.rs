@@ -547,8 +547,12 @@ pub fn trace(
     packages: &[Package],
     handler: &str,
     runtime: Runtime,
+    arch: crate::lambda::Arch,
 ) -> Result<Trace> {
     let started = Instant::now();
+    let target = imports::Target {
+        arch: arch.node_arch(),
+    };
     let fs = ArtifactFs::new(root, files);
     let mut condition_sets = vec![vec!["node", "require"], vec!["node", "import"]];
     if runtime.node_major() >= 20 {
@@ -618,7 +622,11 @@ pub fn trace(
                 let bytes = crate::input::read(&entry.source, Some(entry.bytes))?;
                 Ok((
                     file,
-                    imports::extract(&entry.path, &String::from_utf8_lossy(&bytes)),
+                    imports::extract_on(
+                        &entry.path,
+                        &String::from_utf8_lossy(&bytes),
+                        Some(target),
+                    ),
                 ))
             })
             .collect::<Result<_>>()?;

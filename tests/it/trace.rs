@@ -338,9 +338,19 @@ fn a_napi_style_platform_probe_keeps_the_native_package() {
         )
         .manifest("node_modules/@fast/core-linux-x64-gnu", json!({ "name": "@fast/core-linux-x64-gnu", "version": "1.0.0", "main": "core.linux-x64-gnu.node" }))
         .file("node_modules/@fast/core-linux-x64-gnu/core.linux-x64-gnu.node", "\x7fELF-not-really")
-        .file("node_modules/@fast/core-linux-x64-gnu/README.md", "docs");
+        .file("node_modules/@fast/core-linux-x64-gnu/README.md", "docs")
+        // Installed too (`npm install --force`, a lockfile from a Mac): Lambda's Node takes
+        // only the `linux` branch, so it does not ship.
+        .manifest("node_modules/@fast/core-darwin-arm64", json!({ "name": "@fast/core-darwin-arm64", "version": "1.0.0", "main": "core.darwin-arm64.node" }))
+        .file("node_modules/@fast/core-darwin-arm64/core.darwin-arm64.node", "mach-o-not-really");
     let built = build_and_run(&fixture, "index.js");
     let shipped = entries(&built);
+    assert!(
+        !shipped
+            .iter()
+            .any(|entry| entry.contains("core-darwin-arm64")),
+        "{shipped:?}"
+    );
     assert!(
         shipped
             .contains(&"node_modules/@fast/core-linux-x64-gnu/core.linux-x64-gnu.node".to_string()),
