@@ -1,6 +1,9 @@
 //! Invokes a Lambda Node.js handler locally and prints its JSON result: lamina's e2e tests run it before and after slimming.
 // Usage: node run-handler.mjs <function-dir> <handler-spec> <event.json>
+// With LAMINA_E2E_OPENED=FILE it also writes FILE: every file the run loaded or read
+// (record-opened.cjs says what counts), one absolute path a line, sorted.
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -8,6 +11,9 @@ import { pathToFileURL } from 'node:url';
 process.env.AWS_REGION ||= 'eu-west-1';
 
 async function main() {
+  if (process.env.LAMINA_E2E_OPENED) {
+    createRequire(import.meta.url)('./record-opened.cjs').record(path.resolve(process.env.LAMINA_E2E_OPENED));
+  }
   const [dir, spec, eventFile] = process.argv.slice(2);
   if (!dir || !spec || !eventFile) {
     throw Object.assign(new Error('usage: run-handler.mjs <function-dir> <handler-spec> <event.json>'), {

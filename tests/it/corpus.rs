@@ -425,19 +425,20 @@ fn answers_the_same(app: &App, mode: &str) -> Slimmed {
         expected == actual,
         "{name} (--shake {mode}) answers differently after slimming\n--- unslimmed\n{expected}--- from the zip\n{actual}"
     );
-    if app.is_python() && mode == "files" {
-        // The tracer's invariant: every file of the function the unslimmed run opened or
-        // imported ships.
+    if mode == "files" {
+        // The tracer's invariant: every file of the function the unslimmed run opened,
+        // imported or loaded ships.
         let opened = tmp.path().join("opened.txt");
         let package = input.join("package");
-        let extra = package.is_dir().then_some(package.as_path());
+        let extra = (app.is_python() && package.is_dir()).then_some(package.as_path());
         let mut command = app.command(&input, extra);
         install::handler_output(
             &command.env("LAMINA_E2E_OPENED", &opened).output().unwrap(),
             name,
             &input,
         );
-        let missing = install::opened_but_missing(&opened, &input, &task);
+        let dependencies = app.is_python().then_some("package");
+        let missing = install::opened_but_missing(&opened, &input, &task, dependencies);
         assert!(
             missing.is_empty(),
             "{name}: files the handler opened do not ship with --shake files: {missing:?}"

@@ -484,7 +484,7 @@ fn traced_apps_answer_the_same_and_ship_every_file_the_handler_opens() {
             expected == actual,
             "{name} answers differently after --shake files\n--- unslimmed\n{expected}--- from the zip\n{actual}"
         );
-        let missing = install::opened_but_missing(&opened, &input, &task);
+        let missing = install::opened_but_missing(&opened, &input, &task, Some("package"));
         assert!(
             missing.is_empty(),
             "{name}: files the handler opened do not ship with --shake files: {missing:?}"

@@ -173,11 +173,19 @@ pub fn total_file_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// The files of the function folder `input` listed in `opened` (written by
-/// `testdata/py-apps/run_handler.py` with `LAMINA_E2E_OPENED`: what the handler opened or
-/// imported) that are not in the unzipped artifact `task`; the dependencies folder `package/`
-/// ships at the artifact's root, and pycs under `__pycache__` follow their source.
-pub fn opened_but_missing(opened: &Path, input: &Path, task: &Path) -> Vec<String> {
+/// The files of the function folder `input` listed in `opened` that are not in the unzipped
+/// artifact `task`. `opened` is what a runner wrote with `LAMINA_E2E_OPENED`: what the handler
+/// opened or imported (`testdata/py-apps/run_handler.py`) or loaded and read
+/// (`testdata/apps/run-handler.mjs`). `dependencies` is the folder whose contents ship at the
+/// artifact's root (`Some("package")` for a Python function's dependencies folder); anything
+/// else, `node_modules` included, ships at the same path. Pycs under `__pycache__` follow their
+/// source and are not counted.
+pub fn opened_but_missing(
+    opened: &Path,
+    input: &Path,
+    task: &Path,
+    dependencies: Option<&str>,
+) -> Vec<String> {
     let root = input.canonicalize().unwrap();
     fs_err::read_to_string(opened)
         .unwrap()
@@ -196,8 +204,8 @@ pub fn opened_but_missing(opened: &Path, input: &Path, task: &Path) -> Vec<Strin
                 .strip_prefix(&root)
                 .ok()?
                 .to_path_buf();
-            let shipped = inside
-                .strip_prefix("package")
+            let shipped = dependencies
+                .and_then(|folder| inside.strip_prefix(folder).ok())
                 .unwrap_or(&inside)
                 .to_path_buf();
             (!task.join(&shipped).is_file()).then(|| shipped.display().to_string())

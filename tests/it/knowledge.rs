@@ -177,10 +177,11 @@ fn prove(proof: &str) {
         assert_eq!(expected, actual, "{proof}: {module} answers differently");
         // `np.lookfor` lists each package's folder and imports what it finds, test suites
         // too, which `py/test-folder` drops in every mode.
-        let missing: Vec<String> = install::opened_but_missing(&opened, &input, &task)
-            .into_iter()
-            .filter(|path| !path.split('/').any(|part| part == "tests"))
-            .collect();
+        let missing: Vec<String> =
+            install::opened_but_missing(&opened, &input, &task, Some("package"))
+                .into_iter()
+                .filter(|path| !path.split('/').any(|part| part == "tests"))
+                .collect();
         assert!(
             missing.is_empty(),
             "{proof}: {module} opened files that do not ship: {missing:?}"

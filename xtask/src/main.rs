@@ -1,5 +1,6 @@
 //! Project automation behind `cargo xtask`: `bench` measures lamina beside Info-ZIP `zip` and
-//! `npm prune` on real installed apps, in the same run, and writes the ratios to `target/bench/`;
+//! `npm prune` on real installed apps, in the same run, and writes the ratios to `target/bench/`
+//! (Node: `--shake files` against a zip of exactly the files the handler loads or reads);
 //! for the Python apps, handler import time from the artifact against the unslimmed folder.
 //! `golden` records what a lamina binary writes for the test inputs, and compares two records.
 
@@ -125,18 +126,35 @@ fn folder_size(dir: &Path) -> Result<(u64, u64)> {
     Ok((bytes, files))
 }
 
-/// Installs an app from its committed lockfile into `target/bench/apps/<name>-<hash>/<name>`,
-/// once per content (the hash covers every committed file of the app).
-fn install(app: &Path) -> Result<PathBuf> {
-    let name = app.file_name().unwrap().to_string_lossy().to_string();
-    let mut listing = Vec::new();
-    for entry in fs_err::read_dir(app)? {
-        let entry = entry?;
-        if entry.path().is_file() {
-            listing.push((entry.file_name(), fs_err::read(entry.path())?));
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &Path, prefix: &Path, into: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<_> = fs_err::read_dir(dir)?.flatten().collect();
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let relative = prefix.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            files(&entry.path(), &relative, into)?;
+        } else {
+            into.push(relative);
         }
     }
-    listing.sort();
+    Ok(())
+}
+
+/// Installs an app from its committed lockfile into `target/bench/apps/<name>-<hash>/<name>`,
+/// once per content (the hash covers every committed file of the app, in its folders too:
+/// `views/` templates, `event.json`).
+fn install(app: &Path) -> Result<PathBuf> {
+    let name = app.file_name().unwrap().to_string_lossy().to_string();
+    let mut relative = Vec::new();
+    files(app, Path::new(""), &mut relative)?;
+    let mut listing = Vec::new();
+    for file in relative {
+        // An installed copy left inside the source folder is not the app.
+        if !file.starts_with("node_modules") {
+            listing.push((file.clone(), fs_err::read(app.join(&file))?));
+        }
+    }
     let digest = {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -153,7 +171,9 @@ fn install(app: &Path) -> Result<PathBuf> {
     let _ = fs_err::remove_dir_all(&slot);
     fs_err::create_dir_all(&dir)?;
     for (file, contents) in &listing {
-        fs_err::write(dir.join(file), contents)?;
+        let path = dir.join(file);
+        fs_err::create_dir_all(path.parent().expect("a file has a folder"))?;
+        fs_err::write(path, contents)?;
     }
     eprintln!("installing {name} (npm ci)...");
     run(Command::new("npm")
@@ -411,7 +431,11 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
     eprintln!("benchmarking {name}...");
     let _ = fs_err::remove_dir_all(work);
     fs_err::create_dir_all(work)?;
-    let (mut row, _) = timings(lamina, &dir, work, runs)?;
+    let (mut row, function) = timings(lamina, &dir, work, runs)?;
+    let handler = function["handler"]
+        .as_str()
+        .context("the report names no handler")?;
+    let opened_bytes = opened_zip(&dir, handler, work)?;
 
     // `--shake files`: the file-level tracer beside the package-level build.
     let mut traced = Vec::new();
@@ -462,12 +486,66 @@ fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<Valu
             "files_build_seconds": median(traced),
             "trace_seconds": traced_function["trace_seconds"],
             "trace_parsed_files": traced_function["trace_parsed_files"],
+            "opened_bytes": opened_bytes,
         })
         .as_object()
         .expect("an object")
         .clone(),
     );
     Ok(Value::Object(row))
+}
+
+/// Runs the handler on its `event.json` (`{}` for an app without one) from the unslimmed folder
+/// with `testdata/apps/run-handler.mjs`, which lists every file it loads or reads
+/// (`LAMINA_E2E_OPENED`), and zips exactly those of the function; returns the zip's bytes.
+fn opened_zip(dir: &Path, handler: &str, work: &Path) -> Result<u64> {
+    let listing = work.join("opened.txt");
+    let mut event = dir.join("event.json");
+    if !event.is_file() {
+        event = work.join("event.json");
+        fs_err::write(&event, "{}")?;
+    }
+    run(Command::new("node")
+        .arg(workspace().join("testdata/apps/run-handler.mjs"))
+        .arg(dir)
+        .arg(handler)
+        .arg(&event)
+        .env("LAMINA_E2E_OPENED", &listing)
+        .stdout(Stdio::null()))?;
+    zip_listed(&listing, dir, None, work)
+}
+
+/// Copies the files of the function folder `dir` that `listing` names (one absolute path a
+/// line, as the runners write with `LAMINA_E2E_OPENED`) to `work/opened`, the contents of
+/// `dependencies` (a Python function's `package/`) at the root as lamina lays them out, and
+/// zips them with Info-ZIP `zip -r -X`, as the other baselines; returns the zip's bytes.
+fn zip_listed(listing: &Path, dir: &Path, dependencies: Option<&str>, work: &Path) -> Result<u64> {
+    let folder = work.join("opened");
+    let _ = fs_err::remove_dir_all(&folder);
+    fs_err::create_dir_all(&folder)?;
+    for line in fs_err::read_to_string(listing)?.lines() {
+        let path = Path::new(line);
+        let Ok(inside) = path.strip_prefix(dir) else {
+            continue;
+        };
+        if !path.is_file() {
+            continue;
+        }
+        let shipped = dependencies
+            .and_then(|site| inside.strip_prefix(site).ok())
+            .unwrap_or(inside);
+        let to = folder.join(shipped);
+        fs_err::create_dir_all(to.parent().expect("a file has a folder"))?;
+        fs_err::copy(path, &to)?;
+    }
+    let zip = work.join("opened.zip");
+    let _ = fs_err::remove_file(&zip);
+    run(Command::new("zip")
+        .args(["-q", "-r", "-X"])
+        .arg(&zip)
+        .arg(".")
+        .current_dir(&folder))?;
+    Ok(fs_err::metadata(&zip)?.len())
 }
 
 fn report(rows: &[Value], python_rows: &[Value]) -> Result<()> {
@@ -497,14 +575,16 @@ fn report(rows: &[Value], python_rows: &[Value]) -> Result<()> {
             f(row, "lamina_peak_rss_kib") / 1024.0,
         ));
     }
-    table.push_str("\n| app | deps zip MB | files zip MB | files ÷ deps | files kept | trace s | parsed files | files build s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    table.push_str("\n| app | deps zip MB | files zip MB | opened files MB | files ÷ deps | files ÷ opened | files kept | trace s | parsed files | files build s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for row in rows {
         table.push_str(&format!(
-            "| {} | {:.2} | {:.2} | {:.2} | {} | {:.3} | {} | {:.3} |\n",
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {:.3} | {} | {:.3} |\n",
             row["app"].as_str().unwrap_or_default(),
             mb(f(row, "lamina_bytes")),
             mb(f(row, "files_bytes")),
+            mb(f(row, "opened_bytes")),
             f(row, "files_bytes") / f(row, "lamina_bytes"),
+            f(row, "files_bytes") / f(row, "opened_bytes"),
             row["files_kept_files"],
             f(row, "trace_seconds"),
             row["trace_parsed_files"],

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::{median, run, timings, workspace};
+use crate::{files, median, run, timings, workspace, zip_listed};
 
 /// `(major, minor)` of the local `python3`: it names the wheels pip installs, and it imports
 /// the handlers.
@@ -31,21 +31,6 @@ pub fn apps() -> Result<Vec<PathBuf>> {
         .collect();
     apps.sort();
     Ok(apps)
-}
-
-/// Every file under `dir`, relative, sorted.
-fn files(dir: &Path, prefix: &Path, into: &mut Vec<PathBuf>) -> Result<()> {
-    let mut entries: Vec<_> = fs_err::read_dir(dir)?.flatten().collect();
-    entries.sort_by_key(|entry| entry.file_name());
-    for entry in entries {
-        let relative = prefix.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            files(&entry.path(), &relative, into)?;
-        } else {
-            into.push(relative);
-        }
-    }
-    Ok(())
 }
 
 /// Installs an app with `pip install --target package` (the end-to-end tests' command: pinned
@@ -234,7 +219,7 @@ pub fn bench_one(lamina: &Path, dir: &Path, work: &Path, runs: usize) -> Result<
 /// Runs the handler on its `event.json` from the unslimmed folder with
 /// `testdata/py-apps/run_handler.py`, which lists every file it opens or imports
 /// (`LAMINA_E2E_OPENED`), and zips exactly those of the function (its dependencies folder
-/// `site` at the root, as lamina lays them out) with `zip -r -X`; returns the zip's bytes.
+/// `site` at the root, as lamina lays them out); returns the zip's bytes.
 fn opened_zip(dir: &Path, site: &str, handler: &str, work: &Path) -> Result<u64> {
     let listing = work.join("opened.txt");
     run(Command::new("python3")
@@ -246,29 +231,7 @@ fn opened_zip(dir: &Path, site: &str, handler: &str, work: &Path) -> Result<u64>
         .arg(dir.join(site))
         .env("LAMINA_E2E_OPENED", &listing)
         .stdout(Stdio::null()))?;
-    let folder = work.join("opened");
-    let _ = fs_err::remove_dir_all(&folder);
-    for line in fs_err::read_to_string(&listing)?.lines() {
-        let path = Path::new(line);
-        let Ok(inside) = path.strip_prefix(dir) else {
-            continue;
-        };
-        if !path.is_file() {
-            continue;
-        }
-        let shipped = inside.strip_prefix(site).unwrap_or(inside);
-        let to = folder.join(shipped);
-        fs_err::create_dir_all(to.parent().expect("a file has a folder"))?;
-        fs_err::copy(path, &to)?;
-    }
-    let zip = work.join("opened.zip");
-    let _ = fs_err::remove_file(&zip);
-    run(Command::new("zip")
-        .args(["-q", "-r", "-X"])
-        .arg(&zip)
-        .arg(".")
-        .current_dir(&folder))?;
-    Ok(fs_err::metadata(&zip)?.len())
+    zip_listed(&listing, dir, Some(site), work)
 }
 
 /// The Python table of the bench's output.
