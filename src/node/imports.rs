@@ -48,6 +48,13 @@ pub struct Computed {
 pub struct FileImports {
     /// Every static specifier (`express`, `./lib`, `node:fs`).
     pub specifiers: Vec<String>,
+    /// The specifiers `require` (or `require.resolve`) loads: resolved under `require`
+    /// conditions only, so an ES-module twin of a CommonJS file is not reached. Empty for
+    /// TypeScript, whose `import` may be compiled to either.
+    pub required: Vec<String>,
+    /// The specifiers `import` (static or `import()`) and `export … from` load: resolved under
+    /// `import` conditions only.
+    pub imported: Vec<String>,
     /// `line: code` of each import lamina cannot follow by name (computed or aliased).
     pub dynamic: Vec<String>,
     /// The computed imports of `dynamic` that stay under a relative folder.
@@ -104,6 +111,8 @@ pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> File
             imports: FileImports::default(),
             constants: module_constants(&parsed.program),
             target,
+            typescript: source_type.is_typescript(),
+            aliases: require_aliases(&parsed.program),
         };
         collector.visit_program(&parsed.program);
         collector.imports.names.sort();
@@ -122,6 +131,11 @@ struct Collector<'s> {
     /// Module-level `const NAME = "text"`: `require(NAME)` loads `text`.
     constants: std::collections::HashMap<String, String>,
     target: Option<Target>,
+    /// TypeScript: an `import` may be compiled to a `require`.
+    typescript: bool,
+    /// Names only ever bound to `require` and only ever called (`aliasedRequire = require;
+    /// aliasedRequire("./locale/" + name)`, moment's): their calls are `require` calls.
+    aliases: std::collections::HashSet<String>,
 }
 
 /// A value a condition folds to.
@@ -171,6 +185,78 @@ fn module_constants(
         constants.remove(&name);
     }
     constants
+}
+
+/// The names a file binds only to `require` (`var load = require`, `load = require`) and
+/// uses only as a callee: calling one is calling `require`.
+fn require_aliases(program: &oxc_ast::ast::Program<'_>) -> std::collections::HashSet<String> {
+    let mut finder = AliasFinder::default();
+    finder.visit_program(program);
+    finder
+        .bound_to_require
+        .into_iter()
+        .filter(|name| !finder.other.contains(name) && finder.called.contains(name))
+        .collect()
+}
+
+/// What `require_aliases` counts.
+#[derive(Default)]
+struct AliasFinder {
+    /// Names assigned (or initialised to) `require`.
+    bound_to_require: std::collections::HashSet<String>,
+    /// Names used as a callee.
+    called: std::collections::HashSet<String>,
+    /// Names used any other way (passed on, assigned something else, read).
+    other: std::collections::HashSet<String>,
+}
+
+impl<'a> Visit<'a> for AliasFinder {
+    fn visit_variable_declarator(&mut self, declarator: &VariableDeclarator<'a>) {
+        if let Some(name) = declarator.id.get_identifier_name() {
+            match &declarator.init {
+                Some(init) if is_identifier(init, "require") => {
+                    self.bound_to_require.insert(name.to_string());
+                    return;
+                }
+                Some(_) => {
+                    self.other.insert(name.to_string());
+                }
+                None => {}
+            }
+        }
+        walk::walk_variable_declarator(self, declarator);
+    }
+
+    fn visit_assignment_expression(&mut self, assignment: &oxc_ast::ast::AssignmentExpression<'a>) {
+        if let oxc_ast::ast::AssignmentTarget::AssignmentTargetIdentifier(target) = &assignment.left
+        {
+            if is_identifier(&assignment.right, "require")
+                && assignment.operator == oxc_ast::ast::AssignmentOperator::Assign
+            {
+                self.bound_to_require.insert(target.name.to_string());
+                return;
+            }
+            self.other.insert(target.name.to_string());
+            self.visit_expression(&assignment.right);
+            return;
+        }
+        walk::walk_assignment_expression(self, assignment);
+    }
+
+    fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
+        if let Expression::Identifier(callee) = &call.callee {
+            self.called.insert(callee.name.to_string());
+            for argument in &call.arguments {
+                self.visit_argument(argument);
+            }
+            return;
+        }
+        walk::walk_call_expression(self, call);
+    }
+
+    fn visit_identifier_reference(&mut self, identifier: &IdentifierReference<'a>) {
+        self.other.insert(identifier.name.to_string());
+    }
 }
 
 /// How many times each name is bound in a file.
@@ -353,20 +439,32 @@ impl Collector<'_> {
         }
     }
 
+    /// Records a specifier, and whether `require` or `import` loads it.
+    fn specifier(&mut self, specifier: String, by_import: bool) {
+        if !self.typescript {
+            if by_import {
+                self.imports.imported.push(specifier.clone());
+            } else {
+                self.imports.required.push(specifier.clone());
+            }
+        }
+        self.imports.specifiers.push(specifier);
+    }
+
     /// Records what a `require`/`import()` argument loads.
-    fn load(&mut self, argument: Option<&Expression>, span: Span) {
+    fn load(&mut self, argument: Option<&Expression>, span: Span, by_import: bool) {
         let Some(argument) = argument else {
             self.dynamic(span);
             return;
         };
         if let Some(specifier) = Self::literal(argument) {
-            self.imports.specifiers.push(specifier);
+            self.specifier(specifier, by_import);
             return;
         }
         if let Expression::Identifier(identifier) = argument
             && let Some(specifier) = self.constants.get(identifier.name.as_str())
         {
-            self.imports.specifiers.push(specifier.clone());
+            self.specifier(specifier.clone(), by_import);
             return;
         }
         if let Some(folded) = self.fold(argument) {
@@ -683,46 +781,40 @@ impl<'a> Visit<'a> for Collector<'_> {
 
     fn visit_import_declaration(&mut self, declaration: &ImportDeclaration<'a>) {
         if !declaration.import_kind.is_type() {
-            self.imports
-                .specifiers
-                .push(declaration.source.value.to_string());
+            self.specifier(declaration.source.value.to_string(), true);
         }
     }
 
     fn visit_export_from_declaration(&mut self, declaration: &ExportFromDeclaration<'a>) {
         if !declaration.export_kind.is_type() {
-            self.imports
-                .specifiers
-                .push(declaration.source.value.to_string());
+            self.specifier(declaration.source.value.to_string(), true);
         }
     }
 
     fn visit_export_all_declaration(&mut self, declaration: &ExportAllDeclaration<'a>) {
         if !declaration.export_kind.is_type() {
-            self.imports
-                .specifiers
-                .push(declaration.source.value.to_string());
+            self.specifier(declaration.source.value.to_string(), true);
         }
     }
 
     fn visit_ts_external_module_reference(&mut self, reference: &TSExternalModuleReference<'a>) {
-        self.imports
-            .specifiers
-            .push(reference.expression.value.to_string());
+        self.specifier(reference.expression.value.to_string(), false);
     }
 
     fn visit_import_expression(&mut self, import: &ImportExpression<'a>) {
-        self.load(Some(&import.source), import.span);
+        self.load(Some(&import.source), import.span, true);
         if let Some(options) = &import.options {
             self.visit_expression(options);
         }
     }
 
     fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
-        if is_require_like(&call.callee) {
+        let aliased = matches!(&call.callee, Expression::Identifier(callee) if self.aliases.contains(callee.name.as_str()));
+        if aliased || is_require_like(&call.callee) {
             self.load(
                 call.arguments.first().and_then(Argument::as_expression),
                 call.span,
+                false,
             );
             // The callee is `require` itself: visiting it would count as an aliased require;
             // the first argument has been read.
@@ -788,7 +880,24 @@ impl<'a> Visit<'a> for Collector<'_> {
         walk::walk_template_literal(self, template);
     }
 
+    fn visit_assignment_expression(&mut self, assignment: &oxc_ast::ast::AssignmentExpression<'a>) {
+        // `aliasedRequire = require`, for an alias only ever called: its calls are followed.
+        if let oxc_ast::ast::AssignmentTarget::AssignmentTargetIdentifier(target) = &assignment.left
+            && self.aliases.contains(target.name.as_str())
+        {
+            return;
+        }
+        walk::walk_assignment_expression(self, assignment);
+    }
+
     fn visit_variable_declarator(&mut self, declarator: &VariableDeclarator<'a>) {
+        if declarator
+            .id
+            .get_identifier_name()
+            .is_some_and(|name| self.aliases.contains(name.as_str()))
+        {
+            return;
+        }
         if let Some(Expression::CallExpression(call)) = &declarator.init
             && is_identifier(&call.callee, "createRequire")
             && declarator
@@ -949,7 +1058,8 @@ mod tests {
     fn computed_and_aliased_requires_are_dynamic() {
         for source in [
             "const name = 'x'; require('./locale/' + name);",
-            "const load = require; load('x');",
+            "const load = require; load(name);",
+            "const load = require; register(load);",
             "import(`./${name}.js`);",
             "const r = createRequire(import.meta.url); r('x');",
             "require(name);",
@@ -1077,6 +1187,35 @@ if (!(process.platform === 'linux')) require('not-linux');
         // Without a target (the package-level reading), every branch counts.
         let all = extract("a.js", source).specifiers;
         assert!(all.contains(&"fsevents".to_string()) && all.contains(&"win".to_string()));
+    }
+
+    #[test]
+    fn require_and_import_are_told_apart_but_not_in_typescript() {
+        let source = "import a from 'a';\nexport * from 'b';\nconst c = require('c');\nconst d = await import('d');\nrequire.resolve('e');\n";
+        let found = extract("index.mjs", source);
+        assert_eq!(found.imported, ["a", "b", "d"]);
+        assert_eq!(found.required, ["c", "e"]);
+        let typescript = extract("index.ts", source);
+        assert!(typescript.imported.is_empty() && typescript.required.is_empty());
+        assert_eq!(typescript.specifiers.len(), 5);
+    }
+
+    #[test]
+    fn an_alias_of_require_that_is_only_called_is_require() {
+        // moment's locale loader.
+        let moment = extract(
+            "moment.js",
+            "function loadLocale(name) {\n  var aliasedRequire;\n  aliasedRequire = require;\n  aliasedRequire('./locale/' + name);\n}\nvar load = require;\nload('x');\n",
+        );
+        assert_eq!(moment.specifiers, ["x"]);
+        assert_eq!(moment.computed.len(), 1);
+        assert_eq!(moment.computed[0].prefix, "./locale/");
+        assert_eq!(moment.dynamic.len(), 1, "{:?}", moment.dynamic);
+        // Passed on, it is not followed.
+        let passed = extract("a.js", "var load = require;\nplugins.forEach(load);\n");
+        assert!(!passed.dynamic.is_empty());
+        let reassigned = extract("a.js", "var load = require;\nload = other;\nload('x');\n");
+        assert!(reassigned.specifiers.is_empty() && !reassigned.dynamic.is_empty());
     }
 
     #[test]

@@ -235,6 +235,8 @@ struct Tracer<'a> {
     loads_by_name: bool,
     /// The user's names have been reached (then each newly reached user file's are at once).
     named_users: bool,
+    /// Parallel to the resolvers: whether each resolves under `require` conditions.
+    requiring: Vec<bool>,
 }
 
 /// What part of a folder a computed path can reach.
@@ -411,8 +413,13 @@ impl Tracer<'_> {
     ) {
         let unit = self.unit(file);
         let path = self.files[file].path.clone();
+        let requiring = self.requiring.clone();
         let folder = self.root.join(parent(&path));
         for specifier in &facts.specifiers {
+            // `require` resolves under `require` conditions, `import` under `import` ones: a
+            // package's CommonJS and ES-module builds are twins, of which one loads.
+            let by_require = facts.required.contains(specifier);
+            let by_import = facts.imported.contains(specifier);
             if BINARY_LOADERS.contains(&package_name(specifier)) {
                 self.whole(
                     unit,
@@ -421,7 +428,11 @@ impl Tracer<'_> {
                 );
             }
             let mut resolved = false;
-            for resolver in resolvers {
+            for (resolver, &requires) in resolvers.iter().zip(&requiring) {
+                if (by_require || by_import) && !(requires && by_require || !requires && by_import)
+                {
+                    continue;
+                }
                 match resolver.resolve(&folder, specifier) {
                     Ok(resolution) => {
                         let target = resolution
@@ -560,6 +571,10 @@ pub fn trace(
         condition_sets.push(vec!["node", "module-sync", "require"]);
         condition_sets.push(vec!["node", "module-sync", "import"]);
     }
+    let requiring: Vec<bool> = condition_sets
+        .iter()
+        .map(|set| set.contains(&"require"))
+        .collect();
     let resolvers: Vec<ResolverGeneric<ArtifactFs>> = condition_sets
         .into_iter()
         .map(|conditions| {
@@ -594,6 +609,7 @@ pub fn trace(
         user_names: Vec::new(),
         loads_by_name: false,
         named_users: false,
+        requiring,
     };
     if let Some(&start) = tracer.index.get(handler) {
         tracer.reach(start, None);

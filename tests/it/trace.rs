@@ -89,8 +89,10 @@ fn only_reached_files_of_a_traceable_package_ship() {
     assert!(rules.iter().any(|rule| rule["rule"] == "trace/unreached"));
 }
 
+/// `require` resolves under every `require` condition set the target Node uses (with and
+/// without `module-sync`), never under `import`.
 #[test]
-fn exports_targets_under_every_condition_are_followed() {
+fn exports_targets_under_every_require_condition_are_followed() {
     let fixture = Fixture::new(
         "conditions",
         json!({ "name": "conditions", "dependencies": { "dual": "1" } }),
@@ -112,17 +114,15 @@ fn exports_targets_under_every_condition_are_followed() {
         .file("node_modules/dual/extra.js", "module.exports = 'not a target';\n");
     let built = build_and_run(&fixture, "index.js");
     let shipped = entries(&built);
-    for target in [
-        "node_modules/dual/sync.mjs",
-        "node_modules/dual/esm.mjs",
-        "node_modules/dual/cjs.cjs",
-    ] {
+    for target in ["node_modules/dual/sync.mjs", "node_modules/dual/cjs.cjs"] {
         assert!(
             shipped.contains(&target.to_string()),
             "{target} must ship: {shipped:?}"
         );
     }
-    assert!(!shipped.contains(&"node_modules/dual/extra.js".to_string()));
+    for absent in ["node_modules/dual/extra.js", "node_modules/dual/esm.mjs"] {
+        assert!(!shipped.contains(&absent.to_string()), "{shipped:?}");
+    }
 }
 
 /// The shipped entries under `folder/`.
@@ -175,11 +175,11 @@ fn a_function_returning_dirname_ships_its_package_files_but_not_its_unreached_sc
     );
 }
 
-/// An aliased `require` given a computed name (moment's locales): every script of the package
-/// may be loaded, so they ship and are traced, but its data files and what it declares and
-/// never requires do not.
+/// An alias of `require` given a computed name under a folder (moment's locales: `aliased =
+/// require; aliased("./locale/" + name)`): that folder's scripts ship and are traced, not the
+/// package's other scripts, its data files, or what it declares and never requires.
 #[test]
-fn an_aliased_require_of_computed_locales_ships_the_package_scripts_only() {
+fn an_aliased_require_of_computed_locales_ships_that_folders_scripts() {
     let fixture = Fixture::new(
         "locales",
         json!({ "name": "locales", "dependencies": { "dates": "1" } }),
@@ -200,6 +200,7 @@ fn an_aliased_require_of_computed_locales_ships_the_package_scripts_only() {
         .file("node_modules/dates/locale/fr.js", "module.exports = 'bonjour';\n")
         .file("node_modules/dates/locale/de.js", "module.exports = require('tz');\n")
         .file("node_modules/dates/docs/guide.md", "# guide\n")
+        .file("node_modules/dates/min/dates.min.js", "module.exports = 1;\n")
         .manifest("node_modules/extra", json!({ "name": "extra", "version": "1.0.0" }))
         .file("node_modules/extra/index.js", "module.exports = 1;\n")
         .manifest("node_modules/tz", json!({ "name": "tz", "version": "1.0.0" }))
@@ -284,6 +285,42 @@ fn wasm_located_through_dirname_ships_the_folder_files_not_its_scripts() {
             "node_modules/engine/package.json",
         ]
     );
+}
+
+/// A package with CommonJS and ES-module twins (`exports` with `require` and `import`):
+/// `require` loads the CommonJS build only, `import` the ES-module one only.
+#[test]
+fn require_and_import_reach_only_their_own_build_of_a_dual_package() {
+    let fixture = Fixture::new(
+        "dual",
+        json!({ "name": "dual", "dependencies": { "dates": "1", "fmt": "1" } }),
+    );
+    let dual = |name: &str| json!({ "name": name, "version": "1.0.0", "exports": { ".": { "require": "./cjs/index.cjs", "import": "./esm/index.mjs" } } });
+    fixture
+        .file(
+            "index.js",
+            "const dates = require('dates');\nexports.handler = async () => [dates.name, (await import('fmt')).name];\n",
+        )
+        .manifest("node_modules/dates", dual("dates"))
+        .file("node_modules/dates/cjs/index.cjs", "exports.name = 'dates-cjs';\n")
+        .file("node_modules/dates/esm/index.mjs", "export const name = 'dates-esm';\n")
+        .manifest("node_modules/fmt", dual("fmt"))
+        .file("node_modules/fmt/cjs/index.cjs", "exports.name = 'fmt-cjs';\n")
+        .file("node_modules/fmt/esm/index.mjs", "export const name = 'fmt-esm';\n");
+    let built = build_and_run(&fixture, "index.js");
+    let shipped = entries(&built);
+    for present in [
+        "node_modules/dates/cjs/index.cjs",
+        "node_modules/fmt/esm/index.mjs",
+    ] {
+        assert!(shipped.contains(&present.to_string()), "{shipped:?}");
+    }
+    for absent in [
+        "node_modules/dates/esm/index.mjs",
+        "node_modules/fmt/cjs/index.cjs",
+    ] {
+        assert!(!shipped.contains(&absent.to_string()), "{shipped:?}");
+    }
 }
 
 /// `eval`/`new Function` of literal code that loads nothing (`new Function("return this")`,
