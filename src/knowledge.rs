@@ -1,6 +1,6 @@
-//! lamina's reviewed knowledge of popular packages (`data/packages.toml`): what they load at
-//! run time that reading their code cannot show, or shows as dynamic although what it loads is
-//! known. Every lookup goes through this module, and every entry carries its evidence and a
+//! lamina's reviewed knowledge of popular packages (`data/packages.toml`, Python and npm): what
+//! they load at run time that reading their code cannot show, or shows as dynamic although what
+//! it loads is known. Every lookup goes through this module, and every entry carries its evidence and a
 //! proof install that `tests/it/knowledge.rs` runs; the report names the entries it used.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +21,34 @@ pub const FILE: &str = "data/packages.toml";
 pub struct Knowledge {
     #[serde(default)]
     pub python: Python,
+    #[serde(default)]
+    pub node: Node,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    #[serde(default)]
+    pub locates: Vec<NodeLocates>,
+}
+
+/// A package file's use of its own location that lamina cannot fold, whose reads are known.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeLocates {
+    pub package: String,
+    /// PEP 440 specifiers over the package's version (npm versions read as PEP 440 ones).
+    pub versions: String,
+    /// The file, as a path in the package.
+    pub file: String,
+    /// The code at each site it covers, as the report shows it.
+    pub calls: Vec<String>,
+    /// The files it reads, as paths in the package.
+    pub reads: Vec<String>,
+    pub why: String,
+    pub evidence: String,
+    /// The e2e app (`testdata/apps/<proof>`) that proves it.
+    pub proof: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -139,6 +167,27 @@ pub fn python_data(name: &str, version: &str) -> impl Iterator<Item = &'static P
         .filter(move |entry| covers(&entry.distribution, &entry.versions, &name, &version))
 }
 
+/// The entry for a use of its own location at `site` (`line: code`) of `file` (a path in the
+/// package), in this version of this npm package.
+pub fn node_locates(
+    package: &str,
+    version: &str,
+    file: &str,
+    site: &str,
+) -> Option<&'static NodeLocates> {
+    let version = Version::from_str(version).ok()?;
+    knowledge().node.locates.iter().find(|entry| {
+        entry.package == package
+            && entry.file == file
+            && entry.calls.iter().any(|call| {
+                site.strip_suffix(call.as_str())
+                    .is_some_and(|head| head.ends_with(": "))
+            })
+            && VersionSpecifiers::from_str(&entry.versions)
+                .is_ok_and(|specifiers| specifiers.contains(&version))
+    })
+}
+
 /// Every API name a data entry depends on: the calls the import reader records.
 pub fn python_api_names() -> &'static BTreeSet<String> {
     static NAMES: OnceLock<BTreeSet<String>> = OnceLock::new();
@@ -191,6 +240,11 @@ mod tests {
         for entry in &python.data {
             assert!(!entry.used_by.is_empty() && !entry.files.ends_with('/'));
         }
+        for entry in &knowledge().node.locates {
+            assert!(VersionSpecifiers::from_str(&entry.versions).is_ok());
+            assert!(entry.evidence.starts_with(&format!("{}:", entry.file)));
+            assert!(!entry.reads.is_empty());
+        }
     }
 
     #[test]
@@ -208,5 +262,9 @@ mod tests {
         assert!(data[0].holds("aws_lambda_powertools/event_handler/openapi/swagger_ui/x.js"));
         assert!(!data[0].holds("aws_lambda_powertools/event_handler/openapi/swagger_uix"));
         assert!(python_api_names().contains("enable_swagger"));
+        let sql = node_locates("sql.js", "1.17.0", "dist/sql-wasm.js", "124: __filename");
+        assert!(sql.is_some_and(|entry| entry.reads == ["dist/sql-wasm.wasm"]));
+        assert!(node_locates("sql.js", "1.18.0", "dist/sql-wasm.js", "124: __filename").is_none());
+        assert!(node_locates("sql.js", "1.17.0", "dist/sql-asm.js", "124: __filename").is_none());
     }
 }

@@ -164,7 +164,15 @@ fn module_constants(
             else {
                 continue;
             };
-            let Some(value) = Collector::literal(init) else {
+            // `const DEPS = Object.freeze({ yaml: "js-yaml" })`: `DEPS.yaml` is a constant.
+            if let Some(fields) = frozen_object(init, &constants) {
+                for (field, value) in fields {
+                    constants.insert(format!("{name}.{field}"), value);
+                }
+                continue;
+            }
+            // Earlier constants fold in: `const BASE = "./lib/"; const FILE = BASE + "x"`.
+            let Some(value) = constant_string(init, &constants) else {
                 continue;
             };
             if constants.insert(name.to_string(), value).is_some() {
@@ -183,8 +191,77 @@ fn module_constants(
     }
     for name in twice {
         constants.remove(&name);
+        constants.retain(|key, _| !key.starts_with(&format!("{name}.")));
     }
     constants
+}
+
+/// The string an expression always evaluates to, from literals and `constants`: a string or
+/// a template literal, a constant's name, `a + b`, `` `${a}/x` ``, a frozen object's field.
+fn constant_string(
+    expression: &Expression,
+    constants: &std::collections::HashMap<String, String>,
+) -> Option<String> {
+    match expression {
+        Expression::StringLiteral(literal) => Some(literal.value.to_string()),
+        Expression::ParenthesizedExpression(inner) => constant_string(&inner.expression, constants),
+        Expression::Identifier(identifier) => constants.get(identifier.name.as_str()).cloned(),
+        Expression::StaticMemberExpression(member) => match &member.object {
+            Expression::Identifier(object) => constants
+                .get(&format!("{}.{}", object.name, member.property.name))
+                .cloned(),
+            _ => None,
+        },
+        Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
+            Some(
+                constant_string(&binary.left, constants)?
+                    + &constant_string(&binary.right, constants)?,
+            )
+        }
+        Expression::TemplateLiteral(template) => {
+            let mut text = String::new();
+            for (index, quasi) in template.quasis.iter().enumerate() {
+                text.push_str(quasi.value.cooked.as_ref()?.as_str());
+                if let Some(expression) = template.expressions.get(index) {
+                    text.push_str(&constant_string(expression, constants)?);
+                }
+            }
+            Some(text)
+        }
+        _ => None,
+    }
+}
+
+/// `Object.freeze({ key: "text", ... })` with only constant string fields.
+fn frozen_object(
+    expression: &Expression,
+    constants: &std::collections::HashMap<String, String>,
+) -> Option<Vec<(String, String)>> {
+    let Expression::CallExpression(call) = expression else {
+        return None;
+    };
+    let Expression::StaticMemberExpression(callee) = &call.callee else {
+        return None;
+    };
+    if !is_identifier(&callee.object, "Object") || callee.property.name != "freeze" {
+        return None;
+    }
+    let Some(Expression::ObjectExpression(object)) =
+        call.arguments.first().and_then(Argument::as_expression)
+    else {
+        return None;
+    };
+    object
+        .properties
+        .iter()
+        .map(|property| match property {
+            oxc_ast::ast::ObjectPropertyKind::ObjectProperty(property) if !property.computed => {
+                let key = property.key.static_name()?.to_string();
+                Some((key, constant_string(&property.value, constants)?))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The names a file binds only to `require` (`var load = require`, `load = require`) and
@@ -425,16 +502,28 @@ impl Collector<'_> {
     }
 
     /// The constant start of a computed specifier: `"./locale/" + x` or `` `./locale/${x}` ``.
-    fn literal_prefix(expression: &Expression) -> Option<String> {
+    /// Constants fold in: `LOCALES + name` with `const LOCALES = "./locale/"`.
+    fn literal_prefix(&self, expression: &Expression) -> Option<String> {
         match expression {
             Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
-                Self::literal(&binary.left).or_else(|| Self::literal_prefix(&binary.left))
+                constant_string(&binary.left, &self.constants)
+                    .or_else(|| self.literal_prefix(&binary.left))
             }
-            Expression::TemplateLiteral(template) => template
-                .quasis
-                .first()
-                .and_then(|quasi| quasi.value.cooked.as_ref())
-                .map(|cooked| cooked.to_string()),
+            Expression::TemplateLiteral(template) => {
+                let mut prefix = String::new();
+                for (index, quasi) in template.quasis.iter().enumerate() {
+                    prefix.push_str(quasi.value.cooked.as_ref()?.as_str());
+                    match template
+                        .expressions
+                        .get(index)
+                        .and_then(|expression| constant_string(expression, &self.constants))
+                    {
+                        Some(text) => prefix.push_str(&text),
+                        None => break,
+                    }
+                }
+                Some(prefix)
+            }
             _ => None,
         }
     }
@@ -461,10 +550,9 @@ impl Collector<'_> {
             self.specifier(specifier, by_import);
             return;
         }
-        if let Expression::Identifier(identifier) = argument
-            && let Some(specifier) = self.constants.get(identifier.name.as_str())
-        {
-            self.specifier(specifier.clone(), by_import);
+        if let Some(specifier) = constant_string(argument, &self.constants) {
+            // Constants folded: `require(JS_YAML_DEP)`, `require(BASE + "x")`, `DEPS.yaml`.
+            self.specifier(specifier, by_import);
             return;
         }
         if let Some(folded) = self.fold(argument) {
@@ -478,7 +566,7 @@ impl Collector<'_> {
         }
         let site = self.site(span);
         self.imports.dynamic.push(site.clone());
-        if let Some(prefix) = Self::literal_prefix(argument)
+        if let Some(prefix) = self.literal_prefix(argument)
             && (prefix.starts_with("./") || prefix.starts_with("../"))
         {
             self.imports.computed.push(Computed { site, prefix });
@@ -1057,7 +1145,7 @@ mod tests {
     #[test]
     fn computed_and_aliased_requires_are_dynamic() {
         for source in [
-            "const name = 'x'; require('./locale/' + name);",
+            "function f(name) { require('./locale/' + name); }",
             "const load = require; load(name);",
             "const load = require; register(load);",
             "import(`./${name}.js`);",
@@ -1216,6 +1304,33 @@ if (!(process.platform === 'linux')) require('not-linux');
         assert!(!passed.dynamic.is_empty());
         let reassigned = extract("a.js", "var load = require;\nload = other;\nload('x');\n");
         assert!(reassigned.specifiers.is_empty() && !reassigned.dynamic.is_empty());
+    }
+
+    #[test]
+    fn constant_specifiers_fold() {
+        let found = extract(
+            "app.js",
+            "const BASE = './lib/';\nconst NAME = `${BASE}engine`;\nconst DEPS = Object.freeze({ yaml: 'js-yaml', json: BASE + 'json5' });\nconst LOCALES = './locale/';\nrequire(BASE + 'a');\nrequire(NAME);\nrequire(DEPS.yaml);\nrequire(DEPS.json);\nrequire(`${BASE}b`);\nfunction load(l) { return require(LOCALES + l); }\n",
+        );
+        assert_eq!(
+            found.specifiers,
+            [
+                "./lib/a",
+                "./lib/engine",
+                "js-yaml",
+                "./lib/json5",
+                "./lib/b"
+            ]
+        );
+        assert_eq!(found.computed.len(), 1);
+        assert_eq!(found.computed[0].prefix, "./locale/");
+        // A mutable object, or a name bound twice, does not fold.
+        let open = extract(
+            "app.js",
+            "const DEPS = { yaml: 'js-yaml' };\nrequire(DEPS.yaml);\nconst A = 'x';\nfunction f(A) { require(A); }\n",
+        );
+        assert!(open.specifiers.is_empty(), "{:?}", open.specifiers);
+        assert_eq!(open.dynamic.len(), 2);
     }
 
     #[test]

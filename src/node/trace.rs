@@ -301,7 +301,8 @@ impl Tracer<'_> {
     }
 
     /// The files under an artifact folder that a computed path can reach (`part`), kept
-    /// within `bound` (the package's folder) when the folder climbs above it.
+    /// within `bound` (the package's folder) when the folder climbs above it, but its test
+    /// suites.
     fn reach_part(&mut self, folder: &str, part: Part, bound: Option<&str>, from: usize) {
         let folder = match bound {
             Some(bound) if !folder.starts_with(bound) || folder.len() < bound.len() => bound,
@@ -319,6 +320,12 @@ impl Tracer<'_> {
             .take_while(|&i| self.files[i].path.starts_with(&prefix))
             .filter(|&i| part.holds(&self.files[i].path))
             .filter(|&i| self.files[i].owner == self.files[from].owner)
+            // Test suites, which `junk/test-folder` drops: nothing computed loads them.
+            .filter(|&i| {
+                !self.files[i].path[prefix.len()..]
+                    .split('/')
+                    .any(|part| matches!(part, "test" | "tests" | "__tests__" | "__mocks__"))
+            })
             .collect();
         for file in inside {
             self.reach(file, Some(from));
@@ -522,17 +529,40 @@ impl Tracer<'_> {
                 self.reach_part(&named, part, bound.as_deref(), file);
             }
         }
-        if let (Some(site), Some(folder)) = (facts.locates.first(), bound.as_deref()) {
-            // The file's own location, used in a way lamina cannot fold: a path built from it
-            // later may name any file of the package, but its scripts are loaded only by
-            // `require` (followed above). The user's own files ship anyway.
-            self.reach_part(folder, Part::Data, Some(folder), file);
-            self.partly(
-                unit,
-                format!(
-                    "{path}:{site}: finds files from its own location, so the package's files (not its scripts) ship"
-                ),
-            );
+        if let (Some(folder), TraceUnit::Package(id)) = (bound.as_deref(), unit) {
+            let package = &self.packages[id.0];
+            let (name, version) = (package.name.clone(), package.version.clone());
+            let inside = path
+                .strip_prefix(folder)
+                .map_or(path.as_str(), |rest| rest.trim_start_matches('/'));
+            for site in &facts.locates {
+                // The file's own location, used in a way lamina cannot fold: what a reviewed
+                // entry says it reads; else a path built from it later may name any file of
+                // the package, but its scripts are loaded only by `require` (followed above).
+                // The user's own files ship anyway.
+                match crate::knowledge::node_locates(&name, &version, inside, site) {
+                    Some(entry) => {
+                        for read in &entry.reads {
+                            if let Some(&target) = self.index.get(join(folder, read).as_str()) {
+                                self.reach(target, Some(file));
+                            }
+                        }
+                        self.partly(
+                            unit,
+                            format!("{path}:{site}: {} ({})", entry.why, crate::knowledge::FILE),
+                        );
+                    }
+                    None => {
+                        self.reach_part(folder, Part::Data, Some(folder), file);
+                        self.partly(
+                            unit,
+                            format!(
+                                "{path}:{site}: finds files from its own location, so the package's files (not its scripts) ship"
+                            ),
+                        );
+                    }
+                }
+            }
         }
         if let Some(site) = facts.evals.first() {
             self.whole(

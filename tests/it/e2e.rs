@@ -14,7 +14,7 @@ fn apps_dir() -> PathBuf {
 /// Copies `testdata/apps/<name>` into the cache and installs its lockfile there, once per content
 /// (see `install::installed`). The cache lives outside the repo so node never finds the repo's
 /// files.
-fn installed_app(name: &str) -> PathBuf {
+pub(crate) fn installed_app(name: &str) -> PathBuf {
     npm_installed(&apps_dir().join(name), name)
 }
 
@@ -185,7 +185,7 @@ fn run_unslimmed_recording(input: &Path, name: &str, tmp: &Path) -> (String, Pat
 /// compares with the unslimmed run; `unused` lists root dependencies the handler never
 /// imports. With `--shake files`, every file of the function the unslimmed run loaded or read
 /// must ship (but those `KNOWN_MISSING_WITH_SHAKE_FILES` lists). Returns the zip's size.
-fn slimmed_app_answers_the_same(name: &str, unused: &[&str], args: &[&str]) -> u64 {
+pub(crate) fn slimmed_app_answers_the_same(name: &str, unused: &[&str], args: &[&str]) -> u64 {
     let input = installed_app(name);
     let tmp = tempfile::tempdir().unwrap();
     let (expected, opened) = run_unslimmed_recording(&input, name, tmp.path());

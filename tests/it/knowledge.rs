@@ -271,3 +271,92 @@ fn numpy_2_entries_hold() {
 fn powertools_entries_hold() {
     prove("powertools");
 }
+
+/// Every `[[node.locates]]` entry, on the e2e app that proves it: the app answers the same from
+/// its `--shake files` zip and ships every file its unslimmed run loaded or read; the installed
+/// version is one the entry covers and holds the cited code at the cited line; the report names
+/// the entry, and of the package's non-script files only those it reads ship.
+#[test]
+fn node_locates_entries_hold() {
+    let entries = &knowledge::knowledge().node.locates;
+    assert!(!entries.is_empty());
+    for entry in entries {
+        crate::e2e::slimmed_app_answers_the_same(&entry.proof, &[], &["--shake", "files"]);
+        let input = crate::e2e::installed_app(&entry.proof);
+        let folder = format!("node_modules/{}", entry.package);
+        let manifest: Value = serde_json::from_str(
+            &fs::read_to_string(input.join(&folder).join("package.json")).unwrap(),
+        )
+        .unwrap();
+        let version = manifest["version"].as_str().unwrap();
+        let specifiers: pep440_rs::VersionSpecifiers = entry.versions.parse().unwrap();
+        assert!(
+            specifiers.contains(&version.parse().unwrap()),
+            "{}: {} installs {version}, outside {}",
+            entry.package,
+            entry.proof,
+            entry.versions
+        );
+        let line: usize = entry.evidence[entry.file.len() + 1..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let source = fs::read_to_string(input.join(&folder).join(&entry.file)).unwrap();
+        let at = source.lines().nth(line - 1).unwrap_or_default();
+        assert!(
+            at.contains(&entry.calls[0]),
+            "{}:{line} does not hold `{}`",
+            entry.file,
+            entry.calls[0]
+        );
+
+        let work = tempfile::tempdir().unwrap();
+        let out = work.path().join("out");
+        let run = crate::harness::lamina_command()
+            .arg("build")
+            .arg(&input)
+            .args(["--shake", "files", "--json", "--out"])
+            .arg(&out)
+            .output()
+            .expect("run lamina");
+        assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+        let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+        let function = &report["functions"][0];
+        let package = function["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|package| package["name"] == entry.package.as_str())
+            .unwrap();
+        let partly = package["trace"]["partly"].to_string();
+        assert!(
+            partly.contains(&format!("{}/{}:", folder, entry.file))
+                && partly.contains(knowledge::FILE),
+            "{partly}"
+        );
+        let zip = out.join(format!("{}.zip", function["name"].as_str().unwrap()));
+        let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
+        let shipped: Vec<String> = String::from_utf8(listing.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|path| path.strip_prefix(&format!("{folder}/")))
+            .filter(|path| {
+                !path.ends_with('/')
+                    && !lamina::node::imports::is_script(path)
+                    && *path != "package.json"
+                    // Licence files stay, as every rule keeps them.
+                    && !["license", "licence", "copying", "notice", "authors"]
+                        .iter()
+                        .any(|name| path.to_ascii_lowercase().starts_with(name))
+            })
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            shipped, entry.reads,
+            "{}: the package's files that ship",
+            entry.package
+        );
+    }
+}

@@ -239,6 +239,10 @@ fn a_computed_require_in_a_package_reaches_the_packages_the_user_names() {
             "node_modules/web/index.js",
             "module.exports = () => { const settings = {}; return { set: (k, v) => { settings[k] = v; }, render: (view) => require(settings['view engine']).render(view) }; };\n",
         )
+        .file("node_modules/web/lib/router.js", "module.exports = 1;\n")
+        // A test suite (which `junk/test-folder` drops) is not among what a computed require
+        // loads: its `eval` keeps nothing whole.
+        .file("node_modules/web/test/render.test.js", "eval(process.env.CODE);\n")
         .manifest("node_modules/ejs", json!({ "name": "ejs", "version": "1.0.0" }))
         .file("node_modules/ejs/index.js", "exports.render = (view) => 'ejs:' + view;\n")
         .manifest("node_modules/pug", json!({ "name": "pug", "version": "1.0.0" }))
@@ -254,6 +258,9 @@ fn a_computed_require_in_a_package_reaches_the_packages_the_user_names() {
         "{shipped:?}"
     );
     assert_eq!(trace_of(&built, "node_modules/web")["mode"], "files");
+    // The package's own scripts may be what it loads: they ship.
+    assert!(shipped.contains(&"node_modules/web/lib/router.js".to_string()));
+    assert!(!shipped.contains(&"node_modules/web/test/render.test.js".to_string()));
 }
 
 /// A path built from `__dirname` with a computed tail (`__dirname + "/" + name`) reads files
@@ -285,6 +292,40 @@ fn wasm_located_through_dirname_ships_the_folder_files_not_its_scripts() {
             "node_modules/engine/package.json",
         ]
     );
+}
+
+/// Constants fold into specifiers: concatenations and templates of module-level constants,
+/// and fields of a frozen object (`const DEPS = Object.freeze({ yaml: "js-yaml" })`).
+#[test]
+fn constant_specifiers_are_followed_by_name() {
+    let fixture = Fixture::new(
+        "consts",
+        json!({ "name": "consts", "dependencies": { "loader": "1", "js-yaml": "1" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => require('loader')();\n")
+        .manifest("node_modules/loader", json!({ "name": "loader", "version": "1.0.0" }))
+        .file(
+            "node_modules/loader/index.js",
+            "const LIB = './lib/';\nconst DEPS = Object.freeze({ yaml: 'js-yaml' });\nmodule.exports = () => [require(LIB + 'parse'), require(`${LIB}emit`), require(DEPS.yaml)];\n",
+        )
+        .file("node_modules/loader/lib/parse.js", "module.exports = 'parse';\n")
+        .file("node_modules/loader/lib/emit.js", "module.exports = 'emit';\n")
+        .file("node_modules/loader/lib/unused.js", "module.exports = 'unused';\n")
+        .manifest("node_modules/js-yaml", json!({ "name": "js-yaml", "version": "1.0.0" }))
+        .file("node_modules/js-yaml/index.js", "module.exports = 'yaml';\n");
+    let built = build_and_run(&fixture, "index.js");
+    assert_eq!(trace_of(&built, "node_modules/loader")["mode"], "files");
+    assert_eq!(
+        shipped_under(&built, "node_modules/loader"),
+        [
+            "node_modules/loader/index.js",
+            "node_modules/loader/lib/emit.js",
+            "node_modules/loader/lib/parse.js",
+            "node_modules/loader/package.json",
+        ]
+    );
+    assert!(entries(&built).contains(&"node_modules/js-yaml/index.js".to_string()));
 }
 
 /// A package with CommonJS and ES-module twins (`exports` with `require` and `import`):
