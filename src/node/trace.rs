@@ -282,8 +282,9 @@ impl Tracer<'_> {
         }
     }
 
-    /// Every file under an artifact folder.
-    fn reach_folder(&mut self, folder: &str, from: usize) {
+    /// The files under an artifact folder (the files are sorted by path), with the length of
+    /// the folder's prefix.
+    fn files_under(&self, folder: &str) -> (std::ops::Range<usize>, usize) {
         let prefix = if folder.is_empty() {
             String::new()
         } else {
@@ -292,9 +293,17 @@ impl Tracer<'_> {
         let start = self
             .files
             .partition_point(|file| file.path.as_str() < prefix.as_str());
-        let inside: Vec<usize> = (start..self.files.len())
-            .take_while(|&i| self.files[i].path.starts_with(&prefix))
-            .collect();
+        let end = start
+            + self.files[start..]
+                .iter()
+                .take_while(|file| file.path.starts_with(&prefix))
+                .count();
+        (start..end, prefix.len())
+    }
+
+    /// Every file under an artifact folder.
+    fn reach_folder(&mut self, folder: &str, from: usize) {
+        let (inside, _) = self.files_under(folder);
         for file in inside {
             self.reach(file, Some(from));
         }
@@ -308,21 +317,13 @@ impl Tracer<'_> {
             Some(bound) if !folder.starts_with(bound) || folder.len() < bound.len() => bound,
             _ => folder,
         };
-        let prefix = if folder.is_empty() {
-            String::new()
-        } else {
-            format!("{folder}/")
-        };
-        let start = self
-            .files
-            .partition_point(|file| file.path.as_str() < prefix.as_str());
-        let inside: Vec<usize> = (start..self.files.len())
-            .take_while(|&i| self.files[i].path.starts_with(&prefix))
+        let (range, prefix) = self.files_under(folder);
+        let inside: Vec<usize> = range
             .filter(|&i| part.holds(&self.files[i].path))
             .filter(|&i| self.files[i].owner == self.files[from].owner)
             // Test suites, which `junk/test-folder` drops: nothing computed loads them.
             .filter(|&i| {
-                !self.files[i].path[prefix.len()..]
+                !self.files[i].path[prefix..]
                     .split('/')
                     .any(|part| matches!(part, "test" | "tests" | "__tests__" | "__mocks__"))
             })

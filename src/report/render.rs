@@ -12,6 +12,49 @@ use crate::verify::findings::LISTED_PER_KIND;
 const SHOWN_PER_ID: usize = 10;
 
 impl Report {
+    /// With `--shake files`, a Markdown table of the five largest packages per function that
+    /// `why` (of their trace report) says something of: `kept whole`, `kept partly`.
+    fn trace_table(
+        &self,
+        out: &mut String,
+        kept: &str,
+        why: impl Fn(&super::TraceReport) -> Option<&str>,
+    ) {
+        let rows: Vec<(&str, &PackageReport, &str)> = self
+            .functions
+            .iter()
+            .flat_map(|function| {
+                let why = &why;
+                function.slimming.iter().flat_map(move |slimming| {
+                    largest_kept(slimming, |trace| why(trace).is_some())
+                        .into_iter()
+                        .map(move |package| {
+                            let reason = package.trace.as_ref().and_then(why).unwrap_or("");
+                            (function.name.as_str(), package, reason)
+                        })
+                })
+            })
+            .collect();
+        if rows.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "\n| function | {kept} (`--shake files`) | bytes | why |\n|---|---|---:|---|"
+        );
+        for (function, package, reason) in rows {
+            let _ = writeln!(
+                out,
+                "| {} | {}@{} | {} | {} |",
+                markdown_cell(function),
+                markdown_cell(&package.name),
+                markdown_cell(&package.version),
+                package.kept_bytes,
+                markdown_cell(reason)
+            );
+        }
+    }
+
     /// The whole report as Markdown tables, for a CI job summary or a pull-request comment.
     /// (`check`: one table of limits and one of findings per artifact, and the verdict.)
     pub fn to_markdown(&self) -> String {
@@ -54,73 +97,10 @@ impl Report {
                 }
             );
         }
-        let whole: Vec<(&str, &PackageReport)> = self
-            .functions
-            .iter()
-            .flat_map(|function| {
-                function
-                    .slimming
-                    .iter()
-                    .flat_map(kept_whole)
-                    .map(move |package| (function.name.as_str(), package))
-            })
-            .collect();
-        if !whole.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n| function | kept whole (`--shake files`) | bytes | why |\n|---|---|---:|---|"
-            );
-            for (function, package) in whole {
-                let _ = writeln!(
-                    out,
-                    "| {} | {}@{} | {} | {} |",
-                    markdown_cell(function),
-                    markdown_cell(&package.name),
-                    markdown_cell(&package.version),
-                    package.kept_bytes,
-                    markdown_cell(
-                        package
-                            .trace
-                            .as_ref()
-                            .and_then(|trace| trace.reason.as_deref())
-                            .unwrap_or("")
-                    )
-                );
-            }
-        }
-        let partly: Vec<(&str, &PackageReport)> = self
-            .functions
-            .iter()
-            .flat_map(|function| {
-                function
-                    .slimming
-                    .iter()
-                    .flat_map(kept_partly)
-                    .map(move |package| (function.name.as_str(), package))
-            })
-            .collect();
-        if !partly.is_empty() {
-            let _ = writeln!(
-                out,
-                "\n| function | kept partly (`--shake files`) | bytes | why |\n|---|---|---:|---|"
-            );
-            for (function, package) in partly {
-                let why = package
-                    .trace
-                    .as_ref()
-                    .and_then(|trace| trace.partly.first())
-                    .map_or("", String::as_str);
-                let _ = writeln!(
-                    out,
-                    "| {} | {}@{} | {} | {} |",
-                    markdown_cell(function),
-                    markdown_cell(&package.name),
-                    markdown_cell(&package.version),
-                    package.kept_bytes,
-                    markdown_cell(why)
-                );
-            }
-        }
+        self.trace_table(&mut out, "kept whole", |trace| trace.reason.as_deref());
+        self.trace_table(&mut out, "kept partly", |trace| {
+            trace.partly.first().map(String::as_str)
+        });
         if !self.layers.is_empty() {
             let _ = writeln!(
                 out,
@@ -462,39 +442,23 @@ fn render_smoke(out: &mut String, smoke: &crate::smoke::SmokeReport) {
 }
 
 /// With `--shake files`: the five largest packages shipped whole, largest first.
-/// With `--shake files`: the five largest packages shipping more than their imports reach.
-fn kept_partly(slimming: &Slimming) -> Vec<&PackageReport> {
-    let mut partly: Vec<&PackageReport> = slimming
-        .packages
-        .iter()
-        .filter(|package| {
-            package.status == "kept"
-                && package
-                    .trace
-                    .as_ref()
-                    .is_some_and(|trace| !trace.partly.is_empty())
-        })
-        .collect();
-    partly.sort_by(|a, b| b.kept_bytes.cmp(&a.kept_bytes).then(a.path.cmp(&b.path)));
-    partly.truncate(5);
-    partly
+fn kept_whole(slimming: &Slimming) -> Vec<&PackageReport> {
+    largest_kept(slimming, |trace| trace.mode == "whole")
 }
 
-fn kept_whole(slimming: &Slimming) -> Vec<&PackageReport> {
-    let mut whole: Vec<&PackageReport> = slimming
+/// The five largest kept packages whose trace report `matches`, largest first.
+fn largest_kept(
+    slimming: &Slimming,
+    matches: impl Fn(&super::TraceReport) -> bool,
+) -> Vec<&PackageReport> {
+    let mut found: Vec<&PackageReport> = slimming
         .packages
         .iter()
-        .filter(|package| {
-            package.status == "kept"
-                && package
-                    .trace
-                    .as_ref()
-                    .is_some_and(|trace| trace.mode == "whole")
-        })
+        .filter(|package| package.status == "kept" && package.trace.as_ref().is_some_and(&matches))
         .collect();
-    whole.sort_by(|a, b| b.kept_bytes.cmp(&a.kept_bytes).then(a.path.cmp(&b.path)));
-    whole.truncate(5);
-    whole
+    found.sort_by(|a, b| b.kept_bytes.cmp(&a.kept_bytes).then(a.path.cmp(&b.path)));
+    found.truncate(5);
+    found
 }
 
 /// `1 package`, `3 packages`.
