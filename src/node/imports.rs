@@ -675,6 +675,23 @@ fn is_package_name(text: &str) -> bool {
         && !text.ends_with('/')
 }
 
+/// `vm`, or `require("vm")`/`require("node:vm")` itself.
+fn is_vm_module(expression: &Expression) -> bool {
+    match expression {
+        Expression::Identifier(identifier) => identifier.name == "vm",
+        Expression::CallExpression(call) => {
+            is_identifier(&call.callee, "require")
+                && call
+                    .arguments
+                    .first()
+                    .and_then(Argument::as_expression)
+                    .and_then(Collector::literal)
+                    .is_some_and(|name| name == "vm" || name == "node:vm")
+        }
+        _ => false,
+    }
+}
+
 /// `join` for `path.join(...)` or a destructured `join(...)`.
 fn callee_name<'a>(callee: &'a Expression) -> Option<&'a str> {
     match callee {
@@ -923,6 +940,35 @@ impl<'a> Visit<'a> for Collector<'_> {
                 call.span,
             );
         }
+        // `vm.runInThisContext(code)`, `vm.compileFunction(code)`, `module._compile(code, file)`:
+        // code run from text, maybe a script read from disk (which the data-only reach of a
+        // computed path would not ship).
+        let runs_code = match &call.callee {
+            // `module._compile`, and the `vm` module's functions (a `vm.Script`'s methods take
+            // options: its code was judged where it was made).
+            Expression::StaticMemberExpression(member) => {
+                member.property.name == "_compile"
+                    || (is_vm_module(&member.object)
+                        && matches!(
+                            member.property.name.as_str(),
+                            "runInThisContext"
+                                | "runInNewContext"
+                                | "runInContext"
+                                | "compileFunction"
+                        ))
+            }
+            Expression::Identifier(identifier) => matches!(
+                identifier.name.as_str(),
+                "runInThisContext" | "runInNewContext" | "runInContext" | "compileFunction"
+            ),
+            _ => false,
+        };
+        if runs_code {
+            self.evaluates(
+                call.arguments.first().and_then(Argument::as_expression),
+                call.span,
+            );
+        }
         if let Expression::StaticMemberExpression(member) = &call.callee
             && is_identifier(&member.object, "process")
             && member.property.name == "cwd"
@@ -946,6 +992,18 @@ impl<'a> Visit<'a> for Collector<'_> {
             // The body is the last argument; the others name parameters.
             self.evaluates(
                 new.arguments.last().and_then(Argument::as_expression),
+                new.span,
+            );
+        }
+        // `new vm.Script(code)`: code run from text, like `vm.runInThisContext`.
+        let script = match &new.callee {
+            Expression::StaticMemberExpression(member) => member.property.name == "Script",
+            Expression::Identifier(identifier) => identifier.name == "Script",
+            _ => false,
+        };
+        if script {
+            self.evaluates(
+                new.arguments.first().and_then(Argument::as_expression),
                 new.span,
             );
         }
@@ -1333,9 +1391,13 @@ if (!(process.platform === 'linux')) require('not-linux');
         assert_eq!(open.dynamic.len(), 2);
     }
 
+    /// Also `vm`'s functions and `module._compile`, which run code from text (perhaps a script
+    /// read from disk).
     #[test]
     fn eval_of_literal_code_that_loads_nothing_is_inert() {
         for inert in [
+            "vm.runInThisContext('1 + 1');",
+            "const s = new vm.Script('1'); s.runInThisContext({ timeout: 5 });",
             "new Function('return this')();",
             "const t = eval('new.target');",
             "new Function();",
@@ -1353,6 +1415,10 @@ if (!(process.platform === 'linux')) require('not-linux');
             "eval(code);",
             "new Function('a', body);",
             "new Function('return import(\"x\")');",
+            "vm.runInThisContext(fs.readFileSync(file, 'utf8'));",
+            "new vm.Script(source).runInThisContext();",
+            "module._compile(text, filename);",
+            "compileFunction(code, ['require']);",
         ] {
             assert_eq!(extract("a.js", loads).evals.len(), 1, "{loads}");
         }
