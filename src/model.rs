@@ -270,6 +270,9 @@ pub enum TraceUnit {
 pub struct Trace {
     /// Reached files (indices into `Inventory::files`) and the file whose import reached each.
     pub reached: std::collections::HashMap<usize, Option<usize>>,
+    /// Reached files that only what a computed path or `require` may name reached (Node): a
+    /// junk rule's drop stands for them, as nothing names them.
+    pub broadly: std::collections::HashSet<usize>,
     /// Units kept whole, with the file, line and construct that made it so.
     pub whole: BTreeMap<TraceUnit, String>,
     /// Set when the user's code may load any package: every kept package is kept whole.

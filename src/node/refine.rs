@@ -134,7 +134,10 @@ pub fn refine(
             }
         }
         for &file in &package.files {
-            files[file] = if keep.contains(&file) {
+            // A file only a computed path or `require` may name keeps a junk rule's drop.
+            let named =
+                keep.contains(&file) && (files[file].keep || !trace.broadly.contains(&file));
+            files[file] = if named {
                 Decision {
                     keep: true,
                     reason: Reason::InKeptPackage,

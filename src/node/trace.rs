@@ -268,6 +268,8 @@ impl Tracer<'_> {
 
     fn reach(&mut self, file: usize, from: Option<usize>) {
         if self.trace.reached.contains_key(&file) {
+            // Named now: no longer reached only broadly.
+            self.trace.broadly.remove(&file);
             return;
         }
         self.trace.reached.insert(file, from);
@@ -329,7 +331,10 @@ impl Tracer<'_> {
             })
             .collect();
         for file in inside {
-            self.reach(file, Some(from));
+            if !self.trace.reached.contains_key(&file) {
+                self.reach(file, Some(from));
+                self.trace.broadly.insert(file);
+            }
         }
     }
 

@@ -154,6 +154,9 @@ fn a_function_returning_dirname_ships_its_package_files_but_not_its_unreached_sc
         .file("node_modules/theme/lib/index.js", "exports.root = function () { return __dirname; };\n")
         .file("node_modules/theme/lib/unused.js", "module.exports = 1;\n")
         .file("node_modules/theme/css/main.css", "body { color: red }\n")
+        // Junk rules' drops stand for files only a computed path may name.
+        .file("node_modules/theme/docs/guide.md", "# theme\n")
+        .file("node_modules/theme/lib/index.d.ts", "export declare function root(): string;\n")
         .manifest("node_modules/colors", json!({ "name": "colors", "version": "1.0.0" }))
         .file("node_modules/colors/index.js", "module.exports = 'red';\n");
     let built = build_and_run(&fixture, "index.js");
