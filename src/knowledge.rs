@@ -130,16 +130,19 @@ fn normalize(name: &str) -> String {
 
 /// Whether an entry for `distribution` and `versions` covers this distribution and version.
 fn covers(distribution: &str, versions: &str, name: &str, version: &str) -> bool {
-    if normalize(distribution) != normalize(name) {
-        return false;
-    }
-    let (Ok(specifiers), Ok(version)) = (
+    normalize(distribution) == normalize(name) && in_range(versions, version)
+}
+
+/// Whether `version` satisfies the PEP 440 specifiers `versions` (npm versions read as PEP 440
+/// ones); either failing to parse is no match.
+fn in_range(versions: &str, version: &str) -> bool {
+    match (
         VersionSpecifiers::from_str(versions),
         Version::from_str(version),
-    ) else {
-        return false;
-    };
-    specifiers.contains(&version)
+    ) {
+        (Ok(specifiers), Ok(version)) => specifiers.contains(&version),
+        _ => false,
+    }
 }
 
 /// The entry for a computed import at `site` (`line: code`) of `file`, in this version of
@@ -175,7 +178,6 @@ pub fn node_locates(
     file: &str,
     site: &str,
 ) -> Option<&'static NodeLocates> {
-    let version = Version::from_str(version).ok()?;
     knowledge().node.locates.iter().find(|entry| {
         entry.package == package
             && entry.file == file
@@ -183,8 +185,7 @@ pub fn node_locates(
                 site.strip_suffix(call.as_str())
                     .is_some_and(|head| head.ends_with(": "))
             })
-            && VersionSpecifiers::from_str(&entry.versions)
-                .is_ok_and(|specifiers| specifiers.contains(&version))
+            && in_range(&entry.versions, version)
     })
 }
 

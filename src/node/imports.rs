@@ -359,13 +359,10 @@ impl Collector<'_> {
     /// comparison or logic of those.
     fn value(&self, expression: &Expression) -> Option<Value> {
         let target = self.target?;
-        let platform_fact = |object: &Expression, property: &str| {
-            match property {
-                "platform" => Some("linux"),
-                "arch" => Some(target.arch),
-                _ => None,
-            }
-            .filter(|_| is_identifier(object, "process") || is_identifier(object, "os"))
+        let platform_fact = |property: &str| match property {
+            "platform" => Some(Value::Text("linux".to_string())),
+            "arch" => Some(Value::Text(target.arch.to_string())),
+            _ => None,
         };
         match expression {
             Expression::StringLiteral(literal) => Some(Value::Text(literal.value.to_string())),
@@ -375,16 +372,14 @@ impl Collector<'_> {
             Expression::StaticMemberExpression(member)
                 if is_identifier(&member.object, "process") =>
             {
-                platform_fact(&member.object, member.property.name.as_str())
-                    .map(|fact| Value::Text(fact.to_string()))
+                platform_fact(member.property.name.as_str())
             }
             // `os.platform()`, `os.arch()`.
             Expression::CallExpression(call) if call.arguments.is_empty() => match &call.callee {
                 Expression::StaticMemberExpression(member)
                     if is_identifier(&member.object, "os") =>
                 {
-                    platform_fact(&member.object, member.property.name.as_str())
-                        .map(|fact| Value::Text(fact.to_string()))
+                    platform_fact(member.property.name.as_str())
                 }
                 _ => None,
             },

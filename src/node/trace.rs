@@ -428,11 +428,14 @@ impl Tracer<'_> {
         let path = self.files[file].path.clone();
         let requiring = self.requiring.clone();
         let folder = self.root.join(parent(&path));
+        // Sets, as a bundle may hold thousands of specifiers.
+        let required: HashSet<&str> = facts.required.iter().map(String::as_str).collect();
+        let imported: HashSet<&str> = facts.imported.iter().map(String::as_str).collect();
         for specifier in &facts.specifiers {
             // `require` resolves under `require` conditions, `import` under `import` ones: a
             // package's CommonJS and ES-module builds are twins, of which one loads.
-            let by_require = facts.required.contains(specifier);
-            let by_import = facts.imported.contains(specifier);
+            let by_require = required.contains(specifier.as_str());
+            let by_import = imported.contains(specifier.as_str());
             if BINARY_LOADERS.contains(&package_name(specifier)) {
                 self.whole(
                     unit,

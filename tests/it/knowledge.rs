@@ -110,20 +110,20 @@ fn assert_cited(entry: &PythonImport, site_packages: &Path, requirements: &[Stri
         entry.file,
         entry.versions
     );
-    let source = fs::read_to_string(site_packages.join(&entry.file)).unwrap();
-    let line: usize = entry.evidence[entry.file.len() + 1..]
+    assert_at_cited_line(site_packages, &entry.file, &entry.evidence, &entry.call);
+}
+
+/// The line of `folder/file` that `evidence` (`file:line: …`) cites holds `code`.
+fn assert_at_cited_line(folder: &Path, file: &str, evidence: &str, code: &str) {
+    let source = fs::read_to_string(folder.join(file)).unwrap();
+    let line: usize = evidence[file.len() + 1..]
         .split(|c: char| !c.is_ascii_digit())
         .next()
         .unwrap()
         .parse()
-        .unwrap_or_else(|_| panic!("{}: the evidence gives no line", entry.file));
+        .unwrap_or_else(|_| panic!("{file}: the evidence gives no line"));
     let at = source.lines().nth(line - 1).unwrap_or_default();
-    assert!(
-        at.contains(&entry.call),
-        "{}:{line} is `{at}`, not the call `{}`",
-        entry.file,
-        entry.call
-    );
+    assert!(at.contains(code), "{file}:{line} is `{at}`, not `{code}`");
 }
 
 fn paths(task: &Path) -> Vec<String> {
@@ -297,19 +297,11 @@ fn node_locates_entries_hold() {
             entry.proof,
             entry.versions
         );
-        let line: usize = entry.evidence[entry.file.len() + 1..]
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let source = fs::read_to_string(input.join(&folder).join(&entry.file)).unwrap();
-        let at = source.lines().nth(line - 1).unwrap_or_default();
-        assert!(
-            at.contains(&entry.calls[0]),
-            "{}:{line} does not hold `{}`",
-            entry.file,
-            entry.calls[0]
+        assert_at_cited_line(
+            &input.join(&folder),
+            &entry.file,
+            &entry.evidence,
+            &entry.calls[0],
         );
 
         let work = tempfile::tempdir().unwrap();
