@@ -30,6 +30,34 @@ pub struct Knowledge {
 pub struct Node {
     #[serde(default)]
     pub locates: Vec<NodeLocates>,
+    #[serde(default)]
+    pub loads: Vec<NodeLoads>,
+}
+
+/// A package file's computed `require`/`import()`, or `eval`/`new Function`/`vm` of code
+/// lamina cannot read, whose loads are known.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeLoads {
+    pub package: String,
+    /// PEP 440 specifiers over the package's version (npm versions read as PEP 440 ones).
+    pub versions: String,
+    /// The file, as a path in the package.
+    pub file: String,
+    /// The sites it covers, each `line: code` as the report shows it, or the start of it.
+    pub sites: Vec<String>,
+    /// The files (or folders, ending in `/`) of the package they can load, as paths in the
+    /// package; the trace follows their imports. Empty: nothing of the package.
+    #[serde(default)]
+    pub loads: Vec<String>,
+    /// Whether they load packages the caller names (`app.set("view engine", "ejs")`): then
+    /// the package names your code holds as strings are followed.
+    #[serde(default)]
+    pub caller_names: bool,
+    pub why: String,
+    pub evidence: String,
+    /// The e2e app (`testdata/apps/<proof>`) whose handler runs every site.
+    pub proof: String,
 }
 
 /// A package file's use of its own location that lamina cannot fold, whose reads are known.
@@ -189,6 +217,25 @@ pub fn node_locates(
     })
 }
 
+/// The entry for a computed load or run of code at `site` (`line: code`) of `file` (a path in
+/// the package), in this version of this npm package.
+pub fn node_loads(
+    package: &str,
+    version: &str,
+    file: &str,
+    site: &str,
+) -> Option<&'static NodeLoads> {
+    knowledge().node.loads.iter().find(|entry| {
+        entry.package == package
+            && entry.file == file
+            && entry
+                .sites
+                .iter()
+                .any(|start| site.starts_with(start.as_str()))
+            && in_range(&entry.versions, version)
+    })
+}
+
 /// Every API name a data entry depends on: the calls the import reader records.
 pub fn python_api_names() -> &'static BTreeSet<String> {
     static NAMES: OnceLock<BTreeSet<String>> = OnceLock::new();
@@ -246,6 +293,14 @@ mod tests {
             assert!(entry.evidence.starts_with(&format!("{}:", entry.file)));
             assert!(!entry.reads.is_empty());
         }
+        for entry in &knowledge().node.loads {
+            assert!(VersionSpecifiers::from_str(&entry.versions).is_ok());
+            assert!(!entry.sites.is_empty() && !entry.why.is_empty());
+            for site in &entry.sites {
+                let (line, code) = site.split_once(": ").expect("a site is `line: code`");
+                assert!(line.parse::<usize>().is_ok() && !code.is_empty(), "{site}");
+            }
+        }
     }
 
     #[test]
@@ -267,5 +322,10 @@ mod tests {
         assert!(sql.is_some_and(|entry| entry.reads == ["dist/sql-wasm.wasm"]));
         assert!(node_locates("sql.js", "1.18.0", "dist/sql-wasm.js", "124: __filename").is_none());
         assert!(node_locates("sql.js", "1.17.0", "dist/sql-asm.js", "124: __filename").is_none());
+        let site = "81: require(mod)";
+        let view = node_loads("express", "5.2.1", "lib/view.js", site);
+        assert!(view.is_some_and(|entry| entry.loads.is_empty() && entry.caller_names));
+        assert!(node_loads("express", "4.22.3", "lib/view.js", site).is_none());
+        assert!(node_loads("express", "5.2.1", "lib/view.js", "82: require(mod)").is_none());
     }
 }

@@ -112,6 +112,12 @@ pub fn explain(inventory: &Inventory, plan: &Plan, target: &str) -> Explanation 
                     for reason in partly.into_iter().flatten() {
                         lines.push(format!("  partly kept: {reason}"));
                     }
+                    // Its dynamic code that a reviewed entry says loads nothing of it.
+                    let inert = inventory.trace().map_or(&[][..], |trace| &trace.inert);
+                    let own = format!("{}/", package.path);
+                    for reason in inert.iter().filter(|reason| reason.starts_with(&own)) {
+                        lines.push(format!("  known to load nothing of it: {reason}"));
+                    }
                 }
                 crate::model::Traced::Whole(reason) => {
                     lines.push(format!("  kept whole: {reason}"))

@@ -145,25 +145,28 @@ enum Value {
     Bool(bool),
 }
 
-/// The string constants a module declares at its top level (`const JS_YAML_DEP = "js-yaml"`).
+/// The string constants a module declares at its top level (`const JS_YAML_DEP = "js-yaml"`,
+/// or a `let`/`var` nothing assigns again, as config's `var JS_YAML_DEP = 'js-yaml', ...`).
 /// A name declared twice is left out: which value a `require` sees would depend on order.
 fn module_constants(
     program: &oxc_ast::ast::Program<'_>,
 ) -> std::collections::HashMap<String, String> {
     let mut constants = std::collections::HashMap::new();
     let mut twice = std::collections::HashSet::new();
+    let mut mutable = std::collections::HashSet::new();
     for statement in &program.body {
         let oxc_ast::ast::Statement::VariableDeclaration(declaration) = statement else {
             continue;
         };
-        if declaration.kind != oxc_ast::ast::VariableDeclarationKind::Const {
-            continue;
-        }
+        let constant = declaration.kind == oxc_ast::ast::VariableDeclarationKind::Const;
         for declarator in &declaration.declarations {
             let (Some(name), Some(init)) = (declarator.id.get_identifier_name(), &declarator.init)
             else {
                 continue;
             };
+            if !constant {
+                mutable.insert(name.to_string());
+            }
             // `const DEPS = Object.freeze({ yaml: "js-yaml" })`: `DEPS.yaml` is a constant.
             if let Some(fields) = frozen_object(init, &constants) {
                 for (field, value) in fields {
@@ -189,6 +192,8 @@ fn module_constants(
             twice.insert(name);
         }
     }
+    // A `let` or `var` assigned anywhere (`=`, `+=`, `++`, destructuring) is not a constant.
+    twice.extend(mutable.intersection(&bindings.assigned).cloned());
     for name in twice {
         constants.remove(&name);
         constants.retain(|key, _| !key.starts_with(&format!("{name}.")));
@@ -340,11 +345,32 @@ impl<'a> Visit<'a> for AliasFinder {
 #[derive(Default)]
 struct BindingCounter {
     counts: std::collections::HashMap<String, usize>,
+    /// Names assigned after their declaration.
+    assigned: std::collections::HashSet<String>,
 }
 
 impl<'a> Visit<'a> for BindingCounter {
     fn visit_binding_identifier(&mut self, identifier: &oxc_ast::ast::BindingIdentifier<'a>) {
         *self.counts.entry(identifier.name.to_string()).or_default() += 1;
+    }
+
+    fn visit_simple_assignment_target(
+        &mut self,
+        target: &oxc_ast::ast::SimpleAssignmentTarget<'a>,
+    ) {
+        if let oxc_ast::ast::SimpleAssignmentTarget::AssignmentTargetIdentifier(identifier) = target
+        {
+            self.assigned.insert(identifier.name.to_string());
+        }
+        walk::walk_simple_assignment_target(self, target);
+    }
+
+    fn visit_assignment_target_property_identifier(
+        &mut self,
+        property: &oxc_ast::ast::AssignmentTargetPropertyIdentifier<'a>,
+    ) {
+        self.assigned.insert(property.binding.name.to_string());
+        walk::walk_assignment_target_property_identifier(self, property);
     }
 }
 
@@ -1136,9 +1162,24 @@ mod tests {
         );
         assert!(shadowed.specifiers.is_empty());
         assert_eq!(shadowed.dynamic.len(), 1);
-        // `let` may be reassigned: not a constant.
-        let reassigned = extract("a.js", "let DEP = 'a';\nDEP = 'b';\nrequire(DEP);\n");
-        assert!(reassigned.specifiers.is_empty());
+        // A `let` or `var` reassigned anywhere is not a constant; one never reassigned is.
+        for reassigned in [
+            "let DEP = 'a';\nDEP = 'b';\nrequire(DEP);\n",
+            "var DEP = 'a';\nfunction f() { DEP += 'b'; }\nrequire(DEP);\n",
+            "var DEP = 'a', X;\n[DEP, X] = g();\nrequire(DEP);\n",
+            "var DEP = 'a';\n({ DEP } = g());\nrequire(DEP);\n",
+        ] {
+            let found = extract("a.js", reassigned);
+            assert!(found.specifiers.is_empty(), "{reassigned}");
+            assert_eq!(found.dynamic.len(), 1, "{reassigned}");
+        }
+        // config's parser.js: one `var` of many names, none assigned again.
+        let config = extract(
+            "parser.js",
+            "var COFFEE_DEP = 'coffee-script',\n    JS_YAML_DEP = 'js-yaml';\nvar Yaml = null;\nfunction y() { if (!Yaml) { Yaml = require(JS_YAML_DEP); } }\nlet TOML_DEP = 'toml';\nrequire(TOML_DEP);\n",
+        );
+        assert_eq!(config.specifiers, ["js-yaml", "toml"]);
+        assert!(config.dynamic.is_empty());
     }
 
     #[test]

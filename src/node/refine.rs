@@ -71,6 +71,21 @@ pub fn refine(
         ));
     }
 
+    if !trace.inert.is_empty() {
+        // `path:line` of each (`lamina why PACKAGE` gives the whole reason).
+        let listed: Vec<&str> = trace
+            .inert
+            .iter()
+            .map(|reason| reason.split(": ").next().unwrap_or(reason))
+            .collect();
+        notes.push(format!(
+            "{} dynamic site(s) that {} knows load nothing of their package keep nothing whole: {}",
+            listed.len(),
+            crate::knowledge::FILE,
+            crate::model::first_few(&listed)
+        ));
+    }
+
     let index: std::collections::HashMap<&str, usize> = inventory
         .files
         .iter()

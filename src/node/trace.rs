@@ -396,6 +396,42 @@ impl Tracer<'_> {
         }
     }
 
+    /// A package file's computed load or code run at `site` that a reviewed entry covers: the
+    /// files of the package it names ship and are traced, and the packages the caller names
+    /// if it says so; one that loads nothing of the package is recorded as inert.
+    fn known_loads(
+        &mut self,
+        file: usize,
+        entry: &crate::knowledge::NodeLoads,
+        site: &str,
+        names: &[String],
+        resolvers: &[ResolverGeneric<ArtifactFs>],
+    ) {
+        let path = self.files[file].path.clone();
+        let unit = self.unit(file);
+        let folder = self.package_folder(file).unwrap_or_default().to_string();
+        for load in &entry.loads {
+            let named = join(&folder, load.trim_end_matches('/'));
+            if load.ends_with('/') {
+                self.reach_part(&named, Part::Code, Some(&folder), file);
+            } else if let Some(&target) = self.index.get(named.as_str()) {
+                self.reach(target, Some(file));
+            }
+        }
+        if entry.caller_names {
+            self.reach_names(file, names, resolvers);
+            self.loads_by_name = true;
+        }
+        let reason = format!("{path}:{site}: {} ({})", entry.why, crate::knowledge::FILE);
+        if entry.loads.is_empty() {
+            if !self.trace.inert.contains(&reason) {
+                self.trace.inert.push(reason);
+            }
+        } else {
+            self.partly(unit, reason);
+        }
+    }
+
     /// A path the code names relative to its own folder: that file, or everything under that
     /// folder.
     fn asset(&mut self, file: usize, relative: &str) {
@@ -491,8 +527,32 @@ impl Tracer<'_> {
                 );
             }
         }
+        // The package, its version and the file's path in it, for reviewed entries.
+        let known = match (bound.as_deref(), unit) {
+            (Some(folder), TraceUnit::Package(id)) => {
+                let package = &self.packages[id.0];
+                let inside = path
+                    .strip_prefix(folder)
+                    .map_or(path.as_str(), |rest| rest.trim_start_matches('/'));
+                Some((
+                    folder.to_string(),
+                    package.name.clone(),
+                    package.version.clone(),
+                    inside.to_string(),
+                ))
+            }
+            _ => None,
+        };
+        let entry_for = |site: &str| {
+            let (_, name, version, inside) = known.as_ref()?;
+            crate::knowledge::node_loads(name, version, inside, site)
+        };
         for site in &facts.dynamic {
             if facts.computed.iter().any(|computed| &computed.site == site) {
+                continue;
+            }
+            if let Some(entry) = entry_for(site) {
+                self.known_loads(file, entry, site, &facts.names, resolvers);
                 continue;
             }
             let reason = format!("{path}:{site}: an import lamina cannot follow");
@@ -538,18 +598,14 @@ impl Tracer<'_> {
                 self.reach_part(&named, part, bound.as_deref(), file);
             }
         }
-        if let (Some(folder), TraceUnit::Package(id)) = (bound.as_deref(), unit) {
-            let package = &self.packages[id.0];
-            let (name, version) = (package.name.clone(), package.version.clone());
-            let inside = path
-                .strip_prefix(folder)
-                .map_or(path.as_str(), |rest| rest.trim_start_matches('/'));
+        if let Some((folder, name, version, inside)) = &known {
+            let (folder, inside) = (folder.as_str(), inside.as_str());
             for site in &facts.locates {
                 // The file's own location, used in a way lamina cannot fold: what a reviewed
                 // entry says it reads; else a path built from it later may name any file of
                 // the package, but its scripts are loaded only by `require` (followed above).
                 // The user's own files ship anyway.
-                match crate::knowledge::node_locates(&name, &version, inside, site) {
+                match crate::knowledge::node_locates(name, version, inside, site) {
                     Some(entry) => {
                         for read in &entry.reads {
                             if let Some(&target) = self.index.get(join(folder, read).as_str()) {
@@ -573,12 +629,19 @@ impl Tracer<'_> {
                 }
             }
         }
-        if let Some(site) = facts.evals.first() {
+        for site in &facts.evals {
+            // Code lamina cannot read: what a reviewed entry says it loads, else anything of
+            // the unit.
+            if let Some(entry) = entry_for(site) {
+                self.known_loads(file, entry, site, &facts.names, resolvers);
+                continue;
+            }
             self.whole(
                 unit,
                 format!("{path}:{site}: runs code lamina cannot read"),
                 Some(file),
             );
+            break;
         }
         if unit == TraceUnit::User && !facts.names.is_empty() {
             if self.named_users {

@@ -7,7 +7,7 @@ use fs_err as fs;
 
 use crate::install::{self, listing, show, total_file_bytes};
 
-fn apps_dir() -> PathBuf {
+pub(crate) fn apps_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/apps")
 }
 

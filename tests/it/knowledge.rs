@@ -284,19 +284,7 @@ fn node_locates_entries_hold() {
         crate::e2e::slimmed_app_answers_the_same(&entry.proof, &[], &["--shake", "files"]);
         let input = crate::e2e::installed_app(&entry.proof);
         let folder = format!("node_modules/{}", entry.package);
-        let manifest: Value = serde_json::from_str(
-            &fs::read_to_string(input.join(&folder).join("package.json")).unwrap(),
-        )
-        .unwrap();
-        let version = manifest["version"].as_str().unwrap();
-        let specifiers: pep440_rs::VersionSpecifiers = entry.versions.parse().unwrap();
-        assert!(
-            specifiers.contains(&version.parse().unwrap()),
-            "{}: {} installs {version}, outside {}",
-            entry.package,
-            entry.proof,
-            entry.versions
-        );
+        assert_installed_in_range(&input, &entry.package, &entry.versions, &entry.proof);
         assert_at_cited_line(
             &input.join(&folder),
             &entry.file,
@@ -305,30 +293,14 @@ fn node_locates_entries_hold() {
         );
 
         let work = tempfile::tempdir().unwrap();
-        let out = work.path().join("out");
-        let run = crate::harness::lamina_command()
-            .arg("build")
-            .arg(&input)
-            .args(["--shake", "files", "--json", "--out"])
-            .arg(&out)
-            .output()
-            .expect("run lamina");
-        assert_eq!(run.status.code(), Some(0), "{}", show(&run));
-        let report: Value = serde_json::from_slice(&run.stdout).unwrap();
-        let function = &report["functions"][0];
-        let package = function["packages"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|package| package["name"] == entry.package.as_str())
-            .unwrap();
+        let (function, zip) = files_build(&input, work.path());
+        let package = package_report(&function, &entry.package);
         let partly = package["trace"]["partly"].to_string();
         assert!(
             partly.contains(&format!("{}/{}:", folder, entry.file))
                 && partly.contains(knowledge::FILE),
             "{partly}"
         );
-        let zip = out.join(format!("{}.zip", function["name"].as_str().unwrap()));
         let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
         let shipped: Vec<String> = String::from_utf8(listing.stdout)
             .unwrap()
@@ -350,5 +322,190 @@ fn node_locates_entries_hold() {
             "{}: the package's files that ship",
             entry.package
         );
+    }
+}
+
+/// The version of `package` that the installed app `input` holds is one `versions` covers.
+fn assert_installed_in_range(input: &Path, package: &str, versions: &str, proof: &str) {
+    let manifest: Value = serde_json::from_str(
+        &fs::read_to_string(
+            input
+                .join("node_modules")
+                .join(package)
+                .join("package.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let version = manifest["version"].as_str().unwrap();
+    let specifiers: pep440_rs::VersionSpecifiers = versions.parse().unwrap();
+    assert!(
+        specifiers.contains(&version.parse().unwrap()),
+        "{package}: {proof} installs {version}, outside {versions}"
+    );
+}
+
+/// `lamina build --shake files --json` of an installed app into `work/out`: the function's
+/// report and its zip.
+fn files_build(input: &Path, work: &Path) -> (Value, PathBuf) {
+    let out = work.join("out");
+    let run = crate::harness::lamina_command()
+        .arg("build")
+        .arg(input)
+        .args(["--shake", "files", "--json", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run lamina");
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let function = report["functions"][0].clone();
+    let zip = out.join(format!("{}.zip", function["name"].as_str().unwrap()));
+    (function, zip)
+}
+
+fn package_report<'a>(function: &'a Value, name: &str) -> &'a Value {
+    function["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|package| package["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in the report"))
+}
+
+/// A function's own range in its script (UTF-16 offsets, start and end) and how often it ran.
+type FunctionRun = (u64, u64, u64);
+
+/// Runs the app's handler from `input` on its event with V8's coverage on; returns, for each
+/// script that loaded, its functions' own ranges (UTF-16 offsets) and how often each ran.
+fn functions_that_ran(input: &Path, app: &str) -> Vec<(PathBuf, Vec<FunctionRun>)> {
+    let coverage = tempfile::tempdir().unwrap();
+    let apps = crate::e2e::apps_dir();
+    let out = Command::new("node")
+        .arg(apps.join("run-handler.mjs"))
+        .arg(input)
+        .arg("index.handler")
+        .arg(apps.join(app).join("event.json"))
+        .env("NODE_V8_COVERAGE", coverage.path())
+        .output()
+        .expect("run node");
+    assert!(out.status.success(), "{app}: {}", show(&out));
+    let mut scripts = Vec::new();
+    for file in fs::read_dir(coverage.path()).unwrap() {
+        let report: Value =
+            serde_json::from_str(&fs::read_to_string(file.unwrap().path()).unwrap()).unwrap();
+        for script in report["result"].as_array().unwrap() {
+            let Some(path) = script["url"]
+                .as_str()
+                .and_then(|url| url.strip_prefix("file://"))
+            else {
+                continue;
+            };
+            let ranges = script["functions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|function| {
+                    let own = &function["ranges"][0];
+                    let number = |key: &str| own[key].as_u64().unwrap();
+                    (number("startOffset"), number("endOffset"), number("count"))
+                })
+                .collect();
+            scripts.push((PathBuf::from(path), ranges));
+        }
+    }
+    scripts
+}
+
+/// Whitespace runs collapsed to one space, as the report shows code.
+fn collapsed(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Every `[[node.loads]]` entry, on the e2e app that proves it: the app answers the same from
+/// its `--shake files` zip and ships every file its unslimmed run loaded or read; the installed
+/// version is one the entry covers; each site's code is at its line, in a function the
+/// unslimmed run called (V8 coverage), so the zip's answer covers what that code did;
+/// `lamina why` (or the report's `partly`, for an entry that loads files) names each site and
+/// the entry, and the package is not kept whole.
+#[test]
+fn node_loads_entries_hold() {
+    let entries = &knowledge::knowledge().node.loads;
+    assert!(!entries.is_empty());
+    let proofs: std::collections::BTreeSet<&str> =
+        entries.iter().map(|entry| entry.proof.as_str()).collect();
+    for proof in proofs {
+        crate::e2e::slimmed_app_answers_the_same(proof, &[], &["--shake", "files"]);
+        let input = crate::e2e::installed_app(proof);
+        let ran = functions_that_ran(&input, proof);
+        let work = tempfile::tempdir().unwrap();
+        let (function, _) = files_build(&input, work.path());
+        for entry in entries.iter().filter(|entry| entry.proof == proof) {
+            assert_installed_in_range(&input, &entry.package, &entry.versions, proof);
+            let why = crate::harness::lamina_command()
+                .args(["why", "--shake", "files", &entry.package])
+                .arg(&input)
+                .output()
+                .expect("run lamina why");
+            assert_eq!(why.status.code(), Some(0), "{}", show(&why));
+            let why = String::from_utf8(why.stdout).unwrap();
+            let folder = format!("node_modules/{}", entry.package);
+            let path = input.join(&folder).join(&entry.file);
+            let source = fs::read_to_string(&path).unwrap();
+            let real = path.canonicalize().unwrap();
+            let functions = ran
+                .iter()
+                .filter(|(script, _)| *script == real)
+                .flat_map(|(_, ranges)| ranges)
+                .collect::<Vec<_>>();
+            assert!(
+                !functions.is_empty(),
+                "{proof} never loads {folder}/{}",
+                entry.file
+            );
+            let package = package_report(&function, &entry.package);
+            assert!(
+                package["trace"]["reason"].is_null(),
+                "{}: kept whole: {}",
+                entry.package,
+                package["trace"]["reason"]
+            );
+            let partly = package["trace"]["partly"].to_string();
+            for site in &entry.sites {
+                let (line, code) = site.split_once(": ").unwrap();
+                let line: usize = line.parse().unwrap();
+                let lines: Vec<&str> = source.lines().collect();
+                let from = lines[line - 1..]
+                    .iter()
+                    .take(4)
+                    .copied()
+                    .collect::<Vec<_>>();
+                assert!(
+                    collapsed(&from.join(" ")).contains(&collapsed(code)),
+                    "{folder}/{}:{line} does not hold `{code}`",
+                    entry.file
+                );
+                // Where the line's code starts, in UTF-16 units as V8 counts.
+                let head: String = lines[..line - 1].iter().map(|l| format!("{l}\n")).collect();
+                let indent = lines[line - 1].len() - lines[line - 1].trim_start().len();
+                let at = (head.encode_utf16().count() + indent) as u64;
+                let innermost = functions
+                    .iter()
+                    .filter(|(start, end, _)| *start <= at && at < *end)
+                    .min_by_key(|(start, end, _)| end - start)
+                    .unwrap();
+                assert!(
+                    innermost.2 > 0,
+                    "{proof}'s handler never runs the function holding {folder}/{}:{line}",
+                    entry.file
+                );
+                let named = format!("{folder}/{}:{line}", entry.file);
+                assert!(
+                    why.contains(&format!("{named}: {}", collapsed(code)))
+                        && why.contains(knowledge::FILE)
+                        || partly.contains(&named),
+                    "neither `lamina why` nor the report names {named}:\n{why}{partly}"
+                );
+            }
+        }
     }
 }
