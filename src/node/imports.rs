@@ -143,6 +143,64 @@ struct Collector<'s> {
 enum Value {
     Text(String),
     Bool(bool),
+    /// A non-empty string whose text is not known here (`process.env.AWS_LAMBDA_FUNCTION_NAME`).
+    Set,
+    /// `undefined` (or `null`, which the comparisons here treat alike).
+    Undefined,
+}
+
+impl Value {
+    /// Whether the value is truthy, when that is known.
+    fn truthy(&self) -> Option<bool> {
+        match self {
+            Value::Text(text) => Some(!text.is_empty()),
+            Value::Bool(value) => Some(*value),
+            Value::Set => Some(true),
+            Value::Undefined => Some(false),
+        }
+    }
+
+    /// Whether two values are equal (`===`, and `==` for these kinds), when that is known.
+    fn equals(&self, other: &Value) -> Option<bool> {
+        match (self, other) {
+            (Value::Text(left), Value::Text(right)) => Some(left == right),
+            (Value::Bool(left), Value::Bool(right)) => Some(left == right),
+            (Value::Undefined, Value::Undefined) => Some(true),
+            (Value::Set, Value::Undefined) | (Value::Undefined, Value::Set) => Some(false),
+            (Value::Text(_), Value::Undefined) | (Value::Undefined, Value::Text(_)) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// What `process.env.NAME` is on Lambda, for a variable Lambda always sets and reserves.
+fn lambda_environment(name: &str) -> Option<Value> {
+    crate::lambda::RESERVED_ENVIRONMENT
+        .iter()
+        .find(|(reserved, _)| *reserved == name)
+        .map(|(_, value)| value.map_or(Value::Set, |value| Value::Text(value.to_string())))
+}
+
+/// `process.env.NAME` or `process.env["NAME"]`: the name.
+fn environment_read<'e>(expression: &'e Expression) -> Option<&'e str> {
+    let (object, name) = match expression {
+        Expression::StaticMemberExpression(member) => {
+            (&member.object, member.property.name.as_str())
+        }
+        Expression::ComputedMemberExpression(member) => match &member.expression {
+            Expression::StringLiteral(literal) => (&member.object, literal.value.as_str()),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    match object {
+        Expression::StaticMemberExpression(env)
+            if env.property.name == "env" && is_identifier(&env.object, "process") =>
+        {
+            Some(name)
+        }
+        _ => None,
+    }
 }
 
 /// The string constants a module declares at its top level (`const JS_YAML_DEP = "js-yaml"`,
@@ -390,9 +448,28 @@ impl Collector<'_> {
             "arch" => Some(Value::Text(target.arch.to_string())),
             _ => None,
         };
+        if let Some(name) = environment_read(expression) {
+            // What Lambda always sets; any other variable is the function's to set.
+            return lambda_environment(name);
+        }
         match expression {
             Expression::StringLiteral(literal) => Some(Value::Text(literal.value.to_string())),
             Expression::BooleanLiteral(literal) => Some(Value::Bool(literal.value)),
+            Expression::NullLiteral(_) => Some(Value::Undefined),
+            Expression::Identifier(identifier) if identifier.name == "undefined" => {
+                Some(Value::Undefined)
+            }
+            Expression::UnaryExpression(unary) if unary.operator == UnaryOperator::Void => {
+                Some(Value::Undefined)
+            }
+            // `typeof process.env.AWS_LAMBDA_FUNCTION_NAME`.
+            Expression::UnaryExpression(unary) if unary.operator == UnaryOperator::Typeof => {
+                match self.value(&unary.argument)? {
+                    Value::Text(_) | Value::Set => Some(Value::Text("string".to_string())),
+                    Value::Bool(_) => Some(Value::Text("boolean".to_string())),
+                    Value::Undefined => Some(Value::Text("undefined".to_string())),
+                }
+            }
             Expression::ParenthesizedExpression(inner) => self.value(&inner.expression),
             // `process.platform`, `process.arch`.
             Expression::StaticMemberExpression(member)
@@ -415,18 +492,13 @@ impl Collector<'_> {
                     BinaryOperator::StrictInequality | BinaryOperator::Inequality => false,
                     _ => return None,
                 };
-                let (Some(Value::Text(left)), Some(Value::Text(right))) =
-                    (self.value(&binary.left), self.value(&binary.right))
-                else {
-                    return None;
-                };
-                Some(Value::Bool((left == right) == equal))
+                let same = self
+                    .value(&binary.left)?
+                    .equals(&self.value(&binary.right)?)?;
+                Some(Value::Bool(same == equal))
             }
             Expression::UnaryExpression(unary) if unary.operator == UnaryOperator::LogicalNot => {
-                match self.value(&unary.argument)? {
-                    Value::Bool(value) => Some(Value::Bool(!value)),
-                    Value::Text(_) => None,
-                }
+                Some(Value::Bool(!self.value(&unary.argument)?.truthy()?))
             }
             Expression::LogicalExpression(logical) => {
                 let left = self.condition(&logical.left);
@@ -451,10 +523,7 @@ impl Collector<'_> {
 
     /// A condition's value on Lambda, when it folds.
     fn condition(&self, expression: &Expression) -> Option<bool> {
-        match self.value(expression)? {
-            Value::Bool(value) => Some(value),
-            Value::Text(_) => None,
-        }
+        self.value(expression)?.truthy()
     }
 
     fn site(&self, span: Span) -> String {
@@ -1365,6 +1434,36 @@ if (!(process.platform === 'linux')) require('not-linux');
         // Without a target (the package-level reading), every branch counts.
         let all = extract("a.js", source).specifiers;
         assert!(all.contains(&"fsevents".to_string()) && all.contains(&"win".to_string()));
+    }
+
+    /// Lambda's reserved variables are set (some to known paths); the function's own, such as
+    /// `NODE_ENV`, may be anything, so both branches count.
+    #[test]
+    fn branches_on_lambdas_reserved_environment_fold() {
+        let source = "
+if (process.env.AWS_LAMBDA_FUNCTION_NAME) { require('on-lambda'); } else { require('local-a'); }
+const b = process.env['AWS_EXECUTION_ENV'] !== undefined ? require('on-lambda-b') : require('local-b');
+if (!process.env.LAMBDA_TASK_ROOT) require('local-c');
+if (typeof process.env.AWS_REGION === 'undefined') require('local-d');
+if (process.env.LAMBDA_TASK_ROOT === '/var/task') require('task-root');
+if (process.env.AWS_LAMBDA_FUNCTION_NAME === 'orders') require('named');
+if (process.env.NODE_ENV === 'production') require('prod'); else require('dev');
+const e = process.env.MY_FLAG && require('flagged');
+";
+        let mut found = extract_on("a.js", source, Some(Target { arch: "x64" })).specifiers;
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "dev",
+                "flagged",
+                "named",
+                "on-lambda",
+                "on-lambda-b",
+                "prod",
+                "task-root"
+            ]
+        );
     }
 
     #[test]

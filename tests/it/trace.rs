@@ -443,6 +443,66 @@ fn a_napi_style_platform_probe_keeps_the_native_package() {
     );
 }
 
+/// Lambda always sets its reserved variables (`AWS_LAMBDA_FUNCTION_NAME`, `LAMBDA_TASK_ROOT`,
+/// ...): a branch taken only without them does not ship; one on the function's own variables
+/// (`NODE_ENV`) may go either way, so both do. The smoke run, with Lambda's environment, invokes
+/// the handler from the zip.
+#[test]
+fn branches_on_lambdas_reserved_environment_are_folded() {
+    let fixture = Fixture::new(
+        "envfold",
+        json!({ "name": "envfold", "dependencies": { "logger": "1" } }),
+    );
+    fixture
+        .file("index.js", "const log = require('logger');
+exports.handler = async () => log.sink;
+")
+        .file("event.json", "{}")
+        .manifest("node_modules/logger", json!({ "name": "logger", "version": "1.0.0" }))
+        .file(
+            "node_modules/logger/index.js",
+            "exports.sink = process.env.AWS_LAMBDA_FUNCTION_NAME ? require('./stdout').name : require('./pretty').name;
+if (typeof process.env.LAMBDA_TASK_ROOT === 'undefined') require('./dev-server');
+exports.mode = process.env.NODE_ENV === 'production' ? require('./prod') : require('./dev');
+",
+        )
+        .file("node_modules/logger/stdout.js", "exports.name = 'stdout';
+")
+        .file("node_modules/logger/pretty.js", "exports.name = 'pretty';
+")
+        .file("node_modules/logger/dev-server.js", "module.exports = 1;
+")
+        .file("node_modules/logger/prod.js", "module.exports = 'prod';
+")
+        .file("node_modules/logger/dev.js", "module.exports = 'dev';
+");
+    let built = fixture.build(&[
+        "--shake",
+        "files",
+        "--smoke-event",
+        fixture.root.join("event.json").to_str().unwrap(),
+    ]);
+    assert_eq!(built.code, 0, "{}", built.function()["smoke"]);
+    assert_eq!(built.function()["smoke"]["invoked"], true);
+    assert!(
+        built.function()["smoke"]["result"]
+            .to_string()
+            .contains("stdout"),
+        "{}",
+        built.function()["smoke"]
+    );
+    assert_eq!(
+        shipped_under(&built, "node_modules/logger"),
+        [
+            "node_modules/logger/dev.js",
+            "node_modules/logger/index.js",
+            "node_modules/logger/package.json",
+            "node_modules/logger/prod.js",
+            "node_modules/logger/stdout.js",
+        ]
+    );
+}
+
 #[test]
 fn esm_new_url_assets_and_require_resolve_are_followed() {
     let fixture = Fixture::new(
