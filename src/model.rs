@@ -286,6 +286,9 @@ pub struct Trace {
     /// Dynamic loads known to reach nothing the trace would drop, with why (`file:line: code:
     /// why`); they keep nothing whole.
     pub inert: Vec<String>,
+    /// Node: `file:line: code` of each use of the AWS SDK v2's module (`aws-sdk`) that may
+    /// build a client for a computed service name (`AWS[name]`, the module passed on).
+    pub sdk_v2_computed: Vec<String>,
     pub parsed_files: usize,
     pub seconds: f64,
 }

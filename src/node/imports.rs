@@ -74,6 +74,9 @@ pub struct FileImports {
     /// String literals shaped like a bare package name (`"ejs"`, `"@scope/name"`): a computed
     /// `require` in this file, or anywhere for the user's code, may be given them.
     pub names: Vec<String>,
+    /// `line: code` of each use of the AWS SDK v2's module that lamina cannot follow to the
+    /// clients it names (`sdk_v2::escapes`).
+    pub sdk_v2_escapes: Vec<String>,
 }
 
 /// What Lambda's Node says of the platform, folded into constants when the tracer reads a
@@ -117,6 +120,15 @@ pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> File
         collector.visit_program(&parsed.program);
         collector.imports.names.sort();
         collector.imports.names.dedup();
+        if collector
+            .imports
+            .specifiers
+            .iter()
+            .any(|specifier| specifier == super::sdk_v2::MODULE)
+            || source.contains("import(")
+        {
+            collector.imports.sdk_v2_escapes = super::sdk_v2::escapes(&parsed.program, source);
+        }
         return collector.imports;
     }
     FileImports {

@@ -9,6 +9,7 @@ pub mod layers;
 pub mod packages;
 pub mod refine;
 pub mod scan;
+pub mod sdk_v2;
 pub mod shake;
 pub mod smoke;
 pub mod trace;

@@ -82,6 +82,10 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
         && let Some(trace) = inventory.trace()
     {
         traced = super::refine::refine(inventory, trace, &mut packages, &mut files, &mut notes);
+        let read = |file: usize| crate::fs::read_to_string(&inventory.files[file].source).ok();
+        notes.extend(super::sdk_v2::prune_models(
+            inventory, trace, &mut files, &read,
+        ));
     }
     drop_dangling_links(inventory, &mut files);
     Ok(Plan {

@@ -629,6 +629,9 @@ impl Tracer<'_> {
                 }
             }
         }
+        for site in &facts.sdk_v2_escapes {
+            self.trace.sdk_v2_computed.push(format!("{path}:{site}"));
+        }
         for site in &facts.evals {
             // Code lamina cannot read: what a reviewed entry says it loads, else anything of
             // the unit.

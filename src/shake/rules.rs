@@ -137,7 +137,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "trace/sdk-model",
-        removes: "`--shake files`, Python: an AWS service's model under `botocore/data/<service>/` (and boto3's `boto3/data/<service>/` resource model) when the reached code names other services to SDK clients (`boto3.client(\"dynamodb\")`, `resource`, `create_client`) and none by a computed name; `sts`, `sso` and `sso-oidc` (botocore's own credential providers) and the shared files at `botocore/data/`'s top always stay",
+        removes: "`--shake files`, Python: an AWS service's model under `botocore/data/<service>/` (and boto3's `boto3/data/<service>/` resource model) when the reached code names other services to SDK clients (`boto3.client(\"dynamodb\")`, `resource`, `create_client`) and none by a computed name; `sts`, `sso` and `sso-oidc` (botocore's own credential providers) and the shared files at `botocore/data/`'s top always stay; Node: a model under the AWS SDK v2's `aws-sdk/apis/` that only the client of a service the reached code never names would load (`new AWS.SQS()`, `const { S3 } = require(\"aws-sdk\")`, `aws-sdk/clients/sqs`), unless some code indexes or passes on the `aws-sdk` module; STS, Cognito Identity and SSO (the SDK's own credential providers) and files no client requires (`metadata.json`) always stay",
     },
     Rule {
         id: "trace/package-data",

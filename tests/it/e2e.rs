@@ -149,6 +149,14 @@ const MUST_RECORD: &[(&str, &[&str])] = &[
     ),
     ("sqljs-report", &["node_modules/sql.js/dist/sql-wasm.wasm"]),
     ("pg-bluebird", &["node_modules/bluebird/js/release/map.js"]),
+    (
+        "sdk-v2-orders",
+        &[
+            "node_modules/aws-sdk/apis/s3-2006-03-01.min.json",
+            "node_modules/aws-sdk/apis/dynamodb-2012-08-10.min.json",
+            "node_modules/aws-sdk/apis/sqs-2012-11-05.min.json",
+        ],
+    ),
 ];
 
 /// Files the unslimmed run loads or reads that `--shake files` does not ship, by app: known
@@ -306,6 +314,52 @@ fn sqljs_report_runs_the_same_traced() {
 fn pg_bluebird_runs_the_same_traced() {
     // pg's lazy `native` getter and pg-cloudflare's export conditions; bluebird's internals.
     traced_app_answers_the_same("pg-bluebird", &[]);
+}
+
+/// The AWS SDK v2 ships whole in deps mode; traced, only the models of the clients the code
+/// names (S3, DynamoDB through the DocumentClient, SQS) and the SDK's own ship.
+#[test]
+fn sdk_v2_orders_runs_the_same_traced_with_only_its_services_models() {
+    traced_app_answers_the_same("sdk-v2-orders", &[]);
+    let input = installed_app("sdk-v2-orders");
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = lamina_build(
+        &input,
+        &tmp.path().join("out"),
+        "sdk-v2-orders",
+        &["--shake", "files"],
+    );
+    let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
+    let models: Vec<String> = String::from_utf8(listing.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|path| path.strip_prefix("node_modules/aws-sdk/apis/"))
+        .map(str::to_string)
+        .collect();
+    for shipped in [
+        "s3-2006-03-01.min.json",
+        "dynamodb-2012-08-10.min.json",
+        "sqs-2012-11-05.min.json",
+        "sts-2011-06-15.min.json",
+        "metadata.json",
+    ] {
+        assert!(
+            models.iter().any(|model| model == shipped),
+            "{shipped}: {models:?}"
+        );
+    }
+    for dropped in [
+        "ec2-2016-11-15.min.json",
+        "sagemaker-2017-07-24.min.json",
+        "iot-2015-05-28.min.json",
+    ] {
+        assert!(
+            !models.iter().any(|model| model == dropped),
+            "{dropped} ships"
+        );
+    }
+    // Of the SDK's ~400 services, a few dozen model files ship.
+    assert!(models.len() < 80, "{} model files ship", models.len());
 }
 
 #[test]

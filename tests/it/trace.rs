@@ -503,6 +503,104 @@ exports.mode = process.env.NODE_ENV === 'production' ? require('./prod') : requi
     );
 }
 
+/// A stand-in for the AWS SDK v2, shaped as it is: `clients/all.js` requires every client,
+/// each client requires its model only inside a getter that runs when a client is built.
+fn sdk_v2_fixture(name: &str, handler: &str) -> Fixture {
+    let fixture = Fixture::new(
+        name,
+        json!({ "name": name, "dependencies": { "aws-sdk": "2" } }),
+    );
+    fixture
+        .file("index.js", handler)
+        .manifest(
+            "node_modules/aws-sdk",
+            json!({ "name": "aws-sdk", "version": "2.1692.0", "main": "lib/aws.js" }),
+        )
+        .file(
+            "node_modules/aws-sdk/lib/core.js",
+            "var AWS = { apiLoader: { services: {} }, meta: require('../apis/metadata.json') };
+AWS.Service = { defineService: function (id) { return function Client() { this.api = AWS.apiLoader.services[id].v1; }; } };
+module.exports = AWS;
+",
+        )
+        .file(
+            "node_modules/aws-sdk/lib/aws.js",
+            "var AWS = require('./core');
+require('../clients/all');
+module.exports = AWS;
+",
+        )
+        .file(
+            "node_modules/aws-sdk/clients/all.js",
+            "module.exports = { S3: require('./s3'), EC2: require('./ec2'), STS: require('./sts') };
+",
+        )
+        .file("node_modules/aws-sdk/apis/metadata.json", "{}");
+    for (id, class) in [("s3", "S3"), ("ec2", "EC2"), ("sts", "STS")] {
+        fixture
+            .file(
+                &format!("node_modules/aws-sdk/clients/{id}.js"),
+                &format!(
+                    "var AWS = require('../lib/core');
+var Service = AWS.Service;
+AWS.apiLoader.services['{id}'] = {{}};
+AWS.{class} = Service.defineService('{id}', ['v1']);
+Object.defineProperty(AWS.apiLoader.services['{id}'], 'v1', {{
+  get: function get() {{
+    return require('../apis/{id}-v1.min.json');
+  }}
+}});
+module.exports = AWS.{class};
+"
+                ),
+            )
+            .file(
+                &format!("node_modules/aws-sdk/apis/{id}-v1.min.json"),
+                &format!("{{\"name\": \"{id}\"}}"),
+            );
+    }
+    fixture
+}
+
+/// The AWS SDK v2's models ship only for the clients the reached code names (and STS, which
+/// the SDK builds for credentials); a client built by a computed name keeps every model.
+#[test]
+fn only_the_models_of_the_aws_sdk_v2_clients_named_ship() {
+    let named = sdk_v2_fixture(
+        "sdkv2",
+        "const AWS = require('aws-sdk');\nexports.handler = async () => new AWS.S3().api.name;\n",
+    );
+    let built = build_and_run(&named, "index.js");
+    assert_eq!(
+        shipped_under(&built, "node_modules/aws-sdk/apis"),
+        [
+            "node_modules/aws-sdk/apis/metadata.json",
+            "node_modules/aws-sdk/apis/s3-v1.min.json",
+            "node_modules/aws-sdk/apis/sts-v1.min.json",
+        ]
+    );
+    assert!(
+        built.function()["notes"]
+            .to_string()
+            .contains("only those of S3 ship"),
+        "{}",
+        built.function()["notes"]
+    );
+    let computed = sdk_v2_fixture(
+        "sdkv2computed",
+        "const AWS = require('aws-sdk');\nexports.handler = async () => new AWS[process.env.SERVICE || 'EC2']().api.name;\n",
+    );
+    let built = build_and_run(&computed, "index.js");
+    assert_eq!(shipped_under(&built, "node_modules/aws-sdk/apis").len(), 4);
+    assert!(
+        built.function()["notes"]
+            .to_string()
+            .contains("index.js:1: AWS = require('aws-sdk') uses the aws-sdk module"),
+        "{}",
+        built.function()["notes"]
+    );
+}
+
 #[test]
 fn esm_new_url_assets_and_require_resolve_are_followed() {
     let fixture = Fixture::new(

@@ -1,0 +1,557 @@
+//! The AWS SDK for JavaScript v2 (`aws-sdk` 2.x), which Lambda's Node 18+ runtimes do not
+//! provide, so a function that still uses it ships it: about 100 MB installed, 20 MB of it in
+//! `apis/`, one model per AWS service. `clients/all.js` requires every client, but a client's
+//! model loads only when the client is constructed: `clients/<id>.js` requires
+//! `../apis/<id>-<version>.*.json` inside the getter of `apiLoader.services[id][version]`,
+//! which `Service.defineServiceApi` reads when a client of that service is built. So with
+//! `--shake files`, only the models of the clients the reached code names ship (rule
+//! `trace/sdk-model`), unless some code uses the SDK's module in a way lamina cannot follow
+//! (`AWS[name]`, passing it on), which may build a client by a computed name.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use oxc_ast::ast::{
+    BindingPattern, CallExpression, ComputedMemberExpression, Expression, IdentifierReference,
+    ImportDeclaration, ImportDeclarationSpecifier, StaticMemberExpression, VariableDeclarator,
+};
+use oxc_ast_visit::{Visit, walk};
+use oxc_span::Span;
+
+use crate::model::{Decision, Inventory, Reason, Trace, TraceUnit};
+
+/// The specifier whose module value is the SDK with every client on it.
+pub const MODULE: &str = "aws-sdk";
+
+/// The rule of an AWS service model no reached code creates a client for (shared with Python).
+const SDK_MODEL: &str = "trace/sdk-model";
+
+/// Clients the SDK builds by itself from the configuration, whatever the code names:
+/// assume-role and web-identity credentials (STS), Cognito and SSO credentials.
+const SDK_OWN: [&str; 4] = ["sts", "cognitoidentity", "sso", "ssooidc"];
+
+/// `line: code` of each use of the `aws-sdk` module's value that lamina cannot follow to the
+/// client names it reads: indexed by a computed key, passed on, re-exported or assigned.
+/// Reading a named member (`AWS.S3`, `const { SQS } = require("aws-sdk")`) is followed.
+pub fn escapes(program: &oxc_ast::ast::Program<'_>, source: &str) -> Vec<String> {
+    let mut bound = Bindings::default();
+    bound.visit_program(program);
+    let mut uses = Uses {
+        source,
+        bindings: bound.names,
+        declared: bound.declared,
+        ..Uses::default()
+    };
+    uses.visit_program(program);
+    let mut sites = Vec::new();
+    for span in &uses.requires {
+        if !uses.followed.contains(&span.start) {
+            sites.push(uses.site(*span));
+        }
+    }
+    for (name, span) in &uses.bindings {
+        let total = uses.references.get(name).copied().unwrap_or(0);
+        let members = uses.members.get(name).copied().unwrap_or(0);
+        if total > members || uses.declared.get(name).copied().unwrap_or(0) > 1 {
+            sites.push(uses.site(*span));
+        }
+    }
+    sites.extend(uses.other);
+    sites.sort();
+    sites
+}
+
+fn is_sdk_require(call: &CallExpression) -> bool {
+    matches!(&call.callee, Expression::Identifier(callee) if callee.name == "require")
+        && matches!(
+            call.arguments.first().and_then(|argument| argument.as_expression()),
+            Some(Expression::StringLiteral(literal)) if literal.value == MODULE
+        )
+}
+
+fn sdk_require<'e, 'a>(expression: &'e Expression<'a>) -> Option<&'e CallExpression<'a>> {
+    match expression {
+        Expression::CallExpression(call) if is_sdk_require(call) => Some(call),
+        Expression::ParenthesizedExpression(inner) => sdk_require(&inner.expression),
+        _ => None,
+    }
+}
+
+/// The names bound to the module (`const AWS = require("aws-sdk")`, `import AWS from
+/// "aws-sdk"`, `import * as AWS from "aws-sdk"`), and how often each name is declared.
+#[derive(Default)]
+struct Bindings {
+    names: BTreeMap<String, Span>,
+    declared: HashMap<String, usize>,
+}
+
+impl<'a> Visit<'a> for Bindings {
+    fn visit_variable_declarator(&mut self, declarator: &VariableDeclarator<'a>) {
+        if let (Some(name), Some(init)) = (declarator.id.get_identifier_name(), &declarator.init)
+            && sdk_require(init).is_some()
+        {
+            self.names.insert(name.to_string(), declarator.span);
+        }
+        walk::walk_variable_declarator(self, declarator);
+    }
+
+    fn visit_import_declaration(&mut self, declaration: &ImportDeclaration<'a>) {
+        if declaration.source.value == MODULE {
+            for specifier in declaration.specifiers.iter().flatten() {
+                match specifier {
+                    ImportDeclarationSpecifier::ImportDefaultSpecifier(default) => {
+                        self.names
+                            .insert(default.local.name.to_string(), declaration.span);
+                    }
+                    ImportDeclarationSpecifier::ImportNamespaceSpecifier(namespace) => {
+                        self.names
+                            .insert(namespace.local.name.to_string(), declaration.span);
+                    }
+                    ImportDeclarationSpecifier::ImportSpecifier(_) => {}
+                }
+            }
+        }
+        walk::walk_import_declaration(self, declaration);
+    }
+
+    fn visit_binding_identifier(&mut self, identifier: &oxc_ast::ast::BindingIdentifier<'a>) {
+        *self
+            .declared
+            .entry(identifier.name.to_string())
+            .or_default() += 1;
+    }
+}
+
+#[derive(Default)]
+struct Uses<'s> {
+    source: &'s str,
+    bindings: BTreeMap<String, Span>,
+    declared: HashMap<String, usize>,
+    /// Every `require("aws-sdk")`, and those in a position that is followed.
+    requires: Vec<Span>,
+    followed: HashSet<u32>,
+    /// References to each bound name, and those that read a named member.
+    references: HashMap<String, usize>,
+    members: HashMap<String, usize>,
+    /// Other uses that cannot be followed (`export * from "aws-sdk"`, `import("aws-sdk")`).
+    other: Vec<String>,
+}
+
+impl Uses<'_> {
+    fn site(&self, span: Span) -> String {
+        let start = (span.start as usize).min(self.source.len());
+        let line = self.source[..start].bytes().filter(|&b| b == b'\n').count() + 1;
+        let text: String = self.source[start..(span.end as usize).min(self.source.len())]
+            .chars()
+            .take(80)
+            .collect();
+        format!(
+            "{line}: {}",
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        )
+    }
+
+    fn bound(&self, expression: &Expression) -> Option<String> {
+        match expression {
+            Expression::Identifier(identifier)
+                if self.bindings.contains_key(identifier.name.as_str()) =>
+            {
+                Some(identifier.name.to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<'a> Visit<'a> for Uses<'_> {
+    fn visit_variable_declarator(&mut self, declarator: &VariableDeclarator<'a>) {
+        if let Some(call) = declarator.init.as_ref().and_then(sdk_require) {
+            // Bound to a name (its uses are counted), or destructured by literal names.
+            let followed = match &declarator.id {
+                BindingPattern::BindingIdentifier(_) => true,
+                BindingPattern::ObjectPattern(pattern) => {
+                    pattern.rest.is_none()
+                        && pattern.properties.iter().all(|property| !property.computed)
+                }
+                _ => false,
+            };
+            if followed {
+                self.followed.insert(call.span.start);
+            }
+        }
+        walk::walk_variable_declarator(self, declarator);
+    }
+
+    fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
+        if is_sdk_require(call) {
+            self.requires.push(call.span);
+        }
+        walk::walk_call_expression(self, call);
+    }
+
+    fn visit_static_member_expression(&mut self, member: &StaticMemberExpression<'a>) {
+        if let Some(call) = sdk_require(&member.object) {
+            self.followed.insert(call.span.start);
+        }
+        if let Some(name) = self.bound(&member.object) {
+            *self.members.entry(name).or_default() += 1;
+        }
+        walk::walk_static_member_expression(self, member);
+    }
+
+    fn visit_computed_member_expression(&mut self, member: &ComputedMemberExpression<'a>) {
+        if matches!(member.expression, Expression::StringLiteral(_)) {
+            if let Some(call) = sdk_require(&member.object) {
+                self.followed.insert(call.span.start);
+            }
+            if let Some(name) = self.bound(&member.object) {
+                *self.members.entry(name).or_default() += 1;
+            }
+        }
+        walk::walk_computed_member_expression(self, member);
+    }
+
+    fn visit_identifier_reference(&mut self, identifier: &IdentifierReference<'a>) {
+        if self.bindings.contains_key(identifier.name.as_str()) {
+            *self
+                .references
+                .entry(identifier.name.to_string())
+                .or_default() += 1;
+        }
+    }
+
+    fn visit_import_expression(&mut self, import: &oxc_ast::ast::ImportExpression<'a>) {
+        if matches!(&import.source, Expression::StringLiteral(literal) if literal.value == MODULE) {
+            self.other.push(self.site(import.span));
+        }
+        walk::walk_import_expression(self, import);
+    }
+
+    fn visit_export_all_declaration(
+        &mut self,
+        declaration: &oxc_ast::ast::ExportAllDeclaration<'a>,
+    ) {
+        if declaration.source.value == MODULE {
+            self.other.push(self.site(declaration.span));
+        }
+    }
+
+    fn visit_export_from_declaration(
+        &mut self,
+        declaration: &oxc_ast::ast::ExportFromDeclaration<'a>,
+    ) {
+        if declaration.source.value == MODULE {
+            self.other.push(self.site(declaration.span));
+        }
+    }
+}
+
+/// One client file of the SDK: its service, class and the model files it requires.
+struct Client {
+    id: String,
+    class: String,
+    models: Vec<usize>,
+    /// `lib/services/<id>.js`, which its code (run only for its clients) may build others from.
+    customizations: Option<usize>,
+}
+
+/// The names a script's code holds (identifiers, property names, and the words of its
+/// strings), and the client files it names by path (`aws-sdk/clients/sqs` → `sqs`); comments
+/// do not count. A script that does not parse gives every word of its text.
+fn names(path: &str, text: &str, into: &mut HashSet<String>, paths: &mut HashSet<String>) {
+    let base = oxc_span::SourceType::from_path(path).unwrap_or_default();
+    for source_type in [base, base.with_script(true), base.with_module(true)] {
+        let allocator = oxc_allocator::Allocator::default();
+        let parsed = oxc_parser::Parser::new(&allocator, text, source_type).parse();
+        if parsed.panicked || !parsed.diagnostics.is_empty() {
+            continue;
+        }
+        let mut collector = Names { into, paths };
+        collector.visit_program(&parsed.program);
+        return;
+    }
+    tokens(text, into, paths);
+}
+
+struct Names<'n> {
+    into: &'n mut HashSet<String>,
+    paths: &'n mut HashSet<String>,
+}
+
+impl<'a> Visit<'a> for Names<'_> {
+    fn visit_identifier_name(&mut self, identifier: &oxc_ast::ast::IdentifierName<'a>) {
+        self.into.insert(identifier.name.to_string());
+    }
+
+    fn visit_identifier_reference(&mut self, identifier: &IdentifierReference<'a>) {
+        self.into.insert(identifier.name.to_string());
+    }
+
+    fn visit_binding_identifier(&mut self, identifier: &oxc_ast::ast::BindingIdentifier<'a>) {
+        self.into.insert(identifier.name.to_string());
+    }
+
+    // A string names a client only whole (`AWS["S3"]`) or by path (`"aws-sdk/clients/s3"`).
+    fn visit_string_literal(&mut self, literal: &oxc_ast::ast::StringLiteral<'a>) {
+        self.into.insert(literal.value.to_string());
+        tokens(&literal.value, &mut HashSet::new(), self.paths);
+    }
+
+    fn visit_template_element(&mut self, element: &oxc_ast::ast::TemplateElement<'a>) {
+        self.into.insert(element.value.raw.to_string());
+        tokens(&element.value.raw, &mut HashSet::new(), self.paths);
+    }
+}
+
+/// Identifier-like tokens of a text (`AWS.S3` → `AWS`, `S3`), and the client files it names
+/// by path (`aws-sdk/clients/sqs` → `sqs`).
+fn tokens(text: &str, into: &mut HashSet<String>, paths: &mut HashSet<String>) {
+    for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if !token.is_empty() {
+            into.insert(token.to_string());
+        }
+    }
+    for (at, _) in text.match_indices("clients/") {
+        let rest = &text[at + "clients/".len()..];
+        let id: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if !id.is_empty() {
+            paths.insert(id);
+        }
+    }
+}
+
+/// Drops the models of the SDK v2's services that no reached code builds a client for;
+/// returns what to note.
+pub fn prune_models(
+    inventory: &Inventory,
+    trace: &Trace,
+    files: &mut [Decision],
+    read: &dyn Fn(usize) -> Option<String>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    let index: HashMap<&str, usize> = inventory
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| (file.path.as_str(), i))
+        .collect();
+    for package in &inventory.packages {
+        if package.name != MODULE || !package.version.starts_with("2.") {
+            continue;
+        }
+        let unit = TraceUnit::Package(package.id);
+        if !package.files.iter().any(|&file| files[file].keep) || trace.whole.contains_key(&unit) {
+            continue;
+        }
+        let folder = format!("{}/", package.path);
+        let keep_all = |why: String| format!("every AWS SDK v2 service model ships: {why}");
+        if let Some(reason) = &trace.all_packages {
+            notes.push(keep_all(format!("your code may load anything ({reason})")));
+            continue;
+        }
+        if let Some(site) = trace.sdk_v2_computed.first() {
+            notes.push(keep_all(format!(
+                "{site} uses the aws-sdk module in a way lamina cannot follow (indexed by a computed name, or passed on), which may build a client for any service"
+            )));
+            continue;
+        }
+        if let Some(reason) = trace.partly.get(&unit).and_then(|reasons| reasons.first()) {
+            notes.push(keep_all(format!(
+                "the SDK loads by a computed name ({reason})"
+            )));
+            continue;
+        }
+        // The clients, each from its file's text.
+        let mut clients = Vec::new();
+        for &file in &package.files {
+            let path = &inventory.files[file].path;
+            let Some(name) = path
+                .strip_prefix(&folder)
+                .and_then(|rest| rest.strip_prefix("clients/"))
+                .and_then(|rest| rest.strip_suffix(".js"))
+            else {
+                continue;
+            };
+            if name.contains('/') || name == "all" || name == "browser_default" {
+                continue;
+            }
+            let Some(text) = read(file) else {
+                notes.push(keep_all(format!("{path} cannot be read")));
+                clients.clear();
+                break;
+            };
+            let marker = "Service.defineService('";
+            let Some(class) = text.find(marker).and_then(|at| {
+                let before = text[..at].trim_end().strip_suffix('=')?.trim_end();
+                Some(before.rsplit("AWS.").next()?.to_string())
+            }) else {
+                continue;
+            };
+            let id = name.to_string();
+            let models = text
+                .match_indices("require('../apis/")
+                .filter_map(|(at, _)| {
+                    let rest = &text[at + "require('../".len()..];
+                    let model = &rest[..rest.find('\'')?];
+                    index.get(format!("{folder}{model}").as_str()).copied()
+                })
+                .collect();
+            let customizations = index
+                .get(format!("{folder}lib/services/{id}.js").as_str())
+                .copied();
+            clients.push(Client {
+                id,
+                class,
+                models,
+                customizations,
+            });
+        }
+        if clients.is_empty() {
+            continue;
+        }
+        // What the reached code names: every reached script but the SDK's clients, models and
+        // per-service code (read for a service only once it is named).
+        let excluded = ["clients/", "apis/", "lib/services/", "dist/", "dist-tools/"];
+        let mut named_tokens = HashSet::new();
+        let mut named_paths = HashSet::new();
+        // A file that cannot be read may name any client.
+        let mut unreadable = None;
+        let mut scan = |file: usize,
+                        tokens_into: &mut HashSet<String>,
+                        paths: &mut HashSet<String>| {
+            match read(file) {
+                Some(text) => names(&inventory.files[file].path, &text, tokens_into, paths),
+                None => unreadable = Some(inventory.files[file].path.clone()),
+            }
+        };
+        let mut reached: Vec<usize> = trace.reached.keys().copied().collect();
+        reached.sort_unstable();
+        for file in reached {
+            let path = &inventory.files[file].path;
+            if !super::imports::is_script(path) {
+                continue;
+            }
+            if let Some(rest) = path.strip_prefix(&folder)
+                && excluded.iter().any(|prefix| rest.starts_with(prefix))
+            {
+                continue;
+            }
+            scan(file, &mut named_tokens, &mut named_paths);
+        }
+        let mut named: BTreeSet<usize> = BTreeSet::new();
+        loop {
+            let before = named.len();
+            for (i, client) in clients.iter().enumerate() {
+                if named.contains(&i) {
+                    continue;
+                }
+                if named_tokens.contains(&client.class)
+                    || named_paths.contains(&client.id)
+                    || SDK_OWN.contains(&client.id.as_str())
+                {
+                    named.insert(i);
+                    if let Some(file) = client.customizations {
+                        scan(file, &mut named_tokens, &mut named_paths);
+                    }
+                }
+            }
+            if named.len() == before {
+                break;
+            }
+        }
+        if let Some(path) = unreadable {
+            notes.push(keep_all(format!("{path} cannot be read")));
+            continue;
+        }
+        let kept: HashSet<usize> = named
+            .iter()
+            .flat_map(|&i| clients[i].models.iter().copied())
+            .collect();
+        let mut dropped = 0;
+        for client in &clients {
+            for &model in &client.models {
+                if files[model].keep && !kept.contains(&model) {
+                    files[model] = Decision {
+                        keep: false,
+                        reason: Reason::Rule(SDK_MODEL),
+                    };
+                    dropped += inventory.files[model].bytes;
+                }
+            }
+        }
+        let mut classes: Vec<&str> = named
+            .iter()
+            .filter(|&&i| !SDK_OWN.contains(&clients[i].id.as_str()))
+            .map(|&i| clients[i].class.as_str())
+            .collect();
+        classes.sort();
+        notes.push(format!(
+            "AWS SDK v2 service models: only those of {} ship (and STS, Cognito Identity and SSO, the SDK's own), {} of others go",
+            if classes.is_empty() {
+                "no service".to_string()
+            } else {
+                crate::model::first_few(&classes)
+            },
+            crate::model::human_bytes(dropped)
+        ));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    fn escapes_of(source: &str) -> Vec<String> {
+        let allocator = oxc_allocator::Allocator::default();
+        let parsed = oxc_parser::Parser::new(
+            &allocator,
+            source,
+            oxc_span::SourceType::mjs().with_module(true),
+        )
+        .parse();
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        super::escapes(&parsed.program, source)
+    }
+
+    #[test]
+    fn named_members_are_followed_and_other_uses_are_not() {
+        for followed in [
+            "const AWS = require('aws-sdk');\nconst s3 = new AWS.S3();\nconst d = new AWS.DynamoDB.DocumentClient();\n",
+            "const { SQS, SNS } = require('aws-sdk');\nnew SQS();\n",
+            "const S3 = require('aws-sdk').S3;\n",
+            "import AWS from 'aws-sdk';\nnew AWS['S3']();\n",
+            "import * as AWS from 'aws-sdk';\nAWS.config.update({ region: 'x' });\n",
+            "import { S3 } from 'aws-sdk';\nnew S3();\n",
+        ] {
+            assert_eq!(escapes_of(followed), Vec::<String>::new(), "{followed}");
+        }
+        for (escaping, line) in [
+            (
+                "const AWS = require('aws-sdk');\nconst c = new AWS[name]();\n",
+                "1",
+            ),
+            ("const AWS = require('aws-sdk');\ncaptureAWS(AWS);\n", "1"),
+            ("module.exports = require('aws-sdk');\n", "1"),
+            ("const { S3, ...rest } = require('aws-sdk');\n", "1"),
+            ("wrap(require('aws-sdk'));\n", "1"),
+            ("const sdk = await import('aws-sdk');\n", "1"),
+            ("export * from 'aws-sdk';\n", "1"),
+            (
+                "import AWS from 'aws-sdk';\nfunction f(AWS) { return AWS.S3; }\n",
+                "1",
+            ),
+            (
+                "x();\nconst AWS = require('aws-sdk');\nfor (const k in AWS) new AWS[k]();\n",
+                "2",
+            ),
+        ] {
+            let found = escapes_of(escaping);
+            assert_eq!(found.len(), 1, "{escaping}: {found:?}");
+            assert!(
+                found[0].starts_with(&format!("{line}: ")),
+                "{escaping}: {found:?}"
+            );
+        }
+    }
+}
