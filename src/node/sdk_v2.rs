@@ -322,6 +322,13 @@ fn tokens(text: &str, into: &mut HashSet<String>, paths: &mut HashSet<String>) {
     }
 }
 
+/// Whether a script's text may import the SDK v2: it quotes a specifier starting `aws-sdk`.
+fn imports_sdk(text: &str) -> bool {
+    ["'aws-sdk", "\"aws-sdk", "`aws-sdk"]
+        .iter()
+        .any(|quoted| text.contains(quoted))
+}
+
 /// Drops the models of the SDK v2's services that no reached code builds a client for;
 /// returns what to note.
 pub fn prune_models(
@@ -418,14 +425,21 @@ pub fn prune_models(
         let mut named_paths = HashSet::new();
         // A file that cannot be read may name any client.
         let mut unreadable = None;
-        let mut scan = |file: usize,
-                        tokens_into: &mut HashSet<String>,
-                        paths: &mut HashSet<String>| {
-            match read(file) {
-                Some(text) => names(&inventory.files[file].path, &text, tokens_into, paths),
-                None => unreadable = Some(inventory.files[file].path.clone()),
-            }
-        };
+        // Only code that holds the SDK can name its clients: the SDK's own, and files that
+        // import it (its module leaving such a file is an escape, found above), so a file
+        // that never quotes `aws-sdk` (v3's `@aws-sdk/...` does not count) is not parsed
+        // again.
+        let mut scan =
+            |file: usize, tokens_into: &mut HashSet<String>, paths: &mut HashSet<String>| {
+                let path = &inventory.files[file].path;
+                match read(file) {
+                    Some(text) if path.starts_with(&folder) || imports_sdk(&text) => {
+                        names(path, &text, tokens_into, paths)
+                    }
+                    Some(_) => {}
+                    None => unreadable = Some(path.clone()),
+                }
+            };
         let mut reached: Vec<usize> = trace.reached.keys().copied().collect();
         reached.sort_unstable();
         for file in reached {
