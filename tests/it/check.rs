@@ -1737,6 +1737,7 @@ fn every_check_report_field_is_documented() {
             "index.handler",
         ]),
     );
+    crate::docs::assert_matches_schema(&checked.report, "check");
     let doc =
         fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-format.md"))
             .unwrap();

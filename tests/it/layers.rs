@@ -9,7 +9,7 @@ use crate::install::show;
 
 /// Two Node functions: both keep `shared@1.0.0` (identical) and `twin@1.0.0` (same version,
 /// different content); `one` also keeps `solo`.
-fn monorepo() -> Fixture {
+pub(crate) fn monorepo() -> Fixture {
     let fixture = Fixture::empty("mono");
     fixture.file(
         "lamina.toml",

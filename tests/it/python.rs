@@ -185,7 +185,7 @@ fn rule_files(built: &Built, rule: &str) -> u64 {
 /// with markers and extras, imports inside functions, a module name given to
 /// `importlib.import_module`, an entry-point plugin. Beside them: dev tools, a build tool and
 /// distributions nothing needs.
-fn closure_fixture() -> Fixture {
+pub(crate) fn closure_fixture() -> Fixture {
     let fixture = Fixture::empty("orders");
     fixture.file(
         "lambda_function.py",
@@ -1186,6 +1186,7 @@ fn every_python_report_field_is_documented() {
     let fixture = closure_fixture();
     fixture.file("package/stray.txt", "x");
     let built = fixture.build(&["--runtime", "python3.11"]);
+    crate::docs::assert_matches_schema(&built.report, "build");
     let doc =
         fs_err::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-format.md"))
             .unwrap();

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::harness::Fixture;
 
 /// A function with a production dependency, an unused one, a dev tool and some junk.
-fn orders() -> Fixture {
+pub(crate) fn orders() -> Fixture {
     let fixture = Fixture::new(
         "orders",
         json!({
