@@ -135,7 +135,8 @@ pub struct FunctionReport {
     /// Layers to attach, in order.
     pub layers: Vec<String>,
     pub limits: Vec<LimitResult>,
-    /// `build`, `check`: what verify found in the zip (limits included); `scan`: empty.
+    /// `build`, `check`: what verify found in the zip (limits included); `scan`: what verify
+    /// finds in the files that would ship (binaries, wheel tags).
     pub findings: Vec<Finding>,
     pub notes: Vec<String>,
     /// `scan` and `build`: the function folder and its shaking; `check`: absent.
@@ -150,11 +151,12 @@ pub struct Slimming {
     pub path: String,
     pub handler_file: String,
     pub shake: &'static str,
-    /// `scan`: an estimate of the zip's size; `build`: absent.
+    /// `scan`: an estimate of the zip's size; `build`: null.
     pub projected_zipped_bytes: Option<u64>,
     /// `build`: compression setting, cache hits and misses, what `max` saved, time.
     pub packaging: Option<crate::model::PackageStats>,
-    /// `--shake files`: time the tracer took, and how many files it parsed.
+    /// `scan` (which always traces) and `build --shake files`: time the tracer took, and how many
+    /// files it parsed.
     pub trace_seconds: Option<f64>,
     pub trace_parsed_files: Option<usize>,
     /// `build --smoke`: whether the handler loaded from the artifact.
