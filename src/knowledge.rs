@@ -51,7 +51,8 @@ pub struct NodeLoads {
     #[serde(default)]
     pub loads: Vec<String>,
     /// Whether they load packages the caller names (`app.set("view engine", "ejs")`): then
-    /// the package names your code holds as strings are followed.
+    /// the package names your code holds as strings, and your own production dependencies
+    /// (a name may come from elsewhere: `res.render("page.hbs")`), are followed.
     #[serde(default)]
     pub caller_names: bool,
     pub why: String,

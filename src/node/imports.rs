@@ -112,7 +112,12 @@ pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> File
         let mut collector = Collector {
             source,
             imports: FileImports::default(),
-            constants: module_constants(&parsed.program),
+            // A direct `eval` may assign any `let`/`var`, and TypeScript's `(X as T) = …` is
+            // not an identifier target: there only `const` counts.
+            constants: module_constants(
+                &parsed.program,
+                !source_type.is_typescript() && !source.contains("eval("),
+            ),
             target,
             typescript: source_type.is_typescript(),
             aliases: require_aliases(&parsed.program),
@@ -120,19 +125,19 @@ pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> File
         collector.visit_program(&parsed.program);
         collector.imports.names.sort();
         collector.imports.names.dedup();
-        if collector
-            .imports
-            .specifiers
-            .iter()
-            .any(|specifier| specifier == super::sdk_v2::MODULE)
-            || source.contains("import(")
-        {
+        if super::sdk_v2::imports_sdk(source) {
             collector.imports.sdk_v2_escapes = super::sdk_v2::escapes(&parsed.program, source);
         }
         return collector.imports;
     }
+    let sdk_v2_escapes = if super::sdk_v2::imports_sdk(source) {
+        vec!["1: file does not parse".to_string()]
+    } else {
+        Vec::new()
+    };
     FileImports {
         dynamic: vec![format!("1: file does not parse ({last_error})")],
+        sdk_v2_escapes,
         ..FileImports::default()
     }
 }
@@ -157,7 +162,7 @@ enum Value {
     Bool(bool),
     /// A non-empty string whose text is not known here (`process.env.AWS_LAMBDA_FUNCTION_NAME`).
     Set,
-    /// `undefined` (or `null`, which the comparisons here treat alike).
+    /// `undefined` (`null` is not folded: `typeof null` is `"object"`, `null !== undefined`).
     Undefined,
 }
 
@@ -220,6 +225,7 @@ fn environment_read<'e>(expression: &'e Expression) -> Option<&'e str> {
 /// A name declared twice is left out: which value a `require` sees would depend on order.
 fn module_constants(
     program: &oxc_ast::ast::Program<'_>,
+    mutable_too: bool,
 ) -> std::collections::HashMap<String, String> {
     let mut constants = std::collections::HashMap::new();
     let mut twice = std::collections::HashSet::new();
@@ -229,6 +235,9 @@ fn module_constants(
             continue;
         };
         let constant = declaration.kind == oxc_ast::ast::VariableDeclarationKind::Const;
+        if !constant && !mutable_too {
+            continue;
+        }
         for declarator in &declaration.declarations {
             let (Some(name), Some(init)) = (declarator.id.get_identifier_name(), &declarator.init)
             else {
@@ -467,7 +476,6 @@ impl Collector<'_> {
         match expression {
             Expression::StringLiteral(literal) => Some(Value::Text(literal.value.to_string())),
             Expression::BooleanLiteral(literal) => Some(Value::Bool(literal.value)),
-            Expression::NullLiteral(_) => Some(Value::Undefined),
             Expression::Identifier(identifier) if identifier.name == "undefined" => {
                 Some(Value::Undefined)
             }
@@ -510,23 +518,19 @@ impl Collector<'_> {
                 Some(Value::Bool(same == equal))
             }
             Expression::UnaryExpression(unary) if unary.operator == UnaryOperator::LogicalNot => {
-                Some(Value::Bool(!self.value(&unary.argument)?.truthy()?))
+                Some(Value::Bool(!self.condition(&unary.argument)?))
             }
+            // `a || b` is the value of `a` or of `b`, when `a` decides which.
             Expression::LogicalExpression(logical) => {
-                let left = self.condition(&logical.left);
-                let right = self.condition(&logical.right);
-                match logical.operator {
-                    LogicalOperator::And => match (left, right) {
-                        (Some(false), _) | (_, Some(false)) => Some(Value::Bool(false)),
-                        (Some(true), Some(true)) => Some(Value::Bool(true)),
-                        _ => None,
-                    },
-                    LogicalOperator::Or => match (left, right) {
-                        (Some(true), _) | (_, Some(true)) => Some(Value::Bool(true)),
-                        (Some(false), Some(false)) => Some(Value::Bool(false)),
-                        _ => None,
-                    },
-                    LogicalOperator::Coalesce => None,
+                let left = self.condition(&logical.left)?;
+                match (logical.operator, left) {
+                    (LogicalOperator::And, false) | (LogicalOperator::Or, true) => {
+                        self.value(&logical.left)
+                    }
+                    (LogicalOperator::And, true) | (LogicalOperator::Or, false) => {
+                        self.value(&logical.right)
+                    }
+                    (LogicalOperator::Coalesce, _) => None,
                 }
             }
             _ => None,
@@ -535,7 +539,28 @@ impl Collector<'_> {
 
     /// A condition's value on Lambda, when it folds.
     fn condition(&self, expression: &Expression) -> Option<bool> {
-        self.value(expression)?.truthy()
+        match expression {
+            Expression::ParenthesizedExpression(inner) => self.condition(&inner.expression),
+            // Truthiness needs only one side at times: `x || "linux"` is truthy whatever `x`.
+            Expression::LogicalExpression(logical) => {
+                let left = self.condition(&logical.left);
+                let right = self.condition(&logical.right);
+                match logical.operator {
+                    LogicalOperator::And => match (left, right) {
+                        (Some(false), _) | (_, Some(false)) => Some(false),
+                        (Some(true), Some(true)) => Some(true),
+                        _ => None,
+                    },
+                    LogicalOperator::Or => match (left, right) {
+                        (Some(true), _) | (_, Some(true)) => Some(true),
+                        (Some(false), Some(false)) => Some(false),
+                        _ => None,
+                    },
+                    LogicalOperator::Coalesce => None,
+                }
+            }
+            _ => self.value(expression)?.truthy(),
+        }
     }
 
     fn site(&self, span: Span) -> String {
@@ -913,7 +938,12 @@ fn ends_case(statements: &[oxc_ast::ast::Statement]) -> bool {
 
 impl<'a> Visit<'a> for Collector<'_> {
     fn visit_if_statement(&mut self, statement: &oxc_ast::ast::IfStatement<'a>) {
-        match self.condition(&statement.test) {
+        let folded = self.condition(&statement.test);
+        if folded.is_some() {
+            // The test itself runs: `if (require("./setup").ok || process.env.AWS_REGION)`.
+            self.visit_expression(&statement.test);
+        }
+        match folded {
             // `if (process.platform === "darwin")`: only the branch Lambda takes runs.
             Some(true) => self.visit_statement(&statement.consequent),
             Some(false) => {
@@ -929,7 +959,11 @@ impl<'a> Visit<'a> for Collector<'_> {
         &mut self,
         expression: &oxc_ast::ast::ConditionalExpression<'a>,
     ) {
-        match self.condition(&expression.test) {
+        let folded = self.condition(&expression.test);
+        if folded.is_some() {
+            self.visit_expression(&expression.test);
+        }
+        match folded {
             Some(true) => self.visit_expression(&expression.consequent),
             Some(false) => self.visit_expression(&expression.alternate),
             None => walk::walk_conditional_expression(self, expression),
@@ -954,6 +988,7 @@ impl<'a> Visit<'a> for Collector<'_> {
             walk::walk_switch_statement(self, statement);
             return;
         };
+        self.visit_expression(&statement.discriminant);
         // `switch (process.platform)`: the case Lambda matches (else `default`), and the cases
         // it falls through to. A case whose label does not fold could match: all are read.
         let mut labels = Vec::new();
@@ -1261,6 +1296,14 @@ mod tests {
         );
         assert_eq!(config.specifiers, ["js-yaml", "toml"]);
         assert!(config.dynamic.is_empty());
+        // A direct eval may assign it; TypeScript may through `(DEP as any) = …`.
+        let evaluated = extract("a.js", "var DEP = 'a';\neval(code);\nrequire(DEP);\n");
+        assert!(evaluated.specifiers.is_empty());
+        let typed = extract(
+            "a.ts",
+            "let DEP = 'a';\n(DEP as any) = 'b';\nrequire(DEP);\n",
+        );
+        assert!(typed.specifiers.is_empty());
     }
 
     #[test]
@@ -1461,6 +1504,11 @@ if (process.env.LAMBDA_TASK_ROOT === '/var/task') require('task-root');
 if (process.env.AWS_LAMBDA_FUNCTION_NAME === 'orders') require('named');
 if (process.env.NODE_ENV === 'production') require('prod'); else require('dev');
 const e = process.env.MY_FLAG && require('flagged');
+if ((process.env.AWS_LAMBDA_FUNCTION_NAME || process.env.IS_OFFLINE) == true) require('never'); else require('string-not-true');
+if (typeof (process.env.AWS_REGION || '') === 'string') require('typeof-string');
+if (require('setup-in-test').ok || process.env.AWS_REGION) require('then'); else require('no-else');
+const f = (m = require('in-ternary-test')) && process.platform === 'darwin' ? require('mac') : require('not-mac');
+if (null === undefined) require('null-is-not-undefined-strictly');
 ";
         let mut found = extract_on("a.js", source, Some(Target { arch: "x64" })).specifiers;
         found.sort();
@@ -1469,11 +1517,19 @@ const e = process.env.MY_FLAG && require('flagged');
             [
                 "dev",
                 "flagged",
+                "in-ternary-test",
                 "named",
+                "never",
+                "not-mac",
+                "null-is-not-undefined-strictly",
                 "on-lambda",
                 "on-lambda-b",
                 "prod",
-                "task-root"
+                "setup-in-test",
+                "string-not-true",
+                "task-root",
+                "then",
+                "typeof-string"
             ]
         );
     }

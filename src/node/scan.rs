@@ -88,11 +88,20 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
     let output_folder = output_folder(&root, options);
 
     let trace = if options.trace {
+        // The function's own production dependencies: what a package may load by a name
+        // its caller gives in ways no string shows (express's view engine by extension).
+        let declared: Vec<String> = manifest
+            .dependencies
+            .keys()
+            .chain(manifest.optional_dependencies.keys())
+            .cloned()
+            .collect();
         Some(trace::trace(
             &root,
             &tree.entries,
             &packages,
             &handler.file,
+            &declared,
             runtime,
             options.arch,
         )?)

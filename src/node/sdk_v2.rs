@@ -19,8 +19,44 @@ use oxc_span::Span;
 
 use crate::model::{Decision, Inventory, Reason, Trace, TraceUnit};
 
-/// The specifier whose module value is the SDK with every client on it.
+/// The SDK's package name: `require("aws-sdk")` is the SDK with every client on it.
 pub const MODULE: &str = "aws-sdk";
+
+/// Whether a specifier gives the SDK's shared `AWS` object (or a part that holds clients):
+/// `aws-sdk`, `aws-sdk/global`, `aws-sdk/lib/aws`, `aws-sdk/clients/all`, ... — all but one
+/// client's file (`aws-sdk/clients/s3`, which names its service) and a model file.
+pub fn is_module(specifier: &str) -> bool {
+    let Some(rest) = specifier.strip_prefix(MODULE) else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let Some(path) = rest.strip_prefix('/') else {
+        return false;
+    };
+    let path = path.trim_end_matches(".js");
+    match path.strip_prefix("clients/") {
+        Some(client) => client == "all" || client == "browser_default",
+        None => !path.starts_with("apis/"),
+    }
+}
+
+/// The specifiers a text quotes that start with `aws-sdk` (`'aws-sdk'`, `"aws-sdk/global"`,
+/// `` `aws-sdk` ``), comments included.
+fn quoted_specifiers(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    for quote in ['\'', '"', '`'] {
+        let opening = format!("{quote}{MODULE}");
+        for (at, _) in text.match_indices(&opening) {
+            let rest = &text[at + 1..];
+            if let Some(end) = rest.find(quote) {
+                found.push(&rest[..end]);
+            }
+        }
+    }
+    found
+}
 
 /// The rule of an AWS service model no reached code creates a client for (shared with Python).
 const SDK_MODEL: &str = "trace/sdk-model";
@@ -30,8 +66,10 @@ const SDK_MODEL: &str = "trace/sdk-model";
 const SDK_OWN: [&str; 4] = ["sts", "cognitoidentity", "sso", "ssooidc"];
 
 /// `line: code` of each use of the `aws-sdk` module's value that lamina cannot follow to the
-/// client names it reads: indexed by a computed key, passed on, re-exported or assigned.
-/// Reading a named member (`AWS.S3`, `const { SQS } = require("aws-sdk")`) is followed.
+/// client names it reads: indexed by a computed key, passed on, re-exported or assigned, or
+/// obtained other than by a `require`/`import` of a literal (a constant, `module.require`,
+/// a template), or in a file with a direct `eval`. Reading a named member (`AWS.S3`,
+/// `const { SQS } = require("aws-sdk")`) is followed.
 pub fn escapes(program: &oxc_ast::ast::Program<'_>, source: &str) -> Vec<String> {
     let mut bound = Bindings::default();
     bound.visit_program(program);
@@ -56,6 +94,20 @@ pub fn escapes(program: &oxc_ast::ast::Program<'_>, source: &str) -> Vec<String>
         }
     }
     sites.extend(uses.other);
+    // Every quoted module specifier must be one of the requires and imports read above.
+    let quoted = quoted_specifiers(source)
+        .into_iter()
+        .filter(|specifier| is_module(specifier))
+        .count();
+    if quoted > uses.literal_loads {
+        sites.push(format!(
+            "1: names {MODULE} {quoted} time(s), {} of them in a require or import lamina reads",
+            uses.literal_loads
+        ));
+    }
+    if quoted > 0 && source.contains("eval(") {
+        sites.push("1: eval( of code that may use the module".to_string());
+    }
     sites.sort();
     sites
 }
@@ -64,7 +116,7 @@ fn is_sdk_require(call: &CallExpression) -> bool {
     matches!(&call.callee, Expression::Identifier(callee) if callee.name == "require")
         && matches!(
             call.arguments.first().and_then(|argument| argument.as_expression()),
-            Some(Expression::StringLiteral(literal)) if literal.value == MODULE
+            Some(Expression::StringLiteral(literal)) if is_module(&literal.value)
         )
 }
 
@@ -95,7 +147,7 @@ impl<'a> Visit<'a> for Bindings {
     }
 
     fn visit_import_declaration(&mut self, declaration: &ImportDeclaration<'a>) {
-        if declaration.source.value == MODULE {
+        if is_module(&declaration.source.value) {
             for specifier in declaration.specifiers.iter().flatten() {
                 match specifier {
                     ImportDeclarationSpecifier::ImportDefaultSpecifier(default) => {
@@ -105,6 +157,13 @@ impl<'a> Visit<'a> for Bindings {
                     ImportDeclarationSpecifier::ImportNamespaceSpecifier(namespace) => {
                         self.names
                             .insert(namespace.local.name.to_string(), declaration.span);
+                    }
+                    // `import { default as AWS }`.
+                    ImportDeclarationSpecifier::ImportSpecifier(named)
+                        if named.imported.name() == "default" =>
+                    {
+                        self.names
+                            .insert(named.local.name.to_string(), declaration.span);
                     }
                     ImportDeclarationSpecifier::ImportSpecifier(_) => {}
                 }
@@ -134,6 +193,8 @@ struct Uses<'s> {
     members: HashMap<String, usize>,
     /// Other uses that cannot be followed (`export * from "aws-sdk"`, `import("aws-sdk")`).
     other: Vec<String>,
+    /// The requires, imports and exports of a literal module specifier.
+    literal_loads: usize,
 }
 
 impl Uses<'_> {
@@ -163,6 +224,13 @@ impl Uses<'_> {
 }
 
 impl<'a> Visit<'a> for Uses<'_> {
+    fn visit_import_declaration(&mut self, declaration: &ImportDeclaration<'a>) {
+        if is_module(&declaration.source.value) {
+            self.literal_loads += 1;
+        }
+        walk::walk_import_declaration(self, declaration);
+    }
+
     fn visit_variable_declarator(&mut self, declarator: &VariableDeclarator<'a>) {
         if let Some(call) = declarator.init.as_ref().and_then(sdk_require) {
             // Bound to a name (its uses are counted), or destructured by literal names.
@@ -184,6 +252,7 @@ impl<'a> Visit<'a> for Uses<'_> {
     fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
         if is_sdk_require(call) {
             self.requires.push(call.span);
+            self.literal_loads += 1;
         }
         walk::walk_call_expression(self, call);
     }
@@ -192,7 +261,10 @@ impl<'a> Visit<'a> for Uses<'_> {
         if let Some(call) = sdk_require(&member.object) {
             self.followed.insert(call.span.start);
         }
-        if let Some(name) = self.bound(&member.object) {
+        // `ns.default` is the module itself again (an ES namespace of CommonJS code).
+        if let Some(name) = self.bound(&member.object)
+            && member.property.name != "default"
+        {
             *self.members.entry(name).or_default() += 1;
         }
         walk::walk_static_member_expression(self, member);
@@ -220,8 +292,10 @@ impl<'a> Visit<'a> for Uses<'_> {
     }
 
     fn visit_import_expression(&mut self, import: &oxc_ast::ast::ImportExpression<'a>) {
-        if matches!(&import.source, Expression::StringLiteral(literal) if literal.value == MODULE) {
+        if matches!(&import.source, Expression::StringLiteral(literal) if is_module(&literal.value))
+        {
             self.other.push(self.site(import.span));
+            self.literal_loads += 1;
         }
         walk::walk_import_expression(self, import);
     }
@@ -230,8 +304,9 @@ impl<'a> Visit<'a> for Uses<'_> {
         &mut self,
         declaration: &oxc_ast::ast::ExportAllDeclaration<'a>,
     ) {
-        if declaration.source.value == MODULE {
+        if is_module(&declaration.source.value) {
             self.other.push(self.site(declaration.span));
+            self.literal_loads += 1;
         }
     }
 
@@ -239,8 +314,9 @@ impl<'a> Visit<'a> for Uses<'_> {
         &mut self,
         declaration: &oxc_ast::ast::ExportFromDeclaration<'a>,
     ) {
-        if declaration.source.value == MODULE {
+        if is_module(&declaration.source.value) {
             self.other.push(self.site(declaration.span));
+            self.literal_loads += 1;
         }
     }
 }
@@ -249,6 +325,8 @@ impl<'a> Visit<'a> for Uses<'_> {
 struct Client {
     id: String,
     class: String,
+    /// Other names its customisations give the class (`AWS.SimpleWorkflow = AWS.SWF`).
+    aliases: Vec<String>,
     models: Vec<usize>,
     /// `lib/services/<id>.js`, which its code (run only for its clients) may build others from.
     customizations: Option<usize>,
@@ -320,10 +398,21 @@ fn tokens(text: &str, into: &mut HashSet<String>, paths: &mut HashSet<String>) {
             paths.insert(id);
         }
     }
+    // A model named by path (`require("aws-sdk/apis/lambda-2015-03-31.min.json")`).
+    for (at, _) in text.match_indices("apis/") {
+        let rest = &text[at + "apis/".len()..];
+        let model: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+            .collect();
+        if !model.is_empty() {
+            paths.insert(format!("apis/{model}"));
+        }
+    }
 }
 
 /// Whether a script's text may import the SDK v2: it quotes a specifier starting `aws-sdk`.
-fn imports_sdk(text: &str) -> bool {
+pub(crate) fn imports_sdk(text: &str) -> bool {
     ["'aws-sdk", "\"aws-sdk", "`aws-sdk"]
         .iter()
         .any(|quoted| text.contains(quoted))
@@ -360,7 +449,7 @@ pub fn prune_models(
         }
         if let Some(site) = trace.sdk_v2_computed.first() {
             notes.push(keep_all(format!(
-                "{site} uses the aws-sdk module in a way lamina cannot follow (indexed by a computed name, or passed on), which may build a client for any service"
+                "lamina cannot follow the aws-sdk module at {site} (indexed by a computed name, passed on, or loaded by a name it cannot read), so a client of any service may be built"
             )));
             continue;
         }
@@ -408,9 +497,32 @@ pub fn prune_models(
             let customizations = index
                 .get(format!("{folder}lib/services/{id}.js").as_str())
                 .copied();
+            let mut aliases = Vec::new();
+            if let Some(file) = customizations {
+                let Some(text) = read(file) else {
+                    notes.push(keep_all(format!(
+                        "{} cannot be read",
+                        inventory.files[file].path
+                    )));
+                    clients.clear();
+                    break;
+                };
+                let assigned = format!("= AWS.{class};");
+                for line in text.lines() {
+                    if let Some(alias) = line
+                        .trim()
+                        .strip_suffix(assigned.as_str())
+                        .and_then(|left| left.trim_end().strip_prefix("AWS."))
+                        .filter(|alias| alias.chars().all(|c| c.is_ascii_alphanumeric()))
+                    {
+                        aliases.push(alias.to_string());
+                    }
+                }
+            }
             clients.push(Client {
                 id,
                 class,
+                aliases,
                 models,
                 customizations,
             });
@@ -425,6 +537,7 @@ pub fn prune_models(
         let mut named_paths = HashSet::new();
         // A file that cannot be read may name any client.
         let mut unreadable = None;
+        let mut loader = None;
         // Only code that holds the SDK can name its clients: the SDK's own, and files that
         // import it (its module leaving such a file is an escape, found above), so a file
         // that never quotes `aws-sdk` (v3's `@aws-sdk/...` does not count) is not parsed
@@ -434,6 +547,10 @@ pub fn prune_models(
                 let path = &inventory.files[file].path;
                 match read(file) {
                     Some(text) if path.starts_with(&folder) || imports_sdk(&text) => {
+                        // Code of yours that asks the SDK's model loader itself.
+                        if !path.starts_with(&folder) && text.contains("apiLoader") {
+                            loader = Some(path.clone());
+                        }
                         names(path, &text, tokens_into, paths)
                     }
                     Some(_) => {}
@@ -462,6 +579,10 @@ pub fn prune_models(
                     continue;
                 }
                 if named_tokens.contains(&client.class)
+                    || client
+                        .aliases
+                        .iter()
+                        .any(|alias| named_tokens.contains(alias))
                     || named_paths.contains(&client.id)
                     || SDK_OWN.contains(&client.id.as_str())
                 {
@@ -479,9 +600,22 @@ pub fn prune_models(
             notes.push(keep_all(format!("{path} cannot be read")));
             continue;
         }
+        if let Some(path) = loader {
+            notes.push(keep_all(format!(
+                "{path} uses the SDK's apiLoader, which loads a model by a computed name"
+            )));
+            continue;
+        }
+        // The named clients' models, and any model the code names by its path.
         let kept: HashSet<usize> = named
             .iter()
             .flat_map(|&i| clients[i].models.iter().copied())
+            .chain(clients.iter().flat_map(|client| {
+                client.models.iter().copied().filter(|&model| {
+                    let name = inventory.files[model].path.rsplit('/').next().unwrap_or("");
+                    named_paths.contains(&format!("apis/{name}"))
+                })
+            }))
             .collect();
         let mut dropped = 0;
         for client in &clients {
@@ -537,6 +671,8 @@ mod tests {
             "import AWS from 'aws-sdk';\nnew AWS['S3']();\n",
             "import * as AWS from 'aws-sdk';\nAWS.config.update({ region: 'x' });\n",
             "import { S3 } from 'aws-sdk';\nnew S3();\n",
+            "const S3 = require('aws-sdk/clients/s3');\nnew S3();\n",
+            "const AWS = require('aws-sdk/global');\nnew AWS.S3();\n",
         ] {
             assert_eq!(escapes_of(followed), Vec::<String>::new(), "{followed}");
         }
@@ -559,6 +695,26 @@ mod tests {
                 "x();\nconst AWS = require('aws-sdk');\nfor (const k in AWS) new AWS[k]();\n",
                 "2",
             ),
+            (
+                "const AWS = require('aws-sdk/global');\nnew AWS[svc]();\n",
+                "1",
+            ),
+            (
+                "const all = require('aws-sdk/clients/all');\nnew all[svc]();\n",
+                "1",
+            ),
+            ("const AWS = module.require('aws-sdk');\n", "1"),
+            ("const SDK = 'aws-sdk';\nconst AWS = require(SDK);\n", "1"),
+            ("const AWS = require(`aws-sdk`);\n", "1"),
+            (
+                "import { default as AWS } from 'aws-sdk';\nnew AWS[svc]();\n",
+                "1",
+            ),
+            (
+                "import * as ns from 'aws-sdk';\nnew ns.default[svc]();\n",
+                "1",
+            ),
+            ("const AWS = require('aws-sdk');\neval(code);\n", "1"),
         ] {
             let found = escapes_of(escaping);
             assert_eq!(found.len(), 1, "{escaping}: {found:?}");

@@ -237,6 +237,8 @@ struct Tracer<'a> {
     named_users: bool,
     /// Parallel to the resolvers: whether each resolves under `require` conditions.
     requiring: Vec<bool>,
+    /// The function's own production and optional dependencies, by name.
+    declared: &'a [String],
 }
 
 /// What part of a folder a computed path can reach.
@@ -419,7 +421,10 @@ impl Tracer<'_> {
             }
         }
         if entry.caller_names {
+            // The packages the caller names: in strings, and, as a name may come from
+            // elsewhere (a view's extension), the function's own dependencies.
             self.reach_names(file, names, resolvers);
+            self.reach_names(file, self.declared, resolvers);
             self.loads_by_name = true;
         }
         let reason = format!("{path}:{site}: {} ({})", entry.why, crate::knowledge::FILE);
@@ -629,8 +634,14 @@ impl Tracer<'_> {
                 }
             }
         }
-        for site in &facts.sdk_v2_escapes {
-            self.trace.sdk_v2_computed.push(format!("{path}:{site}"));
+        // The SDK's own files hold its module by relative paths (and quote its name in
+        // messages): only its users' uses count.
+        let in_sdk = matches!(unit, TraceUnit::Package(id)
+            if self.packages[id.0].name == crate::node::sdk_v2::MODULE);
+        if !in_sdk {
+            for site in &facts.sdk_v2_escapes {
+                self.trace.sdk_v2_computed.push(format!("{path}:{site}"));
+            }
         }
         for site in &facts.evals {
             // Code lamina cannot read: what a reviewed entry says it loads, else anything of
@@ -662,6 +673,7 @@ pub fn trace(
     files: &[FileEntry],
     packages: &[Package],
     handler: &str,
+    declared: &[String],
     runtime: Runtime,
     arch: crate::lambda::Arch,
 ) -> Result<Trace> {
@@ -715,6 +727,7 @@ pub fn trace(
         loads_by_name: false,
         named_users: false,
         requiring,
+        declared,
     };
     if let Some(&start) = tracer.index.get(handler) {
         tracer.reach(start, None);

@@ -484,8 +484,10 @@ fn node_loads_entries_hold() {
                     "{folder}/{}:{line} does not hold `{code}`",
                     entry.file
                 );
-                // Where the line's code starts, in UTF-16 units as V8 counts.
-                let head: String = lines[..line - 1].iter().map(|l| format!("{l}\n")).collect();
+                // Where the line's code starts, in UTF-16 units as V8 counts them: in the
+                // source as Node compiles it (a byte-order mark stripped), line ends kept.
+                let compiled = source.strip_prefix('\u{feff}').unwrap_or(&source);
+                let head: String = compiled.split_inclusive('\n').take(line - 1).collect();
                 let indent = lines[line - 1].len() - lines[line - 1].trim_start().len();
                 let at = (head.encode_utf16().count() + indent) as u64;
                 let innermost = functions

@@ -454,28 +454,21 @@ fn branches_on_lambdas_reserved_environment_are_folded() {
         json!({ "name": "envfold", "dependencies": { "logger": "1" } }),
     );
     fixture
-        .file("index.js", "const log = require('logger');
-exports.handler = async () => log.sink;
-")
+        .file(
+            "index.js",
+            "const log = require('logger');\nexports.handler = async () => log.sink;\n",
+        )
         .file("event.json", "{}")
         .manifest("node_modules/logger", json!({ "name": "logger", "version": "1.0.0" }))
         .file(
             "node_modules/logger/index.js",
-            "exports.sink = process.env.AWS_LAMBDA_FUNCTION_NAME ? require('./stdout').name : require('./pretty').name;
-if (typeof process.env.LAMBDA_TASK_ROOT === 'undefined') require('./dev-server');
-exports.mode = process.env.NODE_ENV === 'production' ? require('./prod') : require('./dev');
-",
+            "exports.sink = process.env.AWS_LAMBDA_FUNCTION_NAME ? require('./stdout').name : require('./pretty').name;\nif (typeof process.env.LAMBDA_TASK_ROOT === 'undefined') require('./dev-server');\nexports.mode = process.env.NODE_ENV === 'production' ? require('./prod') : require('./dev');\n",
         )
-        .file("node_modules/logger/stdout.js", "exports.name = 'stdout';
-")
-        .file("node_modules/logger/pretty.js", "exports.name = 'pretty';
-")
-        .file("node_modules/logger/dev-server.js", "module.exports = 1;
-")
-        .file("node_modules/logger/prod.js", "module.exports = 'prod';
-")
-        .file("node_modules/logger/dev.js", "module.exports = 'dev';
-");
+        .file("node_modules/logger/stdout.js", "exports.name = 'stdout';\n")
+        .file("node_modules/logger/pretty.js", "exports.name = 'pretty';\n")
+        .file("node_modules/logger/dev-server.js", "module.exports = 1;\n")
+        .file("node_modules/logger/prod.js", "module.exports = 'prod';\n")
+        .file("node_modules/logger/dev.js", "module.exports = 'dev';\n");
     let built = fixture.build(&[
         "--shake",
         "files",
@@ -518,40 +511,33 @@ fn sdk_v2_fixture(name: &str, handler: &str) -> Fixture {
         )
         .file(
             "node_modules/aws-sdk/lib/core.js",
-            "var AWS = { apiLoader: { services: {} }, meta: require('../apis/metadata.json') };
-AWS.Service = { defineService: function (id) { return function Client() { this.api = AWS.apiLoader.services[id].v1; }; } };
-module.exports = AWS;
-",
+            "var AWS = { apiLoader: { services: {} }, meta: require('../apis/metadata.json') };\nAWS.Service = { defineService: function (id) { return function Client() { this.api = AWS.apiLoader.services[id].v1; }; } };\nmodule.exports = AWS;\n",
         )
         .file(
             "node_modules/aws-sdk/lib/aws.js",
-            "var AWS = require('./core');
-require('../clients/all');
-module.exports = AWS;
-",
+            "var AWS = require('./core');\nrequire('../clients/all');\nmodule.exports = AWS;\n",
         )
         .file(
             "node_modules/aws-sdk/clients/all.js",
-            "module.exports = { S3: require('./s3'), EC2: require('./ec2'), STS: require('./sts') };
-",
+            "module.exports = { S3: require('./s3'), EC2: require('./ec2'), STS: require('./sts'), SWF: require('./swf') };\n",
         )
-        .file("node_modules/aws-sdk/apis/metadata.json", "{}");
-    for (id, class) in [("s3", "S3"), ("ec2", "EC2"), ("sts", "STS")] {
+        .file("node_modules/aws-sdk/apis/metadata.json", "{}")
+        // The SDK's own alias, in the client's customisations.
+        .file(
+            "node_modules/aws-sdk/lib/services/swf.js",
+            "var AWS = require('../core');\nAWS.SimpleWorkflow = AWS.SWF;\n",
+        );
+    for (id, class) in [("s3", "S3"), ("ec2", "EC2"), ("sts", "STS"), ("swf", "SWF")] {
+        let customised = if id == "swf" {
+            "require('../lib/services/swf');\n"
+        } else {
+            ""
+        };
         fixture
             .file(
                 &format!("node_modules/aws-sdk/clients/{id}.js"),
                 &format!(
-                    "var AWS = require('../lib/core');
-var Service = AWS.Service;
-AWS.apiLoader.services['{id}'] = {{}};
-AWS.{class} = Service.defineService('{id}', ['v1']);
-Object.defineProperty(AWS.apiLoader.services['{id}'], 'v1', {{
-  get: function get() {{
-    return require('../apis/{id}-v1.min.json');
-  }}
-}});
-module.exports = AWS.{class};
-"
+                    "var AWS = require('../lib/core');\nvar Service = AWS.Service;\nAWS.apiLoader.services['{id}'] = {{}};\nAWS.{class} = Service.defineService('{id}', ['v1']);\n{customised}Object.defineProperty(AWS.apiLoader.services['{id}'], 'v1', {{\n  get: function get() {{\n    return require('../apis/{id}-v1.min.json');\n  }}\n}});\nmodule.exports = AWS.{class};\n"
                 ),
             )
             .file(
@@ -586,16 +572,31 @@ fn only_the_models_of_the_aws_sdk_v2_clients_named_ship() {
         "{}",
         built.function()["notes"]
     );
+    // A class by its alias, and a model by its path.
+    let aliased = sdk_v2_fixture(
+        "sdkv2alias",
+        "const AWS = require('aws-sdk');\nconst ec2 = require('aws-sdk/apis/ec2-v1.min.json');\nexports.handler = async () => [new AWS.SimpleWorkflow().api.name, ec2.name];\n",
+    );
+    let built = build_and_run(&aliased, "index.js");
+    assert_eq!(
+        shipped_under(&built, "node_modules/aws-sdk/apis"),
+        [
+            "node_modules/aws-sdk/apis/ec2-v1.min.json",
+            "node_modules/aws-sdk/apis/metadata.json",
+            "node_modules/aws-sdk/apis/sts-v1.min.json",
+            "node_modules/aws-sdk/apis/swf-v1.min.json",
+        ]
+    );
     let computed = sdk_v2_fixture(
         "sdkv2computed",
         "const AWS = require('aws-sdk');\nexports.handler = async () => new AWS[process.env.SERVICE || 'EC2']().api.name;\n",
     );
     let built = build_and_run(&computed, "index.js");
-    assert_eq!(shipped_under(&built, "node_modules/aws-sdk/apis").len(), 4);
+    assert_eq!(shipped_under(&built, "node_modules/aws-sdk/apis").len(), 5);
     assert!(
-        built.function()["notes"]
-            .to_string()
-            .contains("index.js:1: AWS = require('aws-sdk') uses the aws-sdk module"),
+        built.function()["notes"].to_string().contains(
+            "lamina cannot follow the aws-sdk module at index.js:1: AWS = require('aws-sdk')"
+        ),
         "{}",
         built.function()["notes"]
     );
