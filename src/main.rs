@@ -77,7 +77,9 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
                 build.upload,
             )
         }
-        Command::Check(_) | Command::Why(_) => unreachable!("main runs these separately"),
+        Command::Check(_) | Command::Why(_) | Command::Completions(_) | Command::Man => {
+            unreachable!("main runs these separately")
+        }
     };
     let common: CommonArgs = common;
     let runtime = common
@@ -150,6 +152,13 @@ fn main() -> ExitCode {
     }
     // Both reports render the same way: (JSON or text, ok).
     let result = match cli.command {
+        Command::Completions(args) => Ok((
+            String::from_utf8_lossy(&cli::completions(args.shell)).into_owned(),
+            true,
+        )),
+        Command::Man => cli::man_page()
+            .map(|page| (String::from_utf8_lossy(&page).into_owned(), true))
+            .map_err(|error| lamina::Error::Usage(format!("cannot render the man page: {error}"))),
         Command::Check(args) => check_config(args).and_then(|(config, format)| {
             let report = lamina::check(&config)?;
             Ok((

@@ -295,3 +295,52 @@ fn every_option_has_a_help_text() {
         }
     }
 }
+
+/// `lamina completions SHELL` prints a script that knows every subcommand and `build`'s flags
+/// (bash's parses), and `lamina man` a roff page of the same command line; both exit 0 and
+/// write nothing else.
+#[test]
+fn completions_and_the_man_page_cover_the_command_line() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let output = crate::harness::lamina_command()
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{shell}: {}",
+            stderr(&output)
+        );
+        let script = String::from_utf8(output.stdout).unwrap();
+        for needle in ["scan", "build", "check", "why", "shake", "smoke-event"] {
+            assert!(script.contains(needle), "{shell}: no {needle}");
+        }
+        if shell == "bash" {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("lamina.bash");
+            fs_err::write(&path, &script).unwrap();
+            let parsed = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(parsed.status.success(), "{}", stderr(&parsed));
+        }
+    }
+    let output = crate::harness::lamina_command()
+        .arg("man")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let page = String::from_utf8(output.stdout).unwrap();
+    assert!(page.contains(".TH lamina 1"), "{page}");
+    for needle in ["build", "scan", "check", "why", "completions"] {
+        assert!(page.contains(needle), "the man page lacks {needle}");
+    }
+    let refused = crate::harness::lamina_command()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+}
