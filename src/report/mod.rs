@@ -45,6 +45,9 @@ pub struct LayerReport {
     pub arch: &'static str,
     pub artifact: String,
     pub sha256: String,
+    /// The same hash in base64: what Lambda reports as `CodeSha256` and Terraform's
+    /// `filebase64sha256` gives.
+    pub code_sha256: String,
     pub zipped_bytes: u64,
     pub unzipped_bytes: u64,
     /// Entries in the zip, folders included; null when no function attached it.
@@ -91,6 +94,7 @@ pub fn layer_report(
         arch: layer.arch.id(),
         artifact: artifact.path.display().to_string(),
         sha256: artifact.sha256.clone(),
+        code_sha256: code_sha256(&artifact.sha256),
         zipped_bytes: artifact.zipped_bytes,
         unzipped_bytes,
         entries,
@@ -123,6 +127,8 @@ pub struct FunctionReport {
     /// The zip (`scan`: null).
     pub artifact: Option<String>,
     pub sha256: Option<String>,
+    /// The same hash in base64, as Lambda's `CodeSha256` (`scan`: null).
+    pub code_sha256: Option<String>,
     /// `build` and `check`: how the zip reaches Lambda (`--upload`); `scan`: null.
     pub upload: Option<Upload>,
     pub zipped_bytes: Option<u64>,
@@ -358,6 +364,7 @@ pub fn function_report(inventory: &Inventory, plan: &Plan, outcome: Outcome<'_>)
         handler: Some(function.handler.spec.clone()),
         artifact: None,
         sha256: None,
+        code_sha256: None,
         upload: None,
         zipped_bytes: None,
         unzipped_bytes: 0,
@@ -387,6 +394,7 @@ pub fn function_report(inventory: &Inventory, plan: &Plan, outcome: Outcome<'_>)
             notes.extend(built.layer_notes);
             report.artifact = Some(built.artifact.path.display().to_string());
             report.sha256 = Some(built.artifact.sha256.clone());
+            report.code_sha256 = Some(code_sha256(&built.artifact.sha256));
             report.upload = Some(built.upload);
             report.zipped_bytes = Some(verification.zipped_bytes);
             report.unzipped_bytes = verification.unzipped_bytes;
@@ -467,6 +475,7 @@ fn checked_function(checked: crate::verify::CheckedFunction) -> FunctionReport {
         arch: checked.arch.id(),
         handler: checked.handler,
         artifact: Some(checked.artifact.display().to_string()),
+        code_sha256: Some(code_sha256(&checked.sha256)),
         sha256: Some(checked.sha256),
         upload: Some(checked.upload),
         zipped_bytes: Some(checked.zipped_bytes),
@@ -488,6 +497,7 @@ fn checked_layer(checked: crate::verify::CheckedLayer, arch: &'static str) -> La
         runtime: None,
         arch,
         artifact: checked.artifact.display().to_string(),
+        code_sha256: code_sha256(&checked.sha256),
         sha256: checked.sha256,
         zipped_bytes: checked.zipped_bytes,
         unzipped_bytes: checked.unzipped_bytes,
@@ -666,5 +676,41 @@ impl Report {
                 .map(|layer| checked_layer(layer, arch))
                 .collect(),
         )
+    }
+}
+
+/// A hex SHA-256 in standard base64 with padding: Lambda's `CodeSha256`, which CDK and
+/// Terraform (`source_code_hash = filebase64sha256(...)`) compare to decide a redeploy.
+pub fn code_sha256(hex_digest: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = hex::decode(hex_digest).unwrap_or_default();
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let word = chunk.iter().enumerate().fold(0u32, |word, (i, &byte)| {
+            word | u32::from(byte) << (16 - 8 * i)
+        });
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(word >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod code_sha256_tests {
+    #[test]
+    fn hex_digests_become_lambdas_base64() {
+        // SHA-256 of nothing, as `openssl dgst -sha256 -binary | base64` prints it.
+        assert_eq!(
+            super::code_sha256("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+        assert_eq!(super::code_sha256("666f6f"), "Zm9v");
+        assert_eq!(super::code_sha256("666f"), "Zm8=");
+        assert_eq!(super::code_sha256("66"), "Zg==");
     }
 }

@@ -59,3 +59,27 @@ fn the_text_report_of_a_scan() {
     let fixture = orders();
     insta::assert_snapshot!(printed(&fixture, &["scan", "orders"]));
 }
+
+/// `code_sha256` is the zip's SHA-256 in base64, as Lambda's `CodeSha256` and Terraform's
+/// `filebase64sha256` give it: computed here by Python's hashlib, not lamina's code.
+#[test]
+fn code_sha256_is_what_lambda_and_terraform_compare() {
+    let fixture = orders();
+    let built = fixture.build(&[]);
+    assert_eq!(built.code, 0);
+    let python = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import base64, hashlib, sys; print(base64.b64encode(hashlib.sha256(open(sys.argv[1], 'rb').read()).digest()).decode())",
+        ])
+        .arg(&built.zip)
+        .output()
+        .expect("python3");
+    assert!(
+        python.status.success(),
+        "{}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+    let expected = String::from_utf8(python.stdout).unwrap();
+    assert_eq!(built.function()["code_sha256"], expected.trim());
+}
