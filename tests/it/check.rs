@@ -438,7 +438,7 @@ fn run(command: &mut Command, what: &str) {
 
 /// The folder holding the packages: `npm/<name>/` (the packed package) and `pip/<folder>/` (the
 /// unpacked wheel). Keyed by the list above, so a changed list installs afresh.
-fn native_fixtures() -> PathBuf {
+pub(crate) fn native_fixtures() -> PathBuf {
     let root = match std::env::var_os("LAMINA_CHECK_FIXTURES") {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(

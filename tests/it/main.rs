@@ -1,5 +1,6 @@
 //! lamina's integration tests: one binary, a module per stage.
 
+mod action;
 mod check;
 mod cli;
 mod corpus;
