@@ -92,13 +92,17 @@ pub fn extract(file_name: &str, source: &str) -> FileImports {
     extract_on(file_name, source, None)
 }
 
-/// `extract`, following only the branches `target` takes where a condition tests the platform.
-pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> FileImports {
+/// Parses `source` as the dialect its name gives, else as a script, else as a module (plain
+/// `.js` may be a CommonJS script that is not valid as a module, or the reverse), and hands
+/// the first clean parse to `read`; else returns the last parse error.
+pub(super) fn with_program<R>(
+    file_name: &str,
+    source: &str,
+    read: impl FnOnce(&oxc_ast::ast::Program<'_>, SourceType) -> R,
+) -> Result<R, String> {
     let base = SourceType::from_path(file_name).unwrap_or_default();
-    // Plain `.js` may be a CommonJS script that is not valid as a module, or the reverse.
-    let attempts = [base, base.with_script(true), base.with_module(true)];
     let mut last_error = String::new();
-    for source_type in attempts {
+    for source_type in [base, base.with_script(true), base.with_module(true)] {
         let allocator = Allocator::default();
         let parsed = Parser::new(&allocator, source, source_type).parse();
         if parsed.panicked || !parsed.diagnostics.is_empty() {
@@ -109,27 +113,39 @@ pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> File
                 .unwrap_or_else(|| "cannot parse".to_string());
             continue;
         }
+        return Ok(read(&parsed.program, source_type));
+    }
+    Err(last_error)
+}
+
+/// `extract`, following only the branches `target` takes where a condition tests the platform.
+pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> FileImports {
+    let parsed = with_program(file_name, source, |program, source_type| {
         let mut collector = Collector {
             source,
             imports: FileImports::default(),
             // A direct `eval` may assign any `let`/`var`, and TypeScript's `(X as T) = …` is
             // not an identifier target: there only `const` counts.
             constants: module_constants(
-                &parsed.program,
+                program,
                 !source_type.is_typescript() && !source.contains("eval("),
             ),
             target,
             typescript: source_type.is_typescript(),
-            aliases: require_aliases(&parsed.program),
+            aliases: require_aliases(program),
         };
-        collector.visit_program(&parsed.program);
+        collector.visit_program(program);
         collector.imports.names.sort();
         collector.imports.names.dedup();
         if super::sdk_v2::imports_sdk(source) {
-            collector.imports.sdk_v2_escapes = super::sdk_v2::escapes(&parsed.program, source);
+            collector.imports.sdk_v2_escapes = super::sdk_v2::escapes(program, source);
         }
-        return collector.imports;
-    }
+        collector.imports
+    });
+    let last_error = match parsed {
+        Ok(imports) => return imports,
+        Err(error) => error,
+    };
     let sdk_v2_escapes = if super::sdk_v2::imports_sdk(source) {
         vec!["1: file does not parse".to_string()]
     } else {
@@ -420,12 +436,26 @@ impl<'a> Visit<'a> for AliasFinder {
     }
 }
 
-/// How many times each name is bound in a file.
+/// `line: code` of the code at `span`, as reports show a site: its first 80 characters,
+/// whitespace collapsed.
+pub(super) fn site_of(source: &str, span: Span) -> String {
+    let start = (span.start as usize).min(source.len());
+    let end = (span.end as usize).clamp(start, source.len());
+    let line = source[..start].bytes().filter(|&b| b == b'\n').count() + 1;
+    let text: String = source[start..end].chars().take(80).collect();
+    format!(
+        "{line}: {}",
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
+}
+
+/// How often each name is bound in a file, and which names are assigned after their
+/// declaration.
 #[derive(Default)]
-struct BindingCounter {
-    counts: std::collections::HashMap<String, usize>,
+pub(super) struct BindingCounter {
+    pub(super) counts: std::collections::HashMap<String, usize>,
     /// Names assigned after their declaration.
-    assigned: std::collections::HashSet<String>,
+    pub(super) assigned: std::collections::HashSet<String>,
 }
 
 impl<'a> Visit<'a> for BindingCounter {
@@ -564,12 +594,7 @@ impl Collector<'_> {
     }
 
     fn site(&self, span: Span) -> String {
-        let end = (span.start as usize).min(self.source.len());
-        let line = self.source[..end].bytes().filter(|&b| b == b'\n').count() + 1;
-        let text = &self.source[span.start as usize..span.end as usize];
-        let text: String = text.chars().take(80).collect();
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        format!("{line}: {text}")
+        site_of(self.source, span)
     }
 
     /// Records a folded path; a bare location (the folder itself, or only `..` above it) is

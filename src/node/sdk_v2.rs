@@ -42,11 +42,14 @@ pub fn is_module(specifier: &str) -> bool {
     }
 }
 
+/// The quotes a specifier may be written in.
+const QUOTES: [char; 3] = ['\'', '"', '`'];
+
 /// The specifiers a text quotes that start with `aws-sdk` (`'aws-sdk'`, `"aws-sdk/global"`,
 /// `` `aws-sdk` ``), comments included.
 fn quoted_specifiers(text: &str) -> Vec<&str> {
     let mut found = Vec::new();
-    for quote in ['\'', '"', '`'] {
+    for quote in QUOTES {
         let opening = format!("{quote}{MODULE}");
         for (at, _) in text.match_indices(&opening) {
             let rest = &text[at + 1..];
@@ -73,10 +76,12 @@ const SDK_OWN: [&str; 4] = ["sts", "cognitoidentity", "sso", "ssooidc"];
 pub fn escapes(program: &oxc_ast::ast::Program<'_>, source: &str) -> Vec<String> {
     let mut bound = Bindings::default();
     bound.visit_program(program);
+    let mut declared = super::imports::BindingCounter::default();
+    declared.visit_program(program);
     let mut uses = Uses {
         source,
         bindings: bound.names,
-        declared: bound.declared,
+        declared: declared.counts,
         ..Uses::default()
     };
     uses.visit_program(program);
@@ -129,11 +134,10 @@ fn sdk_require<'e, 'a>(expression: &'e Expression<'a>) -> Option<&'e CallExpress
 }
 
 /// The names bound to the module (`const AWS = require("aws-sdk")`, `import AWS from
-/// "aws-sdk"`, `import * as AWS from "aws-sdk"`), and how often each name is declared.
+/// "aws-sdk"`, `import * as AWS from "aws-sdk"`).
 #[derive(Default)]
 struct Bindings {
     names: BTreeMap<String, Span>,
-    declared: HashMap<String, usize>,
 }
 
 impl<'a> Visit<'a> for Bindings {
@@ -171,13 +175,6 @@ impl<'a> Visit<'a> for Bindings {
         }
         walk::walk_import_declaration(self, declaration);
     }
-
-    fn visit_binding_identifier(&mut self, identifier: &oxc_ast::ast::BindingIdentifier<'a>) {
-        *self
-            .declared
-            .entry(identifier.name.to_string())
-            .or_default() += 1;
-    }
 }
 
 #[derive(Default)]
@@ -199,16 +196,7 @@ struct Uses<'s> {
 
 impl Uses<'_> {
     fn site(&self, span: Span) -> String {
-        let start = (span.start as usize).min(self.source.len());
-        let line = self.source[..start].bytes().filter(|&b| b == b'\n').count() + 1;
-        let text: String = self.source[start..(span.end as usize).min(self.source.len())]
-            .chars()
-            .take(80)
-            .collect();
-        format!(
-            "{line}: {}",
-            text.split_whitespace().collect::<Vec<_>>().join(" ")
-        )
+        super::imports::site_of(self.source, span)
     }
 
     fn bound(&self, expression: &Expression) -> Option<String> {
@@ -328,26 +316,26 @@ struct Client {
     /// Other names its customisations give the class (`AWS.SimpleWorkflow = AWS.SWF`).
     aliases: Vec<String>,
     models: Vec<usize>,
-    /// `lib/services/<id>.js`, which its code (run only for its clients) may build others from.
-    customizations: Option<usize>,
+    /// `lib/services/<id>.js` and its text, which its code (run only for its clients) may
+    /// build others from.
+    customizations: Option<(usize, String)>,
 }
 
 /// The names a script's code holds (identifiers, property names, and the words of its
 /// strings), and the client files it names by path (`aws-sdk/clients/sqs` → `sqs`); comments
 /// do not count. A script that does not parse gives every word of its text.
 fn names(path: &str, text: &str, into: &mut HashSet<String>, paths: &mut HashSet<String>) {
-    let base = oxc_span::SourceType::from_path(path).unwrap_or_default();
-    for source_type in [base, base.with_script(true), base.with_module(true)] {
-        let allocator = oxc_allocator::Allocator::default();
-        let parsed = oxc_parser::Parser::new(&allocator, text, source_type).parse();
-        if parsed.panicked || !parsed.diagnostics.is_empty() {
-            continue;
+    let parsed = super::imports::with_program(path, text, |program, _| {
+        Names {
+            into: &mut *into,
+            paths: &mut *paths,
         }
-        let mut collector = Names { into, paths };
-        collector.visit_program(&parsed.program);
-        return;
+        .visit_program(program)
+    });
+    if parsed.is_err() {
+        words(text, into);
+        named_paths(text, paths);
     }
-    tokens(text, into, paths);
 }
 
 struct Names<'n> {
@@ -371,23 +359,27 @@ impl<'a> Visit<'a> for Names<'_> {
     // A string names a client only whole (`AWS["S3"]`) or by path (`"aws-sdk/clients/s3"`).
     fn visit_string_literal(&mut self, literal: &oxc_ast::ast::StringLiteral<'a>) {
         self.into.insert(literal.value.to_string());
-        tokens(&literal.value, &mut HashSet::new(), self.paths);
+        named_paths(&literal.value, self.paths);
     }
 
     fn visit_template_element(&mut self, element: &oxc_ast::ast::TemplateElement<'a>) {
         self.into.insert(element.value.raw.to_string());
-        tokens(&element.value.raw, &mut HashSet::new(), self.paths);
+        named_paths(&element.value.raw, self.paths);
     }
 }
 
-/// Identifier-like tokens of a text (`AWS.S3` → `AWS`, `S3`), and the client files it names
-/// by path (`aws-sdk/clients/sqs` → `sqs`).
-fn tokens(text: &str, into: &mut HashSet<String>, paths: &mut HashSet<String>) {
-    for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-        if !token.is_empty() {
-            into.insert(token.to_string());
+/// Identifier-like words of a text (`AWS.S3` → `AWS`, `S3`).
+fn words(text: &str, into: &mut HashSet<String>) {
+    for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if !word.is_empty() {
+            into.insert(word.to_string());
         }
     }
+}
+
+/// The client files (`aws-sdk/clients/sqs` → `sqs`) and models (`apis/<file>`) a text names
+/// by path.
+fn named_paths(text: &str, paths: &mut HashSet<String>) {
     for (at, _) in text.match_indices("clients/") {
         let rest = &text[at + "clients/".len()..];
         let id: String = rest
@@ -413,9 +405,11 @@ fn tokens(text: &str, into: &mut HashSet<String>, paths: &mut HashSet<String>) {
 
 /// Whether a script's text may import the SDK v2: it quotes a specifier starting `aws-sdk`.
 pub(crate) fn imports_sdk(text: &str) -> bool {
-    ["'aws-sdk", "\"aws-sdk", "`aws-sdk"]
-        .iter()
-        .any(|quoted| text.contains(quoted))
+    // Most files never name it: the quoted forms are built only for those that do.
+    text.contains(MODULE)
+        && QUOTES
+            .iter()
+            .any(|quote| text.contains(&format!("{quote}{MODULE}")))
 }
 
 /// Drops the models of the SDK v2's services that no reached code builds a client for;
@@ -494,11 +488,9 @@ pub fn prune_models(
                     index.get(format!("{folder}{model}").as_str()).copied()
                 })
                 .collect();
-            let customizations = index
-                .get(format!("{folder}lib/services/{id}.js").as_str())
-                .copied();
+            let mut customizations = None;
             let mut aliases = Vec::new();
-            if let Some(file) = customizations {
+            if let Some(&file) = index.get(format!("{folder}lib/services/{id}.js").as_str()) {
                 let Some(text) = read(file) else {
                     notes.push(keep_all(format!(
                         "{} cannot be read",
@@ -518,6 +510,7 @@ pub fn prune_models(
                         aliases.push(alias.to_string());
                     }
                 }
+                customizations = Some((file, text));
             }
             clients.push(Client {
                 id,
@@ -587,8 +580,9 @@ pub fn prune_models(
                     || SDK_OWN.contains(&client.id.as_str())
                 {
                     named.insert(i);
-                    if let Some(file) = client.customizations {
-                        scan(file, &mut named_tokens, &mut named_paths);
+                    if let Some((file, text)) = &client.customizations {
+                        let path = &inventory.files[*file].path;
+                        names(path, text, &mut named_tokens, &mut named_paths);
                     }
                 }
             }

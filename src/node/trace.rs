@@ -533,24 +533,20 @@ impl Tracer<'_> {
             }
         }
         // The package, its version and the file's path in it, for reviewed entries.
-        let known = match (bound.as_deref(), unit) {
-            (Some(folder), TraceUnit::Package(id)) => {
-                let package = &self.packages[id.0];
+        let packages = self.packages;
+        let known = match unit {
+            TraceUnit::Package(id) => {
+                let package = &packages[id.0];
                 let inside = path
-                    .strip_prefix(folder)
+                    .strip_prefix(&package.path)
                     .map_or(path.as_str(), |rest| rest.trim_start_matches('/'));
-                Some((
-                    folder.to_string(),
-                    package.name.clone(),
-                    package.version.clone(),
-                    inside.to_string(),
-                ))
+                Some((package, inside))
             }
-            _ => None,
+            TraceUnit::User => None,
         };
         let entry_for = |site: &str| {
-            let (_, name, version, inside) = known.as_ref()?;
-            crate::knowledge::node_loads(name, version, inside, site)
+            let (package, inside) = known?;
+            crate::knowledge::node_loads(&package.name, &package.version, inside, site)
         };
         for site in &facts.dynamic {
             if facts.computed.iter().any(|computed| &computed.site == site) {
@@ -603,8 +599,8 @@ impl Tracer<'_> {
                 self.reach_part(&named, part, bound.as_deref(), file);
             }
         }
-        if let Some((folder, name, version, inside)) = &known {
-            let (folder, inside) = (folder.as_str(), inside.as_str());
+        if let Some((package, inside)) = known {
+            let (folder, name, version) = (package.path.as_str(), &package.name, &package.version);
             for site in &facts.locates {
                 // The file's own location, used in a way lamina cannot fold: what a reviewed
                 // entry says it reads; else a path built from it later may name any file of
@@ -636,8 +632,7 @@ impl Tracer<'_> {
         }
         // The SDK's own files hold its module by relative paths (and quote its name in
         // messages): only its users' uses count.
-        let in_sdk = matches!(unit, TraceUnit::Package(id)
-            if self.packages[id.0].name == crate::node::sdk_v2::MODULE);
+        let in_sdk = known.is_some_and(|(package, _)| package.name == crate::node::sdk_v2::MODULE);
         if !in_sdk {
             for site in &facts.sdk_v2_escapes {
                 self.trace.sdk_v2_computed.push(format!("{path}:{site}"));

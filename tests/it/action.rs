@@ -8,8 +8,6 @@ use std::process::Command;
 
 use fs_err as fs;
 
-use crate::harness::Fixture;
-
 /// Runs the step on `path` with `args`; returns its exit code, the job summary and the outputs.
 fn run_step(work: &Path, path: &Path, args: &str) -> (i32, String, String) {
     let summary = work.join("summary.md");
@@ -58,16 +56,7 @@ fn the_actions_build_step_reports_to_the_job_summary_and_passes_the_exit_code() 
     assert_eq!(parsed["functions"][0]["shake"], "files");
 
     // 1: a Mach-O addon fails the build; the summary says which finding.
-    let darwin = crate::check::native_fixtures()
-        .join("npm/@parcel/watcher-darwin-arm64/package/watcher.node");
-    let native = Fixture::new(
-        "fn",
-        serde_json::json!({ "name": "fn", "dependencies": { "w": "1" } }),
-    );
-    native
-        .file("index.js", "require('w'); exports.handler = async () => 1;")
-        .package("node_modules/w", "w", "1.0.0", &[]);
-    fs::copy(&darwin, native.root.join("node_modules/w/watcher.node")).unwrap();
+    let native = crate::check::macho_addon_fixture();
     let work = tempfile::tempdir().unwrap();
     let (code, summary, outputs) = run_step(work.path(), &native.root, "");
     assert_eq!(code, 1, "{summary}");

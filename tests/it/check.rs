@@ -438,7 +438,7 @@ fn run(command: &mut Command, what: &str) {
 
 /// The folder holding the packages: `npm/<name>/` (the packed package) and `pip/<folder>/` (the
 /// unpacked wheel). Keyed by the list above, so a changed list installs afresh.
-pub(crate) fn native_fixtures() -> PathBuf {
+fn native_fixtures() -> PathBuf {
     let root = match std::env::var_os("LAMINA_CHECK_FIXTURES") {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(
@@ -1767,11 +1767,11 @@ fn every_check_report_field_is_documented() {
 // lamina build runs the same verification
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn build_reports_findings_in_what_it_writes_and_fails_on_errors() {
-    use crate::harness::Fixture;
+/// A Node function whose dependency `w` holds a macOS build of its addon
+/// (`node_modules/w/watcher.node`, a real Mach-O file).
+pub(crate) fn macho_addon_fixture() -> crate::harness::Fixture {
     let darwin = native_fixtures().join("npm/@parcel/watcher-darwin-arm64/package/watcher.node");
-    let fixture = Fixture::new(
+    let fixture = crate::harness::Fixture::new(
         "fn",
         serde_json::json!({ "name": "fn", "dependencies": { "w": "1" } }),
     );
@@ -1779,6 +1779,12 @@ fn build_reports_findings_in_what_it_writes_and_fails_on_errors() {
         .file("index.js", "require('w'); exports.handler = async () => 1;")
         .package("node_modules/w", "w", "1.0.0", &[]);
     fs_err::copy(&darwin, fixture.root.join("node_modules/w/watcher.node")).unwrap();
+    fixture
+}
+
+#[test]
+fn build_reports_findings_in_what_it_writes_and_fails_on_errors() {
+    let fixture = macho_addon_fixture();
     let built = fixture.build(&[]);
     assert_eq!(built.code, 1);
     assert_eq!(built.report["ok"], false);
