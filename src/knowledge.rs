@@ -32,6 +32,41 @@ pub struct Node {
     pub locates: Vec<NodeLocates>,
     #[serde(default)]
     pub loads: Vec<NodeLoads>,
+    #[serde(default)]
+    pub data: Vec<NodeData>,
+}
+
+/// Files of a package that code reaches only through some members of other packages' modules.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeData {
+    pub package: String,
+    /// PEP 440 specifiers over the package's version (npm versions read as PEP 440 ones).
+    pub versions: String,
+    /// A folder of the package, as a path in the package.
+    pub files: String,
+    /// The packages whose code was reviewed (each with PEP 440 specifiers over its version):
+    /// between them, they reach the files only through `used_by`.
+    pub within: BTreeMap<String, String>,
+    /// The modules of `within` other code loads (`express`), as exact specifiers.
+    pub apis: Vec<String>,
+    /// The members of `apis` that reach the files (`text`).
+    pub used_by: Vec<String>,
+    pub why: String,
+    pub evidence: String,
+    /// The e2e apps (`testdata/apps/<proof>` or `testdata/corpus/<proof>`) whose installs hold
+    /// these versions, and the script (`testdata/knowledge/<probe>`) that proves the entry
+    /// on each by running the APIs.
+    pub proof: Vec<String>,
+    pub probe: String,
+}
+
+impl NodeData {
+    /// Whether `path` (a path in the package) is one of the entry's files.
+    pub fn holds(&self, path: &str) -> bool {
+        path.strip_prefix(self.files.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
 }
 
 /// A package file's computed `require`/`import()`, or `eval`/`new Function`/`vm` of code
@@ -55,6 +90,10 @@ pub struct NodeLoads {
     /// (a name may come from elsewhere: `res.render("page.hbs")`), are followed.
     #[serde(default)]
     pub caller_names: bool,
+    /// With `caller_names`, a name the loaded module must export for the load to succeed
+    /// (`__express`): of your own dependencies, only those with a script that holds it are
+    /// followed.
+    pub caller_exports: Option<String>,
     pub why: String,
     pub evidence: String,
     /// The e2e app (`testdata/apps/<proof>`) whose handler runs every site.
@@ -164,7 +203,7 @@ fn covers(distribution: &str, versions: &str, name: &str, version: &str) -> bool
 
 /// Whether `version` satisfies the PEP 440 specifiers `versions` (npm versions read as PEP 440
 /// ones); either failing to parse is no match.
-fn in_range(versions: &str, version: &str) -> bool {
+pub fn in_range(versions: &str, version: &str) -> bool {
     match (
         VersionSpecifiers::from_str(versions),
         Version::from_str(version),
@@ -235,6 +274,16 @@ pub fn node_loads(
                 .any(|start| site.starts_with(start.as_str()))
             && in_range(&entry.versions, version)
     })
+}
+
+/// The data entries for this version of this npm package.
+pub fn node_data(package: &str, version: &str) -> impl Iterator<Item = &'static NodeData> {
+    let (package, version) = (package.to_string(), version.to_string());
+    knowledge()
+        .node
+        .data
+        .iter()
+        .filter(move |entry| entry.package == package && in_range(&entry.versions, &version))
 }
 
 /// Every API name a data entry depends on: the calls the import reader records.
@@ -326,7 +375,13 @@ mod tests {
         let site = "81: require(mod)";
         let view = node_loads("express", "5.2.1", "lib/view.js", site);
         assert!(view.is_some_and(|entry| entry.loads.is_empty() && entry.caller_names));
-        assert!(node_loads("express", "4.22.3", "lib/view.js", site).is_none());
+        assert!(node_loads("express", "4.22.3", "lib/view.js", site).is_some());
+        assert!(node_loads("express", "4.21.2", "lib/view.js", site).is_none());
+        let tables = node_data("iconv-lite", "0.4.24").collect::<Vec<_>>();
+        assert!(tables.len() == 1 && tables[0].holds("encodings/tables/shiftjis.json"));
+        assert!(!tables[0].holds("encodings/tables.js"));
+        assert!(tables[0].within["body-parser"] == "~=1.20.3");
+        assert_eq!(node_data("iconv-lite", "0.6.3").count(), 0);
         assert!(node_loads("express", "5.2.1", "lib/view.js", "82: require(mod)").is_none());
     }
 }

@@ -4,8 +4,10 @@
 //! (`layers.rs`).
 
 pub mod closure;
+pub mod data;
 pub mod imports;
 pub mod layers;
+pub mod module_use;
 pub mod packages;
 pub mod refine;
 pub mod scan;

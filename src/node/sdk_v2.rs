@@ -8,14 +8,10 @@
 //! `trace/sdk-model`), unless some code uses the SDK's module in a way lamina cannot follow
 //! (`AWS[name]`, passing it on), which may build a client by a computed name.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use oxc_ast::ast::{
-    BindingPattern, CallExpression, ComputedMemberExpression, Expression, IdentifierReference,
-    ImportDeclaration, ImportDeclarationSpecifier, StaticMemberExpression, VariableDeclarator,
-};
-use oxc_ast_visit::{Visit, walk};
-use oxc_span::Span;
+use oxc_ast::ast::IdentifierReference;
+use oxc_ast_visit::Visit;
 
 use crate::model::{Decision, Inventory, Reason, Trace, TraceUnit};
 
@@ -42,25 +38,6 @@ pub fn is_module(specifier: &str) -> bool {
     }
 }
 
-/// The quotes a specifier may be written in.
-const QUOTES: [char; 3] = ['\'', '"', '`'];
-
-/// The specifiers a text quotes that start with `aws-sdk` (`'aws-sdk'`, `"aws-sdk/global"`,
-/// `` `aws-sdk` ``), comments included.
-fn quoted_specifiers(text: &str) -> Vec<&str> {
-    let mut found = Vec::new();
-    for quote in QUOTES {
-        let opening = format!("{quote}{MODULE}");
-        for (at, _) in text.match_indices(&opening) {
-            let rest = &text[at + 1..];
-            if let Some(end) = rest.find(quote) {
-                found.push(&rest[..end]);
-            }
-        }
-    }
-    found
-}
-
 /// The rule of an AWS service model no reached code creates a client for (shared with Python).
 const SDK_MODEL: &str = "trace/sdk-model";
 
@@ -74,239 +51,7 @@ const SDK_OWN: [&str; 4] = ["sts", "cognitoidentity", "sso", "ssooidc"];
 /// a template), or in a file with a direct `eval`. Reading a named member (`AWS.S3`,
 /// `const { SQS } = require("aws-sdk")`) is followed.
 pub fn escapes(program: &oxc_ast::ast::Program<'_>, source: &str) -> Vec<String> {
-    let mut bound = Bindings::default();
-    bound.visit_program(program);
-    let mut declared = super::imports::BindingCounter::default();
-    declared.visit_program(program);
-    let mut uses = Uses {
-        source,
-        bindings: bound.names,
-        declared: declared.counts,
-        ..Uses::default()
-    };
-    uses.visit_program(program);
-    let mut sites = Vec::new();
-    for span in &uses.requires {
-        if !uses.followed.contains(&span.start) {
-            sites.push(uses.site(*span));
-        }
-    }
-    for (name, span) in &uses.bindings {
-        let total = uses.references.get(name).copied().unwrap_or(0);
-        let members = uses.members.get(name).copied().unwrap_or(0);
-        if total > members || uses.declared.get(name).copied().unwrap_or(0) > 1 {
-            sites.push(uses.site(*span));
-        }
-    }
-    sites.extend(uses.other);
-    // Every quoted module specifier must be one of the requires and imports read above.
-    let quoted = quoted_specifiers(source)
-        .into_iter()
-        .filter(|specifier| is_module(specifier))
-        .count();
-    if quoted > uses.literal_loads {
-        sites.push(format!(
-            "1: names {MODULE} {quoted} time(s), {} of them in a require or import lamina reads",
-            uses.literal_loads
-        ));
-    }
-    if quoted > 0 && source.contains("eval(") {
-        sites.push("1: eval( of code that may use the module".to_string());
-    }
-    sites.sort();
-    sites
-}
-
-fn is_sdk_require(call: &CallExpression) -> bool {
-    matches!(&call.callee, Expression::Identifier(callee) if callee.name == "require")
-        && matches!(
-            call.arguments.first().and_then(|argument| argument.as_expression()),
-            Some(Expression::StringLiteral(literal)) if is_module(&literal.value)
-        )
-}
-
-fn sdk_require<'e, 'a>(expression: &'e Expression<'a>) -> Option<&'e CallExpression<'a>> {
-    match expression {
-        Expression::CallExpression(call) if is_sdk_require(call) => Some(call),
-        Expression::ParenthesizedExpression(inner) => sdk_require(&inner.expression),
-        _ => None,
-    }
-}
-
-/// The names bound to the module (`const AWS = require("aws-sdk")`, `import AWS from
-/// "aws-sdk"`, `import * as AWS from "aws-sdk"`).
-#[derive(Default)]
-struct Bindings {
-    names: BTreeMap<String, Span>,
-}
-
-impl<'a> Visit<'a> for Bindings {
-    fn visit_variable_declarator(&mut self, declarator: &VariableDeclarator<'a>) {
-        if let (Some(name), Some(init)) = (declarator.id.get_identifier_name(), &declarator.init)
-            && sdk_require(init).is_some()
-        {
-            self.names.insert(name.to_string(), declarator.span);
-        }
-        walk::walk_variable_declarator(self, declarator);
-    }
-
-    fn visit_import_declaration(&mut self, declaration: &ImportDeclaration<'a>) {
-        if is_module(&declaration.source.value) {
-            for specifier in declaration.specifiers.iter().flatten() {
-                match specifier {
-                    ImportDeclarationSpecifier::ImportDefaultSpecifier(default) => {
-                        self.names
-                            .insert(default.local.name.to_string(), declaration.span);
-                    }
-                    ImportDeclarationSpecifier::ImportNamespaceSpecifier(namespace) => {
-                        self.names
-                            .insert(namespace.local.name.to_string(), declaration.span);
-                    }
-                    // `import { default as AWS }`.
-                    ImportDeclarationSpecifier::ImportSpecifier(named)
-                        if named.imported.name() == "default" =>
-                    {
-                        self.names
-                            .insert(named.local.name.to_string(), declaration.span);
-                    }
-                    ImportDeclarationSpecifier::ImportSpecifier(_) => {}
-                }
-            }
-        }
-        walk::walk_import_declaration(self, declaration);
-    }
-}
-
-#[derive(Default)]
-struct Uses<'s> {
-    source: &'s str,
-    bindings: BTreeMap<String, Span>,
-    declared: HashMap<String, usize>,
-    /// Every `require("aws-sdk")`, and those in a position that is followed.
-    requires: Vec<Span>,
-    followed: HashSet<u32>,
-    /// References to each bound name, and those that read a named member.
-    references: HashMap<String, usize>,
-    members: HashMap<String, usize>,
-    /// Other uses that cannot be followed (`export * from "aws-sdk"`, `import("aws-sdk")`).
-    other: Vec<String>,
-    /// The requires, imports and exports of a literal module specifier.
-    literal_loads: usize,
-}
-
-impl Uses<'_> {
-    fn site(&self, span: Span) -> String {
-        super::imports::site_of(self.source, span)
-    }
-
-    fn bound(&self, expression: &Expression) -> Option<String> {
-        match expression {
-            Expression::Identifier(identifier)
-                if self.bindings.contains_key(identifier.name.as_str()) =>
-            {
-                Some(identifier.name.to_string())
-            }
-            _ => None,
-        }
-    }
-}
-
-impl<'a> Visit<'a> for Uses<'_> {
-    fn visit_import_declaration(&mut self, declaration: &ImportDeclaration<'a>) {
-        if is_module(&declaration.source.value) {
-            self.literal_loads += 1;
-        }
-        walk::walk_import_declaration(self, declaration);
-    }
-
-    fn visit_variable_declarator(&mut self, declarator: &VariableDeclarator<'a>) {
-        if let Some(call) = declarator.init.as_ref().and_then(sdk_require) {
-            // Bound to a name (its uses are counted), or destructured by literal names.
-            let followed = match &declarator.id {
-                BindingPattern::BindingIdentifier(_) => true,
-                BindingPattern::ObjectPattern(pattern) => {
-                    pattern.rest.is_none()
-                        && pattern.properties.iter().all(|property| !property.computed)
-                }
-                _ => false,
-            };
-            if followed {
-                self.followed.insert(call.span.start);
-            }
-        }
-        walk::walk_variable_declarator(self, declarator);
-    }
-
-    fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
-        if is_sdk_require(call) {
-            self.requires.push(call.span);
-            self.literal_loads += 1;
-        }
-        walk::walk_call_expression(self, call);
-    }
-
-    fn visit_static_member_expression(&mut self, member: &StaticMemberExpression<'a>) {
-        if let Some(call) = sdk_require(&member.object) {
-            self.followed.insert(call.span.start);
-        }
-        // `ns.default` is the module itself again (an ES namespace of CommonJS code).
-        if let Some(name) = self.bound(&member.object)
-            && member.property.name != "default"
-        {
-            *self.members.entry(name).or_default() += 1;
-        }
-        walk::walk_static_member_expression(self, member);
-    }
-
-    fn visit_computed_member_expression(&mut self, member: &ComputedMemberExpression<'a>) {
-        if matches!(member.expression, Expression::StringLiteral(_)) {
-            if let Some(call) = sdk_require(&member.object) {
-                self.followed.insert(call.span.start);
-            }
-            if let Some(name) = self.bound(&member.object) {
-                *self.members.entry(name).or_default() += 1;
-            }
-        }
-        walk::walk_computed_member_expression(self, member);
-    }
-
-    fn visit_identifier_reference(&mut self, identifier: &IdentifierReference<'a>) {
-        if self.bindings.contains_key(identifier.name.as_str()) {
-            *self
-                .references
-                .entry(identifier.name.to_string())
-                .or_default() += 1;
-        }
-    }
-
-    fn visit_import_expression(&mut self, import: &oxc_ast::ast::ImportExpression<'a>) {
-        if matches!(&import.source, Expression::StringLiteral(literal) if is_module(&literal.value))
-        {
-            self.other.push(self.site(import.span));
-            self.literal_loads += 1;
-        }
-        walk::walk_import_expression(self, import);
-    }
-
-    fn visit_export_all_declaration(
-        &mut self,
-        declaration: &oxc_ast::ast::ExportAllDeclaration<'a>,
-    ) {
-        if is_module(&declaration.source.value) {
-            self.other.push(self.site(declaration.span));
-            self.literal_loads += 1;
-        }
-    }
-
-    fn visit_export_from_declaration(
-        &mut self,
-        declaration: &oxc_ast::ast::ExportFromDeclaration<'a>,
-    ) {
-        if is_module(&declaration.source.value) {
-            self.other.push(self.site(declaration.span));
-            self.literal_loads += 1;
-        }
-    }
+    super::module_use::module_use(program, source, &is_module, &[MODULE], false).escapes
 }
 
 /// One client file of the SDK: its service, class and the model files it requires.
@@ -405,11 +150,7 @@ fn named_paths(text: &str, paths: &mut HashSet<String>) {
 
 /// Whether a script's text may import the SDK v2: it quotes a specifier starting `aws-sdk`.
 pub(crate) fn imports_sdk(text: &str) -> bool {
-    // Most files never name it: the quoted forms are built only for those that do.
-    text.contains(MODULE)
-        && QUOTES
-            .iter()
-            .any(|quote| text.contains(&format!("{quote}{MODULE}")))
+    super::module_use::quotes(text, MODULE)
 }
 
 /// Drops the models of the SDK v2's services that no reached code builds a client for;

@@ -86,6 +86,7 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
         notes.extend(super::sdk_v2::prune_models(
             inventory, trace, &mut files, &read,
         ));
+        notes.extend(super::data::prune(inventory, trace, &mut files, &read));
     }
     drop_dangling_links(inventory, &mut files);
     Ok(Plan {

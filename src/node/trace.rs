@@ -381,6 +381,18 @@ impl Tracer<'_> {
         }
     }
 
+    /// Whether a script of the function's dependency `name` (`node_modules/<name>/`) holds
+    /// `text`; an unreadable script counts as holding it.
+    fn package_holds(&self, name: &str, text: &str) -> bool {
+        let (range, _) = self.files_under(&format!("node_modules/{name}"));
+        self.files[range]
+            .iter()
+            .filter(|file| super::imports::is_script(&file.path))
+            .any(|file| {
+                crate::fs::read_to_string(&file.source).map_or(true, |source| source.contains(text))
+            })
+    }
+
     fn whole(&mut self, unit: TraceUnit, reason: String, from: Option<usize>) {
         if self.trace.whole.contains_key(&unit) {
             return;
@@ -424,7 +436,16 @@ impl Tracer<'_> {
             // The packages the caller names: in strings, and, as a name may come from
             // elsewhere (a view's extension), the function's own dependencies.
             self.reach_names(file, names, resolvers);
-            self.reach_names(file, self.declared, resolvers);
+            let declared: Vec<String> = self
+                .declared
+                .iter()
+                .filter(|name| match &entry.caller_exports {
+                    Some(export) => self.package_holds(name, export),
+                    None => true,
+                })
+                .cloned()
+                .collect();
+            self.reach_names(file, &declared, resolvers);
             self.loads_by_name = true;
         }
         let reason = format!("{path}:{site}: {} ({})", entry.why, crate::knowledge::FILE);

@@ -141,7 +141,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "trace/package-data",
-        removes: "`--shake files`, Python: a traced distribution's data files that an entry of `data/packages.toml` says only some APIs read (AWS Lambda Powertools' Swagger UI bundle, read only by `enable_swagger`), when no reached code calls them; the report names the entry",
+        removes: "`--shake files`: a traced package's data files that an entry of `data/packages.toml` says only some APIs read, when no reached code uses them; the report names the entry. Python: AWS Lambda Powertools' Swagger UI bundle, read only by `enable_swagger`; Node: iconv-lite's double-byte tables (`encodings/tables/`), which body-parser's `json()` and `urlencoded()` never decode with, unless code outside express, body-parser and raw-body loads iconv-lite or raw-body, uses `text` of `express` or `body-parser`, or passes those modules on",
     },
     Rule {
         id: "custom/build-input",

@@ -511,3 +511,61 @@ fn node_loads_entries_hold() {
         }
     }
 }
+
+/// Every `[[node.data]]` entry holds on the install of each of its proof apps: the package and
+/// every package it reviews are in the versions it covers; its probe, run there, shows the
+/// APIs other than `used_by` never load the files, for every input that selects them, and one
+/// of `used_by` does; and `--shake files` of the app drops exactly those files, saying so
+/// with the entry (the apps' own e2e tests run the slimmed handlers).
+#[test]
+fn node_data_entries_hold() {
+    let entries = &knowledge::knowledge().node.data;
+    assert!(!entries.is_empty());
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    for entry in entries {
+        for proof in &entry.proof {
+            let source = ["apps", "corpus"]
+                .iter()
+                .map(|group| testdata.join(group).join(proof))
+                .find(|dir| dir.is_dir())
+                .unwrap_or_else(|| panic!("no app {proof} in testdata/apps or testdata/corpus"));
+            let input = crate::e2e::npm_installed(&source, proof);
+            assert_installed_in_range(&input, &entry.package, &entry.versions, proof);
+            for (name, versions) in &entry.within {
+                assert_installed_in_range(&input, name, versions, proof);
+            }
+
+            let probe = Command::new("node")
+                .arg(testdata.join("knowledge").join(&entry.probe))
+                .current_dir(&input)
+                .output()
+                .expect("run node");
+            assert!(
+                probe.status.success(),
+                "{proof}: {} does not hold:\n{}",
+                entry.probe,
+                show(&probe)
+            );
+            let seen: Value = serde_json::from_slice(&probe.stdout).unwrap();
+            assert_eq!(seen["holds"], true, "{seen}");
+
+            let work = tempfile::tempdir().unwrap();
+            let (function, zip) = files_build(&input, work.path());
+            let folder = format!("node_modules/{}/{}/", entry.package, entry.files);
+            let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
+            let shipped: Vec<String> = String::from_utf8(listing.stdout)
+                .unwrap()
+                .lines()
+                .filter(|path| path.starts_with(&folder))
+                .map(str::to_string)
+                .collect();
+            assert!(shipped.is_empty(), "{proof}: {shipped:?} ship");
+            let notes = function["notes"].to_string();
+            assert!(
+                notes.contains(&format!("{folder} does not ship"))
+                    && notes.contains(knowledge::FILE),
+                "{proof}: {notes}"
+            );
+        }
+    }
+}

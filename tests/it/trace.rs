@@ -602,6 +602,106 @@ fn only_the_models_of_the_aws_sdk_v2_clients_named_ship() {
     );
 }
 
+/// A miniature express 5 stack (express, body-parser, raw-body, iconv-lite in the versions
+/// `data/packages.toml`'s entry covers) whose handler runs `handler`'s code.
+fn body_parser_fixture(name: &str, handler: &str) -> Fixture {
+    let fixture = Fixture::new(
+        name,
+        json!({ "name": name, "dependencies": { "express": "5", "iconv-lite": "0.7" } }),
+    );
+    fixture
+        .file("index.js", handler)
+        .manifest("node_modules/express", json!({ "name": "express", "version": "5.2.1" }))
+        .file(
+            "node_modules/express/index.js",
+            "var bodyParser = require('body-parser');\nfunction express() { return {}; }\nexpress.json = bodyParser.json;\nexpress.text = bodyParser.text;\nmodule.exports = express;\n",
+        )
+        .manifest("node_modules/body-parser", json!({ "name": "body-parser", "version": "2.4.0" }))
+        .file(
+            "node_modules/body-parser/index.js",
+            "var read = require('./read');\nexports.json = function () { return function (body, charset) { return charset.slice(0, 4) === 'utf-' ? read(body, charset) : 415; }; };\nexports.text = function () { return function (body, charset) { return read(body, charset); }; };\n",
+        )
+        .file(
+            "node_modules/body-parser/read.js",
+            "var getRawBody = require('raw-body');\nmodule.exports = function (body, charset) { return getRawBody(body, charset); };\n",
+        )
+        .manifest("node_modules/raw-body", json!({ "name": "raw-body", "version": "3.0.2" }))
+        .file(
+            "node_modules/raw-body/index.js",
+            "var iconv = require('iconv-lite');\nmodule.exports = function (body, charset) { return iconv.decode(body, charset); };\n",
+        )
+        .manifest("node_modules/iconv-lite", json!({ "name": "iconv-lite", "version": "0.7.3" }))
+        .file(
+            "node_modules/iconv-lite/index.js",
+            "var codecs = { 'utf-8': function () { return null; }, shift_jis: function () { return require('./encodings/tables/shiftjis.json'); } };\nexports.decode = function (body, charset) { var table = codecs[charset](); return table ? table[body] : body; };\n",
+        )
+        .file("node_modules/iconv-lite/encodings/tables/shiftjis.json", r#"{"a": "\u3042"}"#);
+    fixture
+}
+
+/// iconv-lite's double-byte tables ship only when reached code can decode with them:
+/// `express.json()` refuses their charsets, `express.text()` and iconv-lite itself do not.
+#[test]
+fn iconv_tables_ship_only_when_reached_code_can_decode_with_them() {
+    let tables = "node_modules/iconv-lite/encodings/tables";
+    let json_only = body_parser_fixture(
+        "jsononly",
+        "const express = require('express');\nconst app = express();\nconst parse = express.json();\nexports.handler = async () => [parse('a', 'utf-8'), parse('a', 'shift_jis')];\n",
+    );
+    let built = build_and_run(&json_only, "index.js");
+    assert_eq!(shipped_under(&built, tables), Vec::<String>::new());
+    let notes = built.function()["notes"].to_string();
+    assert!(
+        notes.contains("encodings/tables/ does not ship")
+            && notes.contains("no reached code uses text of express or body-parser"),
+        "{notes}"
+    );
+    let rules: Vec<&str> = built.function()["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rule| rule["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"trace/package-data"), "{rules:?}");
+
+    let text = body_parser_fixture(
+        "textparser",
+        "const { text } = require('express');\nexports.handler = async () => text()('a', 'shift_jis');\n",
+    );
+    let built = build_and_run(&text, "index.js");
+    assert_eq!(
+        shipped_under(&built, tables),
+        [format!("{tables}/shiftjis.json")]
+    );
+    assert!(
+        built.function()["notes"]
+            .to_string()
+            .contains("ships: index.js:1: { text } = require('express') uses text"),
+        "{}",
+        built.function()["notes"]
+    );
+
+    // iconv-lite used directly, and express passed on: lamina cannot see which charsets.
+    for (name, handler) in [
+        (
+            "direct",
+            "const iconv = require('iconv-lite');\nexports.handler = async () => iconv.decode('a', 'shift_jis');\n",
+        ),
+        (
+            "passedon",
+            "const express = require('express');\nconst use = (lib) => lib.text()('a', 'shift_jis');\nexports.handler = async () => use(express);\n",
+        ),
+    ] {
+        let fixture = body_parser_fixture(name, handler);
+        let built = build_and_run(&fixture, "index.js");
+        assert_eq!(
+            shipped_under(&built, tables),
+            [format!("{tables}/shiftjis.json")],
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn esm_new_url_assets_and_require_resolve_are_followed() {
     let fixture = Fixture::new(

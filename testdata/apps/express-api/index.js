@@ -1,9 +1,12 @@
-//! lamina e2e app: an express API (JSON body parsing, routing) formatting dates with a moment locale.
+//! lamina e2e app: an express API (JSON body parsing, routing) formatting dates with a moment locale,
+//! rendering the order's confirmation email with ejs (express loads the engine by a computed require).
 const http = require('node:http');
 const express = require('express');
 const moment = require('moment');
 
 const app = express();
+app.set('views', `${__dirname}/views`);
+app.set('view engine', 'ejs');
 app.use(express.json());
 
 app.post('/orders', (req, res) => {
@@ -12,13 +15,21 @@ app.post('/orders', (req, res) => {
   // silently stays in English, which is exactly the kind of miss this app must catch.
   const placed = moment.utc(placedAt).locale(locale);
   const total = items.reduce((sum, item) => sum + item.qty * item.price, 0);
-  res.status(201).json({
-    id,
-    locale: placed.locale(),
-    placed: placed.format('dddd D MMMM YYYY [à] HH:mm'),
-    long: placed.format('LLLL'),
-    age: placed.from(moment.utc('2024-12-25T00:00:00Z')),
-    total: total.toFixed(2),
+  const placedText = placed.format('dddd D MMMM YYYY [à] HH:mm');
+  app.render('receipt', { id, placed: placedText, items, total: total.toFixed(2) }, (error, email) => {
+    if (error) {
+      res.status(500).json({ error: error.message });
+      return;
+    }
+    res.status(201).json({
+      id,
+      locale: placed.locale(),
+      placed: placedText,
+      long: placed.format('LLLL'),
+      age: placed.from(moment.utc('2024-12-25T00:00:00Z')),
+      total: total.toFixed(2),
+      email,
+    });
   });
 });
 
