@@ -17,9 +17,13 @@ pub const USAGE: &str = "usage: cargo xtask dist [--only npm|wheel] [--binary PA
   Builds lamina's packages for this machine into DIR (default target/dist): the npm tarballs\n\
   (the launcher lamina-cli, this platform's @lamina-cli/<os>-<cpu>, and every other folder of\n\
   packaging/npm) and the wheel lamina-cli (maturin, installed pinned into --tools, default\n\
-  target/dist-tools). --binary packages that lamina instead of a `cargo build --release`;\n\
-  the wheel's binary is always built by maturin (--wheel-profile, default release, in\n\
-  --wheel-target-dir, default cargo's; --maturin-arg passes more, such as --zig).";
+  target/dist-tools). --binary packages that lamina instead of a `cargo build --profile\n\
+  distribution` (release, stripped); the wheel's binary is always built by maturin\n\
+  (--wheel-profile, default distribution, in --wheel-target-dir, default cargo's;\n\
+  --maturin-arg passes more, such as --zig).";
+
+/// The cargo profile of what ships: release, stripped (`Cargo.toml`).
+const DISTRIBUTION: &str = "distribution";
 
 /// maturin, pinned: it decides the wheel's layout and tag.
 const MATURIN_VERSION: &str = "1.16.0";
@@ -111,7 +115,7 @@ fn options(args: &[String]) -> Result<Options> {
         out: target.join("dist"),
         tools: target.join("dist-tools"),
         wheel_target_dir: None,
-        wheel_profile: "release".to_string(),
+        wheel_profile: DISTRIBUTION.to_string(),
         maturin_args: Vec::new(),
     };
     let mut args = args.iter();
@@ -145,10 +149,17 @@ pub fn dist(args: &[String]) -> Result<()> {
         Some(binary) => binary.clone(),
         None => {
             run(Command::new("cargo")
-                .args(["build", "--release", "--locked", "--bin", "lamina"])
+                .args([
+                    "build",
+                    "--profile",
+                    DISTRIBUTION,
+                    "--locked",
+                    "--bin",
+                    "lamina",
+                ])
                 .current_dir(workspace()))?;
             target_dir()?
-                .join("release")
+                .join(DISTRIBUTION)
                 .join(format!("lamina{}", std::env::consts::EXE_SUFFIX))
         }
     };
