@@ -420,3 +420,54 @@ fn pipx_folder() -> PathBuf {
         );
     })
 }
+
+/// The release workflow builds a package for exactly the platforms the launcher lists as
+/// optional dependencies, each with `cargo xtask dist`, and publishes the platform packages
+/// before the launcher. (The workflow itself runs only on GitHub.)
+#[test]
+fn the_release_workflow_builds_every_platform_the_launcher_names() {
+    let text = fs::read_to_string(root().join(".github/workflows/release.yml")).unwrap();
+    let workflow: Value = serde_saphyr::from_str(&text).expect("release.yml is YAML");
+    let matrix = workflow["jobs"]["build"]["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap();
+    let mut built: Vec<String> = matrix
+        .iter()
+        .map(|entry| format!("@lamina-cli/{}", entry["platform"].as_str().unwrap()))
+        .collect();
+    built.sort();
+    let launcher: Value = serde_json::from_str(
+        &fs::read_to_string(root().join("packaging/npm/lamina-cli/package.json")).unwrap(),
+    )
+    .unwrap();
+    let listed: Vec<String> = launcher["optionalDependencies"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(built, listed);
+
+    let steps = workflow["jobs"]["build"]["steps"].as_array().unwrap();
+    assert!(
+        steps.iter().any(|step| step["run"]
+            .as_str()
+            .is_some_and(|run| run.contains("cargo xtask dist"))),
+        "the build job runs cargo xtask dist"
+    );
+    let publish = workflow["jobs"]["publish"]["steps"].as_array().unwrap();
+    let npm = publish
+        .iter()
+        .find_map(|step| {
+            step["run"]
+                .as_str()
+                .filter(|run| run.contains("npm publish"))
+        })
+        .unwrap();
+    let platforms = npm.find("lamina-cli-{linux,darwin,win32}").unwrap();
+    let launcher = npm.find("lamina-cli-[0-9]").unwrap();
+    assert!(
+        platforms < launcher,
+        "platform packages are published first:\n{npm}"
+    );
+}
