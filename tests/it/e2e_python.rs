@@ -66,7 +66,7 @@ const UV_VERSION: &str = "0.13.9";
 
 /// The local `python3`'s interpreter, resolved (not a shim): uv installs for it and, with
 /// `--compile-bytecode`, compiles with it, as the handlers run under it.
-fn python3_executable() -> PathBuf {
+pub fn python3_executable() -> PathBuf {
     let out = Command::new("python3")
         .args(["-c", "import sys; print(sys.executable)"])
         .output()
@@ -77,7 +77,7 @@ fn python3_executable() -> PathBuf {
 /// uv, installed by this test's own code: `python3 -m pip install --target <cache>/uv-tool-…
 /// uv==UV_VERSION` (no pip cache), once per version and interpreter, never into the user's
 /// environment. Returns the `uv` executable.
-fn uv_binary() -> PathBuf {
+pub fn uv_binary() -> PathBuf {
     let (major, minor) = local_python();
     let cache = install::cache_root("lamina-e2e-py");
     // The slot is keyed by the salt alone: there is no source to copy.

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod corpus;
 mod custom;
+mod dist;
 mod docs;
 mod e2e;
 mod e2e_monorepo;

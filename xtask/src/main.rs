@@ -3,7 +3,9 @@
 //! (Node: `--shake files` against a zip of exactly the files the handler loads or reads);
 //! for the Python apps, handler import time from the artifact against the unslimmed folder.
 //! `golden` records what a lamina binary writes for the test inputs, and compares two records.
+//! `dist` builds lamina's npm packages and wheel for this machine into `target/dist/`.
 
+mod dist;
 mod golden;
 mod python;
 
@@ -38,8 +40,9 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
         Some("golden") => golden::golden(&args[1..]),
+        Some("dist") => dist::dist(&args[1..]),
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{USAGE}\n\n{}", dist::USAGE);
             std::process::exit(2);
         }
     }
