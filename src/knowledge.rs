@@ -34,6 +34,39 @@ pub struct Node {
     pub loads: Vec<NodeLoads>,
     #[serde(default)]
     pub data: Vec<NodeData>,
+    #[serde(default)]
+    pub named_by: Vec<NodeNamedBy>,
+}
+
+/// A package's computed `require` of scripts in one of its folders, by a name only some APIs
+/// pass in: which scripts it can load follows from the arguments of those calls.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeNamedBy {
+    pub package: String,
+    /// PEP 440 specifiers over the package's version (npm versions read as PEP 440 ones).
+    pub versions: String,
+    /// The file, as a path in the package.
+    pub file: String,
+    /// The site, `line: code` as the report shows it, or the start of it.
+    pub site: String,
+    /// The folder of scripts it loads from, as a path in the package (`locale`).
+    pub folder: String,
+    /// Members whose calls, on any object, name a script by their first argument (a name or
+    /// an array of names), and by the property `parent` of their second.
+    pub methods: Vec<String>,
+    pub parent: String,
+    /// Modules whose value, called, or its members `module_members` called, name a script by
+    /// the argument at `argument` (0-based).
+    pub modules: Vec<String>,
+    pub module_members: Vec<String>,
+    pub argument: usize,
+    pub why: String,
+    pub evidence: String,
+    /// The e2e apps whose installs hold this version, and the script
+    /// (`testdata/knowledge/<probe>`) that proves the entry on each by running the APIs.
+    pub proof: Vec<String>,
+    pub probe: String,
 }
 
 /// Files of a package that code reaches only through some members of other packages' modules.
@@ -286,6 +319,16 @@ pub fn node_data(package: &str, version: &str) -> impl Iterator<Item = &'static 
         .filter(move |entry| entry.package == package && in_range(&entry.versions, &version))
 }
 
+/// The entries for this version of this npm package whose loads its callers name.
+pub fn node_named_by(package: &str, version: &str) -> impl Iterator<Item = &'static NodeNamedBy> {
+    let (package, version) = (package.to_string(), version.to_string());
+    knowledge()
+        .node
+        .named_by
+        .iter()
+        .filter(move |entry| entry.package == package && in_range(&entry.versions, &version))
+}
+
 /// Every API name a data entry depends on: the calls the import reader records.
 pub fn python_api_names() -> &'static BTreeSet<String> {
     static NAMES: OnceLock<BTreeSet<String>> = OnceLock::new();
@@ -382,6 +425,9 @@ mod tests {
         assert!(!tables[0].holds("encodings/tables.js"));
         assert!(tables[0].within["body-parser"] == "~=1.20.3");
         assert_eq!(node_data("iconv-lite", "0.6.3").count(), 0);
+        let moment = node_named_by("moment", "2.31.0").collect::<Vec<_>>();
+        assert!(moment.len() == 1 && moment[0].folder == "locale" && moment[0].argument == 2);
+        assert_eq!(node_named_by("moment", "2.30.1").count(), 0);
         assert!(node_loads("express", "5.2.1", "lib/view.js", "82: require(mod)").is_none());
     }
 }

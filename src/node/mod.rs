@@ -8,6 +8,7 @@ pub mod data;
 pub mod imports;
 pub mod layers;
 pub mod module_use;
+pub mod named_by;
 pub mod packages;
 pub mod refine;
 pub mod scan;

@@ -99,6 +99,21 @@ pub fn module_use(
     }
 }
 
+/// The names a script binds to the modules `is_module` picks (`const moment = require(..)`,
+/// `import moment from ..`, `import * as moment from ..`).
+pub fn bound_names(
+    program: &oxc_ast::ast::Program<'_>,
+    is_module: &dyn Fn(&str) -> bool,
+) -> std::collections::BTreeSet<String> {
+    let mut bound = Bindings {
+        is_module,
+        names: BTreeMap::new(),
+        imported: Vec::new(),
+    };
+    bound.visit_program(program);
+    bound.names.into_keys().collect()
+}
+
 /// The quotes a specifier may be written in.
 const QUOTES: [char; 3] = ['\'', '"', '`'];
 

@@ -87,6 +87,7 @@ pub fn shake(inventory: &Inventory, options: &ShakeOptions) -> Result<Plan> {
             inventory, trace, &mut files, &read,
         ));
         notes.extend(super::data::prune(inventory, trace, &mut files, &read));
+        notes.extend(super::named_by::prune(inventory, trace, &mut files, &read));
     }
     drop_dangling_links(inventory, &mut files);
     Ok(Plan {

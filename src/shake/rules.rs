@@ -144,6 +144,10 @@ pub const RULES: &[Rule] = &[
         removes: "`--shake files`: a traced package's data files that an entry of `data/packages.toml` says only some APIs read, when no reached code uses them; the report names the entry. Python: AWS Lambda Powertools' Swagger UI bundle, read only by `enable_swagger`; Node: iconv-lite's double-byte tables (`encodings/tables/`), which body-parser's `json()` and `urlencoded()` never decode with, unless code outside express, body-parser and raw-body loads iconv-lite or raw-body, uses `text` of `express` or `body-parser`, or passes those modules on",
     },
     Rule {
+        id: "trace/unnamed-script",
+        removes: "`--shake files`, Node: a script that only a package's computed `require` of its own folder reaches, when an entry of `data/packages.toml` says which APIs pass that name in and every call of them in the code that ships passes literal names, none of which can load it (moment's `locale/` scripts other than those named by `moment.locale(\"fr\")`, `m.locale(..)`, `moment(input, format, \"fr\")`, `localeData`, `defineLocale`/`updateLocale` and their `parentLocale`); a name computed or held in a variable, a method's name as a string, or the module passed on keeps them all; the report names the entry and the names",
+    },
+    Rule {
         id: "custom/build-input",
         removes: "a custom-runtime function's build inputs beside its `bootstrap`: Go and Rust sources (`*.go`, `*.rs`), `go.mod`, `go.sum`, `go.work`, `Cargo.toml`, `Cargo.lock`, a `Makefile` and cargo's `target/` (never the executable itself)",
     },

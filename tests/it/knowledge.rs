@@ -521,34 +521,12 @@ fn node_loads_entries_hold() {
 fn node_data_entries_hold() {
     let entries = &knowledge::knowledge().node.data;
     assert!(!entries.is_empty());
-    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
     for entry in entries {
         for proof in &entry.proof {
-            let source = ["apps", "corpus"]
-                .iter()
-                .map(|group| testdata.join(group).join(proof))
-                .find(|dir| dir.is_dir())
-                .unwrap_or_else(|| panic!("no app {proof} in testdata/apps or testdata/corpus"));
-            let input = crate::e2e::npm_installed(&source, proof);
-            assert_installed_in_range(&input, &entry.package, &entry.versions, proof);
+            let input = proved_install(proof, &entry.package, &entry.versions, &entry.probe);
             for (name, versions) in &entry.within {
                 assert_installed_in_range(&input, name, versions, proof);
             }
-
-            let probe = Command::new("node")
-                .arg(testdata.join("knowledge").join(&entry.probe))
-                .current_dir(&input)
-                .output()
-                .expect("run node");
-            assert!(
-                probe.status.success(),
-                "{proof}: {} does not hold:\n{}",
-                entry.probe,
-                show(&probe)
-            );
-            let seen: Value = serde_json::from_slice(&probe.stdout).unwrap();
-            assert_eq!(seen["holds"], true, "{seen}");
-
             let work = tempfile::tempdir().unwrap();
             let (function, zip) = files_build(&input, work.path());
             let folder = format!("node_modules/{}/{}/", entry.package, entry.files);
@@ -563,6 +541,59 @@ fn node_data_entries_hold() {
             let notes = function["notes"].to_string();
             assert!(
                 notes.contains(&format!("{folder} does not ship"))
+                    && notes.contains(knowledge::FILE),
+                "{proof}: {notes}"
+            );
+        }
+    }
+}
+
+/// The install of the e2e app `proof` (testdata/apps or testdata/corpus), checked to hold
+/// `package` in `versions`, where `testdata/knowledge/<probe>` has run and shown its entry
+/// holds.
+fn proved_install(proof: &str, package: &str, versions: &str, probe: &str) -> PathBuf {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let source = ["apps", "corpus"]
+        .iter()
+        .map(|group| testdata.join(group).join(proof))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| panic!("no app {proof} in testdata/apps or testdata/corpus"));
+    let input = crate::e2e::npm_installed(&source, proof);
+    assert_installed_in_range(&input, package, versions, proof);
+    let run = Command::new("node")
+        .arg(testdata.join("knowledge").join(probe))
+        .current_dir(&input)
+        .output()
+        .expect("run node");
+    assert!(
+        run.status.success(),
+        "{proof}: {probe} does not hold:\n{}",
+        show(&run)
+    );
+    let seen: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(seen["holds"], true, "{seen}");
+    input
+}
+
+/// Every `[[node.named_by]]` entry holds on the install of each of its proof apps: the
+/// package is in the versions it covers, and its probe, run there, shows the package's other
+/// APIs load nothing of the folder and each named API loads exactly what its literal names;
+/// `--shake files` of the app decides the folder by the entry and says so (the apps' own e2e
+/// tests run the slimmed handlers and check every script they loaded ships).
+#[test]
+fn node_named_by_entries_hold() {
+    let entries = &knowledge::knowledge().node.named_by;
+    assert!(!entries.is_empty());
+    for entry in entries {
+        for proof in &entry.proof {
+            let input = proved_install(proof, &entry.package, &entry.versions, &entry.probe);
+            let work = tempfile::tempdir().unwrap();
+            let (function, _) = files_build(&input, work.path());
+            let folder = format!("node_modules/{}/{}/", entry.package, entry.folder);
+            let notes = function["notes"].to_string();
+            assert!(
+                (notes.contains(&format!("of {folder} do not ship"))
+                    || notes.contains(&format!("{folder} ships whole")))
                     && notes.contains(knowledge::FILE),
                 "{proof}: {notes}"
             );

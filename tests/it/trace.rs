@@ -702,6 +702,86 @@ fn iconv_tables_ship_only_when_reached_code_can_decode_with_them() {
     }
 }
 
+/// A miniature moment 2.31 whose `loadLocale` is at the line `data/packages.toml`'s entry
+/// cites, with three locales.
+fn moment_fixture(name: &str, handler: &str) -> Fixture {
+    let fixture = Fixture::new(
+        name,
+        json!({ "name": name, "dependencies": { "moment": "2.31.0" } }),
+    );
+    let mut code = "// moment\n".repeat(2292);
+    code.push_str("function loadLocale(name) {\n  var aliasedRequire = require, normalizedName = String(name).toLowerCase().replace('_', '-');\n  try { aliasedRequire('./locale/' + normalizedName); } catch (e) {}\n}\n");
+    code.push_str("var current = 'en';\nfunction moment(input, format, locale) { if (typeof locale === 'string') { loadLocale(locale); } return { locale: function (n) { loadLocale(n); return n; } }; }\nmoment.locale = function (n) { if (n) { n.split('-').forEach(function (_, i, parts) { loadLocale(parts.slice(0, i + 1).join('-')); }); current = n; } return current; };\nmodule.exports = moment;\n");
+    fixture
+        .file("index.js", handler)
+        .manifest(
+            "node_modules/moment",
+            json!({ "name": "moment", "version": "2.31.0", "main": "./moment.js" }),
+        )
+        .file("node_modules/moment/moment.js", &code);
+    for locale in ["fr", "fr-ca", "de"] {
+        fixture.file(
+            &format!("node_modules/moment/locale/{locale}.js"),
+            &format!("require('../moment');\nmodule.exports = '{locale}';\n"),
+        );
+    }
+    fixture
+}
+
+/// moment's locales ship only as the names the shipped code passes to its locale API allow:
+/// literals name theirs (and their prefixes); a name lamina cannot read keeps them all.
+#[test]
+fn moment_locales_ship_only_for_the_literal_names_the_code_passes() {
+    let locales = "node_modules/moment/locale";
+    let literal = moment_fixture(
+        "momentliteral",
+        "const moment = require('moment');\nexports.handler = async () => [moment.locale('fr_CA'), moment(1, 'x', true).locale(null)];\n",
+    );
+    let built = build_and_run(&literal, "index.js");
+    assert_eq!(
+        shipped_under(&built, locales),
+        [format!("{locales}/fr-ca.js"), format!("{locales}/fr.js")]
+    );
+    let notes = built.function()["notes"].to_string();
+    assert!(
+        notes.contains("1 script(s) of node_modules/moment/locale/ do not ship")
+            && notes.contains("names only fr_CA"),
+        "{notes}"
+    );
+
+    for (name, handler, why) in [
+        (
+            "momentvariable",
+            "const moment = require('moment');\nexports.handler = async (event) => moment.locale(event.lang || 'de');\n",
+            "index.js:2: moment.locale(event.lang || 'de') passes a name lamina cannot read",
+        ),
+        (
+            "momentthird",
+            "const moment = require('moment');\nconst lang = 'de';\nexports.handler = async () => moment(1, 'x', lang).locale();\n",
+            "index.js:3: moment(1, 'x', lang) passes a name lamina cannot read",
+        ),
+        (
+            "momentpassed",
+            "const moment = require('moment');\nconst use = (m) => m.locale('de');\nexports.handler = async () => use(moment);\n",
+            "lamina cannot follow moment or moment-timezone at index.js:1",
+        ),
+        (
+            "momentkey",
+            "const moment = require('moment');\nconst method = 'locale';\nexports.handler = async () => moment(1)[method]('de');\n",
+            "index.js:2: 'locale' passes a name lamina cannot read",
+        ),
+    ] {
+        let fixture = moment_fixture(name, handler);
+        let built = build_and_run(&fixture, "index.js");
+        assert_eq!(shipped_under(&built, locales).len(), 3, "{name}");
+        let notes = built.function()["notes"].to_string();
+        assert!(
+            notes.contains("node_modules/moment/locale/ ships whole") && notes.contains(why),
+            "{name}: {notes}"
+        );
+    }
+}
+
 #[test]
 fn esm_new_url_assets_and_require_resolve_are_followed() {
     let fixture = Fixture::new(
