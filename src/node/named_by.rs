@@ -184,6 +184,7 @@ fn names_passed(
                 names: BTreeSet::new(),
                 unknown: None,
                 keys: BTreeSet::new(),
+                called: BTreeSet::new(),
             };
             calls.visit_program(program);
             match calls.unknown {
@@ -207,6 +208,9 @@ struct Calls<'e, 's> {
     /// Where a string literal is the key of a call's member (`m["locale"](..)`), which the
     /// call reads: such strings are not names that escape.
     keys: BTreeSet<u32>,
+    /// The members that are called (`m.locale` of `m.locale("fr")`): any other read of a
+    /// method (`const f = m.locale`, `m.locale.call(m, name)`) hides its calls.
+    called: BTreeSet<u32>,
 }
 
 impl Calls<'_, '_> {
@@ -272,6 +276,16 @@ impl Calls<'_, '_> {
         }
     }
 
+    /// A method's or module member's name.
+    fn is_api_name(&self, name: &str) -> bool {
+        self.entry.methods.iter().any(|method| method == name)
+            || self
+                .entry
+                .module_members
+                .iter()
+                .any(|member| member == name)
+    }
+
     fn is_bound(&self, expression: &Expression) -> bool {
         matches!(expression, Expression::Identifier(identifier) if self.bound.contains(identifier.name.as_str()))
     }
@@ -279,6 +293,12 @@ impl Calls<'_, '_> {
 
 impl<'a> Visit<'a> for Calls<'_, '_> {
     fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
+        if let Expression::StaticMemberExpression(member) = &call.callee {
+            self.called.insert(member.span.start);
+        }
+        if let Expression::ComputedMemberExpression(member) = &call.callee {
+            self.called.insert(member.span.start);
+        }
         let method = match &call.callee {
             Expression::StaticMemberExpression(member) => {
                 Some((member.property.name.as_str(), &member.object))
@@ -309,6 +329,68 @@ impl<'a> Visit<'a> for Calls<'_, '_> {
             self.module_call(call);
         }
         walk::walk_call_expression(self, call);
+    }
+
+    fn visit_static_member_expression(
+        &mut self,
+        member: &oxc_ast::ast::StaticMemberExpression<'a>,
+    ) {
+        let name = member.property.name.as_str();
+        let bound = self.is_bound(&member.object);
+        let hides = self.entry.methods.iter().any(|method| method == name)
+            || (bound && self.entry.module_members.iter().any(|m| m == name));
+        if hides && !self.called.contains(&member.span.start) {
+            self.unknown(member.span);
+        }
+        // `moment.apply(null, [input, format, name])`: a call lamina cannot read.
+        if bound && matches!(name, "apply" | "call" | "bind") {
+            self.unknown(member.span);
+        }
+        walk::walk_static_member_expression(self, member);
+    }
+
+    fn visit_import_declaration(&mut self, declaration: &oxc_ast::ast::ImportDeclaration<'a>) {
+        if self
+            .entry
+            .modules
+            .iter()
+            .any(|module| declaration.source.value == *module)
+        {
+            for specifier in declaration.specifiers.iter().flatten() {
+                if let oxc_ast::ast::ImportDeclarationSpecifier::ImportSpecifier(named) = specifier
+                    && self.is_api_name(&named.imported.name())
+                {
+                    self.unknown(declaration.span);
+                }
+            }
+        }
+        walk::walk_import_declaration(self, declaration);
+    }
+
+    fn visit_variable_declarator(&mut self, declarator: &oxc_ast::ast::VariableDeclarator<'a>) {
+        // `const { locale } = require("moment")`, `= moment`: a method taken off the module.
+        let of_module = match &declarator.init {
+            Some(Expression::CallExpression(call)) => {
+                matches!(&call.callee, Expression::Identifier(callee) if callee.name == "require")
+                    && matches!(
+                        call.arguments.first().and_then(|argument| argument.as_expression()),
+                        Some(Expression::StringLiteral(literal))
+                            if self.entry.modules.iter().any(|module| literal.value == *module)
+                    )
+            }
+            Some(init) => self.is_bound(init),
+            None => false,
+        };
+        if of_module && let oxc_ast::ast::BindingPattern::ObjectPattern(pattern) = &declarator.id {
+            for property in &pattern.properties {
+                if let PropertyKey::StaticIdentifier(key) = &property.key
+                    && self.is_api_name(&key.name)
+                {
+                    self.unknown(property.span);
+                }
+            }
+        }
+        walk::walk_variable_declarator(self, declarator);
     }
 
     fn visit_string_literal(&mut self, literal: &oxc_ast::ast::StringLiteral<'a>) {

@@ -766,6 +766,21 @@ fn moment_locales_ship_only_for_the_literal_names_the_code_passes() {
             "lamina cannot follow moment or moment-timezone at index.js:1",
         ),
         (
+            "momentalias",
+            "const moment = require('moment');\nconst setLocale = moment.locale;\nexports.handler = async () => setLocale('de');\n",
+            "index.js:2: moment.locale passes a name lamina cannot read",
+        ),
+        (
+            "momentdestructured",
+            "const { locale } = require('moment');\nexports.handler = async () => locale('de');\n",
+            "index.js:1: locale passes a name lamina cannot read",
+        ),
+        (
+            "momentapply",
+            "const moment = require('moment');\nexports.handler = async () => moment.apply(null, [1, 'x', 'de']).locale();\n",
+            "index.js:2: moment.apply passes a name lamina cannot read",
+        ),
+        (
             "momentkey",
             "const moment = require('moment');\nconst method = 'locale';\nexports.handler = async () => moment(1)[method]('de');\n",
             "index.js:2: 'locale' passes a name lamina cannot read",
