@@ -208,8 +208,9 @@ struct Calls<'e, 's> {
     /// Where a string literal is the key of a call's member (`m["locale"](..)`), which the
     /// call reads: such strings are not names that escape.
     keys: BTreeSet<u32>,
-    /// The members that are called (`m.locale` of `m.locale("fr")`): any other read of a
-    /// method (`const f = m.locale`, `m.locale.call(m, name)`) hides its calls.
+    /// The members that are called (`m.locale` of `m.locale("fr")`): another read of the
+    /// module's API (`const set = moment.locale`) hides its calls. (An instance's method read
+    /// unbound throws when called; `.call`/`.apply`/`.bind` of one is caught on its own.)
     called: BTreeSet<u32>,
 }
 
@@ -336,15 +337,24 @@ impl<'a> Visit<'a> for Calls<'_, '_> {
         member: &oxc_ast::ast::StaticMemberExpression<'a>,
     ) {
         let name = member.property.name.as_str();
-        let bound = self.is_bound(&member.object);
-        let hides = self.entry.methods.iter().any(|method| method == name)
-            || (bound && self.entry.module_members.iter().any(|m| m == name));
-        if hides && !self.called.contains(&member.span.start) {
+        // The module's API read other than to call it (`const set = moment.locale`).
+        if self.is_bound(&member.object)
+            && self.is_api_name(name)
+            && !self.called.contains(&member.span.start)
+        {
             self.unknown(member.span);
         }
-        // `moment.apply(null, [input, format, name])`: a call lamina cannot read.
-        if bound && matches!(name, "apply" | "call" | "bind") {
-            self.unknown(member.span);
+        // A call lamina cannot read: `moment.apply(null, [input, format, name])`,
+        // `m.locale.call(m, name)`, `moment.fn.locale.bind(m)`.
+        if matches!(name, "apply" | "call" | "bind") {
+            let hidden = match &member.object {
+                object if self.is_bound(object) => true,
+                Expression::StaticMemberExpression(inner) => self.is_api_name(&inner.property.name),
+                _ => false,
+            };
+            if hidden {
+                self.unknown(member.span);
+            }
         }
         walk::walk_static_member_expression(self, member);
     }

@@ -300,8 +300,29 @@ fn native_and_wasm_packages_run_the_same_traced() {
 #[test]
 fn express_views_runs_the_same_traced() {
     // express finds the view engine by `require(mod)` (lib/view.js), ejs reads the views from
-    // the function's own folder, moment's locale comes from a literal require.
+    // the function's own folder, moment's locale comes from a literal require and
+    // `moment.locale("fr")`, so of moment's locales only fr ships; the app parses no request
+    // body in another charset, so none of iconv-lite's double-byte tables ships.
     traced_app_answers_the_same("express-views", &[]);
+    let input = installed_app("express-views");
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = lamina_build(
+        &input,
+        &tmp.path().join("out"),
+        "express-views",
+        &["--shake", "files"],
+    );
+    let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    let locales: Vec<&str> = listing
+        .lines()
+        .filter_map(|path| path.strip_prefix("node_modules/moment/locale/"))
+        .collect();
+    assert_eq!(locales, ["fr.js"]);
+    assert!(
+        !listing.contains("node_modules/iconv-lite/encodings/tables/"),
+        "{listing}"
+    );
 }
 
 #[test]

@@ -781,6 +781,11 @@ fn moment_locales_ship_only_for_the_literal_names_the_code_passes() {
             "index.js:2: moment.apply passes a name lamina cannot read",
         ),
         (
+            "momentcall",
+            "const moment = require('moment');\nexports.handler = async () => moment(1).locale.call(moment(2), 'de');\n",
+            "index.js:2: moment(1).locale.call passes a name lamina cannot read",
+        ),
+        (
             "momentkey",
             "const moment = require('moment');\nconst method = 'locale';\nexports.handler = async () => moment(1)[method]('de');\n",
             "index.js:2: 'locale' passes a name lamina cannot read",
