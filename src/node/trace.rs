@@ -356,16 +356,25 @@ impl Tracer<'_> {
         }
     }
 
-    /// Resolves bare names as a `require` in `file` would, and reaches what they name.
+    /// Resolves bare names as a `require` (or, `by_import`, an `import()`) in `file` would,
+    /// and reaches what they name.
     fn reach_names(
         &mut self,
         file: usize,
         names: &[String],
         resolvers: &[ResolverGeneric<ArtifactFs>],
+        by_import: bool,
     ) {
         let folder = self.root.join(parent(&self.files[file].path));
+        // `require` resolves under `require` conditions, `import()` under `import` ones.
+        let resolvers: Vec<&ResolverGeneric<ArtifactFs>> = resolvers
+            .iter()
+            .zip(&self.requiring)
+            .filter(|&(_, &requires)| requires != by_import)
+            .map(|(resolver, _)| resolver)
+            .collect();
         for name in names {
-            for resolver in resolvers {
+            for resolver in &resolvers {
                 if let Ok(resolution) = resolver.resolve(&folder, name) {
                     let target = resolution
                         .path()
@@ -435,7 +444,7 @@ impl Tracer<'_> {
         if entry.caller_names {
             // The packages the caller names: in strings, and, as a name may come from
             // elsewhere (a view's extension), the function's own dependencies.
-            self.reach_names(file, names, resolvers);
+            self.reach_names(file, names, resolvers, false);
             let declared: Vec<String> = self
                 .declared
                 .iter()
@@ -445,7 +454,7 @@ impl Tracer<'_> {
                 })
                 .cloned()
                 .collect();
-            self.reach_names(file, &declared, resolvers);
+            self.reach_names(file, &declared, resolvers, false);
             self.loads_by_name = true;
         }
         let reason = format!("{path}:{site}: {} ({})", entry.why, crate::knowledge::FILE);
@@ -584,7 +593,10 @@ impl Tracer<'_> {
                     // file (or the user's code) names, may be loaded; what they import is
                     // traced, and nothing else of what the package depends on ships for it.
                     self.reach_part(folder, Part::Code, Some(folder), file);
-                    self.reach_names(file, &facts.names, resolvers);
+                    let by_import = site
+                        .split_once(": ")
+                        .is_some_and(|(_, code)| code.starts_with("import("));
+                    self.reach_names(file, &facts.names, resolvers, by_import);
                     self.loads_by_name = true;
                     self.partly(
                         unit,
@@ -675,7 +687,7 @@ impl Tracer<'_> {
         }
         if unit == TraceUnit::User && !facts.names.is_empty() {
             if self.named_users {
-                self.reach_names(file, &facts.names, resolvers);
+                self.reach_names(file, &facts.names, resolvers, false);
             } else {
                 self.user_names.push((file, facts.names.clone()));
             }
@@ -757,7 +769,7 @@ pub fn trace(
             }
             tracer.named_users = true;
             for (file, names) in std::mem::take(&mut tracer.user_names) {
-                tracer.reach_names(file, &names, &resolvers);
+                tracer.reach_names(file, &names, &resolvers, false);
             }
             continue;
         }

@@ -365,6 +365,68 @@ fn require_and_import_reach_only_their_own_build_of_a_dual_package() {
     ] {
         assert!(!shipped.contains(&absent.to_string()), "{shipped:?}");
     }
+
+    // A package's computed `require(name)` of a name it holds (config's `require(JS_YAML_DEP)`
+    // beside `require(filename)`) reaches the `require` build; its `import(name)` the other.
+    let fixture = Fixture::new(
+        "dualnamed",
+        json!({ "name": "dualnamed", "dependencies": { "loader": "1", "dates": "1", "fmt": "1" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "const loader = require('loader');\nexports.handler = async () => [loader.load(process.env.DATES || 'dates').name, (await loader.importing(process.env.FMT || 'fmt')).name];\n",
+        )
+        .manifest("node_modules/loader", json!({ "name": "loader", "version": "1.0.0" }))
+        .file(
+            "node_modules/loader/index.js",
+            "const names = ['dates', 'fmt'];\nexports.load = (name) => require(name);\nexports.importing = (name) => import(name);\n",
+        )
+        .manifest("node_modules/dates", dual("dates"))
+        .file("node_modules/dates/cjs/index.cjs", "exports.name = 'dates-cjs';\n")
+        .file("node_modules/dates/esm/index.mjs", "export const name = 'dates-esm';\n")
+        .manifest("node_modules/fmt", dual("fmt"))
+        .file("node_modules/fmt/cjs/index.cjs", "exports.name = 'fmt-cjs';\n")
+        .file("node_modules/fmt/esm/index.mjs", "export const name = 'fmt-esm';\n");
+    let built = build_and_run(&fixture, "index.js");
+    let shipped = entries(&built);
+    // `require(name)` may name either package, and so may `import(name)`: each build ships
+    // for the load that resolves to it.
+    for present in [
+        "node_modules/dates/cjs/index.cjs",
+        "node_modules/dates/esm/index.mjs",
+        "node_modules/fmt/cjs/index.cjs",
+        "node_modules/fmt/esm/index.mjs",
+    ] {
+        assert!(shipped.contains(&present.to_string()), "{shipped:?}");
+    }
+    let fixture = Fixture::new(
+        "dualrequired",
+        json!({ "name": "dualrequired", "dependencies": { "loader": "1", "dates": "1" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "const loader = require('loader');\nexports.handler = async () => loader.load(process.env.DATES || 'dates').name;\n",
+        )
+        .manifest("node_modules/loader", json!({ "name": "loader", "version": "1.0.0" }))
+        .file(
+            "node_modules/loader/index.js",
+            "const DATES = 'dates';\nexports.load = (name) => require(name);\n",
+        )
+        .manifest("node_modules/dates", dual("dates"))
+        .file("node_modules/dates/cjs/index.cjs", "exports.name = 'dates-cjs';\n")
+        .file("node_modules/dates/esm/index.mjs", "export const name = 'dates-esm';\n");
+    let built = build_and_run(&fixture, "index.js");
+    let shipped = entries(&built);
+    assert!(
+        shipped.contains(&"node_modules/dates/cjs/index.cjs".to_string()),
+        "{shipped:?}"
+    );
+    assert!(
+        !shipped.contains(&"node_modules/dates/esm/index.mjs".to_string()),
+        "{shipped:?}"
+    );
 }
 
 /// `eval`/`new Function` of literal code that loads nothing (`new Function("return this")`,
