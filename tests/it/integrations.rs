@@ -517,10 +517,10 @@ fn sam_build_with_the_makefile_recipe_deploys_exactly_laminas_files() {
     );
 
     // SAM zips that folder itself at `sam package`/`sam deploy` (which need AWS); its zip is
-    // made here with SAM's own function to measure it beside lamina's.
+    // made here with the function SAM uses for a Lambda function, to measure it beside lamina's.
     let sam_zip = scratch.join("sam-artifact");
     run_ok(Command::new(&python).arg("-c").arg(
-        "import sys; from samcli.lib.package.utils import make_zip; make_zip(sys.argv[1], sys.argv[2])",
+        "import sys; from samcli.lib.package.utils import make_zip_with_lambda_permissions as z; z(sys.argv[1], sys.argv[2])",
     ).arg(&sam_zip).arg(&built));
     println!(
         "lamina's zip {} bytes, SAM's zip of the built folder {} bytes, built folder {} bytes",
@@ -577,4 +577,24 @@ fn a_resolved_serverless_project_file_is_read_by_content_and_never_shipped() {
             .iter()
             .any(|name| name.starts_with(".lamina-") || *name == "event.json")
     );
+}
+
+/// The recipe the README shows is the one `sam build` runs in the test above.
+#[test]
+fn the_readme_shows_the_tested_sam_recipe() {
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let recipe = readme
+        .split("```make\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a ```make block in the README");
+    let makefile =
+        fs::read_to_string(root().join("testdata/integrations/sam/hello/Makefile")).unwrap();
+    let code = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(code(recipe), code(&makefile));
 }
