@@ -135,7 +135,7 @@ pub fn load(file: &Path) -> Result<Project> {
         .unwrap_or("");
     let project = if name.ends_with(".toml") {
         parse_toml(file, &text)?
-    } else if name.starts_with("serverless") {
+    } else if name.starts_with("serverless") || super::template::is_serverless(file, &text)? {
         super::template::serverless(file, &text)?
     } else {
         super::template::sam(file, &text)?

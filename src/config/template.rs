@@ -576,6 +576,16 @@ fn individually(file: &Path, package: Option<&Node>, at: &str) -> Result<Option<
     }
 }
 
+/// Whether a YAML file whose name does not say (`sls --config api.yml`, the resolved service
+/// the Serverless plugin writes) is a Serverless service rather than a SAM template: it has
+/// `service` and `functions` and no `Resources`.
+pub fn is_serverless(file: &Path, text: &str) -> Result<bool> {
+    let root = parse(file, text)?;
+    Ok(root.get("service").is_some()
+        && root.get("functions").is_some()
+        && root.get("Resources").is_none())
+}
+
 /// The functions of a Serverless Framework `serverless.yml`. The service folder is every
 /// function's folder (the framework zips it whole, less what `package.patterns` excludes).
 pub fn serverless(file: &Path, text: &str) -> Result<Project> {

@@ -84,6 +84,11 @@ pub const OUTPUT_MARKER: &str = ".lamina-output";
 /// Names starting with this are lamina's own (markers, temporary files): never shipped.
 pub const OWN_PREFIX: &str = ".lamina-";
 
+/// A project file a tool wrote for lamina to read (`.lamina-project-<pid>.yml`: the resolved
+/// service of the Serverless plugin, `packaging/npm/serverless-lamina`): left out like every
+/// `.lamina-` name, without the warning about an interrupted build.
+pub const PROJECT_PREFIX: &str = ".lamina-project-";
+
 /// Walks `root` (already canonical) within `bounds`.
 pub fn walk(root: &Path, bounds: &Bounds) -> Result<Tree> {
     Walker { root, bounds }.walk_dir(root, "", &[])
@@ -178,6 +183,9 @@ impl Walker<'_> {
         }
         children.retain(|(name, _)| {
             if name == OUTPUT_MARKER || marked.contains(name) {
+                return false;
+            }
+            if name.starts_with(PROJECT_PREFIX) {
                 return false;
             }
             if name.starts_with(OWN_PREFIX) {

@@ -51,7 +51,7 @@ fn npm_platform() -> String {
 
 /// `cargo xtask dist --binary <this lamina> --out <scratch>/dist ARGS`; returns what it built,
 /// sorted by name.
-fn dist(scratch: &Path, args: &[&str]) -> Vec<PathBuf> {
+pub(crate) fn dist(scratch: &Path, args: &[&str]) -> Vec<PathBuf> {
     let out = scratch.join("dist");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
@@ -170,7 +170,9 @@ fn npm_tarballs_install_offline_and_run_lamina_through_the_launcher() {
     let platform = npm_platform();
     let launcher = scratch.join(format!("dist/lamina-cli-{}.tgz", version()));
     let binary = scratch.join(format!("dist/lamina-cli-{platform}-{}.tgz", version()));
-    assert_eq!(built, [launcher.clone(), binary.clone()]);
+    // The Serverless plugin is packed too; tests/it/integrations.rs installs and runs it.
+    let plugin = scratch.join(format!("dist/serverless-lamina-{}.tgz", version()));
+    assert_eq!(built, [launcher.clone(), binary.clone(), plugin]);
 
     // A devDependency-style install from the two tarballs, offline: npm takes the platform
     // package for the launcher's optional dependency and asks the registry for nothing.

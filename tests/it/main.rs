@@ -12,6 +12,7 @@ mod e2e_monorepo;
 mod e2e_python;
 mod harness;
 mod install;
+mod integrations;
 mod knowledge;
 mod layers;
 mod node;

@@ -254,7 +254,8 @@ fn write_extras(binary: &Path, extras: &Path) -> Result<()> {
 
 /// The npm tarballs: the launcher (with the man page and completions, and every platform
 /// package as an optional dependency of this version), this machine's platform package, and
-/// every other package folder of `packaging/npm/` (its version set to lamina's).
+/// every other package folder of `packaging/npm/` (its version set to lamina's, and so its
+/// dependency on the launcher, if it has one).
 fn npm_packages(
     binary: &Path,
     version: &str,
@@ -280,6 +281,10 @@ fn npm_packages(
         manifest["version"] = json!(version);
         if name == LAUNCHER {
             launcher(&mut manifest, version, extras, &package)?;
+        } else if manifest["dependencies"].get(LAUNCHER).is_some() {
+            // A package that runs lamina (the Serverless plugin) runs this very version: it
+            // passes this version's flags and reads this version's report.
+            manifest["dependencies"][LAUNCHER] = json!(version);
         }
         write_json(&package.join("package.json"), &manifest)?;
         built.push(npm_pack(&package, out)?);
