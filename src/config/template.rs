@@ -586,6 +586,17 @@ pub fn is_serverless(file: &Path, text: &str) -> Result<bool> {
         && root.get("Resources").is_none())
 }
 
+/// What the Serverless Framework always leaves out of a package, before `package.patterns`
+/// (which may include them again): its own output and local plugins, git's files, npm's log.
+const SERVERLESS_EXCLUDES: [&str; 6] = [
+    "!.git/**",
+    "!.gitignore",
+    "!.DS_Store",
+    "!npm-debug.log",
+    "!.serverless/**",
+    "!.serverless_plugins/**",
+];
+
 /// The functions of a Serverless Framework `serverless.yml`. The service folder is every
 /// function's folder (the framework zips it whole, less what `package.patterns` excludes).
 pub fn serverless(file: &Path, text: &str) -> Result<Project> {
@@ -647,8 +658,13 @@ pub fn serverless(file: &Path, text: &str) -> Result<Project> {
             ));
         }
         let mut unresolved = provider_unresolved.clone();
-        // The framework applies the service's patterns, then the function's.
-        let mut package_patterns = service_patterns.clone();
+        // The framework excludes its own and the version control's files, then applies the
+        // service's patterns, then the function's.
+        let mut package_patterns: Vec<String> = SERVERLESS_EXCLUDES
+            .iter()
+            .map(|pattern| pattern.to_string())
+            .collect();
+        package_patterns.extend(service_patterns.iter().cloned());
         let package_at = format!("{at}.package");
         package_patterns.extend(patterns(
             file,

@@ -97,7 +97,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "user/package-pattern",
-        removes: "files a Serverless Framework `package.patterns` entry excludes (`!glob`, matched in order against paths relative to the service folder, the last matching pattern winning); never the handler, nor a kept package's `main`/`exports` target or top-level Python module, nor a file `--shake files` traced from the handler (a note names the pattern)",
+        removes: "files a Serverless Framework `package.patterns` entry excludes (`!glob`, matched in order against paths relative to the service folder, the last matching pattern winning), after the framework's own excludes (`.serverless/**`, `.serverless_plugins/**`, `.git/**`, `.gitignore`, `.DS_Store`, `npm-debug.log`); never the handler, nor a kept package's `main`/`exports` target or top-level Python module, nor a file `--shake files` traced from the handler (a note names the pattern)",
     },
     Rule {
         id: "py/pycache-foreign-version",

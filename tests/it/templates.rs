@@ -206,6 +206,15 @@ fn serverless_package_patterns_exclude_in_order_and_never_the_handler_or_a_main(
     .unwrap();
     fs_err::write(dep.join("lib/unused.js"), "module.exports = 1;").unwrap();
     fs_err::write(dep.join("index.js"), "module.exports = 2;").unwrap();
+    // What the framework leaves out before any pattern: its last package, a local plugin.
+    fs_err::create_dir_all(service.join(".serverless")).unwrap();
+    fs_err::write(service.join(".serverless/api.zip"), "PK").unwrap();
+    fs_err::create_dir_all(service.join(".serverless_plugins")).unwrap();
+    fs_err::write(
+        service.join(".serverless_plugins/local.js"),
+        "module.exports = 3;",
+    )
+    .unwrap();
 
     let out = temp.path().join("out");
     let (code, report) = build_to(&service.join("serverless.yml"), &out);
@@ -235,13 +244,16 @@ fn serverless_package_patterns_exclude_in_order_and_never_the_handler_or_a_main(
         "node_modules/dep/lib/unused.js",
         // api's own `!src/extra/**`.
         "src/extra/util.js",
+        ".serverless/api.zip",
+        ".serverless_plugins/local.js",
     ] {
         assert!(
             !api_files.contains(&dropped.to_string()),
             "{dropped}: {api_files:?}"
         );
     }
-    assert_eq!(rule_files(api, "user/package-pattern"), 4, "{api:#}");
+    // Four by the service's and api's patterns, two by the framework's own excludes.
+    assert_eq!(rule_files(api, "user/package-pattern"), 6, "{api:#}");
     let notes: Vec<&str> = api["notes"]
         .as_array()
         .unwrap()
