@@ -179,7 +179,22 @@ fn lamina_stack(template: &Path) -> (i32, Value) {
         .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|_| panic!("lamina stack {}: {}", template.display(), show(&out)));
+    assert_documented(&report);
     (out.status.code().unwrap(), report["stacks"][0].clone())
+}
+
+/// The report matches `docs/report.schema.json`, and `docs/report-format.md` names every key.
+fn assert_documented(report: &Value) {
+    crate::docs::assert_matches_schema(report, "lamina stack's report");
+    let doc = fs::read_to_string(repo().join("docs/report-format.md")).unwrap();
+    let mut keys = Vec::new();
+    crate::harness::json_keys(report, &mut keys);
+    for key in keys {
+        assert!(
+            doc.contains(&format!("`{key}`")),
+            "docs/report-format.md does not document `{key}`"
+        );
+    }
 }
 
 fn lamina_types(stack: &Value) -> Types {
@@ -402,6 +417,7 @@ fn scan_of_a_template_reports_its_stack_and_bad_input_exits_2() {
         .unwrap();
     let report: Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", show(&out)));
+    assert_documented(&report);
     assert_eq!(report["stacks"][0]["resources"], 6, "{}", show(&out));
     assert_eq!(report["stacks"][0]["framework"], "sam");
 
