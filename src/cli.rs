@@ -28,10 +28,27 @@ pub enum Command {
     /// Say what keeps a package or file in a function's artifact, or what drops it. Exits 0
     /// when it is found, 1 when the function has no such package or file, 2 on bad input.
     Why(WhyArgs),
+    /// Count the CloudFormation resources a SAM template or serverless.yml deploys (after the
+    /// SAM transform or the framework's compilation), per function and event; warn from 400,
+    /// exit 1 over CloudFormation's 500 per stack.
+    Stack(StackArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print lamina's man page (roff).
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct StackArgs {
+    /// AWS SAM templates (template.yaml) or Serverless Framework services (serverless.yml).
+    #[arg(required = true, value_name = "TEMPLATE")]
+    pub templates: Vec<PathBuf>,
+    /// Print the JSON report on stdout instead of the human summary (`--format json`).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// How to print the report: `text`, `json`, or `markdown`.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
 }
 
 #[derive(Debug, Args)]

@@ -20,10 +20,11 @@ pub mod report;
 pub mod scan;
 pub mod shake;
 pub mod smoke;
+pub mod stack;
 pub mod verify;
 pub mod why;
 
 pub use config::{Command, Config};
 pub use error::{Error, Result};
-pub use pipeline::{check, run, why};
+pub use pipeline::{check, run, stack, why};
 pub use report::Report;

@@ -77,7 +77,11 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
                 build.upload,
             )
         }
-        Command::Check(_) | Command::Why(_) | Command::Completions(_) | Command::Man => {
+        Command::Check(_)
+        | Command::Why(_)
+        | Command::Stack(_)
+        | Command::Completions(_)
+        | Command::Man => {
             unreachable!("main runs these separately")
         }
     };
@@ -171,6 +175,21 @@ fn main() -> ExitCode {
             ))
         }),
         Command::Why(args) => why(args),
+        Command::Stack(args) => lamina::stack(&args.templates).map(|report| {
+            let format = match (args.format, args.json) {
+                (Some(format), _) => format,
+                (None, true) => FormatArg::Json,
+                (None, false) => FormatArg::Text,
+            };
+            (
+                match format {
+                    FormatArg::Json => report.to_json(),
+                    FormatArg::Markdown => report.to_markdown(),
+                    FormatArg::Text => report.to_text(),
+                },
+                report.ok,
+            )
+        }),
         command => config(Cli { command }).and_then(|(config, format)| {
             let report = lamina::run(&config)?;
             Ok((

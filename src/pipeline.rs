@@ -190,6 +190,7 @@ fn kept_digests(
 /// bad input fails the run with nothing written.
 pub fn run(config: &Config) -> Result<Report> {
     let (specs, settings, from_project) = function_specs(config)?;
+    let stacks = stacks(&config.paths)?;
     if config.command == Command::Build {
         // lamina never packs what it writes: an output folder that is a function folder
         // would hold the next build's input.
@@ -361,7 +362,8 @@ pub fn run(config: &Config) -> Result<Report> {
         },
         functions,
         layers,
-    );
+    )
+    .with_stacks(stacks);
     if let Some(staging) = staging {
         let mut files: Vec<String> = report
             .functions
@@ -702,6 +704,35 @@ fn write_layer(
         &folder.join(format!("{}.zip", layer.name)),
         options,
     )
+}
+
+/// The resource counts of the SAM templates and `serverless.yml` files among `paths` (not
+/// `lamina.toml`, nor function folders).
+fn stacks(paths: &[std::path::PathBuf]) -> Result<Vec<crate::stack::StackReport>> {
+    paths
+        .iter()
+        .filter_map(|path| config::project::kind(path))
+        .filter(|file| crate::stack::counts(file))
+        .map(|file| crate::stack::count(&file))
+        .collect()
+}
+
+/// `lamina stack`: the resource counts of the given templates' stacks; reads them, writes
+/// nothing.
+pub fn stack(templates: &[std::path::PathBuf]) -> Result<Report> {
+    let stacks = templates
+        .iter()
+        .map(|file| {
+            if !file.is_file() {
+                return Err(Error::input(
+                    file,
+                    "not a file: give a SAM template (template.yaml) or a serverless.yml",
+                ));
+            }
+            crate::stack::count(file)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Report::stacks(stacks))
 }
 
 /// Checks function zips with their layers (`lamina check`): reads them, never writes.

@@ -115,7 +115,7 @@ impl Node {
         }
     }
 
-    fn entries(&self) -> &[(String, Node)] {
+    pub fn entries(&self) -> &[(String, Node)] {
         match &self.value {
             Yaml::Map(entries) => entries,
             _ => &[],
@@ -123,7 +123,7 @@ impl Node {
     }
 
     /// Short text for a message: `!Ref Table`, `Fn::GetAtt`.
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         let value = match &self.value {
             Yaml::String(text) | Yaml::Scalar(text) => text.clone(),
             Yaml::Seq(items) => {

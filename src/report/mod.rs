@@ -21,7 +21,7 @@ pub const SCHEMA_VERSION: u32 = 2;
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema_version: u32,
-    /// `scan`, `build` or `check`.
+    /// `scan`, `build`, `check` or `stack`.
     pub command: &'static str,
     /// No limit, no finding of severity `error` and no smoke test failed.
     pub ok: bool,
@@ -31,6 +31,10 @@ pub struct Report {
     /// `build` and `check`: bytes of every zip (functions and layers): what one deploy
     /// uploads. `scan`: null.
     pub deployed_bytes: Option<u64>,
+    /// `stack`, and `scan`/`build` of a SAM template or `serverless.yml`: the CloudFormation
+    /// resources each template's stack holds. Absent when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stacks: Vec<crate::stack::StackReport>,
 }
 
 /// A layer zip: written by `build --layers auto`, or given to `check`.
@@ -643,7 +647,7 @@ impl Report {
         }) && layers
             .iter()
             .all(|layer| !failed(&layer.limits, &layer.findings));
-        let deployed_bytes = (command != "scan").then(|| {
+        let deployed_bytes = (command != "scan" && command != "stack").then(|| {
             functions
                 .iter()
                 .filter_map(|function| function.zipped_bytes)
@@ -657,7 +661,20 @@ impl Report {
             functions,
             layers,
             deployed_bytes,
+            stacks: Vec::new(),
         }
+    }
+
+    /// Adds the resource counts of the templates' stacks: one over the limit fails the report.
+    pub fn with_stacks(mut self, stacks: Vec<crate::stack::StackReport>) -> Report {
+        self.ok = self.ok && stacks.iter().all(crate::stack::StackReport::ok);
+        self.stacks = stacks;
+        self
+    }
+
+    /// The report of `stack`: only the templates' resource counts.
+    pub fn stacks(stacks: Vec<crate::stack::StackReport>) -> Report {
+        Report::new("stack", Vec::new(), Vec::new()).with_stacks(stacks)
     }
 
     /// The report of `check`, from what verify read.

@@ -61,6 +61,12 @@ impl Report {
         if self.command == "check" {
             return self.check_markdown();
         }
+        if self.command == "stack" {
+            let verdict = if self.ok { "ok" } else { "FAILED" };
+            let mut out = format!("## lamina stack: {verdict}\n");
+            stacks_markdown(&mut out, &self.stacks);
+            return out;
+        }
         let mut out = String::new();
         let verdict = if self.ok { "ok" } else { "FAILED" };
         let _ = writeln!(out, "## lamina {}: {verdict}\n", self.command);
@@ -164,6 +170,7 @@ impl Report {
                 );
             }
         }
+        stacks_markdown(&mut out, &self.stacks);
         out
     }
 
@@ -207,7 +214,10 @@ impl Report {
             render_findings(&mut out, &layer.findings);
             let _ = writeln!(out);
         }
-        let verdict = if self.ok {
+        render_stacks(&mut out, &self.stacks);
+        let verdict = if self.command == "stack" && self.ok {
+            "ok: every stack is within CloudFormation's resource limit".to_string()
+        } else if self.ok {
             "ok: every artifact is within Lambda's limits".to_string()
         } else {
             format!("FAILED: {} (see above)", self.failures().join("; "))
@@ -220,6 +230,9 @@ impl Report {
     /// error findings' ids, a failed smoke test.
     pub fn failures(&self) -> Vec<String> {
         let mut failures = Vec::new();
+        for stack in self.stacks.iter().filter(|stack| !stack.ok()) {
+            failures.push(format!("{}: {}", stack.template, stack.message));
+        }
         for function in &self.functions {
             let mut what = Vec::new();
             let limits: Vec<&str> = function
@@ -738,5 +751,90 @@ fn render_findings(out: &mut String, findings: &[Finding]) {
             );
         }
         let _ = writeln!(out, "      fix: {}", first.fix);
+    }
+}
+
+/// Each stack's resource count, what is shared, what each function costs, what is unknown.
+fn render_stacks(out: &mut String, stacks: &[crate::stack::StackReport]) {
+    for stack in stacks {
+        let mark = match stack.severity {
+            "error" => "error: ",
+            "warning" => "warning: ",
+            _ => "",
+        };
+        let _ = writeln!(
+            out,
+            "stack {} ({})\n  {mark}{}",
+            stack.template, stack.framework, stack.message
+        );
+        if !stack.shared.is_empty() {
+            let _ = writeln!(out, "  shared");
+            for shared in &stack.shared {
+                let _ = writeln!(out, "    {:<44} {:>4}", shared.what, shared.resources);
+            }
+        }
+        if !stack.functions.is_empty() {
+            let _ = writeln!(out, "  per function (own resources; per event kind)");
+            for function in &stack.functions {
+                let events: Vec<String> = function
+                    .events
+                    .iter()
+                    .map(|event| format!("{} x{}: {}", event.kind, event.events, event.resources))
+                    .collect();
+                let detail = if events.is_empty() {
+                    format!("own {}", function.own)
+                } else {
+                    format!("own {}; {}", function.own, events.join(", "))
+                };
+                let _ = writeln!(
+                    out,
+                    "    {:<32} {:>4}  ({detail})",
+                    function.name, function.resources
+                );
+            }
+        }
+        for unknown in &stack.unknown {
+            let _ = writeln!(out, "  not counted: {unknown}");
+        }
+        let _ = writeln!(out);
+    }
+}
+
+/// The stacks as a Markdown table, and what lamina could not count.
+fn stacks_markdown(out: &mut String, stacks: &[crate::stack::StackReport]) {
+    if stacks.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n| template | resources | limit | verdict | costliest function |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---|---|");
+    for stack in stacks {
+        let costliest = stack
+            .functions
+            .iter()
+            .max_by_key(|function| function.resources)
+            .map_or(String::new(), |function| {
+                format!("{} ({})", function.name, function.resources)
+            });
+        let resources = if stack.exact {
+            stack.resources.to_string()
+        } else {
+            format!("at least {}", stack.resources)
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {resources} | {} | {} | {} |",
+            markdown_cell(&stack.template),
+            stack.limit,
+            markdown_cell(&stack.message),
+            markdown_cell(&costliest)
+        );
+    }
+    for stack in stacks {
+        for unknown in &stack.unknown {
+            let _ = writeln!(out, "\n- not counted: {}", markdown_cell(unknown));
+        }
     }
 }

@@ -212,3 +212,28 @@ pub fn opened_but_missing(
         })
         .collect()
 }
+
+/// `serverless@3`, pinned by `testdata/tools/serverless`'s lockfile, installed once into the
+/// cache `lamina-tools` (its npm downloads beside it); returns its `bin/serverless.js`. The
+/// plugin tests (`integrations.rs`) and the resource-count tests (`stack.rs`) share it.
+pub fn serverless_framework() -> PathBuf {
+    require_tool("npm", "Node.js with npm");
+    let cache = &cache_root("lamina-tools");
+    let npm_cache = cache.join("npm-cache");
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tools/serverless");
+    let dir = installed(cache, "serverless", &tool, "node_modules", "", |dir| {
+        let out = Command::new("npm")
+            .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+            .current_dir(dir)
+            .env("npm_config_cache", &npm_cache)
+            .env("npm_config_update_notifier", "false")
+            .output()
+            .expect("run npm ci");
+        assert!(
+            out.status.success(),
+            "npm ci of serverless:\n{}",
+            show(&out)
+        );
+    });
+    dir.join("node_modules/serverless/bin/serverless.js")
+}

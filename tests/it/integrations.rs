@@ -6,7 +6,7 @@
 //!
 //! The tools come from the registries once, pinned, into `<cache>/lamina-integrations`
 //! (`LAMINA_E2E_CACHE` overrides): the framework with `npm ci` from
-//! `testdata/integrations/tools/serverless/package-lock.json`, aws-sam-cli with pip into a venv
+//! `testdata/tools/serverless/package-lock.json`, aws-sam-cli with pip into a venv
 //! from `tools/sam/requirements.txt`; npm's and pip's downloads go to that cache too. Each run
 //! gets a HOME of its own (the framework and SAM write settings there), with telemetry off and
 //! dummy AWS credentials: packaging needs no AWS account and reaches no AWS endpoint.
@@ -109,27 +109,9 @@ fn sha256(path: &Path) -> String {
     hex::encode(Sha256::digest(fs::read(path).unwrap()))
 }
 
-/// `serverless@3` from its lockfile, installed once into the cache; returns its `bin/serverless`.
+/// `serverless@3`, installed once into this module's cache; returns its `bin/serverless.js`.
 fn serverless_framework() -> PathBuf {
-    install::require_tool("npm", "Node.js with npm");
-    let cache = cache();
-    let dir = install::installed(
-        &cache,
-        "serverless",
-        &root().join("testdata/integrations/tools/serverless"),
-        "node_modules",
-        "",
-        |dir| {
-            run_ok(
-                Command::new("npm")
-                    .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
-                    .current_dir(dir)
-                    .env("npm_config_cache", cache.join("npm-cache"))
-                    .env("npm_config_update_notifier", "false"),
-            );
-        },
-    );
-    dir.join("node_modules/serverless/bin/serverless.js")
+    install::serverless_framework()
 }
 
 /// `sls package` in `service`, as a CI job would run it: no terminal, no AWS account.

@@ -21,6 +21,7 @@ mod python;
 mod reports;
 mod safety;
 mod smoke;
+mod stack;
 mod templates;
 mod tidy;
 mod trace;
