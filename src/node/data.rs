@@ -123,16 +123,7 @@ fn reason_to_ship(
         .chain(entry.within.keys().map(String::as_str))
         .collect();
     let is_api = |specifier: &str| entry.apis.iter().any(|api| api == specifier);
-    // The reached scripts, and every script of a package kept whole (which ships, so may run).
-    let mut scripts: Vec<usize> = trace.reached.keys().copied().collect();
-    for unit in trace.whole.keys() {
-        if let TraceUnit::Package(id) = unit {
-            scripts.extend(inventory.package(*id).files.iter().copied());
-        }
-    }
-    scripts.sort_unstable_by(|a, b| inventory.files[*a].path.cmp(&inventory.files[*b].path));
-    scripts.dedup();
-    for file in scripts {
+    for file in code_that_ships(inventory, trace) {
         let path = &inventory.files[file].path;
         if owned_by_reviewed(file) || !super::imports::is_script(path) {
             continue;
@@ -180,4 +171,18 @@ fn reason_to_ship(
         }
     }
     None
+}
+
+/// The files whose code may run: the reached ones, and every file of a package kept whole
+/// (which ships, so may run); by path, so notes are the same on every run.
+pub(super) fn code_that_ships(inventory: &Inventory, trace: &Trace) -> Vec<usize> {
+    let mut files: Vec<usize> = trace.reached.keys().copied().collect();
+    for unit in trace.whole.keys() {
+        if let TraceUnit::Package(id) = unit {
+            files.extend(inventory.package(*id).files.iter().copied());
+        }
+    }
+    files.sort_unstable_by(|a, b| inventory.files[*a].path.cmp(&inventory.files[*b].path));
+    files.dedup();
+    files
 }

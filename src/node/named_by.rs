@@ -137,19 +137,10 @@ fn names_passed(
     entry: &NodeNamedBy,
     read: &dyn Fn(usize) -> Option<String>,
 ) -> Result<BTreeSet<String>, String> {
-    // The reached scripts, and every script of a package kept whole (which ships, so may run).
-    let mut scripts: Vec<usize> = trace.reached.keys().copied().collect();
-    for unit in trace.whole.keys() {
-        if let TraceUnit::Package(id) = unit {
-            scripts.extend(inventory.package(*id).files.iter().copied());
-        }
-    }
-    scripts.sort_unstable_by(|a, b| inventory.files[*a].path.cmp(&inventory.files[*b].path));
-    scripts.dedup();
     let is_module = |specifier: &str| entry.modules.iter().any(|module| module == specifier);
     let modules: Vec<&str> = entry.modules.iter().map(String::as_str).collect();
     let mut names = BTreeSet::new();
-    for file in scripts {
+    for file in super::data::code_that_ships(inventory, trace) {
         let path = &inventory.files[file].path;
         if inventory.files[file].owner == crate::model::Owner::Package(package)
             || !super::imports::is_script(path)

@@ -333,24 +333,37 @@ fn constant_specifiers_are_followed_by_name() {
 
 /// A package with CommonJS and ES-module twins (`exports` with `require` and `import`):
 /// `require` loads the CommonJS build only, `import` the ES-module one only.
+/// Adds dual packages (`exports` with a `require` build `cjs/index.cjs` and an `import` build
+/// `esm/index.mjs`, each exporting its name and build).
+fn dual_packages(fixture: &Fixture, names: &[&str]) {
+    for name in names {
+        fixture
+            .manifest(
+                &format!("node_modules/{name}"),
+                json!({ "name": name, "version": "1.0.0", "exports": { ".": { "require": "./cjs/index.cjs", "import": "./esm/index.mjs" } } }),
+            )
+            .file(
+                &format!("node_modules/{name}/cjs/index.cjs"),
+                &format!("exports.name = '{name}-cjs';\n"),
+            )
+            .file(
+                &format!("node_modules/{name}/esm/index.mjs"),
+                &format!("export const name = '{name}-esm';\n"),
+            );
+    }
+}
+
 #[test]
 fn require_and_import_reach_only_their_own_build_of_a_dual_package() {
     let fixture = Fixture::new(
         "dual",
         json!({ "name": "dual", "dependencies": { "dates": "1", "fmt": "1" } }),
     );
-    let dual = |name: &str| json!({ "name": name, "version": "1.0.0", "exports": { ".": { "require": "./cjs/index.cjs", "import": "./esm/index.mjs" } } });
-    fixture
-        .file(
-            "index.js",
-            "const dates = require('dates');\nexports.handler = async () => [dates.name, (await import('fmt')).name];\n",
-        )
-        .manifest("node_modules/dates", dual("dates"))
-        .file("node_modules/dates/cjs/index.cjs", "exports.name = 'dates-cjs';\n")
-        .file("node_modules/dates/esm/index.mjs", "export const name = 'dates-esm';\n")
-        .manifest("node_modules/fmt", dual("fmt"))
-        .file("node_modules/fmt/cjs/index.cjs", "exports.name = 'fmt-cjs';\n")
-        .file("node_modules/fmt/esm/index.mjs", "export const name = 'fmt-esm';\n");
+    fixture.file(
+        "index.js",
+        "const dates = require('dates');\nexports.handler = async () => [dates.name, (await import('fmt')).name];\n",
+    );
+    dual_packages(&fixture, &["dates", "fmt"]);
     let built = build_and_run(&fixture, "index.js");
     let shipped = entries(&built);
     for present in [
@@ -381,13 +394,8 @@ fn require_and_import_reach_only_their_own_build_of_a_dual_package() {
         .file(
             "node_modules/loader/index.js",
             "const names = ['dates', 'fmt'];\nexports.load = (name) => require(name);\nexports.importing = (name) => import(name);\n",
-        )
-        .manifest("node_modules/dates", dual("dates"))
-        .file("node_modules/dates/cjs/index.cjs", "exports.name = 'dates-cjs';\n")
-        .file("node_modules/dates/esm/index.mjs", "export const name = 'dates-esm';\n")
-        .manifest("node_modules/fmt", dual("fmt"))
-        .file("node_modules/fmt/cjs/index.cjs", "exports.name = 'fmt-cjs';\n")
-        .file("node_modules/fmt/esm/index.mjs", "export const name = 'fmt-esm';\n");
+        );
+    dual_packages(&fixture, &["dates", "fmt"]);
     let built = build_and_run(&fixture, "index.js");
     let shipped = entries(&built);
     // `require(name)` may name either package, and so may `import(name)`: each build ships
@@ -413,10 +421,8 @@ fn require_and_import_reach_only_their_own_build_of_a_dual_package() {
         .file(
             "node_modules/loader/index.js",
             "const DATES = 'dates';\nexports.load = (name) => require(name);\n",
-        )
-        .manifest("node_modules/dates", dual("dates"))
-        .file("node_modules/dates/cjs/index.cjs", "exports.name = 'dates-cjs';\n")
-        .file("node_modules/dates/esm/index.mjs", "export const name = 'dates-esm';\n");
+        );
+    dual_packages(&fixture, &["dates"]);
     let built = build_and_run(&fixture, "index.js");
     let shipped = entries(&built);
     assert!(
