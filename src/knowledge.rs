@@ -61,6 +61,10 @@ pub struct NodeNamedBy {
     pub modules: Vec<String>,
     pub module_members: Vec<String>,
     pub argument: usize,
+    /// Other packages whose code was reviewed (each with PEP 440 specifiers over its version):
+    /// they call the APIs only with the names their callers pass (moment-timezone's `tz`).
+    #[serde(default)]
+    pub reviewed: BTreeMap<String, String>,
     pub why: String,
     pub evidence: String,
     /// The e2e apps whose installs hold this version, and the script
@@ -427,7 +431,8 @@ mod tests {
         assert_eq!(node_data("iconv-lite", "0.6.3").count(), 0);
         let moment = node_named_by("moment", "2.31.0").collect::<Vec<_>>();
         assert!(moment.len() == 1 && moment[0].folder == "locale" && moment[0].argument == 2);
-        assert_eq!(node_named_by("moment", "2.30.1").count(), 0);
+        assert_eq!(node_named_by("moment", "2.30.1").count(), 1);
+        assert_eq!(node_named_by("moment", "2.29.4").count(), 0);
         assert!(node_loads("express", "5.2.1", "lib/view.js", "82: require(mod)").is_none());
     }
 }

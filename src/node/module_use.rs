@@ -120,19 +120,21 @@ const QUOTES: [char; 3] = ['\'', '"', '`'];
 /// The strings a text quotes that start with one of `names` (`'aws-sdk'`, `"aws-sdk/global"`,
 /// `` `aws-sdk` ``), comments included.
 pub fn quoted_specifiers<'t>(text: &'t str, names: &[&str]) -> Vec<&'t str> {
-    let mut found = Vec::new();
+    // By where each starts, so a string two names start (`moment`, `moment-timezone`) counts
+    // once.
+    let mut found = BTreeMap::new();
     for name in names {
         for quote in QUOTES {
             let opening = format!("{quote}{name}");
             for (at, _) in text.match_indices(&opening) {
                 let rest = &text[at + 1..];
                 if let Some(end) = rest.find(quote) {
-                    found.push(&rest[..end]);
+                    found.insert(at, &rest[..end]);
                 }
             }
         }
     }
-    found
+    found.into_values().collect()
 }
 
 /// Whether a text quotes a string that starts with `name` (`'aws-sdk`, `"aws-sdk`).
@@ -400,6 +402,15 @@ mod tests {
         assert_eq!(
             uses(source, false).escapes,
             ["1: express = require('express')"]
+        );
+    }
+
+    #[test]
+    fn a_string_two_names_start_is_quoted_once() {
+        let text = "require('moment-timezone'); require(\"moment\");";
+        assert_eq!(
+            quoted_specifiers(text, &["moment", "moment-timezone"]),
+            ["moment-timezone", "moment"]
         );
     }
 

@@ -142,9 +142,18 @@ fn names_passed(
     let mut names = BTreeSet::new();
     for file in super::data::code_that_ships(inventory, trace) {
         let path = &inventory.files[file].path;
-        if inventory.files[file].owner == crate::model::Owner::Package(package)
-            || !super::imports::is_script(path)
-        {
+        let reviewed = match inventory.files[file].owner {
+            crate::model::Owner::Package(id) if id == package => true,
+            crate::model::Owner::Package(id) => {
+                let other = inventory.package(id);
+                entry
+                    .reviewed
+                    .get(&other.name)
+                    .is_some_and(|versions| crate::knowledge::in_range(versions, &other.version))
+            }
+            _ => false,
+        };
+        if reviewed || !super::imports::is_script(path) {
             continue;
         }
         let Some(text) = read(file) else {

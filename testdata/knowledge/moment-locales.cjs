@@ -47,7 +47,7 @@ const steps = [
   ['moment.locale("da-xx") loads its prefix', () => moment.locale('da-xx'), ['da']],
   ['duration.locale("ja")', () => moment.duration(2, 'hours').locale('ja').humanize(), ['ja']],
   ['defineLocale parentLocale "fi"', () => moment.defineLocale('x-lamina', { parentLocale: 'fi' }).months(base), ['fi']],
-  ['updateLocale("pl", null)', () => moment.updateLocale('pl', null), ['pl']],
+  ['updateLocale("pl", config)', () => moment.updateLocale('pl', { week: { dow: 1, doy: 4 } }), ['pl']],
 ];
 seen.steps = [];
 let holds = seen.after_other_apis.length === 0;

@@ -148,6 +148,13 @@ const MUST_RECORD: &[(&str, &[&str])] = &[
         ],
     ),
     ("sqljs-report", &["node_modules/sql.js/dist/sql-wasm.wasm"]),
+    (
+        "digest-timezones",
+        &[
+            "node_modules/moment/locale/de.js",
+            "node_modules/moment-timezone/data/packed/latest.json",
+        ],
+    ),
     ("pg-bluebird", &["node_modules/bluebird/js/release/map.js"]),
     (
         "sdk-v2-orders",
@@ -323,6 +330,33 @@ fn express_views_runs_the_same_traced() {
         !listing.contains("node_modules/iconv-lite/encodings/tables/"),
         "{listing}"
     );
+}
+
+#[test]
+fn digest_timezones_runs_the_same_slimmed() {
+    slimmed_app_answers_the_same("digest-timezones", &[], &[]);
+}
+
+/// moment 2.30 loads `locale/de.js` for `moment.locale("de")` by a computed require; the code
+/// that ships names no other locale, so none other ships.
+#[test]
+fn digest_timezones_runs_the_same_traced_with_only_its_locale() {
+    traced_app_answers_the_same("digest-timezones", &[]);
+    let input = installed_app("digest-timezones");
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = lamina_build(
+        &input,
+        &tmp.path().join("out"),
+        "digest-timezones",
+        &["--shake", "files"],
+    );
+    let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    let locales: Vec<&str> = listing
+        .lines()
+        .filter_map(|path| path.strip_prefix("node_modules/moment/locale/"))
+        .collect();
+    assert_eq!(locales, ["de.js"]);
 }
 
 #[test]

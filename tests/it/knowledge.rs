@@ -587,6 +587,11 @@ fn node_named_by_entries_hold() {
     for entry in entries {
         for proof in &entry.proof {
             let input = proved_install(proof, &entry.package, &entry.versions, &entry.probe);
+            for (name, versions) in &entry.reviewed {
+                if input.join("node_modules").join(name).is_dir() {
+                    assert_installed_in_range(&input, name, versions, proof);
+                }
+            }
             let work = tempfile::tempdir().unwrap();
             let (function, _) = files_build(&input, work.path());
             let folder = format!("node_modules/{}/{}/", entry.package, entry.folder);
