@@ -206,7 +206,8 @@ struct Calls<'e, 's> {
     /// The first call whose name is not a literal.
     unknown: Option<String>,
     /// Where a string literal is the key of a call's member (`m["locale"](..)`), which the
-    /// call reads: such strings are not names that escape.
+    /// call reads, of an object literal's property, or the left of `in`: such strings are not
+    /// names of a method called elsewhere.
     keys: BTreeSet<u32>,
     /// The members that are called (`m.locale` of `m.locale("fr")`): another read of the
     /// module's API (`const set = moment.locale`) hides its calls. (An instance's method read
@@ -401,6 +402,26 @@ impl<'a> Visit<'a> for Calls<'_, '_> {
             }
         }
         walk::walk_variable_declarator(self, declarator);
+    }
+
+    // `"locale" in options` tests for a property; `{ "locale": x }` defines one: neither
+    // names a method to call.
+    fn visit_binary_expression(&mut self, binary: &oxc_ast::ast::BinaryExpression<'a>) {
+        if binary.operator == oxc_ast::ast::BinaryOperator::In
+            && let Expression::StringLiteral(key) = &binary.left
+        {
+            self.keys.insert(key.span.start);
+        }
+        walk::walk_binary_expression(self, binary);
+    }
+
+    fn visit_object_property(&mut self, property: &oxc_ast::ast::ObjectProperty<'a>) {
+        if let PropertyKey::StringLiteral(key) = &property.key
+            && !property.computed
+        {
+            self.keys.insert(key.span.start);
+        }
+        walk::walk_object_property(self, property);
     }
 
     fn visit_string_literal(&mut self, literal: &oxc_ast::ast::StringLiteral<'a>) {

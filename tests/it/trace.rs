@@ -803,7 +803,7 @@ fn moment_locales_ship_only_for_the_literal_names_the_code_passes() {
     let locales = "node_modules/moment/locale";
     let literal = moment_fixture(
         "momentliteral",
-        "const moment = require('moment');\nexports.handler = async () => [moment.locale('fr_CA'), moment(1, 'x', true).locale(null)];\n",
+        "const moment = require('moment');\nconst options = { 'locale': 'x' };\nexports.handler = async () => [moment.locale('fr_CA'), moment(1, 'x', true).locale(null), 'locale' in options];\n",
     );
     let built = build_and_run(&literal, "index.js");
     assert_eq!(
