@@ -190,7 +190,7 @@ pub fn dist(args: &[String]) -> Result<()> {
 }
 
 /// Cargo's target directory (`CARGO_TARGET_DIR` or the workspace's `target/`).
-fn target_dir() -> Result<PathBuf> {
+pub(crate) fn target_dir() -> Result<PathBuf> {
     let output = run(Command::new("cargo")
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(workspace()))?;

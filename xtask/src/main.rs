@@ -7,6 +7,7 @@
 
 mod dist;
 mod golden;
+mod monorepo;
 mod python;
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,15 @@ const USAGE: &str = "usage: cargo xtask bench [--runs N] [--only node|python] [F
   Without folders, installs every app of testdata/apps and testdata/bench (pinned lockfiles)\n\
   under target/bench/apps, and of testdata/py-apps (pip) under target/bench/py-apps, and\n\
   benchmarks them. Folders are Node functions.\n\
+\n\
+usage: cargo xtask bench --monorepo [--functions 50,100,200] [--keep-monorepo] [--runs N]\n\
+  Installs testdata/apps as above and, for each count, generates target/bench/monorepo-N/: a\n\
+  lamina.toml (layers auto) and N function folders, hard-link copies (cp -al) of the apps in\n\
+  turn; builds it with one `lamina build` cold (empty LAMINA_CACHE_DIR) and warm (same cache,\n\
+  unchanged tree), and prints wall seconds, seconds per function, peak RSS, layers and zip\n\
+  size per count, and whether cost per function grows. Writes target/bench/<date>-monorepo.json;\n\
+  removes each generated tree unless --keep-monorepo. The lamina binary is taken from cargo's\n\
+  target directory (CARGO_TARGET_DIR honoured).\n\
 \n\
 usage: cargo xtask golden --lamina PATH/TO/lamina --out FILE.json [--inputs DIR] [--only TEXT]...\n\
        cargo xtask golden --compare A.json B.json\n\
@@ -190,6 +200,9 @@ fn bench(args: &[String]) -> Result<()> {
     let mut runs = 3;
     let mut dirs = Vec::new();
     let mut only = None;
+    let mut monorepo = false;
+    let mut counts = monorepo::DEFAULT_COUNTS.to_vec();
+    let mut keep_monorepo = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -198,25 +211,56 @@ fn bench(args: &[String]) -> Result<()> {
                 Some(language @ ("node" | "python")) => only = Some(language.to_string()),
                 _ => bail!("--only needs node or python\n{USAGE}"),
             },
+            "--monorepo" => monorepo = true,
+            "--functions" => {
+                counts = args
+                    .next()
+                    .context("--functions needs counts, such as 50,100,200")?
+                    .split(',')
+                    .map(|count| count.trim().parse::<usize>())
+                    .collect::<Result<_, _>>()
+                    .context("--functions needs counts, such as 50,100,200")?;
+            }
+            "--keep-monorepo" => keep_monorepo = true,
             _ => dirs.push(PathBuf::from(arg)),
         }
     }
     let node = only.as_deref() != Some("python");
     let python = dirs.is_empty() && only.as_deref() != Some("node");
+    if monorepo && (!dirs.is_empty() || only.is_some()) {
+        bail!("--monorepo takes no folders and no --only\n{USAGE}");
+    }
     let root = workspace();
     run(Command::new("cargo")
         .args(["build", "--release", "--locked", "-p", "lamina"])
         .current_dir(&root))?;
-    let lamina = root.join("target/release/lamina");
+    // Where cargo just built it: CARGO_TARGET_DIR moves it out of the workspace's target/.
+    let lamina = dist::target_dir()?.join("release/lamina");
+    if monorepo {
+        let mut apps = Vec::new();
+        for app in sorted_apps(&root.join("testdata/apps"))? {
+            apps.push(install(&app)?);
+        }
+        let rows = monorepo::bench(
+            &lamina,
+            &apps,
+            &counts,
+            runs,
+            &root.join("target/bench"),
+            keep_monorepo,
+        )?;
+        let table = monorepo::table(&rows);
+        print!("{table}");
+        let path = write_json(
+            "monorepo",
+            &json!({ "monorepo_rows": rows, "table": table }),
+        )?;
+        println!("written {}", path.display());
+        return Ok(());
+    }
     if dirs.is_empty() && node {
         for group in ["testdata/apps", "testdata/bench"] {
-            let mut apps: Vec<PathBuf> = fs_err::read_dir(root.join(group))?
-                .flatten()
-                .map(|entry| entry.path())
-                .filter(|path| path.join("package-lock.json").is_file())
-                .collect();
-            apps.sort();
-            for app in apps {
+            for app in sorted_apps(&root.join(group))? {
                 dirs.push(install(&app)?);
             }
         }
@@ -238,6 +282,17 @@ fn bench(args: &[String]) -> Result<()> {
         let _ = fs_err::remove_dir_all(&work);
     }
     report(&rows, &python_rows)
+}
+
+/// The Node apps of a testdata folder (those with a lockfile), sorted.
+fn sorted_apps(group: &Path) -> Result<Vec<PathBuf>> {
+    let mut apps: Vec<PathBuf> = fs_err::read_dir(group)?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.join("package-lock.json").is_file())
+        .collect();
+    apps.sort();
+    Ok(apps)
 }
 
 /// `lamina build DIR --out OUT`, for the runs below to add their flags to.
@@ -601,6 +656,16 @@ fn report(rows: &[Value], python_rows: &[Value]) -> Result<()> {
         table.push_str(&python::table(python_rows));
     }
     print!("{table}");
+    let path = write_json(
+        "",
+        &json!({ "rows": rows, "python_rows": python_rows, "table": table }),
+    )?;
+    println!("written {}", path.display());
+    Ok(())
+}
+
+/// Writes `target/bench/<UTC date>[-suffix].json`; returns its path.
+fn write_json(suffix: &str, value: &Value) -> Result<PathBuf> {
     let folder = workspace().join("target/bench");
     fs_err::create_dir_all(&folder)?;
     let date = String::from_utf8(
@@ -609,13 +674,11 @@ fn report(rows: &[Value], python_rows: &[Value]) -> Result<()> {
             .output()?
             .stdout,
     )?;
-    let path = folder.join(format!("{}.json", date.trim()));
-    fs_err::write(
-        &path,
-        serde_json::to_string_pretty(
-            &json!({ "rows": rows, "python_rows": python_rows, "table": table }),
-        )?,
-    )?;
-    println!("written {}", path.display());
-    Ok(())
+    let name = match suffix {
+        "" => format!("{}.json", date.trim()),
+        suffix => format!("{}-{suffix}.json", date.trim()),
+    };
+    let path = folder.join(name);
+    fs_err::write(&path, serde_json::to_string_pretty(value)?)?;
+    Ok(path)
 }
