@@ -113,6 +113,20 @@ fn lamina_build(input: &Path, out: &Path, name: &str, args: &[&str]) -> PathBuf 
     zip
 }
 
+/// The entries of the installed app's `--shake files` zip under `folder/` (paths inside it).
+fn traced_entries_under(app: &str, folder: &str) -> Vec<String> {
+    let input = installed_app(app);
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = lamina_build(&input, &tmp.path().join("out"), app, &["--shake", "files"]);
+    let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
+    String::from_utf8(listing.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|path| path.strip_prefix(&format!("{folder}/")))
+        .map(str::to_string)
+        .collect()
+}
+
 /// Dev tools are devDependencies of the apps: no artifact may carry them.
 const DEV_TOOLS: [&str; 2] = ["jest", "typescript"];
 
@@ -311,25 +325,12 @@ fn express_views_runs_the_same_traced() {
     // `moment.locale("fr")`, so of moment's locales only fr ships; the app parses no request
     // body in another charset, so none of iconv-lite's double-byte tables ships.
     traced_app_answers_the_same("express-views", &[]);
-    let input = installed_app("express-views");
-    let tmp = tempfile::tempdir().unwrap();
-    let zip = lamina_build(
-        &input,
-        &tmp.path().join("out"),
-        "express-views",
-        &["--shake", "files"],
+    assert_eq!(
+        traced_entries_under("express-views", "node_modules/moment/locale"),
+        ["fr.js"]
     );
-    let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
-    let listing = String::from_utf8(listing.stdout).unwrap();
-    let locales: Vec<&str> = listing
-        .lines()
-        .filter_map(|path| path.strip_prefix("node_modules/moment/locale/"))
-        .collect();
-    assert_eq!(locales, ["fr.js"]);
-    assert!(
-        !listing.contains("node_modules/iconv-lite/encodings/tables/"),
-        "{listing}"
-    );
+    let tables = traced_entries_under("express-views", "node_modules/iconv-lite/encodings/tables");
+    assert!(tables.is_empty(), "{tables:?}");
 }
 
 #[test]
@@ -342,21 +343,10 @@ fn digest_timezones_runs_the_same_slimmed() {
 #[test]
 fn digest_timezones_runs_the_same_traced_with_only_its_locale() {
     traced_app_answers_the_same("digest-timezones", &[]);
-    let input = installed_app("digest-timezones");
-    let tmp = tempfile::tempdir().unwrap();
-    let zip = lamina_build(
-        &input,
-        &tmp.path().join("out"),
-        "digest-timezones",
-        &["--shake", "files"],
+    assert_eq!(
+        traced_entries_under("digest-timezones", "node_modules/moment/locale"),
+        ["de.js"]
     );
-    let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
-    let listing = String::from_utf8(listing.stdout).unwrap();
-    let locales: Vec<&str> = listing
-        .lines()
-        .filter_map(|path| path.strip_prefix("node_modules/moment/locale/"))
-        .collect();
-    assert_eq!(locales, ["de.js"]);
 }
 
 #[test]
@@ -376,21 +366,7 @@ fn pg_bluebird_runs_the_same_traced() {
 #[test]
 fn sdk_v2_orders_runs_the_same_traced_with_only_its_services_models() {
     traced_app_answers_the_same("sdk-v2-orders", &[]);
-    let input = installed_app("sdk-v2-orders");
-    let tmp = tempfile::tempdir().unwrap();
-    let zip = lamina_build(
-        &input,
-        &tmp.path().join("out"),
-        "sdk-v2-orders",
-        &["--shake", "files"],
-    );
-    let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
-    let models: Vec<String> = String::from_utf8(listing.stdout)
-        .unwrap()
-        .lines()
-        .filter_map(|path| path.strip_prefix("node_modules/aws-sdk/apis/"))
-        .map(str::to_string)
-        .collect();
+    let models = traced_entries_under("sdk-v2-orders", "node_modules/aws-sdk/apis");
     for shipped in [
         "s3-2006-03-01.min.json",
         "dynamodb-2012-08-10.min.json",
