@@ -135,10 +135,13 @@ pub fn load(file: &Path) -> Result<Project> {
         .unwrap_or("");
     let project = if name.ends_with(".toml") {
         parse_toml(file, &text)?
-    } else if name.starts_with("serverless") || super::template::is_serverless(file, &text)? {
-        super::template::serverless(file, &text)?
     } else {
-        super::template::sam(file, &text)?
+        let root = super::template::parse(file, &text)?;
+        if super::template::is_serverless(file, &root) {
+            super::template::serverless(file, &root)?
+        } else {
+            super::template::sam(file, &root)?
+        }
     };
     let mut names = BTreeSet::new();
     for function in &project.functions {

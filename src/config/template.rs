@@ -352,8 +352,7 @@ const VARIABLES: &str = "a map of variable name → value";
 const LAYERS: &str = "a list of layer ARNs";
 
 /// The functions of an AWS SAM (or plain CloudFormation) template.
-pub fn sam(file: &Path, text: &str) -> Result<Project> {
-    let root = parse(file, text)?;
+pub fn sam(file: &Path, root: &Node) -> Result<Project> {
     let base = file.parent().unwrap_or(Path::new("."));
     let globals = map(file, root.get("Globals"), "Globals", "a map")?;
     let globals = map(
@@ -576,14 +575,16 @@ fn individually(file: &Path, package: Option<&Node>, at: &str) -> Result<Option<
     }
 }
 
-/// Whether a YAML file whose name does not say (`sls --config api.yml`, the resolved service
-/// the Serverless plugin writes) is a Serverless service rather than a SAM template: it has
-/// `service` and `functions` and no `Resources`.
-pub fn is_serverless(file: &Path, text: &str) -> Result<bool> {
-    let root = parse(file, text)?;
-    Ok(root.get("service").is_some()
-        && root.get("functions").is_some()
-        && root.get("Resources").is_none())
+/// Whether a YAML file is a Serverless Framework service rather than a SAM template: named
+/// `serverless.*`, or, whatever its name (`sls --config api.yml`, the resolved service the
+/// Serverless plugin writes), it has `service` and `functions` and no `Resources`.
+pub fn is_serverless(file: &Path, root: &Node) -> bool {
+    file.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with("serverless"))
+        || (root.get("service").is_some()
+            && root.get("functions").is_some()
+            && root.get("Resources").is_none())
 }
 
 /// What the Serverless Framework always leaves out of a package, before `package.patterns`
@@ -599,8 +600,7 @@ const SERVERLESS_EXCLUDES: [&str; 6] = [
 
 /// The functions of a Serverless Framework `serverless.yml`. The service folder is every
 /// function's folder (the framework zips it whole, less what `package.patterns` excludes).
-pub fn serverless(file: &Path, text: &str) -> Result<Project> {
-    let root = parse(file, text)?;
+pub fn serverless(file: &Path, root: &Node) -> Result<Project> {
     let base = file.parent().unwrap_or(Path::new("."));
     let provider = map(
         file,
@@ -801,7 +801,7 @@ mod tests {
     fn intrinsics_in_long_form_are_deploy_only_and_other_maps_are_wrong_types() {
         let file = Path::new("template.yaml");
         let template = "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n      Handler: {Ref: HandlerParam}\n      Runtime: {\"Fn::If\": [C, nodejs20.x, nodejs22.x]}\n      Environment:\n        Variables:\n          TABLE: {\"Fn::GetAtt\": [Table, Arn]}\n          COUNT: 3\n";
-        let project = sam(file, template).unwrap();
+        let project = sam(file, &parse(file, template).unwrap()).unwrap();
         let function = &project.functions[0];
         assert_eq!(
             (function.handler.as_deref(), function.runtime),
@@ -812,7 +812,8 @@ mod tests {
         assert_eq!(environment.variables["COUNT"], "3");
         assert!(environment.unresolved[0].starts_with("TABLE: "));
 
-        let error = sam(file, &template.replace("{Ref: HandlerParam}", "{Reff: x}"))
+        let changed = template.replace("{Ref: HandlerParam}", "{Reff: x}");
+        let error = sam(file, &parse(file, &changed).unwrap())
             .unwrap_err()
             .to_string();
         assert_eq!(

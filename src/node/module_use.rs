@@ -24,6 +24,9 @@ pub struct ModuleUse {
     /// Each named member read (`m.json`, `const { json } = require(..)`, `import { json }`),
     /// with the first site that reads it.
     pub members: BTreeMap<String, String>,
+    /// The names bound to the module (`const moment = require(..)`, `import moment from ..`,
+    /// `import * as moment from ..`).
+    pub bound: std::collections::BTreeSet<String>,
 }
 
 /// How `program` (the text `source`) uses the modules whose specifiers `is_module` picks;
@@ -96,22 +99,8 @@ pub fn module_use(
     ModuleUse {
         escapes: sites,
         members: uses.read,
+        bound: uses.bindings.into_keys().collect(),
     }
-}
-
-/// The names a script binds to the modules `is_module` picks (`const moment = require(..)`,
-/// `import moment from ..`, `import * as moment from ..`).
-pub fn bound_names(
-    program: &oxc_ast::ast::Program<'_>,
-    is_module: &dyn Fn(&str) -> bool,
-) -> std::collections::BTreeSet<String> {
-    let mut bound = Bindings {
-        is_module,
-        names: BTreeMap::new(),
-        imported: Vec::new(),
-    };
-    bound.visit_program(program);
-    bound.names.into_keys().collect()
 }
 
 /// The quotes a specifier may be written in.

@@ -180,7 +180,7 @@ fn names_passed(
             let mut calls = Calls {
                 entry,
                 source: &text,
-                bound: super::module_use::bound_names(program, &is_module),
+                bound: uses.bound,
                 names: BTreeSet::new(),
                 unknown: None,
                 keys: BTreeSet::new(),
@@ -229,8 +229,7 @@ impl Calls<'_, '_> {
             Some(Expression::StringLiteral(literal)) => {
                 self.names.insert(literal.value.to_string());
             }
-            Some(Expression::NullLiteral(_)) => {}
-            Some(Expression::Identifier(identifier)) if identifier.name == "undefined" => {}
+            Some(expression) if nothing(expression) => {}
             Some(Expression::ArrayExpression(array)) => {
                 for element in &array.elements {
                     match element {
@@ -272,8 +271,7 @@ impl Calls<'_, '_> {
                     }
                 }
             }
-            Some(Expression::NullLiteral(_)) => {}
-            Some(Expression::Identifier(identifier)) if identifier.name == "undefined" => {}
+            Some(expression) if nothing(expression) => {}
             _ => self.unknown(span),
         }
     }
@@ -436,6 +434,15 @@ impl<'a> Visit<'a> for Calls<'_, '_> {
         {
             self.unknown(literal.span);
         }
+    }
+}
+
+/// `null` or `undefined`: no name.
+fn nothing(expression: &Expression) -> bool {
+    match expression {
+        Expression::NullLiteral(_) => true,
+        Expression::Identifier(identifier) => identifier.name == "undefined",
+        _ => false,
     }
 }
 

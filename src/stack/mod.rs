@@ -108,11 +108,7 @@ pub fn count(file: &Path) -> Result<StackReport> {
             "not a template: the top level is not a map",
         ));
     }
-    let name = file
-        .file_name()
-        .and_then(|name| name.to_str())
-        .unwrap_or("");
-    let (framework, ledger) = if name.starts_with("serverless") {
+    let (framework, ledger) = if template::is_serverless(file, &root) {
         ("serverless", serverless::expand(file, &root)?)
     } else {
         sam::expand(file, &root)?
