@@ -80,7 +80,8 @@ pub struct NodeData {
     pub package: String,
     /// PEP 440 specifiers over the package's version (npm versions read as PEP 440 ones).
     pub versions: String,
-    /// A folder of the package, as a path in the package.
+    /// A folder of the package, as a path in the package, or a pattern of its files where a
+    /// `*` stands for part of one name (`lib/*/diagnosticMessages.generated.json`).
     pub files: String,
     /// The packages whose code was reviewed (each with PEP 440 specifiers over its version):
     /// between them, they reach the files only through `used_by`.
@@ -101,8 +102,20 @@ pub struct NodeData {
 impl NodeData {
     /// Whether `path` (a path in the package) is one of the entry's files.
     pub fn holds(&self, path: &str) -> bool {
+        if self.files.contains('*') {
+            return matches_path(&self.files, path);
+        }
         path.strip_prefix(self.files.as_str())
             .is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// The entry's files as notes show them: `encodings/tables/`, or the pattern.
+    pub fn shown(&self) -> String {
+        if self.files.contains('*') {
+            self.files.clone()
+        } else {
+            format!("{}/", self.files)
+        }
     }
 }
 
@@ -133,8 +146,11 @@ pub struct NodeLoads {
     pub caller_exports: Option<String>,
     pub why: String,
     pub evidence: String,
-    /// The e2e app (`testdata/apps/<proof>`) whose handler runs every site.
+    /// The e2e app (`testdata/apps/<proof>`) whose handler runs every site, or in whose
+    /// install the script `testdata/knowledge/<probe>` does (a site only a server or a tool
+    /// reaches), showing what it loads.
     pub proof: String,
+    pub probe: Option<String>,
 }
 
 /// A package file's use of its own location that lamina cannot fold, whose reads are known.
@@ -148,12 +164,51 @@ pub struct NodeLocates {
     pub file: String,
     /// The code at each site it covers, as the report shows it.
     pub calls: Vec<String>,
-    /// The files it reads, as paths in the package.
+    /// The files it reads, as paths in the package; a `*` stands for any part of one name
+    /// (`lib/lib.*.d.ts`). No junk rule drops them, in any mode: the package reads them.
     pub reads: Vec<String>,
     pub why: String,
     pub evidence: String,
     /// The e2e app (`testdata/apps/<proof>`) that proves it.
     pub proof: String,
+}
+
+impl NodeLocates {
+    /// Whether the entry reads `path` (a path in the package).
+    pub fn reads_path(&self, path: &str) -> bool {
+        self.reads.iter().any(|read| matches_path(read, path))
+    }
+}
+
+/// Whether `path` matches `pattern`, name by name, where a `*` stands for any part of a name.
+pub fn matches_path(pattern: &str, path: &str) -> bool {
+    let (patterns, names): (Vec<&str>, Vec<&str>) =
+        (pattern.split('/').collect(), path.split('/').collect());
+    patterns.len() == names.len()
+        && patterns
+            .iter()
+            .zip(&names)
+            .all(|(pattern, name)| matches_name(pattern, name))
+}
+
+fn matches_name(pattern: &str, name: &str) -> bool {
+    let Some((head, rest)) = pattern.split_once('*') else {
+        return pattern == name;
+    };
+    let Some(mut left) = name.strip_prefix(head) else {
+        return false;
+    };
+    let mut pieces = rest.split('*').peekable();
+    while let Some(piece) = pieces.next() {
+        if pieces.peek().is_none() {
+            return left.len() >= piece.len() && left.ends_with(piece);
+        }
+        match left.find(piece) {
+            Some(at) => left = &left[at + piece.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -294,6 +349,14 @@ pub fn node_locates(
     })
 }
 
+/// Whether a reviewed entry says this version of this npm package reads `path` (a path in the
+/// package) at run time: then no junk rule may drop it (TypeScript's `lib/lib.*.d.ts`).
+pub fn node_reads(package: &str, version: &str, path: &str) -> bool {
+    knowledge().node.locates.iter().any(|entry| {
+        entry.package == package && entry.reads_path(path) && in_range(&entry.versions, version)
+    })
+}
+
 /// The entry for a computed load or run of code at `site` (`line: code`) of `file` (a path in
 /// the package), in this version of this npm package.
 pub fn node_loads(
@@ -429,10 +492,47 @@ mod tests {
         assert!(!tables[0].holds("encodings/tables.js"));
         assert!(tables[0].within["body-parser"] == "~=1.20.3");
         assert_eq!(node_data("iconv-lite", "0.6.3").count(), 0);
+        let messages = node_data("typescript", "5.6.3").collect::<Vec<_>>();
+        assert!(
+            messages.len() == 1 && messages[0].holds("lib/ja/diagnosticMessages.generated.json")
+        );
+        assert!(!messages[0].holds("lib/diagnosticMessages.generated.json"));
+        assert!(!messages[0].holds("lib/ja/other.json"));
+        assert_eq!(messages[0].shown(), messages[0].files);
+        assert_eq!(tables[0].shown(), "encodings/tables/");
         let moment = node_named_by("moment", "2.31.0").collect::<Vec<_>>();
         assert!(moment.len() == 1 && moment[0].folder == "locale" && moment[0].argument == 2);
         assert_eq!(node_named_by("moment", "2.30.1").count(), 1);
         assert_eq!(node_named_by("moment", "2.29.4").count(), 0);
         assert!(node_loads("express", "5.2.1", "lib/view.js", "82: require(mod)").is_none());
+        assert!(node_reads("typescript", "5.6.3", "lib/lib.es2020.d.ts"));
+        assert!(!node_reads("typescript", "5.6.3", "lib/lib.d.ts.map"));
+        assert!(!node_reads("typescript", "5.7.2", "lib/lib.es2020.d.ts"));
+        assert!(!node_reads("other", "5.6.3", "lib/lib.es2020.d.ts"));
+    }
+
+    #[test]
+    fn a_star_stands_for_part_of_one_name() {
+        for (pattern, path) in [
+            ("lib/lib.*.d.ts", "lib/lib.es5.d.ts"),
+            ("lib/lib.*.d.ts", "lib/lib..d.ts"),
+            ("lib/*/messages.json", "lib/pt-br/messages.json"),
+            ("a*b*c", "abc"),
+            ("a*b*c", "axxbyyc"),
+            ("dist/x.wasm", "dist/x.wasm"),
+        ] {
+            assert!(matches_path(pattern, path), "{pattern} {path}");
+        }
+        for (pattern, path) in [
+            ("lib/lib.*.d.ts", "lib/lib.d.ts"),
+            ("lib/lib.*.d.ts", "lib/x/lib.es5.d.ts"),
+            ("lib/*/messages.json", "lib/messages.json"),
+            ("lib/*/messages.json", "lib/a/b/messages.json"),
+            ("a*b*c", "acb"),
+            ("a*bc", "abc-bc-x"),
+            ("dist/x.wasm", "dist/x.wasm.map"),
+        ] {
+            assert!(!matches_path(pattern, path), "{pattern} {path}");
+        }
     }
 }

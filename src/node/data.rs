@@ -40,9 +40,9 @@ pub fn prune(
             }
             match reason_to_ship(inventory, trace, package, entry, read) {
                 Some(reason) => notes.push(format!(
-                    "{}{}/ ships: {reason} ({})",
+                    "{}{} ships: {reason} ({})",
                     folder,
-                    entry.files,
+                    entry.shown(),
                     crate::knowledge::FILE
                 )),
                 None => {
@@ -55,9 +55,9 @@ pub fn prune(
                         };
                     }
                     notes.push(format!(
-                        "{}{}/ does not ship ({}): {}, and no reached code uses {} of {} ({})",
+                        "{}{} does not ship ({}): {}, and no reached code uses {} of {} ({})",
                         folder,
-                        entry.files,
+                        entry.shown(),
                         crate::model::human_bytes(dropped),
                         entry.why,
                         entry.used_by.join(", "),
@@ -108,7 +108,14 @@ fn reason_to_ship(
         if let Some(reason) = trace.whole.get(&unit) {
             return Some(format!("{} is kept whole ({reason})", candidate.name));
         }
-        if let Some(reason) = trace.partly.get(&unit).and_then(|reasons| reasons.first()) {
+        // What a reviewed entry says a site loads or reads is known: only other sites count.
+        let reviewed_site =
+            |reason: &&String| reason.ends_with(&format!("({})", crate::knowledge::FILE));
+        if let Some(reason) = trace
+            .partly
+            .get(&unit)
+            .and_then(|reasons| reasons.iter().find(|reason| !reviewed_site(reason)))
+        {
             return Some(format!(
                 "{} loads by a computed name ({reason})",
                 candidate.name

@@ -114,7 +114,10 @@ pub(crate) fn apply_package_rules(
         .collect();
     for &index in &package.files {
         let relative = &inventory.files[index].path[prefix_len..];
-        files[index] = match rules::package_file(relative, &protected, &siblings) {
+        // What a reviewed entry says the package reads at run time is never junk to it.
+        let read = crate::knowledge::node_reads(&package.name, &package.version, relative);
+        let rule = rules::package_file(relative, &protected, &siblings).filter(|_| !read);
+        files[index] = match rule {
             Some(rule) => Decision {
                 keep: false,
                 reason: Reason::Rule(rule),

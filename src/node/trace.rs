@@ -641,10 +641,15 @@ impl Tracer<'_> {
                 // The user's own files ship anyway.
                 match crate::knowledge::node_locates(name, version, inside, site) {
                     Some(entry) => {
-                        for read in &entry.reads {
-                            if let Some(&target) = self.index.get(join(folder, read).as_str()) {
-                                self.reach(target, Some(file));
-                            }
+                        let inside = folder.len() + 1;
+                        let reads: Vec<usize> = package
+                            .files
+                            .iter()
+                            .copied()
+                            .filter(|&target| entry.reads_path(&self.files[target].path[inside..]))
+                            .collect();
+                        for target in reads {
+                            self.reach(target, Some(file));
                         }
                         self.partly(
                             unit,

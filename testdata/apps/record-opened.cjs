@@ -9,8 +9,14 @@
 // - files read or probed through `fs` (`.wasm` files, templates, fonts, locale data): the paths
 //   given to the calls below, on `fs` and `fs.promises` (`syncBuiltinESMExports` makes
 //   `import { readFileSync } from 'node:fs'` see the wrapped calls too).
+// - the `package.json` files Node's loader reads for each module, which it reads through its
+//   own bindings, unseen by `fs`: the nearest one up from the module (its `type`) and, for a
+//   module inside `node_modules/<package>/`, the package's own (its `main` and `exports`).
 // Only paths that are regular files at exit are written: probes of missing files and folders
 // listed with `readdir` are left out (what a listing finds is judged by the handler's answer).
+// The files directly in each folder listed with `readdir` (every file below it, for a
+// recursive listing) go to FILE.listed instead: not opened, but the handler saw their names,
+// so a yardstick of what it relies on counts them (`cargo xtask bench`'s opened zip).
 const fs = require('node:fs');
 const path = require('node:path');
 const Module = require('node:module');
@@ -24,8 +30,11 @@ const PROMISES = ['readFile', 'open', 'stat', 'lstat', 'access', 'readdir', 'rea
 
 function record(into) {
   // The recorder's own reads go through the unwrapped calls.
-  const { readFileSync, statSync, writeFileSync, rmSync } = fs;
+  const { readFileSync, statSync, writeFileSync, rmSync, readdirSync } = fs;
   const opened = new Set();
+  const modules = new Set();
+  // Folder → whether it was listed recursively.
+  const listings = new Map();
   // fs takes a path as a string, a Buffer or a file: URL; a number is an open descriptor.
   const note = (target) => {
     try {
@@ -38,6 +47,15 @@ function record(into) {
       // A path the call itself will reject: nothing to record.
     }
   };
+  const listed = (target, options) => {
+    try {
+      const folder = target instanceof URL ? fileURLToPath(target) : path.resolve(String(target));
+      const recursive = typeof options === 'object' && options !== null && !!options.recursive;
+      listings.set(folder, recursive || !!listings.get(folder));
+    } catch {
+      // A path the call itself will reject: nothing listed.
+    }
+  };
   // Each wrapper keeps the original's properties (`length`, `realpathSync.native`,
   // `promisify.custom`) so code that inspects them sees no difference.
   const wrap = (object, names) => {
@@ -45,6 +63,7 @@ function record(into) {
       const original = object[name];
       const wrapper = function (target, ...rest) {
         note(target);
+        if (name.startsWith('readdir')) listed(target, rest[0]);
         return original.call(this, target, ...rest);
       };
       Object.defineProperties(wrapper, Object.getOwnPropertyDescriptors(original));
@@ -58,6 +77,7 @@ function record(into) {
   const load = Module.prototype.load;
   Module.prototype.load = function (filename) {
     note(filename);
+    modules.add(filename);
     return load.call(this, filename);
   };
   const dlopen = process.dlopen;
@@ -72,19 +92,65 @@ function record(into) {
     data: { into: esm },
   });
 
+  const isFile = (file) => {
+    try {
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  };
+  // The package.json files the loader reads for a module: the nearest one up from it, and
+  // the package's own when it sits in `node_modules/<package>/` (or `<@scope>/<package>/`).
+  const manifests = (file) => {
+    let folder = path.dirname(file);
+    while (folder !== path.dirname(folder) && path.basename(folder) !== 'node_modules') {
+      const manifest = path.join(folder, 'package.json');
+      if (isFile(manifest)) {
+        opened.add(manifest);
+        break;
+      }
+      folder = path.dirname(folder);
+    }
+    const parts = file.split(path.sep);
+    const at = parts.lastIndexOf('node_modules');
+    if (at >= 0 && at + 2 < parts.length) {
+      const depth = parts[at + 1].startsWith('@') ? 3 : 2;
+      opened.add([...parts.slice(0, at + depth), 'package.json'].join(path.sep));
+    }
+  };
+  const walk = (folder, recursive, into) => {
+    let entries;
+    try {
+      entries = readdirSync(folder, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = path.join(folder, entry.name);
+      if (entry.isFile()) into.add(full);
+      else if (recursive && entry.isDirectory()) walk(full, true, into);
+    }
+  };
+
   // `exit` handlers run synchronously, also on `process.exit()`, which run-handler.mjs calls.
   process.on('exit', () => {
-    for (const key of Object.keys(require.cache)) note(key);
-    for (const line of readFileSync(esm, 'utf8').split('\n')) if (line) note(line);
-    rmSync(esm, { force: true });
-    const files = [...opened].filter((file) => {
-      try {
-        return statSync(file).isFile();
-      } catch {
-        return false;
+    for (const key of Object.keys(require.cache)) {
+      note(key);
+      modules.add(key);
+    }
+    for (const line of readFileSync(esm, 'utf8').split('\n')) {
+      if (line) {
+        note(line);
+        modules.add(line);
       }
-    });
+    }
+    rmSync(esm, { force: true });
+    for (const module of modules) manifests(path.resolve(module));
+    const files = [...opened].filter(isFile);
     writeFileSync(into, files.sort().map((file) => `${file}\n`).join(''));
+    const seen = new Set();
+    for (const [folder, recursive] of listings) walk(folder, recursive, seen);
+    writeFileSync(`${into}.listed`, [...seen].sort().map((file) => `${file}\n`).join(''));
   });
 }
 

@@ -127,7 +127,8 @@ fn traced_entries_under(app: &str, folder: &str) -> Vec<String> {
         .collect()
 }
 
-/// Dev tools are devDependencies of the apps: no artifact may carry them.
+/// Dev tools are devDependencies of the apps: no artifact may carry them, unless the app
+/// depends on one at run time (ts-check type-checks with TypeScript).
 const DEV_TOOLS: [&str; 2] = ["jest", "typescript"];
 
 /// Files of the function each app's unslimmed run must record: each is loaded or read in
@@ -170,6 +171,14 @@ const MUST_RECORD: &[(&str, &[&str])] = &[
         ],
     ),
     ("pg-bluebird", &["node_modules/bluebird/js/release/map.js"]),
+    (
+        "ts-check",
+        &[
+            "rules/api.d.ts",
+            "node_modules/typescript/lib/lib.es2022.d.ts",
+            "node_modules/typescript/lib/lib.es5.d.ts",
+        ],
+    ),
     (
         "sdk-v2-orders",
         &[
@@ -261,7 +270,11 @@ pub(crate) fn slimmed_app_answers_the_same(name: &str, unused: &[&str], args: &[
         zipped < installed,
         "{name}: zip of {zipped} bytes is not smaller than {installed}"
     );
-    for package in unused.iter().chain(&DEV_TOOLS) {
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(input.join("package.json")).unwrap()).unwrap();
+    let production = |package: &str| manifest["dependencies"].get(package).is_some();
+    let dev_tools = DEV_TOOLS.iter().filter(|tool| !production(tool));
+    for package in unused.iter().chain(dev_tools) {
         let path = task.join("node_modules").join(package);
         assert!(
             !path.exists(),
@@ -347,6 +360,25 @@ fn digest_timezones_runs_the_same_traced_with_only_its_locale() {
         traced_entries_under("digest-timezones", "node_modules/moment/locale"),
         ["de.js"]
     );
+}
+
+/// TypeScript type-checks against its default libraries, which it reads next to
+/// `typescript.js`: the `.d.ts` junk rule must not drop them in any mode (a reviewed entry
+/// says TypeScript reads them). Traced, its CLI (`tsc.js`), which only a computed `require` of
+/// plugins could have named, does not ship.
+#[test]
+fn ts_check_runs_the_same_with_typescripts_default_libraries() {
+    traced_app_answers_the_same("ts-check", &[]);
+    let lib = traced_entries_under("ts-check", "node_modules/typescript/lib");
+    for file in [
+        "lib.d.ts",
+        "lib.es5.d.ts",
+        "lib.es2022.d.ts",
+        "typescript.js",
+    ] {
+        assert!(lib.iter().any(|name| name == file), "{file}: {lib:?}");
+    }
+    assert!(!lib.iter().any(|name| name == "tsc.js"), "{lib:?}");
 }
 
 #[test]

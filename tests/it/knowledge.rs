@@ -317,12 +317,58 @@ fn node_locates_entries_hold() {
             })
             .map(str::to_string)
             .collect();
-        assert_eq!(
-            shipped, entry.reads,
-            "{}: the package's files that ship",
+        let stray: Vec<&String> = shipped
+            .iter()
+            .filter(|path| !entry.reads_path(path))
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "{}: files ship that the entry does not read: {stray:?}",
             entry.package
         );
+        // Every installed file the entry reads ships (but those a `[[node.data]]` entry drops,
+        // which its own test proves), and each of its `reads` names one.
+        let installed = installed_files(&input.join(&folder));
+        let data = |path: &str| {
+            knowledge::knowledge()
+                .node
+                .data
+                .iter()
+                .any(|data| data.package == entry.package && data.holds(path))
+        };
+        for read in &entry.reads {
+            let matching: Vec<&String> = installed
+                .iter()
+                .filter(|path| knowledge::matches_path(read, path))
+                .collect();
+            assert!(!matching.is_empty(), "{}: no file is {read}", entry.package);
+            for path in matching.into_iter().filter(|path| !data(path)) {
+                assert!(
+                    shipped.contains(path),
+                    "{}: {path} does not ship",
+                    entry.package
+                );
+            }
+        }
     }
+}
+
+/// Every file under `folder`, as paths in it.
+fn installed_files(folder: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut folders = vec![folder.to_path_buf()];
+    while let Some(here) = folders.pop() {
+        for entry in fs::read_dir(&here).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let inside = path.strip_prefix(folder).unwrap();
+                files.push(inside.to_string_lossy().into_owned());
+            }
+        }
+    }
+    files
 }
 
 /// The version of `package` that the installed app `input` holds is one `versions` covers.
@@ -375,16 +421,28 @@ fn package_report<'a>(function: &'a Value, name: &str) -> &'a Value {
 /// A function's own range in its script (UTF-16 offsets, start and end) and how often it ran.
 type FunctionRun = (u64, u64, u64);
 
-/// Runs the app's handler from `input` on its event with V8's coverage on; returns, for each
-/// script that loaded, its functions' own ranges (UTF-16 offsets) and how often each ran.
-fn functions_that_ran(input: &Path, app: &str) -> Vec<(PathBuf, Vec<FunctionRun>)> {
+/// Runs the app's handler from `input` on its event, or the script `testdata/knowledge/<probe>`
+/// in `input`, with V8's coverage on; returns, for each script that loaded, its functions' own
+/// ranges (UTF-16 offsets) and how often each ran.
+fn functions_that_ran(
+    input: &Path,
+    app: &str,
+    probe: Option<&str>,
+) -> Vec<(PathBuf, Vec<FunctionRun>)> {
     let coverage = tempfile::tempdir().unwrap();
     let apps = crate::e2e::apps_dir();
-    let out = Command::new("node")
-        .arg(apps.join("run-handler.mjs"))
-        .arg(input)
-        .arg("index.handler")
-        .arg(apps.join(app).join("event.json"))
+    let mut command = Command::new("node");
+    match probe {
+        Some(probe) => command
+            .arg(apps.join("../knowledge").join(probe))
+            .current_dir(input),
+        None => command
+            .arg(apps.join("run-handler.mjs"))
+            .arg(input)
+            .arg("index.handler")
+            .arg(apps.join(app).join("event.json")),
+    };
+    let out = command
         .env("NODE_V8_COVERAGE", coverage.path())
         .output()
         .expect("run node");
@@ -436,11 +494,18 @@ fn node_loads_entries_hold() {
     for proof in proofs {
         crate::e2e::slimmed_app_answers_the_same(proof, &[], &["--shake", "files"]);
         let input = crate::e2e::installed_app(proof);
-        let ran = functions_that_ran(&input, proof);
+        let handler_ran = functions_that_ran(&input, proof, None);
         let work = tempfile::tempdir().unwrap();
         let (function, _) = files_build(&input, work.path());
         for entry in entries.iter().filter(|entry| entry.proof == proof) {
             assert_installed_in_range(&input, &entry.package, &entry.versions, proof);
+            // A site only a server or a tool reaches runs in the entry's probe, which shows
+            // what it loads.
+            let probed = entry.probe.as_deref().map(|probe| {
+                proved_install(proof, &entry.package, &entry.versions, probe);
+                functions_that_ran(&input, proof, Some(probe))
+            });
+            let ran = probed.as_ref().unwrap_or(&handler_ran);
             let why = crate::harness::lamina_command()
                 .args(["why", "--shake", "files", &entry.package])
                 .arg(&input)
@@ -497,7 +562,7 @@ fn node_loads_entries_hold() {
                     .unwrap();
                 assert!(
                     innermost.2 > 0,
-                    "{proof}'s handler never runs the function holding {folder}/{}:{line}",
+                    "{proof}'s handler (or the entry's probe) never runs the function holding {folder}/{}:{line}",
                     entry.file
                 );
                 let named = format!("{folder}/{}:{line}", entry.file);
@@ -529,18 +594,27 @@ fn node_data_entries_hold() {
             }
             let work = tempfile::tempdir().unwrap();
             let (function, zip) = files_build(&input, work.path());
-            let folder = format!("node_modules/{}/{}/", entry.package, entry.files);
+            let package = format!("node_modules/{}/", entry.package);
             let listing = Command::new("unzip").arg("-Z1").arg(&zip).output().unwrap();
             let shipped: Vec<String> = String::from_utf8(listing.stdout)
                 .unwrap()
                 .lines()
-                .filter(|path| path.starts_with(&folder))
+                .filter(|path| {
+                    path.strip_prefix(&package)
+                        .is_some_and(|inside| entry.holds(inside))
+                })
                 .map(str::to_string)
                 .collect();
             assert!(shipped.is_empty(), "{proof}: {shipped:?} ship");
+            let installed = installed_files(&input.join(&package));
+            assert!(
+                installed.iter().any(|inside| entry.holds(inside)),
+                "{proof}: no file of {package} is one of {}",
+                entry.files
+            );
             let notes = function["notes"].to_string();
             assert!(
-                notes.contains(&format!("{folder} does not ship"))
+                notes.contains(&format!("{package}{} does not ship", entry.shown()))
                     && notes.contains(knowledge::FILE),
                 "{proof}: {notes}"
             );
