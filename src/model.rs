@@ -723,6 +723,9 @@ pub struct PackageStats {
     pub default_level_bytes: u64,
     /// Wall time of writing the zip (without the default-level comparison of `max`).
     pub seconds: f64,
+    /// Processor time (user and system, every thread) of writing the zip, with the comparison
+    /// of `max`; `None` where the system does not say (Linux's `/proc` does).
+    pub cpu_seconds: Option<f64>,
 }
 
 /// Whether a failed check fails the build or only warns.
