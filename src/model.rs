@@ -717,7 +717,7 @@ pub struct PackageStats {
     pub compression: Compression,
     pub cache_hits: usize,
     pub cache_misses: usize,
-    /// Compressed bytes of the entries compressed in memory (files up to 8 MiB).
+    /// Compressed bytes of the entries compressed in memory (files up to 64 MiB).
     pub compressed_bytes: u64,
     /// With `max`: the same entries at the default level (0 otherwise).
     pub default_level_bytes: u64,
