@@ -196,8 +196,9 @@ pub struct BuildArgs {
     /// `none` ships the folder as installed.
     #[arg(long, value_enum, default_value_t = ShakeArg::Deps)]
     pub shake: ShakeArg,
-    /// Deflate effort: `fast` (level 1), `default` (level 6), `max` (zopfli: smallest plain
-    /// deflate, many times slower; for artifacts near the 50 MiB limit).
+    /// Deflate effort: `fast` (libdeflate level 1), `default` (libdeflate level 7), `max`
+    /// (zopfli: smallest plain deflate, many times slower; for artifacts near the 50 MiB
+    /// limit). Files over 64 MiB are streamed through zlib at level 1, 6 or 9.
     #[arg(long, value_enum, default_value_t = CompressionArg::Default)]
     pub compression: CompressionArg,
     /// Do not read or write the cache of compressed entries (LAMINA_CACHE_DIR, else

@@ -717,12 +717,15 @@ pub struct PackageStats {
     pub compression: Compression,
     pub cache_hits: usize,
     pub cache_misses: usize,
-    /// Compressed bytes of the entries compressed in memory (files up to 8 MiB).
+    /// Compressed bytes of the entries compressed in memory (files up to 64 MiB).
     pub compressed_bytes: u64,
     /// With `max`: the same entries at the default level (0 otherwise).
     pub default_level_bytes: u64,
     /// Wall time of writing the zip (without the default-level comparison of `max`).
     pub seconds: f64,
+    /// Processor time (user and system, every thread) of writing the zip, with the comparison
+    /// of `max`; `None` where the system does not say (Linux's `/proc` does).
+    pub cpu_seconds: Option<f64>,
 }
 
 /// Whether a failed check fails the build or only warns.

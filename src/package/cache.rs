@@ -27,7 +27,8 @@ use sha2::{Digest, Sha256};
 
 /// Bump when the pack layout or what a record means changes.
 const LAYOUT: &str = "lamina-cache-v3";
-/// Part of every key, so an upgrade of the deflate backend never reuses old bytes.
+/// Part of every key, so an upgrade of the deflate backend never reuses old bytes (zlib-rs's and
+/// zopfli's; libdeflate's version is in the settings of its keys, `zip::settings`).
 const BACKEND: &str = "flate2-1/zlib-rs-0.6/zopfli-0.8";
 /// The default size cap; `LAMINA_CACHE_MAX_BYTES` overrides it.
 pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;

@@ -12,6 +12,12 @@
 //! Every file goes through one path: it is compressed (or its record comes from the cache)
 //! into a [`Record`] and its bytes, then appended under its real name. A cold build and a warm
 //! one therefore write the same bytes.
+//!
+//! Two deflate backends: libdeflate (whole buffers, faster and smaller than zlib at the same
+//! level) for files up to [`STREAM_THRESHOLD`], read into memory; zlib-rs for larger ones,
+//! streamed through a temporary file so memory never holds one. `--compression max` is zopfli
+//! in memory and zlib-rs's level 9 streamed. Both libraries' versions are pinned: they decide
+//! the archive's bytes, and the cache keys name them.
 
 use std::cell::RefCell;
 use std::io::{BufWriter, Read, Write};
@@ -27,9 +33,15 @@ use super::stamps::{Stamp, Stamps};
 use crate::error::{Error, Result};
 use crate::model::{Artifact, Compression, PackageStats};
 
-/// Files larger than this are compressed by streaming through a temporary file instead of in
-/// memory, so memory stays bounded by the number of files, not their bytes.
-const STREAM_THRESHOLD: u64 = 8 << 20;
+/// Files larger than this are compressed by zlib-rs, streaming through a temporary file,
+/// instead of by libdeflate in memory, so memory stays bounded by the number of files and this
+/// constant, not their bytes. 64 MiB keeps the largest files real functions ship in memory
+/// (numpy's OpenBLAS, 35 MB; Prisma's and sharp's native libraries, 15-25 MB; a 12 MB bundled
+/// SDK), where libdeflate makes them smaller than zlib does; a file larger than that would
+/// not fit Lambda's 50 MiB zipped upload limit unless it compressed well. In memory at once:
+/// each worker's file and its deflate output (at most twice 64 MiB a core), and the prepared
+/// entries of the two groups in flight (`GROUP_BYTES`).
+const STREAM_THRESHOLD: u64 = 64 << 20;
 
 /// Source bytes in a group of chunks spawned together; two groups are in memory at most.
 const GROUP_BYTES: u64 = 32 << 20;
@@ -90,19 +102,50 @@ pub struct WriteOptions {
     pub staging: Option<(PathBuf, PathBuf)>,
 }
 
-/// zlib levels; `max` is zopfli, which still writes plain deflate.
-fn level(compression: Compression) -> u32 {
+/// How an entry that fits in memory is deflated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    /// libdeflate at a level of its own scale (1 to 12).
+    Libdeflate(i32),
+    /// Zopfli, for `max`: still plain deflate, a hundred times slower.
+    Zopfli,
+}
+
+/// The pinned libdeflate, as the `libdeflate-sys` crate bundles it (its version is
+/// libdeflate's). In every libdeflate cache key: another version may write other bytes for the
+/// same input and level, so a version change must never reuse records. A unit test holds this
+/// to `Cargo.lock`.
+const LIBDEFLATE: &str = "libdeflate-sys-1.26.1";
+
+/// libdeflate's level for `--compression default`, chosen on the bench apps (ARCHITECTURE.md
+/// has the table): the fastest level whose zips are no larger than Info-ZIP `zip -6`'s on any
+/// of them. Level 6 is faster but up to 1.7 % larger than zip on JavaScript; levels 8 and 9
+/// save another 0.5 % for 1.5 to 2 times the processor time; 10 to 12 (near-optimal parsing)
+/// save 2 to 4 % for 5 to 20 times.
+const DEFAULT_LEVEL: i32 = 7;
+/// libdeflate's level for `--compression fast`: its fastest real compression.
+const FAST_LEVEL: i32 = 1;
+/// Zopfli's iterations for `max`.
+const ZOPFLI_ITERATIONS: u64 = 15;
+
+/// How `compression` deflates an entry that fits in memory.
+fn method(compression: Compression) -> Method {
     match compression {
-        Compression::Fast => 1,
-        Compression::Default => 6,
-        Compression::Max => ZOPFLI,
+        Compression::Fast => Method::Libdeflate(FAST_LEVEL),
+        Compression::Default => Method::Libdeflate(DEFAULT_LEVEL),
+        Compression::Max => Method::Zopfli,
     }
 }
 
-/// Stands for zopfli among the levels (and in cache keys, as before: `deflate-24`).
-const ZOPFLI: u32 = 24;
-/// Zopfli's iterations for `max`.
-const ZOPFLI_ITERATIONS: u64 = 15;
+/// zlib's level for a file streamed by zlib-rs: zopfli holds a whole file in memory, so `max`
+/// gets zlib's best level there.
+fn streamed_level(compression: Compression) -> u32 {
+    match compression {
+        Compression::Fast => 1,
+        Compression::Default => 6,
+        Compression::Max => 9,
+    }
+}
 
 /// Checks an archive path: relative, forward slashes, no `.` or `..` parts.
 fn check_path(path: &str) -> Result<()> {
@@ -132,6 +175,34 @@ thread_local! {
     /// One deflate state per worker thread and level, reset between entries: a fresh state
     /// costs more than compressing a small file.
     static DEFLATERS: RefCell<Vec<(u32, Compress)>> = const { RefCell::new(Vec::new()) };
+    /// One libdeflate compressor per worker thread and level. Each call compresses a whole
+    /// buffer from a fresh start, so reuse cannot change what it writes.
+    static COMPRESSORS: RefCell<Vec<(i32, libdeflater::Compressor)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// libdeflate's raw deflate of `data`, if it fits in `room` bytes (`None` otherwise).
+fn libdeflate(data: &[u8], level: i32, room: usize) -> Option<Vec<u8>> {
+    COMPRESSORS.with(|cell| {
+        let mut compressors = cell.borrow_mut();
+        let position = match compressors.iter().position(|(have, _)| *have == level) {
+            Some(position) => position,
+            None => {
+                let level = libdeflater::CompressionLvl::new(level).expect("a level of 1 to 12");
+                compressors.push((i32::from(level), libdeflater::Compressor::new(level)));
+                compressors.len() - 1
+            }
+        };
+        // Zeroed by the allocator (fresh pages for large buffers), then cut to what was written.
+        let mut out = vec![0; room];
+        let written = compressors[position]
+            .1
+            .deflate_compress(data, &mut out)
+            .ok()?;
+        out.truncate(written);
+        out.shrink_to_fit();
+        Some(out)
+    })
 }
 
 /// Runs `work` with this thread's deflate state for `level`, reset.
@@ -200,25 +271,22 @@ impl<'a> Encoder<'a> {
     }
 }
 
-/// Raw deflate of a whole buffer.
-fn deflate(data: &[u8], level: u32) -> Vec<u8> {
-    if level == ZOPFLI {
-        let options = zopfli::Options {
-            iteration_count: std::num::NonZeroU64::new(ZOPFLI_ITERATIONS).expect("not zero"),
-            ..zopfli::Options::default()
-        };
-        let mut out = Vec::with_capacity(data.len() / 3 + 64);
-        zopfli::compress(options, zopfli::Format::Deflate, data, &mut out)
-            .expect("zopfli writes to memory");
-        return out;
+/// Raw deflate of a whole buffer, if it is smaller than the buffer.
+fn deflate(data: &[u8], method: Method) -> Option<Vec<u8>> {
+    let room = data.len().checked_sub(1)?;
+    match method {
+        Method::Libdeflate(level) => libdeflate(data, level, room),
+        Method::Zopfli => {
+            let options = zopfli::Options {
+                iteration_count: std::num::NonZeroU64::new(ZOPFLI_ITERATIONS).expect("not zero"),
+                ..zopfli::Options::default()
+            };
+            let mut out = Vec::with_capacity(data.len() / 3 + 64);
+            zopfli::compress(options, zopfli::Format::Deflate, data, &mut out)
+                .expect("zopfli writes to memory");
+            (out.len() <= room).then_some(out)
+        }
     }
-    with_deflater(level, |compress| {
-        let mut out = Vec::with_capacity(data.len() / 3 + 64);
-        let mut encoder = Encoder::new(compress);
-        encoder.write_all(data, &mut out);
-        encoder.finish(&mut out);
-        out
-    })
 }
 
 /// A compressed entry's bytes, ready to be appended.
@@ -245,13 +313,12 @@ struct Outcome {
     default_time: Duration,
 }
 
-/// Stores `data` when deflate does not make it smaller (empty files stay deflated, as they
-/// always were).
-fn record_for(data: &[u8], level: u32) -> (Record, Vec<u8>) {
-    let deflated = deflate(data, level);
+/// Stores `data` when deflate does not make it smaller (an empty file too, as Info-ZIP does:
+/// no bytes instead of a deflate stream of two).
+fn record_for(data: &[u8], method: Method) -> (Record, Vec<u8>) {
     let crc32 = crc32fast::hash(data);
     let uncompressed = data.len() as u64;
-    if deflated.len() >= data.len() && !data.is_empty() {
+    let Some(deflated) = deflate(data, method) else {
         let record = Record {
             method: STORED,
             crc32,
@@ -259,7 +326,7 @@ fn record_for(data: &[u8], level: u32) -> (Record, Vec<u8>) {
             compressed: uncompressed,
         };
         return (record, data.to_vec());
-    }
+    };
     let record = Record {
         method: DEFLATED,
         crc32,
@@ -333,8 +400,18 @@ fn deflate_streamed(entry: &Entry, level: u32, folder: &Path) -> Result<(Record,
     Ok((record, Data::Temporary(temporary.into_temp_path()), digest))
 }
 
-fn settings(level: u32) -> String {
-    format!("deflate-{level}")
+/// What a cache key says about how an entry in memory was compressed: the backend, its
+/// pinned version and the level.
+fn settings(method: Method) -> String {
+    match method {
+        Method::Libdeflate(level) => format!("{LIBDEFLATE}-level-{level}"),
+        Method::Zopfli => format!("zopfli-{ZOPFLI_ITERATIONS}"),
+    }
+}
+
+/// The same for a streamed entry: zlib-rs, whose version is in every key (`cache::BACKEND`).
+fn streamed_settings(level: u32) -> String {
+    format!("zlib-rs-level-{level}")
 }
 
 /// The content digest of `entry`'s file: remembered from an earlier build when scan's stamp
@@ -403,11 +480,10 @@ fn prepare(
         };
         return Ok((record, Data::Memory(target.as_bytes().to_vec()), outcome));
     }
-    let level = level(options.compression);
+    let method = method(options.compression);
     let cache = options.cache.as_ref();
     if entry.bytes > STREAM_THRESHOLD && entry.header.is_none() {
-        // Zopfli holds a whole file in memory: large files get zlib's best level instead.
-        let level = level.min(9);
+        let level = streamed_level(options.compression);
         // The key needs the digest before compressing: a hashing pass first (20 times faster
         // than deflate), then a compressing pass only on a miss.
         let mut expected = None;
@@ -420,7 +496,7 @@ fn prepare(
             })?
             .1;
             expected = Some(digest);
-            let key = Cache::key(&digest, &settings(level));
+            let key = Cache::key(&digest, &streamed_settings(level));
             if let Some(located) = cache.get_large(&key) {
                 outcome.hit = true;
                 let record = located.record;
@@ -462,10 +538,10 @@ fn prepare(
         ),
     };
     let key_for =
-        |digest: Option<[u8; 32]>, level: u32| Some(Cache::key(&digest?, &settings(level)));
+        |digest: Option<[u8; 32]>, method: Method| Some(Cache::key(&digest?, &settings(method)));
     let lookup = |digest| {
         cache
-            .zip(key_for(digest, level))
+            .zip(key_for(digest, method))
             .and_then(|(cache, key)| cache.get(&key))
     };
     let mut hit = lookup(digest);
@@ -480,29 +556,29 @@ fn prepare(
         data = Some(bytes);
     }
     let data = data.unwrap_or_default();
-    let key = |level: u32| key_for(digest, level);
+    let key = |method: Method| key_for(digest, method);
     let (record, bytes) = match hit {
         Some(hit) => {
             outcome.hit = true;
             hit
         }
         None => {
-            outcome.store = key(level);
-            record_for(&data, level)
+            outcome.store = key(method);
+            record_for(&data, method)
         }
     };
     if options.compression == Compression::Max {
         // What the default level would have written, to report what `max` saves.
         let started = Instant::now();
-        let default_level = self::level(Compression::Default);
+        let default_method = self::method(Compression::Default);
         let known = cache
-            .zip(key(default_level))
+            .zip(key(default_method))
             .and_then(|(cache, key)| cache.peek(&key));
         outcome.default_bytes = match known {
             Some(record) => record.compressed,
             None => {
-                let (record, bytes) = record_for(&data, default_level);
-                if let Some(key) = key(default_level) {
+                let (record, bytes) = record_for(&data, default_method);
+                if let Some(key) = key(default_method) {
                     outcome.default_record = Some((key, record, bytes));
                 }
                 record.compressed
@@ -861,6 +937,22 @@ fn write_central_directory<W: Write>(
     Ok(())
 }
 
+/// The processor time this process has used, user and system, every thread (Linux's
+/// `/proc/self/stat`, in ticks of 1/100 s: `USER_HZ`, fixed by the kernel's interface). Zips
+/// are written one at a time, so the difference across `write` is the writer's: what
+/// `cargo xtask bench` sets against Info-ZIP's.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = crate::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which may hold spaces), from the third: utime is
+    // the 14th, stime the 15th.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    let ticks = |field: usize| fields.get(field - 3)?.parse::<u64>().ok();
+    Some((ticks(14)? + ticks(15)?) as f64 / 100.0)
+}
+
 /// Writes `entries` as a zip at `destination`, atomically, and returns its digest and size.
 pub fn write(
     mut entries: Vec<Entry>,
@@ -868,6 +960,7 @@ pub fn write(
     options: &WriteOptions,
 ) -> Result<Artifact> {
     let started = Instant::now();
+    let cpu_started = process_cpu_seconds();
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     for entry in &entries {
         check_path(&entry.path)?;
@@ -1004,6 +1097,9 @@ pub fn write(
         stamps.save();
     }
     stats.seconds = started.elapsed().saturating_sub(default_time).as_secs_f64();
+    stats.cpu_seconds = cpu_started
+        .zip(process_cpu_seconds())
+        .map(|(before, after)| (after - before).max(0.0));
     Ok(Artifact {
         path: destination.to_path_buf(),
         sha256: hex::encode(hasher.finalize()),
@@ -1044,6 +1140,18 @@ mod tests {
         let warm = write(entries, &dir.join("warm.zip"), options).unwrap();
         assert_eq!(cold.sha256, warm.sha256);
         warm
+    }
+
+    /// An entry's compressed bytes as the archive holds them.
+    fn raw(zip: &Path, name: &str) -> Vec<u8> {
+        let mut archive = ZipArchive::new(crate::fs::open(zip).unwrap()).unwrap();
+        let mut read = Vec::new();
+        archive
+            .by_name_raw(name.as_bytes())
+            .unwrap()
+            .read_to_end(&mut read)
+            .unwrap();
+        read
     }
 
     fn read_back(zip: &Path, name: &str) -> Vec<u8> {
@@ -1105,19 +1213,36 @@ mod tests {
         entries
     }
 
+    /// Both backends in one archive: files up to the threshold by libdeflate in memory, one
+    /// over it streamed by zlib-rs; cold, warm, uncached and single-threaded writes agree to
+    /// the byte, and every entry reads back.
     #[test]
     fn cold_warm_uncached_and_single_threaded_writes_are_identical() {
         let dir = tempfile::tempdir().unwrap();
-        let entries = sample(dir.path());
+        let mut entries = sample(dir.path());
+        // Compressible, and one byte over the threshold: streamed.
+        let large: Vec<u8> = (0..=STREAM_THRESHOLD)
+            .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[(i * i % 37 % 36) as usize])
+            .collect();
+        crate::fs::write(dir.path().join("large"), &large).unwrap();
+        entries.push(Entry {
+            path: "large.txt".to_string(),
+            source: dir.path().join("large"),
+            bytes: large.len() as u64,
+            executable: false,
+            link_target: None,
+            stamp: None,
+            header: None,
+        });
         let cache = WriteOptions {
             staging: None,
             compression: Compression::Default,
             cache: Some(Cache::new(dir.path().join("cache"))),
         };
         let cold = write(entries.clone(), &dir.path().join("cold.zip"), &cache).unwrap();
-        assert_eq!((cold.stats.cache_hits, cold.stats.cache_misses), (0, 4));
+        assert_eq!((cold.stats.cache_hits, cold.stats.cache_misses), (0, 5));
         let warm = write(entries.clone(), &dir.path().join("warm.zip"), &cache).unwrap();
-        assert_eq!((warm.stats.cache_hits, warm.stats.cache_misses), (4, 0));
+        assert_eq!((warm.stats.cache_hits, warm.stats.cache_misses), (5, 0));
         let uncached = write(
             entries.clone(),
             &dir.path().join("none.zip"),
@@ -1145,7 +1270,48 @@ mod tests {
             .file_names()
             .map(|name| name.unwrap().to_string())
             .collect();
-        assert_eq!(names, ["a/x.json", "b.js", "empty", "link", "random.bin"]);
+        assert_eq!(
+            names,
+            [
+                "a/x.json",
+                "b.js",
+                "empty",
+                "large.txt",
+                "link",
+                "random.bin"
+            ]
+        );
+        // Which backend wrote what: libdeflate's bytes for the small file, not for the large.
+        let small = "module.exports = 1;\n".repeat(200);
+        let libdeflate = |data: &[u8]| deflate(data, method(Compression::Default)).unwrap();
+        assert_eq!(raw(&warm.path, "b.js"), libdeflate(small.as_bytes()));
+        assert!(
+            raw(&warm.path, "large.txt") != libdeflate(&large),
+            "the large file went through libdeflate"
+        );
+        for zip in [&cold.path, &warm.path, &single.path] {
+            assert_eq!(read_back(zip, "b.js"), small.as_bytes());
+            assert!(read_back(zip, "large.txt") == large);
+            assert!(read_back(zip, "empty").is_empty());
+        }
+        // Empty: stored, no bytes.
+        let mut archive = ZipArchive::new(crate::fs::open(&cold.path).unwrap()).unwrap();
+        let empty = archive.by_name("empty").unwrap();
+        assert_eq!(empty.compression(), zip::CompressionMethod::Stored);
+        assert_eq!(empty.compressed_size(), 0);
+    }
+
+    /// The libdeflate version in the cache keys is the one `Cargo.lock` builds: a new version
+    /// may write other bytes, so it must come with a new key (and new pinned artifact hashes).
+    #[test]
+    fn the_libdeflate_in_cache_keys_is_the_locked_one() {
+        let lock = include_str!("../../Cargo.lock");
+        let (name, version) = LIBDEFLATE.rsplit_once('-').unwrap();
+        assert!(
+            lock.contains(&format!("name = \"{name}\"\nversion = \"{version}\"\n")),
+            "Cargo.lock builds another {name} than {LIBDEFLATE}: update LIBDEFLATE"
+        );
+        assert!(settings(method(Compression::Default)).contains(LIBDEFLATE));
     }
 
     #[test]
@@ -1320,8 +1486,13 @@ mod tests {
             let (record, _, outcome) =
                 prepare(&entry, &options, Some(&stamps), dir.path()).unwrap();
             assert_eq!(record.crc32, crc32fast::hash(after.as_bytes()));
-            let old_key = Cache::key(&Sha256::digest(before.as_bytes()), "deflate-6");
-            let new_key = Cache::key(&Sha256::digest(after.as_bytes()), "deflate-6");
+            let settings = if size as u64 > STREAM_THRESHOLD {
+                streamed_settings(streamed_level(Compression::Default))
+            } else {
+                settings(method(Compression::Default))
+            };
+            let old_key = Cache::key(&Sha256::digest(before.as_bytes()), &settings);
+            let new_key = Cache::key(&Sha256::digest(after.as_bytes()), &settings);
             assert_ne!(outcome.store, Some(old_key), "size {size}");
             if size < STREAM_THRESHOLD as usize {
                 assert_eq!(outcome.store, Some(new_key));

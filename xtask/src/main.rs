@@ -117,6 +117,20 @@ fn measure(command: &mut Command) -> Result<(f64, u64, std::process::Output)> {
     Ok((seconds, rss, output))
 }
 
+/// The processor seconds (user + system) GNU time's `-f "%U %S"` wrote to `file`.
+fn cpu_seconds(file: &Path) -> Result<f64> {
+    let text = fs_err::read_to_string(file)?;
+    // The last line: a failing command's status line would come first.
+    let line = text.trim().lines().last().unwrap_or_default();
+    let mut total = 0.0;
+    for field in line.split_whitespace() {
+        total += field
+            .parse::<f64>()
+            .with_context(|| format!("GNU time wrote {line:?} to {}", file.display()))?;
+    }
+    Ok(total)
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -338,6 +352,7 @@ pub(crate) fn timings(
     let mut cold = Vec::new();
     let mut cold_rss = 0;
     let mut writer_seconds = Vec::new();
+    let mut writer_cpu = Vec::new();
     let mut report = Value::Null;
     for run_index in 0..runs {
         let cache = work.join(format!("cache-{run_index}"));
@@ -365,11 +380,9 @@ pub(crate) fn timings(
                 .stdout(Stdio::piped()),
         )?;
         let uncached_report: Value = serde_json::from_slice(&output.stdout)?;
-        writer_seconds.push(
-            uncached_report["functions"][0]["packaging"]["seconds"]
-                .as_f64()
-                .unwrap_or(f64::NAN),
-        );
+        let packaging = &uncached_report["functions"][0]["packaging"];
+        writer_seconds.push(packaging["seconds"].as_f64().unwrap_or(f64::NAN));
+        writer_cpu.push(packaging["cpu_seconds"].as_f64().unwrap_or(f64::NAN));
         uncached.push(seconds);
     }
 
@@ -431,17 +444,24 @@ pub(crate) fn timings(
         }
     }
     let same_zip = work.join("same.zip");
+    let cpu_file = work.join("zip-cpu.txt");
     let mut zip_same = Vec::new();
+    let mut zip_same_cpu = Vec::new();
     for _ in 0..runs {
         let _ = fs_err::remove_file(&same_zip);
         run(&mut Command::new("sync"))?;
         let started = Instant::now();
+        let mut cpu = 0.0;
         for (names, folder) in [(&from_dir, Some(&dir)), (&from_site, site.as_ref())] {
             let Some(folder) = folder.filter(|_| !names.is_empty()) else {
                 continue;
             };
-            let mut child = Command::new("zip")
-                .args(["-q", "-6", "-X", "-y", "-@"])
+            // GNU time reports zip's processor time (user, system), to set against the
+            // writer's `packaging.cpu_seconds`.
+            let mut child = Command::new("/usr/bin/time")
+                .args(["-f", "%U %S", "-o"])
+                .arg(&cpu_file)
+                .args(["zip", "-q", "-6", "-X", "-y", "-@"])
                 .arg(&same_zip)
                 .current_dir(folder)
                 .stdin(Stdio::piped())
@@ -451,8 +471,10 @@ pub(crate) fn timings(
             if !child.wait()?.success() {
                 bail!("zip -@ of the kept files in {} failed", folder.display());
             }
+            cpu += cpu_seconds(&cpu_file)?;
         }
         zip_same.push(started.elapsed().as_secs_f64());
+        zip_same_cpu.push(cpu);
     }
 
     let kept_bytes = function["unzipped_bytes"].as_u64().unwrap_or(0);
@@ -466,10 +488,12 @@ pub(crate) fn timings(
         "zip_r_seconds": median(zip_full),
         "zip_same_files_bytes": fs_err::metadata(&same_zip)?.len(),
         "zip_same_files_seconds": median(zip_same),
+        "zip_same_files_cpu_seconds": median(zip_same_cpu),
         "lamina_bytes": lamina_bytes,
         "lamina_cold_seconds": median(cold),
         "lamina_uncached_seconds": median(uncached),
         "lamina_writer_seconds": median(writer_seconds),
+        "lamina_writer_cpu_seconds": median(writer_cpu),
         "lamina_warm_seconds": median(warm),
         "lamina_warm_copy_seconds": median(warm_copy),
         "lamina_scan_seconds": median(scan),
@@ -618,12 +642,12 @@ fn zip_listed(listing: &Path, dir: &Path, dependencies: Option<&str>, work: &Pat
 fn report(rows: &[Value], python_rows: &[Value]) -> Result<()> {
     let f = |row: &Value, key: &str| row[key].as_f64().unwrap_or(f64::NAN);
     let mut table = String::from(
-        "| app | input MB | kept MB | zip -r MB | prune+zip MB | lamina MB | lamina ÷ prune+zip size | zip same files MB | lamina ÷ zip size (same files) | writer speed ÷ zip (same files) | cold build ÷ zip -r time | no-cache build ÷ zip -r time | warm ÷ cold | warm on a fresh copy ÷ cold | scan s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| app | input MB | kept MB | zip -r MB | prune+zip MB | lamina MB | lamina ÷ prune+zip size | zip same files MB | lamina ÷ zip size (same files) | writer speed ÷ zip (same files) | writer CPU ÷ zip CPU (same files) | cold build ÷ zip -r time | no-cache build ÷ zip -r time | warm ÷ cold | warm on a fresh copy ÷ cold | scan s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mb = |bytes: f64| bytes / 1e6;
     for row in rows {
         table.push_str(&format!(
-            "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.1}x | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.0} |\n",
+            "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.1}x | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.0} |\n",
             row["app"].as_str().unwrap_or_default(),
             mb(f(row, "input_bytes")),
             mb(f(row, "kept_bytes")),
@@ -634,6 +658,7 @@ fn report(rows: &[Value], python_rows: &[Value]) -> Result<()> {
             mb(f(row, "zip_same_files_bytes")),
             f(row, "lamina_bytes") / f(row, "zip_same_files_bytes"),
             f(row, "zip_same_files_seconds") / f(row, "lamina_writer_seconds"),
+            f(row, "lamina_writer_cpu_seconds") / f(row, "zip_same_files_cpu_seconds"),
             f(row, "lamina_cold_seconds") / f(row, "zip_r_seconds"),
             f(row, "lamina_uncached_seconds") / f(row, "zip_r_seconds"),
             f(row, "lamina_warm_seconds") / f(row, "lamina_cold_seconds"),
