@@ -16,6 +16,34 @@ use oxc_span::{GetSpan, SourceType, Span};
 /// The extensions of files whose imports are read.
 pub const SCRIPT_EXTENSIONS: [&str; 6] = ["js", "cjs", "mjs", "jsx", "ts", "tsx"];
 
+/// The package a computed specifier's constant prefix names whole, and the folder in it the
+/// prefix starts (`"moment/locale/"` → `("moment", "locale/")`, `"@scope/name/"` →
+/// `("@scope/name", "")`); `None` when the name itself is computed (`"lod" + x`).
+pub fn package_prefix(prefix: &str) -> Option<(&str, &str)> {
+    let mut parts = prefix.splitn(3, '/');
+    let first = parts.next()?;
+    let name_len = if first.starts_with('@') {
+        first.len() + 1 + parts.next()?.len()
+    } else {
+        first.len()
+    };
+    let rest = prefix.get(name_len..)?.strip_prefix('/')?;
+    let name = &prefix[..name_len];
+    let valid = |part: &str| {
+        !part.is_empty()
+            && !part.starts_with('.')
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+    };
+    let plain = name.strip_prefix('@').unwrap_or(name);
+    let well_formed = match plain.split_once('/') {
+        Some((scope, bare)) => name.starts_with('@') && valid(scope) && valid(bare),
+        None => !name.starts_with('@') && valid(plain),
+    };
+    well_formed.then_some((name, rest))
+}
+
 /// Whether a path is a script whose imports can be read (TypeScript declarations are not).
 pub fn is_script(path: &str) -> bool {
     let extension = path.rsplit_once('.').map_or("", |(_, ext)| ext);
@@ -35,7 +63,8 @@ pub struct Asset {
 }
 
 /// A computed `require`/`import()` whose argument starts with a relative folder literal
-/// (`require("./locale/" + name)`): it can load any file under that folder.
+/// (`require("./locale/" + name)`), or with a package's name and a folder in it
+/// (`require("moment/locale/" + name)`): it can load any file under that folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Computed {
     /// The same `line: code` as its entry in `dynamic`.
@@ -719,7 +748,9 @@ impl Collector<'_> {
         let site = self.site(span);
         self.imports.dynamic.push(site.clone());
         if let Some(prefix) = self.literal_prefix(argument)
-            && (prefix.starts_with("./") || prefix.starts_with("../"))
+            && (prefix.starts_with("./")
+                || prefix.starts_with("../")
+                || package_prefix(&prefix).is_some())
         {
             self.imports.computed.push(Computed { site, prefix });
         }
@@ -1409,6 +1440,39 @@ mod tests {
             .collect();
         assert_eq!(prefixes, ["./locale/", "../plugins/"]);
         assert_eq!(imports.dynamic.len(), 3);
+    }
+
+    #[test]
+    fn computed_requires_under_a_packages_folder_keep_their_prefix() {
+        let imports = extract(
+            "index.js",
+            "require('moment/locale/' + name); import(`@scope/icons/${x}`); require('lod' + x); require('@scope' + x); require('node:' + x);",
+        );
+        let prefixes: Vec<&str> = imports
+            .computed
+            .iter()
+            .map(|computed| computed.prefix.as_str())
+            .collect();
+        assert_eq!(prefixes, ["moment/locale/", "@scope/icons/"]);
+        assert_eq!(imports.dynamic.len(), 5);
+        assert_eq!(
+            package_prefix("moment/locale/"),
+            Some(("moment", "locale/"))
+        );
+        assert_eq!(package_prefix("@scope/icons/"), Some(("@scope/icons", "")));
+        assert_eq!(package_prefix("lodash/fp/get"), Some(("lodash", "fp/get")));
+        for partial in [
+            "lod",
+            "@scope/",
+            "@scope",
+            "./x/",
+            "/abs/",
+            "a:b/",
+            ".hidden/x",
+            "@/x/",
+        ] {
+            assert_eq!(package_prefix(partial), None, "{partial}");
+        }
     }
 
     #[test]

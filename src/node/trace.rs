@@ -317,6 +317,19 @@ impl Tracer<'_> {
     /// within `bound` (the package's folder) when the folder climbs above it, but its test
     /// suites.
     fn reach_part(&mut self, folder: &str, part: Part, bound: Option<&str>, from: usize) {
+        self.reach_part_of(folder, part, bound, from, self.files[from].owner);
+    }
+
+    /// [`Tracer::reach_part`] of the files `owner` owns (another package's, for a computed
+    /// name that starts with it).
+    fn reach_part_of(
+        &mut self,
+        folder: &str,
+        part: Part,
+        bound: Option<&str>,
+        from: usize,
+        owner: Owner,
+    ) {
         let folder = match bound {
             Some(bound) if !folder.starts_with(bound) || folder.len() < bound.len() => bound,
             _ => folder,
@@ -324,7 +337,7 @@ impl Tracer<'_> {
         let (range, prefix) = self.files_under(folder);
         let inside: Vec<usize> = range
             .filter(|&i| part.holds(&self.files[i].path))
-            .filter(|&i| self.files[i].owner == self.files[from].owner)
+            .filter(|&i| self.files[i].owner == owner)
             // Test suites, which `junk/test-folder` drops: nothing computed loads them.
             .filter(|&i| {
                 !self.files[i].path[prefix..]
@@ -337,6 +350,70 @@ impl Tracer<'_> {
                 self.reach(file, Some(from));
                 self.trace.broadly.insert(file);
             }
+        }
+    }
+
+    /// A computed `require("moment/locale/" + name)` in `file`: the code under that folder of
+    /// the package Node would resolve the name to (all of its code when its `exports` map
+    /// may send the subpath anywhere), recorded against that package, so what reviewed
+    /// knowledge drops from it (`named_by`, `data`) ships. A package not in the artifact (the
+    /// runtime's, a layer's) leaves the site as a computed name lamina cannot follow: false.
+    fn computed_in_package(&mut self, file: usize, name: &str, inside: &str, site: &str) -> bool {
+        let path = self.files[file].path.clone();
+        let Some((root, owner)) = self.installed_from(&path, name) else {
+            return false;
+        };
+        let exports = match owner {
+            Owner::Package(id) => self.packages[id.0].manifest().exports.is_some(),
+            Owner::User | Owner::Unowned => false,
+        };
+        let folder = if exports || inside.trim_end_matches(|c| c != '/').is_empty() {
+            root.clone()
+        } else {
+            format!(
+                "{root}/{}",
+                inside.trim_end_matches(|c| c != '/').trim_end_matches('/')
+            )
+        };
+        let folder = normalize(&folder);
+        if !folder.starts_with(&root) {
+            return true;
+        }
+        self.reach_part_of(&folder, Part::Code, Some(&root), file, owner);
+        let target = match owner {
+            Owner::Package(id) => TraceUnit::Package(id),
+            Owner::User | Owner::Unowned => TraceUnit::User,
+        };
+        self.partly(
+            target,
+            format!("{path}:{site}: requires a computed name under {folder}/, whose scripts ship"),
+        );
+        true
+    }
+
+    /// The folder (and owner) of the package `name` as Node resolves it from `path`: the
+    /// nearest `node_modules/<name>` up the file's folders that the artifact holds.
+    fn installed_from(&self, path: &str, name: &str) -> Option<(String, Owner)> {
+        let mut folder = parent(path).to_string();
+        loop {
+            let candidate = if folder.is_empty() {
+                format!("node_modules/{name}")
+            } else if folder.ends_with("/node_modules") || folder == "node_modules" {
+                // `node_modules/node_modules` is never searched.
+                String::new()
+            } else {
+                format!("{folder}/node_modules/{name}")
+            };
+            if !candidate.is_empty() {
+                let (range, _) = self.files_under(&candidate);
+                if let Some(first) = range.clone().next() {
+                    return Some((candidate, self.files[first].owner));
+                }
+            }
+            if folder.is_empty() {
+                return None;
+            }
+            folder = parent(&folder).to_string();
         }
     }
 
@@ -545,7 +622,15 @@ impl Tracer<'_> {
             }
         }
         let bound = self.package_folder(file).map(str::to_string);
+        let mut followed = Vec::new();
         for computed in &facts.computed {
+            if let Some((name, inside)) = super::imports::package_prefix(&computed.prefix) {
+                if self.computed_in_package(file, name, inside, &computed.site) {
+                    followed.push(computed.site.as_str());
+                }
+                continue;
+            }
+            followed.push(computed.site.as_str());
             // `require("./locale/" + name)`: the code under that folder.
             let named = normalize(&join(
                 parent(&path),
@@ -579,7 +664,7 @@ impl Tracer<'_> {
             crate::knowledge::node_loads(&package.name, &package.version, inside, site)
         };
         for site in &facts.dynamic {
-            if facts.computed.iter().any(|computed| &computed.site == site) {
+            if followed.contains(&site.as_str()) {
                 continue;
             }
             if let Some(entry) = entry_for(site) {

@@ -163,11 +163,16 @@ pub(crate) fn file_name(path: &str) -> &str {
     path.rsplit_once('/').map_or(path, |(_, name)| name)
 }
 
-pub(crate) fn is_licence(name: &str) -> bool {
+/// Whether a file's name (not its path) is a licence's or a notice's, which every rule keeps.
+pub fn is_licence(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    ["license", "licence", "copying", "notice", "authors"]
+    ["copying", "authors"]
         .iter()
         .any(|prefix| lower.starts_with(prefix))
+        // `MIT-LICENSE`, `LICENSE-APACHE`, `ThirdPartyNoticeText.txt`, `THIRD_PARTY_NOTICES`.
+        || ["license", "licence", "notice"]
+            .iter()
+            .any(|word| lower.contains(word))
 }
 
 /// Paths of a package that Node may load as an entry point: `main` and every `exports` target.
@@ -436,6 +441,27 @@ pub fn user_file(path: &str, handler: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn licence_and_notice_files_are_known_by_any_part_of_their_name() {
+        for name in [
+            "LICENSE",
+            "license.md",
+            "LICENCE.txt",
+            "MIT-LICENSE",
+            "LICENSE-APACHE",
+            "ThirdPartyNoticeText.txt",
+            "THIRD_PARTY_NOTICES.md",
+            "NOTICE",
+            "COPYING.LESSER",
+            "AUTHORS",
+        ] {
+            assert!(is_licence(name), "{name}");
+        }
+        for name in ["README.md", "CHANGELOG.md", "index.js", "contributors.md"] {
+            assert!(!is_licence(name), "{name}");
+        }
+    }
 
     fn manifest(main: Option<&str>, exports: Option<Value>) -> Manifest {
         Manifest {

@@ -311,9 +311,7 @@ fn node_locates_entries_hold() {
                     && !lamina::node::imports::is_script(path)
                     && *path != "package.json"
                     // Licence files stay, as every rule keeps them.
-                    && !["license", "licence", "copying", "notice", "authors"]
-                        .iter()
-                        .any(|name| path.to_ascii_lowercase().starts_with(name))
+                    && !lamina::shake::rules::is_licence(path)
             })
             .map(str::to_string)
             .collect();

@@ -870,6 +870,91 @@ fn moment_locales_ship_only_for_the_literal_names_the_code_passes() {
     }
 }
 
+/// Another package's computed `require("moment/locale/" + name)` may load any locale, so no
+/// literal name passed to moment's API can narrow them: they all ship.
+#[test]
+fn a_computed_require_of_moments_locales_from_another_package_keeps_them_all() {
+    let fixture = moment_fixture(
+        "momentother",
+        "const moment = require('moment');\nconst loader = require('loader');\nexports.handler = async (event) => [moment.locale('de'), loader.load(event.lang || 'fr')];\n",
+    );
+    fixture
+        .manifest(
+            "node_modules/loader",
+            json!({ "name": "loader", "version": "1.0.0", "dependencies": { "moment": "*" } }),
+        )
+        .file(
+            "node_modules/loader/index.js",
+            "exports.load = (name) => require('moment/locale/' + name);\n",
+        );
+    let built = build_and_run(&fixture, "index.js");
+    assert_eq!(shipped_under(&built, "node_modules/moment/locale").len(), 3);
+    let notes = built.function()["notes"].to_string();
+    assert!(
+        notes.contains("node_modules/moment/locale/ ships whole: moment also loads by node_modules/loader/index.js:1"),
+        "{notes}"
+    );
+}
+
+/// A computed name that starts with a package's name and a folder in it
+/// (`require("icons/set/" + name)`, in a package or in your code): the scripts of that folder
+/// of the package Node resolves ship, not the package's other unreached scripts, and nothing
+/// else is kept whole for it.
+#[test]
+fn a_computed_require_under_another_packages_folder_ships_that_folders_scripts() {
+    let fixture = Fixture::new(
+        "iconsets",
+        json!({ "name": "iconsets", "dependencies": { "render": "1", "icons": "1", "other": "1" } }),
+    );
+    fixture
+        .file(
+            "index.js",
+            "const render = require('render');\nconst flag = (name) => require(`icons/flags/${name}`);\nexports.handler = async (event) => [render(event.icon || 'star'), flag(event.flag || 'fr')];\n",
+        )
+        .manifest(
+            "node_modules/render",
+            json!({ "name": "render", "version": "1.0.0", "dependencies": { "icons": "1" } }),
+        )
+        .file(
+            "node_modules/render/index.js",
+            "module.exports = (name) => require('icons/set/' + name).svg;\n",
+        )
+        .file("node_modules/render/unused.js", "module.exports = 0;\n")
+        .manifest("node_modules/icons", json!({ "name": "icons", "version": "1.0.0" }))
+        .file("node_modules/icons/index.js", "module.exports = 'all icons';\n")
+        .file(
+            "node_modules/icons/set/star.js",
+            "exports.svg = require('../lib/shape') + '*';\n",
+        )
+        .file("node_modules/icons/set/moon.json", r#"{"svg": ")"}"#)
+        .file("node_modules/icons/flags/fr.js", "module.exports = 'fr';\n")
+        .file("node_modules/icons/lib/shape.js", "module.exports = '<svg>';\n")
+        .file("node_modules/icons/lib/unused.js", "module.exports = 0;\n")
+        .file("node_modules/icons/set/readme.txt", "not code\n")
+        .manifest("node_modules/other", json!({ "name": "other", "version": "1.0.0" }))
+        .file("node_modules/other/index.js", "module.exports = 'other';\n");
+    let built = build_and_run(&fixture, "index.js");
+    assert_eq!(
+        shipped_under(&built, "node_modules/icons"),
+        [
+            "node_modules/icons/flags/fr.js",
+            "node_modules/icons/lib/shape.js",
+            "node_modules/icons/package.json",
+            "node_modules/icons/set/moon.json",
+            "node_modules/icons/set/star.js",
+        ]
+    );
+    assert_eq!(
+        shipped_under(&built, "node_modules/render"),
+        [
+            "node_modules/render/index.js",
+            "node_modules/render/package.json"
+        ]
+    );
+    assert!(shipped_under(&built, "node_modules/other").is_empty());
+    assert_eq!(trace_of(&built, "node_modules/icons")["mode"], "files");
+}
+
 #[test]
 fn esm_new_url_assets_and_require_resolve_are_followed() {
     let fixture = Fixture::new(
