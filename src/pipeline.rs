@@ -433,7 +433,7 @@ pub fn run(config: &Config) -> Result<Report> {
                 continue;
             }
             let (inventory, plan) = scan_function(config, spec, &mut names)?;
-            shard.verify_function(path, index, &inventory, &plan)?;
+            shard.verify_function(path, selection, index, &inventory, &plan)?;
             planned.push((inventory, plan));
         } else {
             planned.push(scan_function(config, spec, &mut names)?);

@@ -530,14 +530,28 @@ impl ShardPlan {
     /// Checks that a function scanned and shaken now keeps exactly the files the plan lists,
     /// each with the plan's bytes, link target and SHA-256; the first that differs is an input
     /// error naming it.
+    ///
+    /// A function scanned only because a layer written reads its files (`selection` packages
+    /// it not) is held to those files alone: the rest of it does not reach this build.
     pub fn verify_function(
         &self,
         path: &Path,
+        selection: &Selection,
         index: usize,
         inventory: &Inventory,
         plan: &Plan,
     ) -> Result<()> {
         let entry = &self.functions[index];
+        let read_by_layers: Option<BTreeSet<&str>> =
+            (!selection.package.contains(&index)).then(|| {
+                selection
+                    .layers
+                    .iter()
+                    .flat_map(|&layer| &self.layers[layer].files)
+                    .filter(|file| file.function == entry.name)
+                    .map(|file| file.file.as_str())
+                    .collect()
+            });
         let stale = |file: &Path, what: String| {
             Error::input(
                 file,
@@ -554,14 +568,24 @@ impl ShardPlan {
                 format!("now function {:?}, not {:?},", function.name, entry.name),
             ));
         }
-        let contents = kept_contents(inventory, plan)?;
+        let wanted = |path: &str| {
+            read_by_layers
+                .as_ref()
+                .is_none_or(|paths| paths.contains(path))
+        };
+        let mut checked = plan.clone();
+        for (file, decision) in inventory.files.iter().zip(&mut checked.files) {
+            decision.keep = decision.keep && wanted(&file.path);
+        }
+        let contents = kept_contents(inventory, &checked)?;
         let now: BTreeMap<&str, usize> = (0..inventory.files.len())
-            .filter(|&file| plan.files[file].keep)
+            .filter(|&file| checked.files[file].keep)
             .map(|file| (inventory.files[file].path.as_str(), file))
             .collect();
         let planned: BTreeMap<&str, &FileEntry> = entry
             .files
             .iter()
+            .filter(|file| wanted(&file.path))
             .map(|file| (file.path.as_str(), file))
             .collect();
         for (path, file) in &planned {
