@@ -23,6 +23,10 @@ pub enum Command {
     Scan(CommonArgs),
     /// Slim each function and write OUT/<function>.zip and OUT/report.json.
     Build(BuildArgs),
+    /// Plan a sharded build: scan and shake every function and plan the shared layers once,
+    /// and write the plan (JSON) that `build --plan PLAN --only NAME` builds one output from,
+    /// on any machine. Writes no zip.
+    Plan(PlanArgs),
     /// Check Lambda zips (any tool's) and their layers before deploy; never extracts them.
     Check(CheckArgs),
     /// Say what keeps a package or file in a function's artifact, or what drops it. Exits 0
@@ -182,13 +186,10 @@ pub struct CommonArgs {
     pub allow_outside: Vec<PathBuf>,
 }
 
+/// The settings that decide what a plan holds: `plan` records them, and `build --plan`
+/// must be given the same.
 #[derive(Debug, Args)]
-pub struct BuildArgs {
-    #[command(flatten)]
-    pub common: CommonArgs,
-    /// Output folder.
-    #[arg(long, value_name = "DIR", default_value = "lamina-out")]
-    pub out: PathBuf,
+pub struct PlanningArgs {
     /// What to remove: `deps` drops dev, unused and extraneous packages and junk files;
     /// `files` also drops the files of kept packages (Node) or distributions (Python) that no
     /// import from the handler reaches, keeping whole any that loads code in ways it cannot
@@ -196,6 +197,55 @@ pub struct BuildArgs {
     /// `none` ships the folder as installed.
     #[arg(long, value_enum, default_value_t = ShakeArg::Deps)]
     pub shake: ShakeArg,
+    /// `auto` moves packages several functions keep byte for byte into shared layers
+    /// (OUT/layers/); `none` ships each function whole. Default: lamina.toml's [layers] mode,
+    /// `auto` for a SAM or Serverless template, `none` for function folders.
+    #[arg(long, value_enum)]
+    pub layers: Option<LayersArg>,
+    /// Python: generate unchecked-hash pycs (PEP 552) for shipped .py files that have none for
+    /// the target Python, with a local python3.X of that version (else a note says so).
+    #[arg(long)]
+    pub compile: bool,
+    /// Python: strip debug symbols (`strip --strip-debug`) from copies of the extension
+    /// modules that ship (never under *.libs/), when `strip` is on PATH.
+    #[arg(long)]
+    pub strip: bool,
+    /// Python: `both` (source and pyc), `sourceless` (a dependency's pyc as `x.pyc` in
+    /// place of `x.py`; no source lines in tracebacks) or `source` (no pycs; slower imports).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = BytecodeArg::Both)]
+    pub python_bytecode: BytecodeArg,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The plan file to write (atomically). Keep it outside the function folders, or name it
+    /// `.lamina-*`: a file inside a function folder would be packed.
+    #[arg(long, value_name = "PLAN.json", default_value = "lamina-plan.json")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub planning: PlanningArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "lamina-out")]
+    pub out: PathBuf,
+    /// Build from this plan (`lamina plan`) instead of planning: the functions and layers it
+    /// lists, each input file checked against the plan's SHA-256 (a changed one is an error).
+    /// Give the same PATH and planning flags as to `lamina plan`.
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: Option<PathBuf>,
+    /// With --plan: build only this function or layer (a name the plan lists); repeat, or
+    /// separate names with commas. Its report is OUT/reports/<NAME>.json.
+    #[arg(long, value_name = "NAME", requires = "plan", value_delimiter = ',')]
+    pub only: Vec<String>,
+    #[command(flatten)]
+    pub planning: PlanningArgs,
     /// Deflate effort: `fast` (libdeflate level 1), `default` (libdeflate level 7), `max`
     /// (zopfli: smallest plain deflate, many times slower; for artifacts near the 50 MiB
     /// limit). Files over 64 MiB are streamed through zlib at level 1, 6 or 9.
@@ -225,23 +275,6 @@ pub struct BuildArgs {
     /// it started are ended and the smoke test fails.
     #[arg(long, value_name = "SECONDS", default_value_t = lamina::smoke::DEFAULT_TIMEOUT_SECONDS)]
     pub smoke_timeout: u64,
-    /// `auto` moves packages several functions keep byte for byte into shared layers
-    /// (OUT/layers/); `none` ships each function whole. Default: lamina.toml's [layers] mode,
-    /// `auto` for a SAM or Serverless template, `none` for function folders.
-    #[arg(long, value_enum)]
-    pub layers: Option<LayersArg>,
-    /// Python: generate unchecked-hash pycs (PEP 552) for shipped .py files that have none for
-    /// the target Python, with a local python3.X of that version (else a note says so).
-    #[arg(long)]
-    pub compile: bool,
-    /// Python: strip debug symbols (`strip --strip-debug`) from copies of the extension
-    /// modules that ship (never under *.libs/), when `strip` is on PATH.
-    #[arg(long)]
-    pub strip: bool,
-    /// Python: `both` (source and pyc), `sourceless` (a dependency's pyc as `x.pyc` in
-    /// place of `x.py`; no source lines in tracebacks) or `source` (no pycs; slower imports).
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = BytecodeArg::Both)]
-    pub python_bytecode: BytecodeArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -13,6 +13,9 @@ use crate::model::{Arch, Bytecode, Compression, Runtime, ShakeMode, Upload};
 pub enum Command {
     Scan,
     Build,
+    /// `lamina plan`: scan, shake and plan layers for every function, and write the plan of a
+    /// sharded build (`out` is the plan file) instead of any zip.
+    Plan,
 }
 
 /// Everything a run needs, already checked.
@@ -54,6 +57,10 @@ pub struct Config {
     pub bytecode: Bytecode,
     /// `--allow-outside PATH`: folders outside the project that links may lead into.
     pub allow_outside: Vec<PathBuf>,
+    /// `build --plan PLAN.json`: build from the plan `lamina plan` wrote instead of planning.
+    pub plan: Option<PathBuf>,
+    /// `build --only NAME`: with `plan`, build only these functions and layers (empty: all).
+    pub only: Vec<String>,
 }
 
 /// What `lamina check` runs on, already checked.

@@ -19,6 +19,7 @@ pub mod python;
 pub mod report;
 pub mod scan;
 pub mod shake;
+pub mod shard;
 pub mod smoke;
 pub mod stack;
 pub mod verify;
@@ -26,5 +27,5 @@ pub mod why;
 
 pub use config::{Command, Config};
 pub use error::{Error, Result};
-pub use pipeline::{check, run, stack, why};
+pub use pipeline::{check, plan, run, stack, why};
 pub use report::Report;

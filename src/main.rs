@@ -42,6 +42,7 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
     );
     let mut layers = None;
     let mut python = (false, false, lamina::model::Bytecode::Both);
+    let mut shard = (None, Vec::new());
     let (command, common, out, shake, compression, no_cache, upload_arg) = match cli.command {
         Command::Scan(common) => (
             config::Command::Scan,
@@ -59,22 +60,32 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
                 build.smoke_env,
                 build.smoke_timeout,
             );
-            if build.compile && build.python_bytecode == cli::BytecodeArg::Source {
-                return Err(lamina::Error::Usage(
-                    "--compile makes pycs and --python-bytecode source ships none: choose one"
-                        .to_string(),
-                ));
-            }
-            python = (build.compile, build.strip, build.python_bytecode.into());
-            layers = build.layers.map(Into::into);
+            let planning = build.planning;
+            python = planning_python(&planning)?;
+            layers = planning.layers.map(Into::into);
+            shard = (build.plan, build.only);
             (
                 config::Command::Build,
                 build.common,
                 build.out,
-                build.shake,
+                planning.shake,
                 build.compression,
                 build.no_cache,
                 build.upload,
+            )
+        }
+        Command::Plan(plan) => {
+            let planning = plan.planning;
+            python = planning_python(&planning)?;
+            layers = planning.layers.map(Into::into);
+            (
+                config::Command::Plan,
+                plan.common,
+                plan.out,
+                planning.shake,
+                CompressionArg::Default,
+                true,
+                UploadArg::Direct,
             )
         }
         Command::Check(_)
@@ -117,6 +128,8 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
         strip: python.1,
         bytecode: python.2,
         allow_outside: common.allow_outside,
+        plan: shard.0,
+        only: shard.1,
     };
     let format = match (common.format, common.json) {
         (Some(format), _) => format,
@@ -124,6 +137,54 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
         (None, false) => FormatArg::Text,
     };
     Ok((config, format))
+}
+
+/// `lamina plan`'s summary: the file, then each name `build --only` accepts.
+fn plan_summary(config: &Config, planned: &lamina::pipeline::Planned) -> String {
+    let plan = &planned.plan;
+    let mut text = format!(
+        "{}: {} functions, {} layers\n",
+        config.out.display(),
+        plan.functions.len(),
+        plan.layers.len()
+    );
+    for function in &plan.functions {
+        let layers = if function.layers.is_empty() {
+            String::new()
+        } else {
+            format!(" (layers {})", function.layers.join(", "))
+        };
+        text.push_str(&format!(
+            "  function {}: {} files{layers}\n",
+            function.name,
+            function.files.len()
+        ));
+    }
+    for layer in &plan.layers {
+        text.push_str(&format!(
+            "  layer {}: {} for {}\n",
+            layer.name,
+            layer.packages.join(", "),
+            layer.functions.join(", ")
+        ));
+    }
+    text
+}
+
+/// `--compile`, `--strip` and `--python-bytecode`, checked against each other.
+fn planning_python(
+    planning: &cli::PlanningArgs,
+) -> Result<(bool, bool, lamina::model::Bytecode), lamina::Error> {
+    if planning.compile && planning.python_bytecode == cli::BytecodeArg::Source {
+        return Err(lamina::Error::Usage(
+            "--compile makes pycs and --python-bytecode source ships none: choose one".to_string(),
+        ));
+    }
+    Ok((
+        planning.compile,
+        planning.strip,
+        planning.python_bytecode.into(),
+    ))
 }
 
 /// `lamina why`: the explanation as text; exit 1 when nothing matches.
@@ -189,6 +250,21 @@ fn main() -> ExitCode {
                 },
                 report.ok,
             )
+        }),
+        command @ Command::Plan(_) => config(Cli { command }).and_then(|(config, format)| {
+            let planned = lamina::plan(&config)?;
+            let text = match format {
+                FormatArg::Json => planned.plan.to_json(),
+                FormatArg::Text | FormatArg::Markdown => plan_summary(&config, &planned),
+            };
+            if !planned.over.is_empty() {
+                let _ = writeln!(
+                    anstream::stderr(),
+                    "error: over Lambda's limits:\n  {}",
+                    planned.over.join("\n  ")
+                );
+            }
+            Ok((text, planned.over.is_empty()))
         }),
         command => config(Cli { command }).and_then(|(config, format)| {
             let report = lamina::run(&config)?;

@@ -184,10 +184,219 @@ fn kept_digests(
         .collect()
 }
 
+/// Scans and shakes one function as `config` and its spec say; `names` holds the names of
+/// the functions scanned before it, which it must not repeat.
+fn scan_function(
+    config: &Config,
+    spec: &config::project::FunctionSpec,
+    names: &mut BTreeSet<String>,
+) -> Result<(Inventory, Plan)> {
+    let options = scan::ScanOptions {
+        handler: config.handler.clone().or_else(|| spec.handler.clone()),
+        runtime: config.runtime.or(spec.runtime),
+        arch: spec.arch.unwrap_or(config.arch),
+        output: (config.command == Command::Build).then(|| config.out.clone()),
+        site_packages: config
+            .site_packages
+            .clone()
+            .or_else(|| spec.site_packages.clone()),
+        // `scan` traces too, to say what `--shake files` would save.
+        trace: spec.shake.unwrap_or(config.shake) == model::ShakeMode::Files
+            || config.command == Command::Scan,
+        allow_outside: config
+            .allow_outside
+            .iter()
+            .chain(&spec.allow_outside)
+            .cloned()
+            .collect(),
+        cache: config.cache.clone(),
+    };
+    let shake_options = shake::ShakeOptions {
+        mode: spec.shake.unwrap_or(config.shake),
+        drop_runtime_sdk: config.drop_runtime_sdk,
+        bytecode: config.bytecode,
+    };
+    let mut inventory = scan::scan(&spec.path, &options)?;
+    if !spec.name.is_empty() {
+        inventory.function.name = spec.name.clone();
+    }
+    inventory.warnings.extend(spec.unresolved.iter().cloned());
+    if let Some(environment) = &spec.environment {
+        inventory
+            .warnings
+            .extend(environment.unresolved.iter().map(|entry| {
+                format!("environment variable {entry}; the env limit counts its name only")
+            }));
+    }
+    if !spec.declared_layers.is_empty() {
+        inventory.warnings.push(format!(
+            "the template attaches layers lamina did not read: {}",
+            spec.declared_layers.join(", ")
+        ));
+    }
+    if !names.insert(inventory.function.name.clone()) {
+        return Err(Error::Usage(format!(
+            "two functions are named {:?} (the zip is named after the folder); build them in separate runs",
+            inventory.function.name
+        )));
+    }
+    let mut plan = shake::shake(&inventory, &shake_options)?;
+    if config.command == Command::Scan {
+        plan.notes
+            .extend(next_steps(&inventory, &plan, &shake_options)?);
+    }
+    // After shake, so a pattern only narrows what shake keeps and its guards see which
+    // packages stay.
+    shake::patterns::apply(&inventory, &mut plan, &spec.package_patterns, &spec.path)?;
+    plan.notes.extend(spec.notes.iter().cloned());
+    Ok((inventory, plan))
+}
+
+/// Plans the shared layers of a build (`build` and `plan`) when they are on and there are
+/// several functions.
+fn plan_layers(
+    config: &Config,
+    settings: &config::project::LayerSettings,
+    from_project: bool,
+    planned: &[(Inventory, Plan)],
+) -> Result<Option<dedupe::LayerPlan>> {
+    let mode = config.layers.unwrap_or(if from_project {
+        settings.mode
+    } else {
+        config::project::LayerMode::None
+    });
+    if config.command == Command::Scan
+        || mode != config::project::LayerMode::Auto
+        || planned.len() < 2
+    {
+        return Ok(None);
+    }
+    let cache = config.cache.as_ref().map(package::cache::Cache::new);
+    let digests = planned
+        .iter()
+        .map(|(inventory, plan)| {
+            // A memo of its own beside the function zip's, named after that zip.
+            let stamps = cache.as_ref().map(|cache| {
+                let name = format!("{}.zip (layer planning)", inventory.function.name);
+                cache.stamps(&config.out.join(name))
+            });
+            let digests = kept_digests(
+                inventory,
+                plan,
+                crate::ecosystem::Stage {
+                    compile: config.compile,
+                    strip: config.strip,
+                    bytecode: config.bytecode,
+                },
+                stamps.as_ref(),
+            );
+            if let Some(stamps) = stamps {
+                stamps.save();
+            }
+            digests
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let inputs: Vec<dedupe::Input<'_>> = planned
+        .iter()
+        .zip(&digests)
+        .map(|((inventory, plan), digests)| dedupe::Input {
+            inventory,
+            plan,
+            digests,
+        })
+        .collect();
+    Ok(Some(dedupe::plan_layers(
+        &inputs,
+        &dedupe::Options {
+            min_functions: settings.min_functions,
+            ..Default::default()
+        },
+    )))
+}
+
+/// What `lamina plan` wrote: the plan, and whether every function fits Lambda's limits with
+/// its layers as far as a plan can tell (the kept files' bytes; the zips do not exist yet).
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub plan: crate::shard::ShardPlan,
+    /// `NAME: what is over`, for each function over a limit.
+    pub over: Vec<String>,
+}
+
+/// `lamina plan`: scans and shakes every function, plans the layers, and writes the plan of a
+/// sharded build to `config.out` (atomically); writes nothing else.
+pub fn plan(config: &Config) -> Result<Planned> {
+    let (specs, settings, from_project) = function_specs(config)?;
+    // lamina never packs what it writes: a plan inside a function folder would ship (and
+    // change what the next plan sees), unless its name is one the walk never enters.
+    let out = scan::absolute_canonical(&config.out);
+    let own_name = out
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with(scan::walk::OWN_PREFIX));
+    for spec in &specs {
+        if let Ok(root) = spec.path.canonicalize()
+            && out.starts_with(&root)
+            && !own_name
+        {
+            return Err(Error::Usage(format!(
+                "--out {}: inside the function folder {}, where the next build would pack it; write the plan elsewhere, or name it .lamina-plan.json",
+                config.out.display(),
+                spec.path.display()
+            )));
+        }
+    }
+    let mut planned = Vec::new();
+    let mut names = BTreeSet::new();
+    for spec in &specs {
+        planned.push(scan_function(config, spec, &mut names)?);
+    }
+    let layer_plan = plan_layers(config, &settings, from_project, &planned)?;
+    let contents = planned
+        .iter()
+        .map(|(inventory, plan)| crate::shard::kept_contents(inventory, plan))
+        .collect::<Result<Vec<_>>>()?;
+    let folders: Vec<std::path::PathBuf> = specs.iter().map(|spec| spec.path.clone()).collect();
+    let shard =
+        crate::shard::ShardPlan::new(config, &folders, &planned, &contents, layer_plan.as_ref())?;
+    let mut over = Vec::new();
+    for (index, (inventory, plan)) in planned.iter().enumerate() {
+        let moved = layer_plan
+            .as_ref()
+            .map_or(plan, |layers| &layers.plans[index]);
+        let layers: Vec<&dedupe::PlannedLayer> = layer_plan
+            .iter()
+            .flat_map(|layers| layers.attached[index].iter().map(|&l| &layers.layers[l]))
+            .collect();
+        let total = moved.kept_bytes(inventory)
+            + layers.iter().map(|layer| layer.unzipped_bytes).sum::<u64>();
+        if total > crate::lambda::limits::UNZIPPED {
+            over.push(format!(
+                "{}: {} unzipped with its layers, over Lambda's {}",
+                inventory.function.name,
+                model::human_bytes(total),
+                model::human_bytes(crate::lambda::limits::UNZIPPED)
+            ));
+        }
+        if layers.len() as u64 > crate::lambda::limits::LAYERS {
+            over.push(format!(
+                "{}: {} layers, over Lambda's {}",
+                inventory.function.name,
+                layers.len(),
+                crate::lambda::limits::LAYERS
+            ));
+        }
+    }
+    write_atomically(&config.out, shard.to_json().as_bytes())?;
+    Ok(Planned { plan: shard, over })
+}
+
 /// Runs a command over every function of the configuration.
 ///
 /// Every function is scanned and shaken (and layers planned) before anything is written, so
-/// bad input fails the run with nothing written.
+/// bad input fails the run with nothing written. With `--plan`, only the functions the
+/// outputs asked for read are scanned, each checked against the plan, and the plan's layers
+/// are used instead of planning them again.
 pub fn run(config: &Config) -> Result<Report> {
     let (specs, settings, from_project) = function_specs(config)?;
     let stacks = stacks(&config.paths)?;
@@ -205,134 +414,67 @@ pub fn run(config: &Config) -> Result<Report> {
             }
         }
     }
+    let sharded = match (&config.plan, config.command) {
+        (Some(path), Command::Build) => {
+            let shard = crate::shard::ShardPlan::load(path)?;
+            shard.check_settings(path, config, &specs)?;
+            let selection = shard.select(&config.only)?;
+            Some((path, shard, selection))
+        }
+        _ => None,
+    };
     let mut planned: Vec<(Inventory, Plan)> = Vec::new();
     let mut environments = Vec::new();
+    let mut indices = Vec::new();
     let mut names = BTreeSet::new();
-    for spec in &specs {
-        let options = scan::ScanOptions {
-            handler: config.handler.clone().or_else(|| spec.handler.clone()),
-            runtime: config.runtime.or(spec.runtime),
-            arch: spec.arch.unwrap_or(config.arch),
-            output: (config.command == Command::Build).then(|| config.out.clone()),
-            site_packages: config
-                .site_packages
-                .clone()
-                .or_else(|| spec.site_packages.clone()),
-            // `scan` traces too, to say what `--shake files` would save.
-            trace: spec.shake.unwrap_or(config.shake) == model::ShakeMode::Files
-                || config.command == Command::Scan,
-            allow_outside: config
-                .allow_outside
-                .iter()
-                .chain(&spec.allow_outside)
-                .cloned()
-                .collect(),
-            cache: config.cache.clone(),
-        };
-        let shake_options = shake::ShakeOptions {
-            mode: spec.shake.unwrap_or(config.shake),
-            drop_runtime_sdk: config.drop_runtime_sdk,
-            bytecode: config.bytecode,
-        };
-        let mut inventory = scan::scan(&spec.path, &options)?;
-        if !spec.name.is_empty() {
-            inventory.function.name = spec.name.clone();
+    for (index, spec) in specs.iter().enumerate() {
+        if let Some((path, shard, selection)) = &sharded {
+            if !selection.scan.contains(&index) {
+                continue;
+            }
+            let (inventory, plan) = scan_function(config, spec, &mut names)?;
+            shard.verify_function(path, selection, index, &inventory, &plan)?;
+            planned.push((inventory, plan));
+        } else {
+            planned.push(scan_function(config, spec, &mut names)?);
         }
-        inventory.warnings.extend(spec.unresolved.iter().cloned());
-        if let Some(environment) = &spec.environment {
-            inventory
-                .warnings
-                .extend(environment.unresolved.iter().map(|entry| {
-                    format!("environment variable {entry}; the env limit counts its name only")
-                }));
-        }
-        if !spec.declared_layers.is_empty() {
-            inventory.warnings.push(format!(
-                "the template attaches layers lamina did not read: {}",
-                spec.declared_layers.join(", ")
-            ));
-        }
-        if !names.insert(inventory.function.name.clone()) {
-            return Err(Error::Usage(format!(
-                "two functions are named {:?} (the zip is named after the folder); build them in separate runs",
-                inventory.function.name
-            )));
-        }
-        let mut plan = shake::shake(&inventory, &shake_options)?;
-        if config.command == Command::Scan {
-            plan.notes
-                .extend(next_steps(&inventory, &plan, &shake_options)?);
-        }
-        // After shake, so a pattern only narrows what shake keeps and its guards see which
-        // packages stay.
-        shake::patterns::apply(&inventory, &mut plan, &spec.package_patterns, &spec.path)?;
-        plan.notes.extend(spec.notes.iter().cloned());
-        planned.push((inventory, plan));
         environments.push(spec.environment.clone());
+        indices.push(index);
     }
-    let mode = config.layers.unwrap_or(if from_project {
-        settings.mode
-    } else {
-        config::project::LayerMode::None
-    });
-    let layer_plan = if config.command == Command::Build
-        && mode == config::project::LayerMode::Auto
-        && planned.len() > 1
-    {
-        let cache = config.cache.as_ref().map(package::cache::Cache::new);
-        let digests = planned
-            .iter()
-            .map(|(inventory, plan)| {
-                // A memo of its own beside the function zip's, named after that zip.
-                let stamps = cache.as_ref().map(|cache| {
-                    let name = format!("{}.zip (layer planning)", inventory.function.name);
-                    cache.stamps(&config.out.join(name))
-                });
-                let digests = kept_digests(
-                    inventory,
-                    plan,
-                    crate::ecosystem::Stage {
-                        compile: config.compile,
-                        strip: config.strip,
-                        bytecode: config.bytecode,
-                    },
-                    stamps.as_ref(),
-                );
-                if let Some(stamps) = stamps {
-                    stamps.save();
-                }
-                digests
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let inputs: Vec<dedupe::Input<'_>> = planned
-            .iter()
-            .zip(&digests)
-            .map(|((inventory, plan), digests)| dedupe::Input {
-                inventory,
-                plan,
-                digests,
-            })
-            .collect();
-        Some(dedupe::plan_layers(
-            &inputs,
-            &dedupe::Options {
-                min_functions: settings.min_functions,
-                ..Default::default()
-            },
-        ))
-    } else {
-        None
+    let layer_plan = match &sharded {
+        Some((_, shard, selection)) => Some(shard.layer_plan(selection, &indices, &planned)?),
+        None => plan_layers(config, &settings, from_project, &planned)?,
     };
     // Every function is scanned and shaken, and its layers planned, before the first output
     // folder or file appears; a build then writes into a staging folder, moved to the final
     // names only once everything is packaged and verified.
     let staging = match config.command {
-        Command::Scan => None,
+        Command::Scan | Command::Plan => None,
         Command::Build => {
             preflight(&planned)?;
             Some(package::output::Staging::begin(&config.out)?)
         }
     };
+    // The names layers give their functions by: every function's, planned or built now.
+    let function_names: Vec<String> = match &sharded {
+        Some((_, shard, _)) => shard
+            .functions
+            .iter()
+            .map(|function| function.name.clone())
+            .collect(),
+        None => planned
+            .iter()
+            .map(|(inventory, _)| inventory.function.name.clone())
+            .collect(),
+    };
+    let packaged: Vec<bool> = indices
+        .iter()
+        .map(|index| {
+            sharded
+                .as_ref()
+                .is_none_or(|(_, _, selection)| selection.package.contains(index))
+        })
+        .collect();
     let (functions, layers) = match &staging {
         None => (
             planned
@@ -350,20 +492,48 @@ pub fn run(config: &Config) -> Result<Report> {
         Some(staging) => build(
             config,
             staging,
-            &planned,
-            layer_plan.as_ref(),
-            &environments,
+            &Packaging {
+                planned: &planned,
+                layer_plan: layer_plan.as_ref(),
+                environments: &environments,
+                packaged: &packaged,
+                function_names: &function_names,
+            },
         )?,
     };
-    let report = Report::new(
-        match config.command {
-            Command::Scan => "scan",
-            Command::Build => "build",
-        },
-        functions,
-        layers,
-    )
-    .with_stacks(stacks);
+    // A shard keeps what it was asked for: the other zips it made (a layer's first function,
+    // the layers a function is verified with) stay in the staging folder, which goes.
+    let (functions, layers): (Vec<report::FunctionReport>, Vec<report::LayerReport>) =
+        match &sharded {
+            None => (functions, layers),
+            Some((_, shard, selection)) => (
+                functions
+                    .into_iter()
+                    .filter(|function| {
+                        shard
+                            .functions
+                            .iter()
+                            .position(|entry| entry.name == function.name)
+                            .is_some_and(|index| selection.keep_functions.contains(&index))
+                    })
+                    .collect(),
+                layers
+                    .into_iter()
+                    .filter(|layer| {
+                        shard
+                            .layers
+                            .iter()
+                            .position(|entry| entry.name == layer.name)
+                            .is_some_and(|index| selection.keep_layers.contains(&index))
+                    })
+                    .collect(),
+            ),
+        };
+    let command = match config.command {
+        Command::Scan => "scan",
+        Command::Build | Command::Plan => "build",
+    };
+    let report = Report::new(command, functions, layers).with_stacks(stacks.clone());
     if let Some(staging) = staging {
         let mut files: Vec<String> = report
             .functions
@@ -377,11 +547,39 @@ pub fn run(config: &Config) -> Result<Report> {
                 Some(relative.to_str()?.to_string())
             })
             .collect();
-        write_atomically(
-            &staging.folder().join("report.json"),
-            report.to_json().as_bytes(),
-        )?;
-        files.push("report.json".to_string());
+        if config.only.is_empty() {
+            write_atomically(
+                &staging.folder().join("report.json"),
+                report.to_json().as_bytes(),
+            )?;
+            files.push("report.json".to_string());
+        } else {
+            // One report per output, so that the output folders of every shard can be put
+            // together without two files of one name.
+            let parts = report
+                .functions
+                .iter()
+                .map(|function| {
+                    (
+                        function.name.clone(),
+                        Report::new("build", vec![function.clone()], Vec::new()),
+                    )
+                })
+                .chain(report.layers.iter().map(|layer| {
+                    (
+                        layer.name.clone(),
+                        Report::new("build", Vec::new(), vec![layer.clone()]),
+                    )
+                }));
+            for (name, part) in parts {
+                let file = format!("reports/{name}.json");
+                write_atomically(
+                    &staging.folder().join(&file),
+                    part.with_stacks(stacks.clone()).to_json().as_bytes(),
+                )?;
+                files.push(file);
+            }
+        }
         staging.commit(&files)?;
     }
     Ok(report)
@@ -476,14 +674,30 @@ fn preflight(planned: &[(Inventory, Plan)]) -> Result<()> {
     })
 }
 
+/// What `build` packages: the functions scanned (with their environments, parallel), the
+/// layers planned for them, which of them to package, and every function's name (for the
+/// layers' reports: a sharded build's layers name functions it did not scan).
+struct Packaging<'a> {
+    planned: &'a [(Inventory, Plan)],
+    layer_plan: Option<&'a dedupe::LayerPlan>,
+    environments: &'a [Option<config::project::Environment>],
+    packaged: &'a [bool],
+    function_names: &'a [String],
+}
+
 /// Packages the layers, then each function, and verifies each function with its layers.
 fn build(
     config: &Config,
     staging: &package::output::Staging,
-    planned: &[(Inventory, Plan)],
-    layer_plan: Option<&dedupe::LayerPlan>,
-    environments: &[Option<config::project::Environment>],
+    packaging: &Packaging<'_>,
 ) -> Result<(Vec<report::FunctionReport>, Vec<report::LayerReport>)> {
+    let Packaging {
+        planned,
+        layer_plan,
+        environments,
+        packaged,
+        function_names,
+    } = *packaging;
     let out = staging.folder();
     let write_options = package::zip::WriteOptions {
         compression: config.compression,
@@ -505,6 +719,9 @@ fn build(
     for (index, ((inventory, original), environment)) in
         planned.iter().zip(environments).enumerate()
     {
+        if !packaged[index] {
+            continue;
+        }
         let plan = layer_plan.map_or(original, |layers| &layers.plans[index]);
         let attached: Vec<usize> =
             layer_plan.map_or_else(Vec::new, |layers| layers.attached[index].clone());
@@ -626,7 +843,7 @@ fn build(
                 path: staging.final_path(&artifact.path),
                 ..artifact
             };
-            report::layer_report(layer, &settled, planned, checked)
+            report::layer_report(layer, &settled, function_names, checked)
         })
         .collect();
     Ok((functions, layers))

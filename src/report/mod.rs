@@ -80,7 +80,7 @@ pub struct PlannedLayerReport {
 pub fn layer_report(
     layer: &crate::dedupe::PlannedLayer,
     artifact: &Artifact,
-    planned: &[(Inventory, Plan)],
+    function_names: &[String],
     checked: Option<crate::verify::CheckedLayer>,
 ) -> LayerReport {
     let (unzipped_bytes, entries, limits, findings) = match checked {
@@ -105,7 +105,7 @@ pub fn layer_report(
         functions: layer
             .functions
             .iter()
-            .map(|&function| planned[function].0.function.name.clone())
+            .map(|&function| function_names[function].clone())
             .collect(),
         limits,
         findings,

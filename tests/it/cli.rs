@@ -278,7 +278,7 @@ fn human_output_is_a_summary_and_json_is_the_report() {
 /// Every option of every command says what it does in `--help` (issue 12).
 #[test]
 fn every_option_has_a_help_text() {
-    for command in ["scan", "build", "check", "why"] {
+    for command in ["scan", "build", "plan", "check", "why"] {
         let output = crate::harness::lamina_command()
             .args([command, "--help"])
             .output()
@@ -313,7 +313,16 @@ fn completions_and_the_man_page_cover_the_command_line() {
             stderr(&output)
         );
         let script = String::from_utf8(output.stdout).unwrap();
-        for needle in ["scan", "build", "check", "why", "shake", "smoke-event"] {
+        for needle in [
+            "scan",
+            "build",
+            "plan",
+            "check",
+            "why",
+            "shake",
+            "smoke-event",
+            "only",
+        ] {
             assert!(script.contains(needle), "{shell}: no {needle}");
         }
         if shell == "bash" {

@@ -29,7 +29,7 @@ fn python_version() -> String {
 /// The monorepo installed once per content into the e2e cache: `npm ci` in each Node
 /// function (which links `shared-node` in), `pip install --target package` of the pinned
 /// wheels and of `shared-py` in each Python function.
-fn installed() -> PathBuf {
+pub(crate) fn installed() -> PathBuf {
     install::require_tool("npm", "Node.js and npm");
     install::require_tool("python3", "Python 3 with pip");
     let version = python_version();

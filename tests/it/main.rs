@@ -20,6 +20,7 @@ mod package;
 mod python;
 mod reports;
 mod safety;
+mod shard;
 mod smoke;
 mod stack;
 mod templates;
