@@ -308,6 +308,17 @@ pub struct Inventory {
     pub platform: PlatformFacts,
     /// What only the function's ecosystem knows.
     pub ecosystem: EcosystemInventory,
+    /// How many files scan read for what it derives from their contents, and how many it
+    /// took from the cache instead (`scan::memo`).
+    pub scan_cache: ScanCacheStats,
+}
+
+/// Files whose contents scan read for the facts it remembers, and files whose facts it took
+/// from the cache without opening them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ScanCacheStats {
+    pub files_read: usize,
+    pub files_reused: usize,
 }
 
 /// What files say about the platform they need, read from their headers and metadata by scan:

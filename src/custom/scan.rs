@@ -149,5 +149,6 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
             facts,
             source: located.relative,
         })),
+        scan_cache: Default::default(),
     })
 }

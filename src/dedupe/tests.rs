@@ -177,6 +177,7 @@ fn function(name: &str, runtime: Runtime, packages: &[Spec<'_>], paths: &[(&str,
             } else {
                 EcosystemInventory::Node(Box::default())
             },
+            scan_cache: Default::default(),
         },
         plan,
         digests,

@@ -553,8 +553,10 @@ pub fn named_references(
     packages: &[Package],
     resolver: &Resolver<'_>,
     root_dependencies: &std::collections::HashSet<&str>,
+    memo: &crate::scan::memo::Memo,
 ) -> Result<Vec<crate::model::NamedReference>> {
     use rayon::prelude::*;
+    use sha2::{Digest, Sha256};
     const NOT_RUN: [&str; 9] = [
         "test",
         "tests",
@@ -566,22 +568,28 @@ pub fn named_references(
         "benchmarks",
         "__mocks__",
     ];
-    let names: std::collections::HashSet<&str> = packages
-        .iter()
-        .map(|package| package.name.as_str())
-        .collect();
+    let names = installed_names(packages);
     let found: Vec<Result<Vec<crate::model::NamedReference>>> = packages
         .par_iter()
         .map(|package| {
             // What its manifest declares (what `resolve_dependencies` resolves).
             let manifest = package.manifest();
-            let declared: std::collections::HashSet<&str> = manifest
+            let declared: std::collections::BTreeSet<&str> = manifest
                 .dependencies
                 .keys()
                 .chain(manifest.optional_dependencies.keys())
                 .chain(manifest.peer_dependencies.keys())
                 .map(String::as_str)
                 .collect();
+            // A file's candidates depend on its package's name and declarations too.
+            let key: [u8; 32] = {
+                let mut hasher = Sha256::new();
+                for name in std::iter::once(package.name.as_str()).chain(declared.iter().copied()) {
+                    hasher.update(name.as_bytes());
+                    hasher.update([0]);
+                }
+                hasher.finalize().into()
+            };
             let mut references: Vec<crate::model::NamedReference> = Vec::new();
             for &index in &package.files {
                 let file = &files[index];
@@ -592,26 +600,18 @@ pub fn named_references(
                 if inside.split('/').any(|part| NOT_RUN.contains(&part)) {
                     continue;
                 }
-                let bytes = crate::input::read(&file.source, Some(file.bytes))?;
-                let candidates: Vec<(&str, usize)> = string_literals(&bytes)
-                    .filter(|(literal, _)| {
-                        *literal != package.name
-                            && !declared.contains(literal)
-                            && names.contains(literal)
-                    })
-                    .collect();
-                if candidates.is_empty() {
-                    continue;
-                }
-                let text = String::from_utf8_lossy(&bytes);
-                let loaded: std::collections::HashSet<String> =
-                    super::imports::extract(&file.path, &text)
-                        .specifiers
-                        .iter()
-                        .map(|specifier| package_name(specifier).to_string())
-                        .collect();
-                for (literal, offset) in candidates {
-                    if !loaded.contains(literal) && !root_dependencies.contains(literal) {
+                let facts = memo.facts(file, &key, || -> Result<Vec<u8>> {
+                    let bytes = crate::input::read(&file.source, Some(file.bytes))?;
+                    Ok(encode_candidates(&candidates(
+                        &file.path,
+                        &bytes,
+                        &package.name,
+                        &declared,
+                        &names,
+                    )))
+                })?;
+                for (literal, line, loaded) in decode_candidates(&facts) {
+                    if !loaded && !root_dependencies.contains(literal) {
                         continue;
                     }
                     let Some(target) = resolver.resolve(&package.path, literal) else {
@@ -620,7 +620,6 @@ pub fn named_references(
                     if target == package.id || references.iter().any(|seen| seen.to == target) {
                         continue;
                     }
-                    let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
                     references.push(crate::model::NamedReference {
                         from: package.id,
                         to: target,
@@ -636,6 +635,98 @@ pub fn named_references(
         all.extend(references?);
     }
     Ok(all)
+}
+
+/// The names of the installed packages: a script's string literal among them may name one.
+fn installed_names(packages: &[Package]) -> std::collections::BTreeSet<&str> {
+    packages
+        .iter()
+        .map(|package| package.name.as_str())
+        .collect()
+}
+
+/// What the memo of `named_references` depends on besides each file and its package: the
+/// installed packages' names.
+pub fn named_references_context(packages: &[Package]) -> Vec<u8> {
+    let mut context = Vec::new();
+    for name in installed_names(packages) {
+        context.extend_from_slice(name.as_bytes());
+        context.push(0);
+    }
+    context
+}
+
+/// A package script's string literals that name another installed package it does not
+/// declare, each once (where it first appears: its line), and whether the script's code loads
+/// it (`require`/`import` of it); the script is parsed only when there is one.
+fn candidates<'b>(
+    path: &str,
+    bytes: &'b [u8],
+    package: &str,
+    declared: &std::collections::BTreeSet<&str>,
+    names: &std::collections::BTreeSet<&str>,
+) -> Vec<(&'b str, usize, bool)> {
+    let mut found: Vec<(&str, usize, bool)> = Vec::new();
+    for (literal, offset) in string_literals(bytes) {
+        if literal != package
+            && !declared.contains(literal)
+            && names.contains(literal)
+            && !found.iter().any(|(seen, _, _)| *seen == literal)
+        {
+            let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
+            found.push((literal, line, false));
+        }
+    }
+    if found.is_empty() {
+        return found;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let loaded: std::collections::HashSet<String> = super::imports::extract(path, &text)
+        .specifiers
+        .iter()
+        .map(|specifier| package_name(specifier).to_string())
+        .collect();
+    for (literal, _, is_loaded) in &mut found {
+        *is_loaded = loaded.contains(*literal);
+    }
+    found
+}
+
+/// `candidates` as memo facts: per literal its length (u16), bytes, line (u32) and whether it
+/// is loaded (one byte).
+fn encode_candidates(candidates: &[(&str, usize, bool)]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for (literal, line, loaded) in candidates {
+        bytes.extend_from_slice(&(literal.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(literal.as_bytes());
+        bytes.extend_from_slice(&(*line as u32).to_le_bytes());
+        bytes.push(u8::from(*loaded));
+    }
+    bytes
+}
+
+/// The inverse of `encode_candidates`; what does not decode ends the list (the memo is sealed,
+/// so only a lamina that wrote another format could give such bytes, and its context differs).
+fn decode_candidates(mut bytes: &[u8]) -> Vec<(&str, usize, bool)> {
+    let mut candidates = Vec::new();
+    while let Some((length, rest)) = bytes.split_first_chunk::<2>() {
+        let length = u16::from_le_bytes(*length) as usize;
+        let Some((literal, rest)) = rest.split_at_checked(length) else {
+            break;
+        };
+        let Some((line, rest)) = rest.split_first_chunk::<4>() else {
+            break;
+        };
+        let Some((loaded, rest)) = rest.split_first() else {
+            break;
+        };
+        let Ok(literal) = std::str::from_utf8(literal) else {
+            break;
+        };
+        candidates.push((literal, u32::from_le_bytes(*line) as usize, *loaded != 0));
+        bytes = rest;
+    }
+    candidates
 }
 
 /// The contents of the single- and double-quoted string literals of a script that could be a

@@ -76,7 +76,21 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
         .chain(manifest.optional_dependencies.keys())
         .map(String::as_str)
         .collect();
-    let named = node::named_references(&tree.entries, &packages, &resolver, &root_dependencies)?;
+    let memo = crate::scan::memo::Memo::open(
+        options.cache.as_deref(),
+        &root,
+        "node named references",
+        &node::named_references_context(&packages),
+    );
+    let named = node::named_references(
+        &tree.entries,
+        &packages,
+        &resolver,
+        &root_dependencies,
+        &memo,
+    )?;
+    let scan_cache = memo.stats();
+    memo.save();
     for (package, resolved) in packages.iter_mut().zip(resolved) {
         package.dependencies = resolved;
     }
@@ -129,6 +143,7 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
             named,
             trace,
         })),
+        scan_cache,
     })
 }
 

@@ -201,6 +201,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
             trace,
             services,
         })),
+        scan_cache: Default::default(),
     })
 }
 

@@ -169,6 +169,9 @@ pub struct Slimming {
     /// files it parsed.
     pub trace_seconds: Option<f64>,
     pub trace_parsed_files: Option<usize>,
+    /// `scan` and `build`: files whose contents scan read for what it remembers of them, and
+    /// files whose facts it took from the cache without reading them.
+    pub scan_cache: crate::model::ScanCacheStats,
     /// `build --smoke`: whether the handler loaded from the artifact.
     pub smoke: Option<SmokeReport>,
     pub input_bytes: u64,
@@ -435,6 +438,7 @@ fn slimming(
         packaging: None,
         trace_seconds: inventory.trace().map(|trace| trace.seconds),
         trace_parsed_files: inventory.trace().map(|trace| trace.parsed_files),
+        scan_cache: inventory.scan_cache,
         smoke: None,
         input_bytes: inventory.input_bytes(),
         input_files: inventory.files.len(),

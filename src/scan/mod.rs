@@ -1,5 +1,6 @@
 //! Scan: the only stage that reads input. Turns a function folder into an `Inventory`.
 
+pub mod memo;
 pub mod walk;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! Packaging through the binary: the cache of compressed entries (cold, warm, corrupted,
-//! disabled) and the compression levels, all giving zips that unzip cleanly.
+//! disabled) and the compression levels, all giving zips that unzip cleanly; and the scan's
+//! remembered facts (`scan_cache`), whose warm builds must equal builds without the cache.
 
 use serde_json::json;
 
@@ -195,4 +196,120 @@ fn concurrent_builds_sharing_a_cache_under_constant_eviction_stay_correct() {
             assert_eq!(report["functions"][0]["sha256"], expected);
         }
     }
+}
+
+/// A function whose package `a` loads `b` without declaring it (a named reference, which keeps
+/// `b`), with `c` installed beside it, unused; `a/later.js` loads `d`, which is not installed.
+fn named_fixture() -> Fixture {
+    let fixture = Fixture::new(
+        "named",
+        json!({ "name": "named", "dependencies": { "a": "1" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => require('a');\n")
+        .package("node_modules/a", "a", "1.0.0", &[])
+        .file("node_modules/a/lib.js", "module.exports = require('b');\n")
+        .file(
+            "node_modules/a/later.js",
+            "module.exports = require('d');\n",
+        )
+        .package("node_modules/b", "b", "1.0.0", &[])
+        .package("node_modules/c", "c", "1.0.0", &[]);
+    // Files that changed in the last two seconds are never remembered: let them settle.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    fixture
+}
+
+fn scan_cache(built: &crate::harness::Built) -> (u64, u64) {
+    let counts = &built.function()["scan_cache"];
+    (
+        counts["files_read"].as_u64().unwrap(),
+        counts["files_reused"].as_u64().unwrap(),
+    )
+}
+
+/// The warm build's zip and packages equal a build without the cache.
+fn assert_same_as_uncached(fixture: &Fixture, warm: &crate::harness::Built, args: &[&str]) {
+    let uncached = fixture.build(&[args, &["--no-cache"]].concat());
+    assert_eq!(warm.function()["sha256"], uncached.function()["sha256"]);
+    assert_eq!(warm.function()["packages"], uncached.function()["packages"]);
+    assert_eq!(scan_cache(&uncached).1, 0);
+}
+
+#[test]
+fn a_warm_scan_reads_no_unchanged_file_and_sees_every_change() {
+    // invariant: same-bytes
+    let fixture = named_fixture();
+    let cold = fixture.build(&[]);
+    assert_eq!(cold.package("node_modules/b")["status"], "kept");
+    assert_eq!(cold.package("node_modules/c")["status"], "dropped");
+    // Every script of a, b and c (index.js and package.json files aside: a, b, c's index.js and
+    // a's lib.js and later.js).
+    assert_eq!(scan_cache(&cold), (5, 0));
+    let warm = fixture.build(&[]);
+    assert_eq!(scan_cache(&warm), (0, 5));
+    assert_eq!(cold.function()["sha256"], warm.function()["sha256"]);
+    assert_eq!(cold.function()["packages"], warm.function()["packages"]);
+
+    // Same length, same modification time, new contents: only the change time differs.
+    fixture.rewrite_keeping_mtime("node_modules/a/lib.js", "module.exports = require('c');\n");
+    let changed = fixture.build(&[]);
+    assert_eq!(scan_cache(&changed), (1, 4));
+    assert_eq!(changed.package("node_modules/b")["status"], "dropped");
+    assert_eq!(changed.package("node_modules/c")["status"], "kept");
+    assert_same_as_uncached(&fixture, &changed, &[]);
+
+    // A package installed since: `later.js` did not change, but its `d` now names one.
+    fixture.package("node_modules/d", "d", "1.0.0", &[]);
+    let installed = fixture.build(&[]);
+    assert_eq!(installed.package("node_modules/d")["status"], "kept");
+    assert_same_as_uncached(&fixture, &installed, &[]);
+}
+
+#[test]
+fn warm_builds_with_other_options_equal_builds_without_the_cache() {
+    // invariant: same-bytes
+    let fixture = named_fixture();
+    fixture.build(&[]);
+    for args in [
+        &["--shake", "files"][..],
+        &["--shake", "none"],
+        &["--runtime", "nodejs18.x"],
+        &["--arch", "arm64", "--compression", "fast"],
+        &[],
+    ] {
+        let warm = fixture.build(args);
+        assert_eq!(scan_cache(&warm).0, 0, "{args:?}");
+        assert_same_as_uncached(&fixture, &warm, args);
+    }
+}
+
+#[test]
+fn a_damaged_scan_memo_is_ignored() {
+    let fixture = named_fixture();
+    let cold = fixture.build(&[]);
+    let memos: Vec<_> = walkdir::WalkDir::new(fixture.base.join("cache/scan"))
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| entry.path().to_path_buf())
+        .collect();
+    assert_eq!(memos.len(), 1, "{memos:?}");
+    for damage in 0..4 {
+        let mut bytes = fs_err::read(&memos[0]).unwrap();
+        match damage {
+            0 => *bytes.last_mut().unwrap() ^= 1,
+            // Inside the seal.
+            1 => bytes[12] ^= 0x40,
+            2 => bytes.truncate(bytes.len() - 5),
+            _ => bytes.clear(),
+        }
+        fs_err::write(&memos[0], bytes).unwrap();
+        let rebuilt = fixture.build(&[]);
+        assert_eq!(scan_cache(&rebuilt), (5, 0), "damage {damage}");
+        assert_eq!(cold.function()["sha256"], rebuilt.function()["sha256"]);
+        assert_eq!(cold.function()["packages"], rebuilt.function()["packages"]);
+    }
+    // The last rebuild wrote a whole memo again.
+    assert_eq!(scan_cache(&fixture.build(&[])), (0, 5));
 }
