@@ -656,6 +656,55 @@ pub fn named_references_context(packages: &[Package]) -> Vec<u8> {
     context
 }
 
+/// The core modules `require`, `import` and `import()` load by their bare name in every Node.js
+/// runtime Lambda offers (18 to 24), whatever `node_modules` holds: an installed package of the
+/// same name (the `util`, `url`, `events`, `buffer` polyfills) is never what they name. Only
+/// `node:`-prefixed modules (`node:test`, `node:sqlite`) and `wasi` (behind a flag in some) are
+/// left out, so such a literal still counts.
+const NODE_CORE_MODULES: [&str; 41] = [
+    "assert",
+    "async_hooks",
+    "buffer",
+    "child_process",
+    "cluster",
+    "console",
+    "constants",
+    "crypto",
+    "dgram",
+    "diagnostics_channel",
+    "dns",
+    "domain",
+    "events",
+    "fs",
+    "http",
+    "http2",
+    "https",
+    "inspector",
+    "module",
+    "net",
+    "os",
+    "path",
+    "perf_hooks",
+    "process",
+    "punycode",
+    "querystring",
+    "readline",
+    "repl",
+    "stream",
+    "string_decoder",
+    "sys",
+    "timers",
+    "tls",
+    "trace_events",
+    "tty",
+    "url",
+    "util",
+    "v8",
+    "vm",
+    "worker_threads",
+    "zlib",
+];
+
 /// A package script's string literals that name another installed package it does not
 /// declare, each once (where it first appears: its line), and whether the script's code loads
 /// it (`require`/`import` of it); the script is parsed only when there is one.
@@ -669,6 +718,7 @@ fn candidates<'b>(
     let mut found: Vec<(&str, usize, bool)> = Vec::new();
     for (literal, offset) in string_literals(bytes) {
         if literal != package
+            && !NODE_CORE_MODULES.contains(&literal)
             && !declared.contains(literal)
             && names.contains(literal)
             && !found.iter().any(|(seen, _, _)| *seen == literal)
@@ -763,6 +813,37 @@ fn string_literals(bytes: &[u8]) -> impl Iterator<Item = (&str, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_core_modules_name_is_no_candidate_but_a_package_only_it_names_is() {
+        let names: std::collections::BTreeSet<&str> =
+            ["util", "events", "ms", "test"].into_iter().collect();
+        let declared = std::collections::BTreeSet::new();
+        let source = b"const util = require('util');\nconst e = require(\"events\");\nconst ms = require('ms');\nconst t = require('test');\n";
+        let found = candidates("node_modules/a/index.js", source, "a", &declared, &names);
+        assert_eq!(found, [("ms", 3, true), ("test", 4, true)]);
+    }
+
+    /// Every name lamina reads as a core module is one in this machine's Node.js (the tests'
+    /// `node`), which loads it by its bare name.
+    #[test]
+    fn the_core_modules_are_nodes() {
+        let output = std::process::Command::new("node")
+            .args([
+                "-e",
+                "process.stdout.write(require('module').builtinModules.join('\\n'))",
+            ])
+            .output()
+            .expect("run node");
+        let builtins = String::from_utf8(output.stdout).unwrap();
+        let builtins: Vec<&str> = builtins.lines().collect();
+        for name in NODE_CORE_MODULES {
+            assert!(
+                builtins.contains(&name),
+                "{name} is not a core module of this node"
+            );
+        }
+    }
 
     #[test]
     fn package_folders_are_recognised_in_every_layout() {

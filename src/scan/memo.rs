@@ -31,7 +31,7 @@ use crate::model::{FileEntry, Stamp};
 
 const MAGIC: &[u8; 8] = b"LAMINASM";
 /// The memo's layout; a change to it, or to what a purpose stores, changes this.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// A key's stamp and facts.
 type Known = HashMap<Vec<u8>, (Stamp, Vec<u8>)>;
