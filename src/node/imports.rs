@@ -147,6 +147,23 @@ pub(super) fn with_program<R>(
     Err(last_error)
 }
 
+/// Whether a script may call `eval` directly (which can assign the module's `let`/`var`): the
+/// word `eval` anywhere but as a property (`yaml.eval(..)`, `obj?.eval`), in code, comments or
+/// strings alike, as reading it right is not worth the risk.
+fn may_eval_directly(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    let word = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$';
+    source.match_indices("eval").any(|(at, _)| {
+        let before = bytes[..at]
+            .iter()
+            .rev()
+            .find(|byte| !byte.is_ascii_whitespace());
+        let starts = at == 0 || !word(bytes[at - 1]);
+        let ends = bytes.get(at + 4).is_none_or(|&byte| !word(byte));
+        starts && ends && before != Some(&b'.')
+    })
+}
+
 /// `extract`, following only the branches `target` takes where a condition tests the platform.
 pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> FileImports {
     let parsed = with_program(file_name, source, |program, source_type| {
@@ -157,7 +174,7 @@ pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> File
             // not an identifier target: there only `const` counts.
             constants: module_constants(
                 program,
-                !source_type.is_typescript() && !source.contains("eval("),
+                !source_type.is_typescript() && !may_eval_directly(source),
             ),
             target,
             typescript: source_type.is_typescript(),
@@ -1472,6 +1489,25 @@ mod tests {
             "@/x/",
         ] {
             assert_eq!(package_prefix(partial), None, "{partial}");
+        }
+    }
+
+    #[test]
+    fn only_a_direct_eval_keeps_let_and_var_from_folding() {
+        for source in [
+            "var DEP = 'js-yaml';\nrequire(DEP);\nfunction f(x) { return eval(x); }",
+            "var DEP = 'js-yaml';\nrequire(DEP);\nfunction f(x) { return eval (x); }",
+            "var DEP = 'js-yaml';\nrequire(DEP);\n// eval here\n",
+        ] {
+            assert!(may_eval_directly(source), "{source}");
+            assert_eq!(extract("index.js", source).dynamic.len(), 1, "{source}");
+        }
+        for source in [
+            "var DEP = 'js-yaml';\nrequire(DEP);\nyaml.eval(text);",
+            "var DEP = 'js-yaml';\nrequire(DEP);\nyaml\n  .eval(text); evaluate(); medieval();",
+        ] {
+            assert!(!may_eval_directly(source), "{source}");
+            assert_eq!(specifiers("index.js", source), ["js-yaml"], "{source}");
         }
     }
 
