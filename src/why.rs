@@ -66,7 +66,26 @@ pub fn explain(inventory: &Inventory, plan: &Plan, target: &str) -> Explanation 
         {
             let mut chain = crate::node::trace::chain(trace, &inventory.files, index);
             chain.reverse();
-            lines.push(format!("  imported: {}", chain.join(" -> ")));
+            if trace.broadly.contains(&index) {
+                // The last step is a computed `require` or path: say which, from the reasons
+                // recorded for the file's package (or your code) that name the loading file.
+                lines.push(format!(
+                    "  reached: {} (the last step by a computed name)",
+                    chain.join(" -> ")
+                ));
+                let unit = match inventory.files[index].owner {
+                    crate::model::Owner::Package(id) => crate::model::TraceUnit::Package(id),
+                    _ => crate::model::TraceUnit::User,
+                };
+                let loader = chain.iter().rev().nth(1);
+                for reason in trace.partly.get(&unit).into_iter().flatten() {
+                    if loader.is_none_or(|loader| reason.starts_with(&format!("{loader}:"))) {
+                        lines.push(format!("  by {reason}"));
+                    }
+                }
+            } else {
+                lines.push(format!("  imported: {}", chain.join(" -> ")));
+            }
         }
         if let crate::model::Owner::Package(id) = inventory.files[index].owner {
             lines.push(format!(

@@ -953,6 +953,20 @@ fn a_computed_require_under_another_packages_folder_ships_that_folders_scripts()
     );
     assert!(shipped_under(&built, "node_modules/other").is_empty());
     assert_eq!(trace_of(&built, "node_modules/icons")["mode"], "files");
+    // `lamina why` says the last step was a computed name, and which.
+    let output = fixture.lamina(&[
+        "why",
+        "--shake",
+        "files",
+        "node_modules/icons/set/moon.json",
+        fixture.root.to_str().unwrap(),
+    ]);
+    let why = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        why.contains("reached: index.js -> node_modules/render/index.js -> node_modules/icons/set/moon.json (the last step by a computed name)")
+            && why.contains("by node_modules/render/index.js:1: require('icons/set/' + name): requires a computed name under node_modules/icons/set/"),
+        "{why}"
+    );
 }
 
 #[test]
