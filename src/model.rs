@@ -90,6 +90,34 @@ impl Stamp {
             changed: nanos(meta.ctime(), meta.ctime_nsec()),
         }
     }
+
+    /// The bytes of a stamp in lamina's cache files (56, little-endian).
+    pub const ENCODED: usize = 56;
+
+    /// Appends the stamp's bytes (`ENCODED` of them) to a cache file's body.
+    pub fn encode(&self, body: &mut Vec<u8>) {
+        body.extend_from_slice(&self.device.to_le_bytes());
+        body.extend_from_slice(&self.inode.to_le_bytes());
+        body.extend_from_slice(&self.size.to_le_bytes());
+        body.extend_from_slice(&self.modified.to_le_bytes());
+        body.extend_from_slice(&self.changed.to_le_bytes());
+    }
+
+    /// The stamp `encode` wrote, from exactly `ENCODED` bytes.
+    pub fn decode(bytes: &[u8]) -> Option<Stamp> {
+        let (device, rest) = bytes.split_first_chunk::<8>()?;
+        let (inode, rest) = rest.split_first_chunk::<8>()?;
+        let (size, rest) = rest.split_first_chunk::<8>()?;
+        let (modified, rest) = rest.split_first_chunk::<16>()?;
+        let (changed, rest) = rest.split_first_chunk::<16>()?;
+        rest.is_empty().then(|| Stamp {
+            device: u64::from_le_bytes(*device),
+            inode: u64::from_le_bytes(*inode),
+            size: u64::from_le_bytes(*size),
+            modified: i128::from_le_bytes(*modified),
+            changed: i128::from_le_bytes(*changed),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

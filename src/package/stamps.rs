@@ -99,11 +99,7 @@ impl Stamps {
         for (path, stamp, digest) in &seen {
             body.extend_from_slice(&(path.len() as u32).to_le_bytes());
             body.extend_from_slice(path);
-            body.extend_from_slice(&stamp.device.to_le_bytes());
-            body.extend_from_slice(&stamp.inode.to_le_bytes());
-            body.extend_from_slice(&stamp.size.to_le_bytes());
-            body.extend_from_slice(&stamp.modified.to_le_bytes());
-            body.extend_from_slice(&stamp.changed.to_le_bytes());
+            stamp.encode(&mut body);
             body.extend_from_slice(digest);
         }
         let _ = write_sealed(&self.file, &body);
@@ -135,18 +131,10 @@ fn parse(bytes: &[u8]) -> Option<Known> {
         body = rest;
         Some(head)
     };
-    let u64_of = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
-    let i128_of = |bytes: &[u8]| i128::from_le_bytes(bytes.try_into().expect("16 bytes"));
     while let Some(length) = take(4) {
         let length = u32::from_le_bytes(length.try_into().expect("4 bytes")) as usize;
         let path = take(length)?.to_vec();
-        let stamp = Stamp {
-            device: u64_of(take(8)?),
-            inode: u64_of(take(8)?),
-            size: u64_of(take(8)?),
-            modified: i128_of(take(16)?),
-            changed: i128_of(take(16)?),
-        };
+        let stamp = Stamp::decode(take(Stamp::ENCODED)?)?;
         let digest: [u8; 32] = take(32)?.try_into().ok()?;
         known.insert(path, (stamp, digest));
     }

@@ -156,11 +156,7 @@ impl Memo {
         for (key, stamp, facts) in &seen {
             body.extend_from_slice(&(key.len() as u32).to_le_bytes());
             body.extend_from_slice(key);
-            body.extend_from_slice(&stamp.device.to_le_bytes());
-            body.extend_from_slice(&stamp.inode.to_le_bytes());
-            body.extend_from_slice(&stamp.size.to_le_bytes());
-            body.extend_from_slice(&stamp.modified.to_le_bytes());
-            body.extend_from_slice(&stamp.changed.to_le_bytes());
+            stamp.encode(&mut body);
             body.extend_from_slice(&(facts.len() as u32).to_le_bytes());
             body.extend_from_slice(facts);
         }
@@ -236,17 +232,9 @@ fn parse(bytes: &[u8], context: &[u8; 32]) -> Option<Known> {
         Some(head)
     };
     let u32_of = |bytes: &[u8]| u32::from_le_bytes(bytes.try_into().expect("4 bytes")) as usize;
-    let u64_of = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
-    let i128_of = |bytes: &[u8]| i128::from_le_bytes(bytes.try_into().expect("16 bytes"));
     while let Some(length) = take(4) {
         let key = take(u32_of(length))?.to_vec();
-        let stamp = Stamp {
-            device: u64_of(take(8)?),
-            inode: u64_of(take(8)?),
-            size: u64_of(take(8)?),
-            modified: i128_of(take(16)?),
-            changed: i128_of(take(16)?),
-        };
+        let stamp = Stamp::decode(take(Stamp::ENCODED)?)?;
         let length = u32_of(take(4)?);
         let facts = take(length)?.to_vec();
         known.insert(key, (stamp, facts));
