@@ -102,29 +102,45 @@ impl Stamps {
             stamp.encode(&mut body);
             body.extend_from_slice(digest);
         }
-        let _ = write_sealed(&self.file, &body);
+        let _ = write_sealed(&self.file, MAGIC, &[], &body);
     }
 }
 
-fn write_sealed(path: &Path, body: &[u8]) -> io::Result<()> {
-    let folder = path.parent().expect("the memo lives in a folder");
+/// Writes a cache file atomically: `magic`, the SHA-256 of `context` and `body` (the seal),
+/// then `body`. The scan memo seals its files the same way.
+pub(crate) fn write_sealed(
+    path: &Path,
+    magic: &[u8],
+    context: &[u8],
+    body: &[u8],
+) -> io::Result<()> {
+    let folder = path.parent().expect("a cache file lives in a folder");
     std::fs::create_dir_all(folder)?;
     let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
     let _registered = crate::interrupt::register(temporary.path());
-    temporary.write_all(MAGIC)?;
-    temporary.write_all(&Sha256::digest(body))?;
+    let mut seal = Sha256::new();
+    seal.update(context);
+    seal.update(body);
+    temporary.write_all(magic)?;
+    temporary.write_all(&seal.finalize())?;
     temporary.write_all(body)?;
     temporary.persist(path).map_err(|error| error.error)?;
     Ok(())
 }
 
+/// The body of a file `write_sealed` wrote with the same `magic` and `context`; `None` when
+/// it is damaged in any way or was sealed in another context.
+pub(crate) fn sealed_body<'a>(bytes: &'a [u8], magic: &[u8], context: &[u8]) -> Option<&'a [u8]> {
+    let (seal, body) = bytes.strip_prefix(magic)?.split_at_checked(32)?;
+    let mut expected = Sha256::new();
+    expected.update(context);
+    expected.update(body);
+    (expected.finalize().as_slice() == seal).then_some(body)
+}
+
 /// Reads a memo; `None` when it is damaged in any way.
 fn parse(bytes: &[u8]) -> Option<Known> {
-    let body = bytes.strip_prefix(MAGIC)?;
-    let (seal, mut body) = body.split_at_checked(32)?;
-    if Sha256::digest(body).as_slice() != seal {
-        return None;
-    }
+    let mut body = sealed_body(bytes, MAGIC, &[])?;
     let mut known = HashMap::new();
     let mut take = |count: usize| -> Option<&[u8]> {
         let (head, rest) = body.split_at_checked(count)?;

@@ -18,7 +18,6 @@
 //! that is damaged, or whose context differs, is ignored.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -160,7 +159,7 @@ impl Memo {
             body.extend_from_slice(&(facts.len() as u32).to_le_bytes());
             body.extend_from_slice(facts);
         }
-        let _ = write_sealed(&file, &self.context, &body);
+        let _ = crate::package::stamps::write_sealed(&file, MAGIC, &self.context, &body);
     }
 }
 
@@ -190,41 +189,14 @@ fn executable_stamp() -> Vec<u8> {
             .to_le_bytes()
             .to_vec();
     };
-    let stamp = Stamp::of(&meta);
-    let mut bytes = Vec::with_capacity(56);
-    bytes.extend_from_slice(&stamp.device.to_le_bytes());
-    bytes.extend_from_slice(&stamp.inode.to_le_bytes());
-    bytes.extend_from_slice(&stamp.size.to_le_bytes());
-    bytes.extend_from_slice(&stamp.modified.to_le_bytes());
-    bytes.extend_from_slice(&stamp.changed.to_le_bytes());
+    let mut bytes = Vec::with_capacity(Stamp::ENCODED);
+    Stamp::of(&meta).encode(&mut bytes);
     bytes
-}
-
-fn write_sealed(path: &Path, context: &[u8; 32], body: &[u8]) -> io::Result<()> {
-    let folder = path.parent().expect("the memo lives in a folder");
-    std::fs::create_dir_all(folder)?;
-    let mut temporary = tempfile::NamedTempFile::new_in(folder)?;
-    let _registered = crate::interrupt::register(temporary.path());
-    let mut seal = Sha256::new();
-    seal.update(context);
-    seal.update(body);
-    temporary.write_all(MAGIC)?;
-    temporary.write_all(&seal.finalize())?;
-    temporary.write_all(body)?;
-    temporary.persist(path).map_err(|error| error.error)?;
-    Ok(())
 }
 
 /// Reads a memo; `None` when it is damaged in any way or was written in another context.
 fn parse(bytes: &[u8], context: &[u8; 32]) -> Option<Known> {
-    let body = bytes.strip_prefix(MAGIC)?;
-    let (seal, mut body) = body.split_at_checked(32)?;
-    let mut expected = Sha256::new();
-    expected.update(context);
-    expected.update(body);
-    if expected.finalize().as_slice() != seal {
-        return None;
-    }
+    let mut body = crate::package::stamps::sealed_body(bytes, MAGIC, context)?;
     let mut known = HashMap::new();
     let mut take = |count: usize| -> Option<&[u8]> {
         let (head, rest) = body.split_at_checked(count)?;
