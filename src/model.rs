@@ -763,7 +763,8 @@ pub struct PackageStats {
     /// Wall time of writing the zip (without the default-level comparison of `max`).
     pub seconds: f64,
     /// Processor time (user and system, every thread) of writing the zip, with the comparison
-    /// of `max`; `None` where the system does not say (Linux's `/proc` does).
+    /// of `max`, from the process's CPU-time clock. Always given by lamina today; `None` stays
+    /// in the format for a system without such a clock.
     pub cpu_seconds: Option<f64>,
 }
 

@@ -166,9 +166,21 @@ fn may_eval_directly(source: &str) -> bool {
 
 /// `extract`, following only the branches `target` takes where a condition tests the platform.
 pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> FileImports {
+    read(file_name, source, target, true)
+}
+
+/// The specifiers `extract` finds, without what else it reads (the package-shaped literals, the
+/// AWS SDK v2's escapes), which costs a large bundle as much as its parse.
+pub fn specifiers(file_name: &str, source: &str) -> Vec<String> {
+    read(file_name, source, None, false).specifiers
+}
+
+/// `extract_on`; only `whole` reads the names and the AWS SDK v2's escapes.
+fn read(file_name: &str, source: &str, target: Option<Target>, whole: bool) -> FileImports {
     let parsed = with_program(file_name, source, |program, source_type| {
         let mut collector = Collector {
             source,
+            names: whole,
             imports: FileImports::default(),
             // A direct `eval` may assign any `let`/`var`, and TypeScript's `(X as T) = …` is
             // not an identifier target: there only `const` counts.
@@ -178,12 +190,12 @@ pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> File
             ),
             target,
             typescript: source_type.is_typescript(),
-            aliases: require_aliases(program),
+            aliases: require_aliases(program, source, source_type.is_typescript()),
         };
         collector.visit_program(program);
         collector.imports.names.sort();
         collector.imports.names.dedup();
-        if super::sdk_v2::imports_sdk(source) {
+        if whole && super::sdk_v2::imports_sdk(source) {
             collector.imports.sdk_v2_escapes = super::sdk_v2::escapes(program, source);
         }
         collector.imports
@@ -192,7 +204,7 @@ pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> File
         Ok(imports) => return imports,
         Err(error) => error,
     };
-    let sdk_v2_escapes = if super::sdk_v2::imports_sdk(source) {
+    let sdk_v2_escapes = if whole && super::sdk_v2::imports_sdk(source) {
         vec!["1: file does not parse".to_string()]
     } else {
         Vec::new()
@@ -206,6 +218,8 @@ pub fn extract_on(file_name: &str, source: &str, target: Option<Target>) -> File
 
 struct Collector<'s> {
     source: &'s str,
+    /// Whether `imports.names` is read.
+    names: bool,
     imports: FileImports,
     /// Module-level `const NAME = "text"`: `require(NAME)` loads `text`.
     constants: std::collections::HashMap<String, String>,
@@ -324,9 +338,18 @@ fn module_constants(
             }
         }
     }
+    if constants.is_empty() {
+        return constants;
+    }
     // A name bound anywhere else in the file (a parameter, an inner variable) may shadow the
-    // constant where it is required: then the require is not followed by name.
-    let mut bindings = BindingCounter::default();
+    // constant where it is required: then the require is not followed by name. Only the
+    // constants' names are counted (`DEPS` for `DEPS.yaml`).
+    let mut bindings = BindingCounter::of(
+        constants
+            .keys()
+            .map(|key| key.split('.').next().unwrap_or(key).to_string())
+            .collect(),
+    );
     bindings.visit_program(program);
     for (name, count) in bindings.counts {
         if count > 1 {
@@ -412,8 +435,24 @@ fn frozen_object(
 
 /// The names a file binds only to `require` (`var load = require`, `load = require`) and
 /// uses only as a callee: calling one is calling `require`.
-fn require_aliases(program: &oxc_ast::ast::Program<'_>) -> std::collections::HashSet<String> {
-    let mut finder = AliasFinder::default();
+fn require_aliases(
+    program: &oxc_ast::ast::Program<'_>,
+    source: &str,
+    typescript: bool,
+) -> std::collections::HashSet<String> {
+    // In TypeScript the word before `=` may be a type (`const load: NodeRequire = require`).
+    let names = if typescript {
+        None
+    } else {
+        alias_names(source)
+    };
+    if names.as_ref().is_some_and(|names| names.is_empty()) {
+        return std::collections::HashSet::new();
+    }
+    let mut finder = AliasFinder {
+        names,
+        ..AliasFinder::default()
+    };
     finder.visit_program(program);
     finder
         .bound_to_require
@@ -422,9 +461,64 @@ fn require_aliases(program: &oxc_ast::ast::Program<'_>) -> std::collections::Has
         .collect()
 }
 
+/// The names a file may bind to `require` itself (`var load = require`, `load = require`), read
+/// from its text: each word `require` that is not called (`require(`) nor read from
+/// (`require.resolve`) and follows a plain `=` gives the word before that `=`, and one that
+/// follows anything else that may hide a binding (`(require)`, a comment) gives `None`: any
+/// name may be. Words in strings and comments count too, which only asks for more.
+fn alias_names(source: &str) -> Option<std::collections::HashSet<&str>> {
+    let bytes = source.as_bytes();
+    let word = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$';
+    let before = |mut at: usize| {
+        while at > 0 && bytes[at - 1].is_ascii_whitespace() {
+            at -= 1;
+        }
+        at
+    };
+    let mut names = std::collections::HashSet::new();
+    for (at, _) in source.match_indices("require") {
+        let end = at + "require".len();
+        if (at > 0 && word(bytes[at - 1])) || bytes.get(end).is_some_and(|&byte| word(byte)) {
+            continue;
+        }
+        let next = bytes[end..].iter().find(|byte| !byte.is_ascii_whitespace());
+        if matches!(next, Some(b'(' | b'.')) {
+            continue;
+        }
+        let equals = before(at);
+        match equals.checked_sub(1).map(|index| bytes[index]) {
+            // `== require`, `!= require`, `<= require`, `=> require`: no binding.
+            Some(b'=') if equals >= 2 && matches!(bytes[equals - 2], b'=' | b'!' | b'<' | b'>') => {
+            }
+            Some(b'=') => {
+                let name_end = before(equals - 1);
+                let mut name_start = name_end;
+                while name_start > 0 && word(bytes[name_start - 1]) {
+                    name_start -= 1;
+                }
+                if name_start == name_end {
+                    return None;
+                }
+                names.insert(&source[name_start..name_end]);
+            }
+            // An argument (`factory(require, exports)`, `if (require)`): no binding.
+            Some(b'(')
+                if before(equals - 1).checked_sub(1).is_some_and(|index| {
+                    word(bytes[index]) || matches!(bytes[index], b')' | b']')
+                }) => {}
+            Some(b'(' | b'/') => return None,
+            // `typeof require`, `&& require`, `, require`, `: require`: no binding.
+            _ => {}
+        }
+    }
+    Some(names)
+}
+
 /// What `require_aliases` counts.
 #[derive(Default)]
-struct AliasFinder {
+struct AliasFinder<'s> {
+    /// The only names that may be bound to `require` (`alias_names`); `None`: any.
+    names: Option<std::collections::HashSet<&'s str>>,
     /// Names assigned (or initialised to) `require`.
     bound_to_require: std::collections::HashSet<String>,
     /// Names used as a callee.
@@ -433,9 +527,18 @@ struct AliasFinder {
     other: std::collections::HashSet<String>,
 }
 
-impl<'a> Visit<'a> for AliasFinder {
+impl AliasFinder<'_> {
+    /// Whether `name` may be an alias, so that its uses are worth counting.
+    fn counts(&self, name: &str) -> bool {
+        self.names.as_ref().is_none_or(|names| names.contains(name))
+    }
+}
+
+impl<'a> Visit<'a> for AliasFinder<'_> {
     fn visit_variable_declarator(&mut self, declarator: &VariableDeclarator<'a>) {
-        if let Some(name) = declarator.id.get_identifier_name() {
+        if let Some(name) = declarator.id.get_identifier_name()
+            && self.counts(&name)
+        {
             match &declarator.init {
                 Some(init) if is_identifier(init, "require") => {
                     self.bound_to_require.insert(name.to_string());
@@ -453,6 +556,10 @@ impl<'a> Visit<'a> for AliasFinder {
     fn visit_assignment_expression(&mut self, assignment: &oxc_ast::ast::AssignmentExpression<'a>) {
         if let oxc_ast::ast::AssignmentTarget::AssignmentTargetIdentifier(target) = &assignment.left
         {
+            if !self.counts(&target.name) {
+                self.visit_expression(&assignment.right);
+                return;
+            }
             if is_identifier(&assignment.right, "require")
                 && assignment.operator == oxc_ast::ast::AssignmentOperator::Assign
             {
@@ -468,7 +575,9 @@ impl<'a> Visit<'a> for AliasFinder {
 
     fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
         if let Expression::Identifier(callee) = &call.callee {
-            self.called.insert(callee.name.to_string());
+            if self.counts(&callee.name) {
+                self.called.insert(callee.name.to_string());
+            }
             for argument in &call.arguments {
                 self.visit_argument(argument);
             }
@@ -478,7 +587,9 @@ impl<'a> Visit<'a> for AliasFinder {
     }
 
     fn visit_identifier_reference(&mut self, identifier: &IdentifierReference<'a>) {
-        self.other.insert(identifier.name.to_string());
+        if self.counts(&identifier.name) {
+            self.other.insert(identifier.name.to_string());
+        }
     }
 }
 
@@ -497,16 +608,40 @@ pub(super) fn site_of(source: &str, span: Span) -> String {
 
 /// How often each name is bound in a file, and which names are assigned after their
 /// declaration.
-#[derive(Default)]
+/// How many times a file binds each of some names, and which of them it assigns after their
+/// declaration. Only the names asked about are kept: a bundle binds tens of thousands.
 pub(super) struct BindingCounter {
+    names: std::collections::HashSet<String>,
     pub(super) counts: std::collections::HashMap<String, usize>,
     /// Names assigned after their declaration.
     pub(super) assigned: std::collections::HashSet<String>,
 }
 
+impl BindingCounter {
+    /// Counts `names`.
+    pub(super) fn of(names: std::collections::HashSet<String>) -> Self {
+        BindingCounter {
+            names,
+            counts: std::collections::HashMap::new(),
+            assigned: std::collections::HashSet::new(),
+        }
+    }
+
+    fn assign(&mut self, name: &str) {
+        if self.names.contains(name) && !self.assigned.contains(name) {
+            self.assigned.insert(name.to_string());
+        }
+    }
+}
+
 impl<'a> Visit<'a> for BindingCounter {
     fn visit_binding_identifier(&mut self, identifier: &oxc_ast::ast::BindingIdentifier<'a>) {
-        *self.counts.entry(identifier.name.to_string()).or_default() += 1;
+        let name = identifier.name.as_str();
+        if let Some(count) = self.counts.get_mut(name) {
+            *count += 1;
+        } else if self.names.contains(name) {
+            self.counts.insert(name.to_string(), 1);
+        }
     }
 
     fn visit_simple_assignment_target(
@@ -515,7 +650,7 @@ impl<'a> Visit<'a> for BindingCounter {
     ) {
         if let oxc_ast::ast::SimpleAssignmentTarget::AssignmentTargetIdentifier(identifier) = target
         {
-            self.assigned.insert(identifier.name.to_string());
+            self.assign(identifier.name.as_str());
         }
         walk::walk_simple_assignment_target(self, target);
     }
@@ -524,7 +659,7 @@ impl<'a> Visit<'a> for BindingCounter {
         &mut self,
         property: &oxc_ast::ast::AssignmentTargetPropertyIdentifier<'a>,
     ) {
-        self.assigned.insert(property.binding.name.to_string());
+        self.assign(property.binding.name.as_str());
         walk::walk_assignment_target_property_identifier(self, property);
     }
 }
@@ -1293,7 +1428,7 @@ impl<'a> Visit<'a> for Collector<'_> {
     }
 
     fn visit_string_literal(&mut self, literal: &oxc_ast::ast::StringLiteral<'a>) {
-        if is_package_name(&literal.value) {
+        if self.names && is_package_name(&literal.value) {
             self.imports.names.push(literal.value.to_string());
         }
     }
@@ -1686,6 +1821,43 @@ if (null === undefined) require('null-is-not-undefined-strictly');
         assert!(!passed.dynamic.is_empty());
         let reassigned = extract("a.js", "var load = require;\nload = other;\nload('x');\n");
         assert!(reassigned.specifiers.is_empty() && !reassigned.dynamic.is_empty());
+    }
+
+    #[test]
+    fn only_names_bound_after_a_plain_equals_may_be_aliases_of_require() {
+        fn names(source: &str) -> Option<Vec<&str>> {
+            alias_names(source).map(|names| {
+                let mut names: Vec<&str> = names.into_iter().collect();
+                names.sort();
+                names
+            })
+        }
+        assert_eq!(
+            names("var load = require;\nx.y = require\nother =\n  require;\n"),
+            Some(vec!["load", "other", "y"])
+        );
+        // Calls, reads of its properties, tests and passing it on bind nothing.
+        assert_eq!(
+            names(
+                "const a = require('a');\nrequire.resolve('b');\nif (typeof require === 'function' && require) {}\nf(require);\nx == require;\nx => require;\nvar requirements = 1;\n"
+            ),
+            Some(vec![])
+        );
+        // What could hide a binding: parentheses, a comment, a pattern.
+        assert_eq!(names("var load = (require);"), None);
+        assert_eq!(names("var load = ( require );"), None);
+        assert_eq!(names("var load = /* node */ require;"), None);
+        assert_eq!(names("[a, b] = require;"), None);
+    }
+
+    #[test]
+    fn an_alias_behind_what_the_text_cannot_tell_is_still_found() {
+        // The parse decides when the text cannot: `(require)` is not `require`.
+        let found = extract("a.js", "var load = /* node */ require;\nload('x');\n");
+        assert_eq!(found.specifiers, ["x"]);
+        // In TypeScript the word before `=` may be a type.
+        let typed = extract("a.ts", "const load: NodeRequire = require;\nload('x');\n");
+        assert_eq!(typed.specifiers, ["x"]);
     }
 
     #[test]

@@ -46,7 +46,9 @@ pub fn module_use(
         imported: Vec::new(),
     };
     bound.visit_program(program);
-    let mut declared = super::imports::BindingCounter::default();
+    let mut declared = super::imports::BindingCounter::of(
+        bound.names.keys().map(|name| name.to_string()).collect(),
+    );
     declared.visit_program(program);
     let mut uses = Uses {
         source,

@@ -568,7 +568,7 @@ pub fn named_references(
         "benchmarks",
         "__mocks__",
     ];
-    let names = installed_names(packages);
+    let names: std::collections::HashSet<&str> = installed_names(packages).into_iter().collect();
     let found: Vec<Result<Vec<crate::model::NamedReference>>> = packages
         .par_iter()
         .map(|package| {
@@ -713,26 +713,29 @@ fn candidates<'b>(
     bytes: &'b [u8],
     package: &str,
     declared: &std::collections::BTreeSet<&str>,
-    names: &std::collections::BTreeSet<&str>,
+    names: &std::collections::HashSet<&str>,
 ) -> Vec<(&'b str, usize, bool)> {
     let mut found: Vec<(&str, usize, bool)> = Vec::new();
     for (literal, offset) in string_literals(bytes) {
-        if literal != package
+        // Most literals name no package: that test first.
+        if names.contains(literal)
+            && literal != package
             && !NODE_CORE_MODULES.contains(&literal)
             && !declared.contains(literal)
-            && names.contains(literal)
             && !found.iter().any(|(seen, _, _)| *seen == literal)
         {
-            let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
+            let line = 1 + memchr::memchr_iter(b'\n', &bytes[..offset]).count();
             found.push((literal, line, false));
         }
     }
     if found.is_empty() {
         return found;
     }
-    let text = String::from_utf8_lossy(bytes);
-    let loaded: std::collections::HashSet<String> = super::imports::extract(path, &text)
-        .specifiers
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
+    let loaded: std::collections::HashSet<String> = super::imports::specifiers(path, &text)
         .iter()
         .map(|specifier| package_name(specifier).to_string())
         .collect();
@@ -785,11 +788,12 @@ fn string_literals(bytes: &[u8]) -> impl Iterator<Item = (&str, usize)> {
     let mut at = 0;
     std::iter::from_fn(move || {
         while at < bytes.len() {
-            let quote = bytes[at];
-            at += 1;
-            if quote != b'\'' && quote != b'"' {
-                continue;
-            }
+            let Some(quote_at) = memchr::memchr2(b'\'', b'"', &bytes[at..]) else {
+                at = bytes.len();
+                break;
+            };
+            let quote = bytes[at + quote_at];
+            at += quote_at + 1;
             let start = at;
             while at < bytes.len()
                 && at - start <= 214
@@ -816,7 +820,7 @@ mod tests {
 
     #[test]
     fn a_core_modules_name_is_no_candidate_but_a_package_only_it_names_is() {
-        let names: std::collections::BTreeSet<&str> =
+        let names: std::collections::HashSet<&str> =
             ["util", "events", "ms", "test"].into_iter().collect();
         let declared = std::collections::BTreeSet::new();
         let source = b"const util = require('util');\nconst e = require(\"events\");\nconst ms = require('ms');\nconst t = require('test');\n";

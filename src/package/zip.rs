@@ -1002,20 +1002,12 @@ fn write_central_directory<W: Write>(
     Ok(())
 }
 
-/// The processor time this process has used, user and system, every thread (Linux's
-/// `/proc/self/stat`, in ticks of 1/100 s: `USER_HZ`, fixed by the kernel's interface). Zips
-/// are written one at a time, so the difference across `write` is the writer's: what
-/// `cargo xtask bench` sets against Info-ZIP's.
-fn process_cpu_seconds() -> Option<f64> {
-    let stat = crate::fs::read_to_string("/proc/self/stat").ok()?;
-    // The fields after the command name (which may hold spaces), from the third: utime is
-    // the 14th, stime the 15th.
-    let fields: Vec<&str> = stat
-        .get(stat.rfind(')')? + 1..)?
-        .split_whitespace()
-        .collect();
-    let ticks = |field: usize| fields.get(field - 3)?.parse::<u64>().ok();
-    Some((ticks(14)? + ticks(15)?) as f64 / 100.0)
+/// The processor time this process has used, user and system, every thread, to the
+/// nanosecond (`CLOCK_PROCESS_CPUTIME_ID`). Zips are written one at a time, so the difference
+/// across `write` is the writer's: what `cargo xtask bench` sets against Info-ZIP's.
+fn process_cpu_seconds() -> f64 {
+    let time = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    time.tv_sec as f64 + time.tv_nsec as f64 / 1e9
 }
 
 /// Writes `entries` as a zip at `destination`, atomically, and returns its digest and size.
@@ -1162,9 +1154,7 @@ pub fn write(
         stamps.save();
     }
     stats.seconds = started.elapsed().saturating_sub(default_time).as_secs_f64();
-    stats.cpu_seconds = cpu_started
-        .zip(process_cpu_seconds())
-        .map(|(before, after)| (after - before).max(0.0));
+    stats.cpu_seconds = Some((process_cpu_seconds() - cpu_started).max(0.0));
     Ok(Artifact {
         path: destination.to_path_buf(),
         sha256: hex::encode(hasher.finalize()),

@@ -117,18 +117,13 @@ fn measure(command: &mut Command) -> Result<(f64, u64, std::process::Output)> {
     Ok((seconds, rss, output))
 }
 
-/// The processor seconds (user + system) GNU time's `-f "%U %S"` wrote to `file`.
-fn cpu_seconds(file: &Path) -> Result<f64> {
-    let text = fs_err::read_to_string(file)?;
-    // The last line: a failing command's status line would come first.
-    let line = text.trim().lines().last().unwrap_or_default();
-    let mut total = 0.0;
-    for field in line.split_whitespace() {
-        total += field
-            .parse::<f64>()
-            .with_context(|| format!("GNU time wrote {line:?} to {}", file.display()))?;
-    }
-    Ok(total)
+/// The processor seconds (user + system) of the children this process has waited for, to the
+/// microsecond: the difference across one child's run is that child's.
+fn children_cpu_seconds() -> Result<f64> {
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
+    let seconds =
+        |time: nix::sys::time::TimeVal| time.tv_sec() as f64 + time.tv_usec() as f64 / 1_000_000.0;
+    Ok(seconds(usage.user_time()) + seconds(usage.system_time()))
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -444,7 +439,6 @@ pub(crate) fn timings(
         }
     }
     let same_zip = work.join("same.zip");
-    let cpu_file = work.join("zip-cpu.txt");
     let mut zip_same = Vec::new();
     let mut zip_same_cpu = Vec::new();
     for _ in 0..runs {
@@ -456,12 +450,11 @@ pub(crate) fn timings(
             let Some(folder) = folder.filter(|_| !names.is_empty()) else {
                 continue;
             };
-            // GNU time reports zip's processor time (user, system), to set against the
-            // writer's `packaging.cpu_seconds`.
-            let mut child = Command::new("/usr/bin/time")
-                .args(["-f", "%U %S", "-o"])
-                .arg(&cpu_file)
-                .args(["zip", "-q", "-6", "-X", "-y", "-@"])
+            // zip's processor time (user, system), to set against the writer's
+            // `packaging.cpu_seconds`: no other child is waited for meanwhile.
+            let cpu_before = children_cpu_seconds()?;
+            let mut child = Command::new("zip")
+                .args(["-q", "-6", "-X", "-y", "-@"])
                 .arg(&same_zip)
                 .current_dir(folder)
                 .stdin(Stdio::piped())
@@ -471,7 +464,7 @@ pub(crate) fn timings(
             if !child.wait()?.success() {
                 bail!("zip -@ of the kept files in {} failed", folder.display());
             }
-            cpu += cpu_seconds(&cpu_file)?;
+            cpu += children_cpu_seconds()? - cpu_before;
         }
         zip_same.push(started.elapsed().as_secs_f64());
         zip_same_cpu.push(cpu);
