@@ -451,7 +451,7 @@ pub fn run(config: &Config) -> Result<Report> {
     let staging = match config.command {
         Command::Scan | Command::Plan => None,
         Command::Build => {
-            preflight(&planned)?;
+            preflight(config, &planned)?;
             Some(package::output::Staging::begin(&config.out)?)
         }
     };
@@ -662,14 +662,28 @@ fn next_steps(
 
 /// Opens every file the build will read (and closes it): one that cannot be read, or is no
 /// longer the regular file of the size scan saw, fails the run before anything is written.
-fn preflight(planned: &[(Inventory, Plan)]) -> Result<()> {
+/// A file the memo of its function's zip remembers at the stamp scan saw is not opened: it
+/// was read whole when remembered, and whatever could stop a read since (a new mode, owner or
+/// ACL, another file in its place) would have moved its ctime or inode. The zip takes its
+/// bytes from the cache without opening it.
+fn preflight(config: &Config, planned: &[(Inventory, Plan)]) -> Result<()> {
     use rayon::prelude::*;
+    let cache = config.cache.as_ref().map(package::cache::Cache::new);
     planned.par_iter().try_for_each(|(inventory, plan)| {
+        let stamps = cache.as_ref().map(|cache| {
+            cache.stamps(&config.out.join(format!("{}.zip", inventory.function.name)))
+        });
         inventory
             .files
             .par_iter()
             .zip(&plan.files)
             .filter(|(file, decision)| decision.keep && file.link_target.is_none())
+            .filter(|(file, _)| {
+                !stamps
+                    .as_ref()
+                    .zip(file.stamp.as_ref())
+                    .is_some_and(|(stamps, stamp)| stamps.knows(&file.source, stamp))
+            })
             .try_for_each(|(file, _)| input::open(&file.source, Some(file.bytes)).map(drop))
     })
 }

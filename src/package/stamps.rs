@@ -80,6 +80,14 @@ impl Stamps {
         Some(*digest)
     }
 
+    /// Whether the memo remembers `path` at `stamp`: the file was read whole when it was
+    /// remembered, and is unchanged since (without noting it as seen, as `digest` does).
+    pub fn knows(&self, path: &Path, stamp: &Stamp) -> bool {
+        self.known
+            .get(path.as_os_str().as_bytes())
+            .is_some_and(|(known, _)| known == stamp)
+    }
+
     /// Notes the digest read for `path` at `stamp`, to remember it if the file had settled.
     pub fn record(&self, path: &Path, stamp: Stamp, digest: [u8; 32]) {
         if stamp.changed < self.settled_before && stamp.modified < self.settled_before {
@@ -202,6 +210,41 @@ mod tests {
         // Another zip has its own memo.
         let other = Stamps::open(&memo, &dir.path().join("other.zip"));
         assert_eq!(other.digest(&file, &stamp), None);
+    }
+
+    /// What the build's preflight trusts a remembered file by: a new mode, or another file
+    /// put in its place with the same bytes and times, is no longer known.
+    #[test]
+    fn a_file_with_a_new_mode_or_replaced_is_no_longer_known() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.js");
+        crate::fs::write(&file, "one").unwrap();
+        let memo = dir.path().join("memo");
+        let destination = dir.path().join("out.zip");
+        let stamp = Stamp::of(&crate::fs::metadata(&file).unwrap());
+        let mut stamps = Stamps::open(&memo, &destination);
+        stamps.settled_before = i128::MAX;
+        stamps.record(&file, stamp, [1; 32]);
+        stamps.save();
+        let stamps = Stamps::open(&memo, &destination);
+        assert!(stamps.knows(&file, &stamp));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let unreadable = Stamp::of(&crate::fs::metadata(&file).unwrap());
+        assert!(!stamps.knows(&file, &unreadable));
+        // The same bytes and modification time in a new file, renamed over it.
+        let twin = dir.path().join("twin.js");
+        crate::fs::write(&twin, "one").unwrap();
+        let modified = crate::fs::metadata(&file).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&twin)
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+        std::fs::rename(&twin, &file).unwrap();
+        let replaced = Stamp::of(&crate::fs::metadata(&file).unwrap());
+        assert!(!stamps.knows(&file, &replaced));
     }
 
     #[test]
