@@ -130,16 +130,21 @@ fn template_handler(
 /// with `--strip` an extension module, is marked as such: those flags change what ships beside
 /// or instead of it, and a layer's name must change with its bytes.
 ///
-/// This reads every kept file once more than a build without layers does: layers must be
-/// planned (and every function scanned) before anything is written, so these digests cannot
-/// wait for the writer's read; holding the bytes until then would make memory grow with the
-/// input. With the cache, a plain file's digest is remembered by its stamp (`stamps`), so an
-/// unchanged file is read neither here nor by the writer.
+/// Layers must be planned (and every function scanned) before anything is written, so these
+/// digests cannot wait for the writer's read, and holding the bytes until then would make
+/// memory grow with the input. With the cache, a build reads each plain file once, here:
+/// `precompress` compresses the bytes read as the writer would and puts the record in the
+/// cache, and `known` tells the writer the digest (for the stamp scan saw, if the open file
+/// still had it), so it takes the record without opening the file. A plain file's digest is
+/// also remembered by its stamp (`stamps`), so an unchanged file is not read at all the next
+/// time. Without the cache the writer reads the file again.
 fn kept_digests(
     inventory: &Inventory,
     plan: &Plan,
     stage: crate::ecosystem::Stage,
     stamps: Option<&package::stamps::Stamps>,
+    precompress: Option<(&package::cache::Cache, model::Compression)>,
+    known: &std::sync::Mutex<package::zip::Known>,
 ) -> Result<Vec<Option<[u8; 32]>>> {
     use rayon::prelude::*;
     use sha2::{Digest, Sha256};
@@ -152,12 +157,25 @@ fn kept_digests(
         let recipe = ecosystem.digest_recipe(inventory, plan, stage, index);
         // A plain file's digest is its content's: the one the memo remembers.
         let remembered = stamps.zip(file.stamp.as_ref()).filter(|_| recipe.plain());
+        let tell_writer = |stamp: package::stamps::Stamp, digest: [u8; 32]| {
+            if precompress.is_some() && recipe.plain() && file.stamp == Some(stamp) {
+                known
+                    .lock()
+                    .expect("known digests lock")
+                    .insert(file.source.clone(), (stamp, digest));
+            }
+        };
         if let Some((stamps, stamp)) = remembered
             && let Some(digest) = stamps.digest(&file.source, stamp)
         {
+            tell_writer(*stamp, digest);
             return Ok(Some(digest));
         }
-        let bytes = input::read(&file.source, Some(file.bytes))?;
+        // The stamp of the open file, taken before reading, as the writer's memo takes it.
+        let mut opened = input::open(&file.source, Some(file.bytes))?;
+        let opened_stamp = package::stamps::Stamp::of(&opened.metadata()?);
+        let mut bytes = Vec::with_capacity(opened.len() as usize);
+        std::io::Read::read_to_end(&mut opened, &mut bytes).map_err(|error| opened.error(error))?;
         let mut hasher = Sha256::new();
         for mark in &recipe.marks {
             hasher.update(mark);
@@ -175,6 +193,10 @@ fn kept_digests(
         let digest: [u8; 32] = hasher.finalize().into();
         if let Some((stamps, stamp)) = remembered {
             stamps.record(&file.source, *stamp, digest);
+        }
+        if let Some((cache, compression)) = precompress.filter(|_| recipe.plain()) {
+            package::zip::precompress(cache, compression, &bytes, &digest);
+            tell_writer(opened_stamp, digest);
         }
         Ok(Some(digest))
     };
@@ -259,7 +281,10 @@ fn plan_layers(
     settings: &config::project::LayerSettings,
     from_project: bool,
     planned: &[(Inventory, Plan)],
-) -> Result<Option<dedupe::LayerPlan>> {
+) -> Result<(
+    Option<dedupe::LayerPlan>,
+    std::sync::Arc<package::zip::Known>,
+)> {
     let mode = config.layers.unwrap_or(if from_project {
         settings.mode
     } else {
@@ -269,9 +294,16 @@ fn plan_layers(
         || mode != config::project::LayerMode::Auto
         || planned.len() < 2
     {
-        return Ok(None);
+        return Ok((None, Default::default()));
     }
     let cache = config.cache.as_ref().map(package::cache::Cache::new);
+    // A build writes what it reads here: the records go to the cache, the digests to the
+    // writer (`kept_digests`).
+    let precompress = cache
+        .as_ref()
+        .filter(|_| config.command == Command::Build)
+        .map(|cache| (cache, config.compression));
+    let known = std::sync::Mutex::new(package::zip::Known::new());
     let digests = planned
         .iter()
         .map(|(inventory, plan)| {
@@ -289,6 +321,8 @@ fn plan_layers(
                     bytecode: config.bytecode,
                 },
                 stamps.as_ref(),
+                precompress,
+                &known,
             );
             if let Some(stamps) = stamps {
                 stamps.save();
@@ -296,6 +330,9 @@ fn plan_layers(
             digests
         })
         .collect::<Result<Vec<_>>>()?;
+    if let Some(cache) = &cache {
+        cache.finish();
+    }
     let inputs: Vec<dedupe::Input<'_>> = planned
         .iter()
         .zip(&digests)
@@ -305,13 +342,17 @@ fn plan_layers(
             digests,
         })
         .collect();
-    Ok(Some(dedupe::plan_layers(
+    let layer_plan = dedupe::plan_layers(
         &inputs,
         &dedupe::Options {
             min_functions: settings.min_functions,
             ..Default::default()
         },
-    )))
+    );
+    Ok((
+        Some(layer_plan),
+        std::sync::Arc::new(known.into_inner().expect("known digests lock")),
+    ))
 }
 
 /// What `lamina plan` wrote: the plan, and whether every function fits Lambda's limits with
@@ -351,7 +392,7 @@ pub fn plan(config: &Config) -> Result<Planned> {
     for spec in &specs {
         planned.push(scan_function(config, spec, &mut names)?);
     }
-    let layer_plan = plan_layers(config, &settings, from_project, &planned)?;
+    let (layer_plan, _) = plan_layers(config, &settings, from_project, &planned)?;
     let contents = planned
         .iter()
         .map(|(inventory, plan)| crate::shard::kept_contents(inventory, plan))
@@ -441,8 +482,11 @@ pub fn run(config: &Config) -> Result<Report> {
         environments.push(spec.environment.clone());
         indices.push(index);
     }
-    let layer_plan = match &sharded {
-        Some((_, shard, selection)) => Some(shard.layer_plan(selection, &indices, &planned)?),
+    let (layer_plan, known) = match &sharded {
+        Some((_, shard, selection)) => (
+            Some(shard.layer_plan(selection, &indices, &planned)?),
+            Default::default(),
+        ),
         None => plan_layers(config, &settings, from_project, &planned)?,
     };
     // Every function is scanned and shaken, and its layers planned, before the first output
@@ -451,7 +495,7 @@ pub fn run(config: &Config) -> Result<Report> {
     let staging = match config.command {
         Command::Scan | Command::Plan => None,
         Command::Build => {
-            preflight(config, &planned)?;
+            preflight(config, &planned, &known)?;
             Some(package::output::Staging::begin(&config.out)?)
         }
     };
@@ -498,6 +542,7 @@ pub fn run(config: &Config) -> Result<Report> {
                 environments: &environments,
                 packaged: &packaged,
                 function_names: &function_names,
+                known: &known,
             },
         )?,
     };
@@ -665,8 +710,13 @@ fn next_steps(
 /// A file the memo of its function's zip remembers at the stamp scan saw is not opened: it
 /// was read whole when remembered, and whatever could stop a read since (a new mode, owner or
 /// ACL, another file in its place) would have moved its ctime or inode. The zip takes its
-/// bytes from the cache without opening it.
-fn preflight(config: &Config, planned: &[(Inventory, Plan)]) -> Result<()> {
+/// bytes from the cache without opening it. Nor is one layer planning has just read at that
+/// stamp (`known`).
+fn preflight(
+    config: &Config,
+    planned: &[(Inventory, Plan)],
+    known: &package::zip::Known,
+) -> Result<()> {
     use rayon::prelude::*;
     let cache = config.cache.as_ref().map(package::cache::Cache::new);
     planned.par_iter().try_for_each(|(inventory, plan)| {
@@ -679,10 +729,14 @@ fn preflight(config: &Config, planned: &[(Inventory, Plan)]) -> Result<()> {
             .zip(&plan.files)
             .filter(|(file, decision)| decision.keep && file.link_target.is_none())
             .filter(|(file, _)| {
-                !stamps
-                    .as_ref()
-                    .zip(file.stamp.as_ref())
-                    .is_some_and(|(stamps, stamp)| stamps.knows(&file.source, stamp))
+                !file.stamp.as_ref().is_some_and(|stamp| {
+                    known
+                        .get(&file.source)
+                        .is_some_and(|(seen, _)| seen == stamp)
+                        || stamps
+                            .as_ref()
+                            .is_some_and(|stamps| stamps.knows(&file.source, stamp))
+                })
             })
             .try_for_each(|(file, _)| input::open(&file.source, Some(file.bytes)).map(drop))
     })
@@ -697,6 +751,8 @@ struct Packaging<'a> {
     environments: &'a [Option<config::project::Environment>],
     packaged: &'a [bool],
     function_names: &'a [String],
+    /// The digests layer planning read, for the writer (`kept_digests`).
+    known: &'a std::sync::Arc<package::zip::Known>,
 }
 
 /// Packages the layers, then each function, and verifies each function with its layers.
@@ -711,12 +767,14 @@ fn build(
         environments,
         packaged,
         function_names,
+        known,
     } = *packaging;
     let out = staging.folder();
     let write_options = package::zip::WriteOptions {
         compression: config.compression,
         cache: config.cache.as_ref().map(package::cache::Cache::new),
         staging: Some((out.to_path_buf(), config.out.clone())),
+        known: known.clone(),
     };
     let python = crate::ecosystem::Stage {
         compile: config.compile,

@@ -100,6 +100,30 @@ pub struct WriteOptions {
     /// folder: a zip's memo of unchanged files is named after its final path, which is the
     /// same from build to build.
     pub staging: Option<(PathBuf, PathBuf)>,
+    /// Content digests this build has already read (layer planning), by the path each file
+    /// is read from, with the stamp scan saw and the open file had; `precompress` put their
+    /// records in the cache, so an entry found here at the same stamp is not read again.
+    pub known: std::sync::Arc<Known>,
+}
+
+/// What [`WriteOptions::known`] holds.
+pub type Known = std::collections::HashMap<PathBuf, (Stamp, [u8; 32])>;
+
+/// For a build that reads a file before writing its zip (layer planning hashes every kept
+/// file): compresses the bytes read as `write` would and puts the record in `cache`, so
+/// `write` finds it by `digest` (through [`WriteOptions::known`]) and reads nothing. Only a
+/// file `write` compresses in memory, at the settings of `fast` or `default` (`max` also
+/// measures the default level from the bytes); the others are left to `write`.
+pub fn precompress(cache: &Cache, compression: Compression, data: &[u8], digest: &[u8; 32]) {
+    if data.len() as u64 > STREAM_THRESHOLD || compression == Compression::Max {
+        return;
+    }
+    let method = method(compression);
+    let key = Cache::key(digest, &settings(method));
+    if cache.peek(&key).is_none() {
+        let (record, bytes) = record_for(data, method);
+        cache.put(&key, record, &bytes);
+    }
 }
 
 /// How an entry that fits in memory is deflated.
@@ -454,6 +478,7 @@ fn streamed_settings(level: u32) -> String {
 fn content_digest<T>(
     entry: &Entry,
     stamps: Option<&Stamps>,
+    known: &Known,
     read: impl FnOnce(&mut crate::input::Bounded) -> Result<(T, [u8; 32])>,
 ) -> Result<(Option<T>, [u8; 32])> {
     let memo = stamps
@@ -463,6 +488,16 @@ fn content_digest<T>(
         && let Some(digest) = stamps.digest(&entry.source, stamp)
     {
         return Ok((None, digest));
+    }
+    // Read earlier in this build, at the stamp scan saw: the memo learns it as if read here.
+    if let Some(stamp) = entry.stamp.as_ref().filter(|_| entry.header.is_none())
+        && let Some((seen, digest)) = known.get(&entry.source)
+        && seen == stamp
+    {
+        if let Some((stamps, _)) = memo {
+            stamps.record(&entry.source, *stamp, *digest);
+        }
+        return Ok((None, *digest));
     }
     let mut file = crate::input::open(&entry.source, Some(entry.bytes))?;
     // The stamp of the open file, taken before reading: a change during or after the read
@@ -536,7 +571,7 @@ fn prepare(
         // than deflate), then a compressing pass only on a miss.
         let mut expected = None;
         if let Some(cache) = cache {
-            let digest = content_digest(entry, stamps, |file| {
+            let digest = content_digest(entry, stamps, &options.known, |file| {
                 let mut hasher = Sha256::new();
                 std::io::copy(file, &mut hasher)
                     .map_err(|error| Error::io(&entry.source, error))?;
@@ -591,7 +626,7 @@ fn prepare_in_memory(
     // Whether `input` holds the entry's bytes, and how many.
     let (mut length, mut digest) = match cache {
         Some(_) => {
-            let (read, digest) = content_digest(entry, stamps, |file| {
+            let (read, digest) = content_digest(entry, stamps, &options.known, |file| {
                 Ok((file.len() as usize, read(file, input)?))
             })?;
             (read, Some(digest))
@@ -1186,6 +1221,7 @@ mod tests {
             staging: None,
             compression,
             cache: Some(Cache::new(dir.join("cache"))),
+            known: Default::default(),
         }
     }
 
@@ -1293,6 +1329,7 @@ mod tests {
             staging: None,
             compression: Compression::Default,
             cache: Some(Cache::new(dir.path().join("cache"))),
+            known: Default::default(),
         };
         let cold = write(entries.clone(), &dir.path().join("cold.zip"), &cache).unwrap();
         assert_eq!((cold.stats.cache_hits, cold.stats.cache_misses), (0, 5));
@@ -1409,6 +1446,7 @@ mod tests {
                 staging: None,
                 compression: Compression::Max,
                 cache: None,
+                known: Default::default(),
             },
         )
         .unwrap();
@@ -1618,6 +1656,60 @@ mod tests {
             shipped[..16].copy_from_slice(&header);
             assert_eq!(record.crc32, crc32fast::hash(&shipped));
         }
+    }
+
+    /// What layer planning read and precompressed is not read again: the writer takes the
+    /// known digest's record from the cache (here the file is gone by then), writes the same
+    /// bytes as a write that reads it, and its memo learns the digest for the next build.
+    #[test]
+    fn a_file_read_before_the_write_is_not_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("index.js");
+        let contents = b"exports.handler = async () => 'ok';\n".repeat(200);
+        crate::fs::write(&source, &contents).unwrap();
+        let stamp = Stamp::of(&crate::fs::metadata(&source).unwrap());
+        let entry = Entry {
+            path: "index.js".to_string(),
+            source: source.clone(),
+            bytes: contents.len() as u64,
+            executable: false,
+            link_target: None,
+            stamp: Some(stamp),
+            header: None,
+        };
+        let read = write(
+            vec![entry.clone()],
+            &dir.path().join("read.zip"),
+            &WriteOptions::default(),
+        )
+        .unwrap();
+
+        let mut options = cached(dir.path(), Compression::Default);
+        let digest: [u8; 32] = Sha256::digest(&contents).into();
+        let cache = options.cache.as_ref().unwrap();
+        precompress(cache, Compression::Default, &contents, &digest);
+        cache.finish();
+        options.known = std::sync::Arc::new(Known::from([(source.clone(), (stamp, digest))]));
+        crate::fs::remove_file(&source).unwrap();
+        let destination = dir.path().join("known.zip");
+        let known = write(vec![entry.clone()], &destination, &options).unwrap();
+        assert_eq!(known.sha256, read.sha256);
+        assert_eq!(known.stats.cache_hits, 1);
+        // The zip's memo learns the digest (were the file settled), as if it had read it.
+        let mut stamps = options.cache.as_ref().unwrap().stamps(&destination);
+        stamps.settle_all();
+        let (record, _, outcome) = prepare(&entry, &options, Some(&stamps), dir.path()).unwrap();
+        assert!(outcome.hit && record.crc32 == crc32fast::hash(&contents));
+        stamps.save();
+        let stamps = options.cache.as_ref().unwrap().stamps(&destination);
+        assert!(stamps.knows(&source, &stamp));
+
+        // At another stamp than scan saw, the known digest is not taken: the file is read.
+        options.known = std::sync::Arc::new(Known::from([(
+            source.clone(),
+            (Stamp { size: 1, ..stamp }, digest),
+        )]));
+        assert!(write(vec![entry], &dir.path().join("stale.zip"), &options).is_err());
     }
 
     /// A worker's buffers are reused from file to file: what a larger file left in them never
