@@ -196,6 +196,18 @@ impl Cache {
         self.with_index(|index| index.entries.get(key).map(|entry| entry.record))
     }
 
+    /// Whether a record for `key` is in the cache or in the pack being filled (records put
+    /// by this run are read back only once sealed, but need not be made twice).
+    pub fn holds(&self, key: &Key) -> bool {
+        self.peek(key).is_some()
+            || self
+                .pending
+                .lock()
+                .expect("cache pack lock")
+                .as_ref()
+                .is_some_and(|pending| pending.keys.contains(key))
+    }
+
     /// The record for `key` with its bytes, if present and intact.
     pub fn get(&self, key: &Key) -> Option<(Record, Vec<u8>)> {
         let (entry, file) = self.find(key)?;
@@ -620,10 +632,13 @@ mod tests {
         let cache = Cache::new(dir.path());
         let key = Cache::key(&[7; 32], "deflate-6");
         assert!(cache.get(&key).is_none());
+        assert!(!cache.holds(&key));
         cache.put(&key, record(b"compressed"), b"compressed");
-        // Not visible before the pack is sealed.
+        // Not visible before the pack is sealed, but known not to be needed again.
         assert!(cache.get(&key).is_none());
+        assert!(cache.holds(&key));
         cache.finish();
+        assert!(cache.holds(&key));
         assert_eq!(
             cache.get(&key),
             Some((record(b"compressed"), b"compressed".to_vec()))

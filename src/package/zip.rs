@@ -120,7 +120,7 @@ pub fn precompress(cache: &Cache, compression: Compression, data: &[u8], digest:
     }
     let method = method(compression);
     let key = Cache::key(digest, &settings(method));
-    if cache.peek(&key).is_none() {
+    if !cache.holds(&key) {
         let (record, bytes) = record_for(data, method);
         cache.put(&key, record, &bytes);
     }
