@@ -60,11 +60,7 @@ pub fn open(path: &Path, expected: Option<u64>) -> Result<Bounded> {
 
 /// All of `path`'s bytes, bounded by its size (`expected`: the size the walk saw).
 pub fn read(path: &Path, expected: Option<u64>) -> Result<Vec<u8>> {
-    let mut file = open(path, expected)?;
-    let mut bytes = Vec::with_capacity(file.expected as usize);
-    file.read_to_end(&mut bytes)
-        .map_err(|error| file.error(error))?;
-    Ok(bytes)
+    open(path, expected)?.read_all()
 }
 
 /// `path`'s text (UTF-8), bounded by its size.
@@ -128,6 +124,14 @@ impl Bounded {
         self.file
             .metadata()
             .map_err(|error| Error::io(&self.path, error))
+    }
+
+    /// All of the file's bytes, bounded by its size.
+    pub fn read_all(&mut self) -> Result<Vec<u8>> {
+        let mut bytes = Vec::with_capacity(self.expected as usize);
+        self.read_to_end(&mut bytes)
+            .map_err(|error| self.error(error))?;
+        Ok(bytes)
     }
 
     /// The library error for an IO error of this file's reads: a change names its sizes.

@@ -174,8 +174,7 @@ fn kept_digests(
         // The stamp of the open file, taken before reading, as the writer's memo takes it.
         let mut opened = input::open(&file.source, Some(file.bytes))?;
         let opened_stamp = package::stamps::Stamp::of(&opened.metadata()?);
-        let mut bytes = Vec::with_capacity(opened.len() as usize);
-        std::io::Read::read_to_end(&mut opened, &mut bytes).map_err(|error| opened.error(error))?;
+        let bytes = opened.read_all()?;
         let mut hasher = Sha256::new();
         for mark in &recipe.marks {
             hasher.update(mark);
@@ -730,9 +729,7 @@ fn preflight(
             .filter(|(file, decision)| decision.keep && file.link_target.is_none())
             .filter(|(file, _)| {
                 !file.stamp.as_ref().is_some_and(|stamp| {
-                    known
-                        .get(&file.source)
-                        .is_some_and(|(seen, _)| seen == stamp)
+                    package::zip::known_digest(known, &file.source, stamp).is_some()
                         || stamps
                             .as_ref()
                             .is_some_and(|stamps| stamps.knows(&file.source, stamp))

@@ -152,16 +152,38 @@ pub(super) fn with_program<R>(
 /// strings alike, as reading it right is not worth the risk.
 fn may_eval_directly(source: &str) -> bool {
     let bytes = source.as_bytes();
-    let word = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$';
-    source.match_indices("eval").any(|(at, _)| {
-        let before = bytes[..at]
-            .iter()
-            .rev()
-            .find(|byte| !byte.is_ascii_whitespace());
-        let starts = at == 0 || !word(bytes[at - 1]);
-        let ends = bytes.get(at + 4).is_none_or(|&byte| !word(byte));
-        starts && ends && before != Some(&b'.')
+    words(source, "eval").any(|at| {
+        let before = skip_space_back(bytes, at);
+        before == 0 || bytes[before - 1] != b'.'
     })
+}
+
+/// Whether `byte` may be part of a JavaScript identifier (ASCII only).
+fn is_word_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$'
+}
+
+/// Where `word` stands alone in `source` (not part of a longer identifier): code, comments and
+/// strings alike.
+fn words<'s>(source: &'s str, word: &'s str) -> impl Iterator<Item = usize> + 's {
+    let bytes = source.as_bytes();
+    source
+        .match_indices(word)
+        .map(|(at, _)| at)
+        .filter(move |&at| {
+            (at == 0 || !is_word_byte(bytes[at - 1]))
+                && bytes
+                    .get(at + word.len())
+                    .is_none_or(|&byte| !is_word_byte(byte))
+        })
+}
+
+/// `at` moved back over the whitespace before it.
+fn skip_space_back(bytes: &[u8], mut at: usize) -> usize {
+    while at > 0 && bytes[at - 1].is_ascii_whitespace() {
+        at -= 1;
+    }
+    at
 }
 
 /// `extract`, following only the branches `target` takes where a condition tests the platform.
@@ -468,32 +490,22 @@ fn require_aliases(
 /// name may be. Words in strings and comments count too, which only asks for more.
 fn alias_names(source: &str) -> Option<std::collections::HashSet<&str>> {
     let bytes = source.as_bytes();
-    let word = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'$';
-    let before = |mut at: usize| {
-        while at > 0 && bytes[at - 1].is_ascii_whitespace() {
-            at -= 1;
-        }
-        at
-    };
     let mut names = std::collections::HashSet::new();
-    for (at, _) in source.match_indices("require") {
+    for at in words(source, "require") {
         let end = at + "require".len();
-        if (at > 0 && word(bytes[at - 1])) || bytes.get(end).is_some_and(|&byte| word(byte)) {
-            continue;
-        }
         let next = bytes[end..].iter().find(|byte| !byte.is_ascii_whitespace());
         if matches!(next, Some(b'(' | b'.')) {
             continue;
         }
-        let equals = before(at);
+        let equals = skip_space_back(bytes, at);
         match equals.checked_sub(1).map(|index| bytes[index]) {
             // `== require`, `!= require`, `<= require`, `=> require`: no binding.
             Some(b'=') if equals >= 2 && matches!(bytes[equals - 2], b'=' | b'!' | b'<' | b'>') => {
             }
             Some(b'=') => {
-                let name_end = before(equals - 1);
+                let name_end = skip_space_back(bytes, equals - 1);
                 let mut name_start = name_end;
-                while name_start > 0 && word(bytes[name_start - 1]) {
+                while name_start > 0 && is_word_byte(bytes[name_start - 1]) {
                     name_start -= 1;
                 }
                 if name_start == name_end {
@@ -503,9 +515,11 @@ fn alias_names(source: &str) -> Option<std::collections::HashSet<&str>> {
             }
             // An argument (`factory(require, exports)`, `if (require)`): no binding.
             Some(b'(')
-                if before(equals - 1).checked_sub(1).is_some_and(|index| {
-                    word(bytes[index]) || matches!(bytes[index], b')' | b']')
-                }) => {}
+                if skip_space_back(bytes, equals - 1)
+                    .checked_sub(1)
+                    .is_some_and(|index| {
+                        is_word_byte(bytes[index]) || matches!(bytes[index], b')' | b']')
+                    }) => {}
             Some(b'(' | b'/') => return None,
             // `typeof require`, `&& require`, `, require`, `: require`: no binding.
             _ => {}
@@ -606,8 +620,6 @@ pub(super) fn site_of(source: &str, span: Span) -> String {
     )
 }
 
-/// How often each name is bound in a file, and which names are assigned after their
-/// declaration.
 /// How many times a file binds each of some names, and which of them it assigns after their
 /// declaration. Only the names asked about are kept: a bundle binds tens of thousands.
 pub(super) struct BindingCounter {

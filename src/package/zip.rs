@@ -109,6 +109,14 @@ pub struct WriteOptions {
 /// What [`WriteOptions::known`] holds.
 pub type Known = std::collections::HashMap<PathBuf, (Stamp, [u8; 32])>;
 
+/// The digest `known` holds for `path`, if it was read at `stamp`.
+pub fn known_digest(known: &Known, path: &Path, stamp: &Stamp) -> Option<[u8; 32]> {
+    known
+        .get(path)
+        .filter(|(seen, _)| seen == stamp)
+        .map(|(_, digest)| *digest)
+}
+
 /// For a build that reads a file before writing its zip (layer planning hashes every kept
 /// file): compresses the bytes read as `write` would and puts the record in `cache`, so
 /// `write` finds it by `digest` (through [`WriteOptions::known`]) and reads nothing. Only a
@@ -491,13 +499,12 @@ fn content_digest<T>(
     }
     // Read earlier in this build, at the stamp scan saw: the memo learns it as if read here.
     if let Some(stamp) = entry.stamp.as_ref().filter(|_| entry.header.is_none())
-        && let Some((seen, digest)) = known.get(&entry.source)
-        && seen == stamp
+        && let Some(digest) = known_digest(known, &entry.source, stamp)
     {
         if let Some((stamps, _)) = memo {
-            stamps.record(&entry.source, *stamp, *digest);
+            stamps.record(&entry.source, *stamp, digest);
         }
-        return Ok((None, *digest));
+        return Ok((None, digest));
     }
     let mut file = crate::input::open(&entry.source, Some(entry.bytes))?;
     // The stamp of the open file, taken before reading: a change during or after the read
