@@ -47,7 +47,7 @@ const MAX_PACKS: usize = 64;
 /// Packs under this size are the ones merged.
 const SMALL_PACK: u64 = 8 << 20;
 /// A pack's time of last use is refreshed at most this often, to save a write per build.
-const TOUCH_EVERY: Duration = Duration::from_secs(3600);
+pub(crate) const TOUCH_EVERY: Duration = Duration::from_secs(3600);
 
 /// A cache key: SHA-256 over the content digest and the settings.
 pub type Key = [u8; 32];
@@ -107,7 +107,7 @@ pub struct Cache {
 #[derive(Debug, Default)]
 struct Index {
     packs: Vec<Pack>,
-    entries: HashMap<Key, Entry>,
+    entries: HashMap<Key, Entry, foldhash::fast::RandomState>,
 }
 
 #[derive(Debug)]
@@ -441,12 +441,14 @@ impl Cache {
     }
 
     /// Removes least recently used packs until the cache is under its cap.
-    /// Memo files (see `stamps`) count towards the cap and are evicted the same way.
+    /// Memo files (`stamps`'s here, and scan's beside this layout's folder, `scan/memo.rs`)
+    /// count towards the cap and are evicted the same way.
     fn evict(&self) {
         let mut packs = list_packs(&self.packs_dir());
-        packs.extend(list_files(&self.dir.join("stamps"), |name| {
-            !name.starts_with('.')
-        }));
+        let scan_memos = self.dir.parent().map(|root| root.join("scan"));
+        for memos in std::iter::once(self.dir.join("stamps")).chain(scan_memos) {
+            packs.extend(list_files(&memos, |name| !name.starts_with('.')));
+        }
         let mut total: u64 = packs.iter().map(|(_, bytes, _)| bytes).sum();
         if total <= self.max_bytes {
             return;
@@ -521,18 +523,33 @@ fn load(folder: &Path) -> Index {
         .collect();
     // Sorted, so which copy of a record is used does not depend on the listing order.
     paths.sort();
+    // Every pack's trailer first, so the map is made once at its full size: a cache of many
+    // records is loaded by every build, and growing the map as it filled was most of that.
+    let mut opened = Vec::with_capacity(paths.len());
     for path in paths {
-        match read_pack(&path) {
-            Ok((pack, entries)) => {
-                let number = index.packs.len();
-                index.packs.push(pack);
-                for (key, mut entry) in entries {
-                    entry.pack = number;
-                    index.entries.entry(key).or_insert(entry);
-                }
-            }
+        match open_pack(&path) {
+            Ok(pack) => opened.push(pack),
             Err(_) => {
                 let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    let total: u64 = opened.iter().map(|(_, _, count)| count).sum();
+    index.entries.reserve(usize::try_from(total).unwrap_or(0));
+    let mut bytes = Vec::new();
+    for (pack, index_offset, count) in opened {
+        let number = index.packs.len();
+        let entries = &mut index.entries;
+        let read = read_index(&pack, index_offset, count, &mut bytes, |key, mut entry| {
+            entry.pack = number;
+            entries.entry(key).or_insert(entry);
+        });
+        match read {
+            Ok(()) => index.packs.push(pack),
+            Err(_) => {
+                // Its entries already taken are dropped with it.
+                index.entries.retain(|_, entry| entry.pack != number);
+                let _ = std::fs::remove_file(&pack.path);
             }
         }
     }
@@ -543,7 +560,8 @@ fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_string())
 }
 
-fn read_pack(path: &Path) -> io::Result<(Pack, Vec<(Key, Entry)>)> {
+/// A pack with its index's offset and entry count, from its header and trailer.
+fn open_pack(path: &Path) -> io::Result<(Pack, u64, u64)> {
     // std's: a pack that cannot be read is removed, and its error is never shown.
     #[allow(clippy::disallowed_methods)]
     let file = File::open(path)?;
@@ -565,13 +583,33 @@ fn read_pack(path: &Path) -> io::Result<(Pack, Vec<(Key, Entry)>)> {
     {
         return Err(invalid("pack length does not match its index"));
     }
-    let mut bytes = vec![0; (count as usize) * INDEX_ENTRY];
-    file.read_exact_at(&mut bytes, index_offset)?;
-    if Sha256::digest(&bytes).as_slice() != &trailer[16..48] {
+    let pack = Pack {
+        path: path.to_path_buf(),
+        file: Arc::new(file),
+        used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        touched: AtomicBool::new(false),
+    };
+    Ok((pack, index_offset, count))
+}
+
+/// Reads a pack's index into `bytes`, checks it against the trailer's seal (the SHA-256 after
+/// the index), and gives each entry to `visit` (its `pack` is 0); on an error, the entries
+/// given so far are not to be used.
+fn read_index(
+    pack: &Pack,
+    index_offset: u64,
+    count: u64,
+    bytes: &mut Vec<u8>,
+    mut visit: impl FnMut(Key, Entry),
+) -> io::Result<()> {
+    bytes.clear();
+    bytes.resize((count as usize) * INDEX_ENTRY + TRAILER, 0);
+    pack.file.read_exact_at(bytes, index_offset)?;
+    let (index, trailer) = bytes.split_at(bytes.len() - TRAILER);
+    if Sha256::digest(index).as_slice() != &trailer[16..48] {
         return Err(invalid("pack index does not match its seal"));
     }
-    let mut entries = Vec::with_capacity(count as usize);
-    for raw in bytes.chunks_exact(INDEX_ENTRY) {
+    for raw in index.chunks_exact(INDEX_ENTRY) {
         let u64_at = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
         let entry = Entry {
             pack: 0,
@@ -592,14 +630,18 @@ fn read_pack(path: &Path) -> io::Result<(Pack, Vec<(Key, Entry)>)> {
         {
             return Err(invalid("pack record outside its data"));
         }
-        entries.push((raw[..32].try_into().expect("32 bytes"), entry));
+        visit(raw[..32].try_into().expect("32 bytes"), entry);
     }
-    let pack = Pack {
-        path: path.to_path_buf(),
-        file: Arc::new(file),
-        used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        touched: AtomicBool::new(false),
-    };
+    Ok(())
+}
+
+/// A whole pack: its file and every entry of its index.
+fn read_pack(path: &Path) -> io::Result<(Pack, Vec<(Key, Entry)>)> {
+    let (pack, index_offset, count) = open_pack(path)?;
+    let mut entries = Vec::with_capacity(count as usize);
+    read_index(&pack, index_offset, count, &mut Vec::new(), |key, entry| {
+        entries.push((key, entry))
+    })?;
     Ok((pack, entries))
 }
 
@@ -690,6 +732,51 @@ mod tests {
     }
 
     #[test]
+    fn a_pack_found_damaged_while_loading_takes_none_of_its_records_along() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            Cache::key(&[1; 32], "deflate-6"),
+            Cache::key(&[2; 32], "deflate-6"),
+            Cache::key(&[3; 32], "deflate-6"),
+        );
+        let first = Cache::new(dir.path());
+        first.put(&a, record(b"aaaa"), b"aaaa");
+        first.finish();
+        let second = Cache::new(dir.path());
+        second.put(&b, record(b"bbbb"), b"bbbb");
+        second.put(&c, record(b"cccc"), b"cccc");
+        second.finish();
+        let path = packs(&second)
+            .into_iter()
+            .find(|path| {
+                let (pack, offset, count) = open_pack(path).unwrap();
+                let mut keys = Vec::new();
+                read_index(&pack, offset, count, &mut Vec::new(), |key, _| {
+                    keys.push(key)
+                })
+                .unwrap();
+                keys.contains(&c)
+            })
+            .unwrap();
+        // Its second record now lies past the index, under a seal made for it: the index reads
+        // as sealed, and the pack is found damaged only at that record, after the first.
+        let mut bytes = crate::fs::read(&path).unwrap();
+        let trailer = bytes.len() - TRAILER;
+        let index_offset =
+            u64::from_le_bytes(bytes[trailer..trailer + 8].try_into().unwrap()) as usize;
+        let second_entry = index_offset + INDEX_ENTRY;
+        bytes[second_entry + 32..second_entry + 40].copy_from_slice(&u64::MAX.to_le_bytes());
+        let seal = Sha256::digest(&bytes[index_offset..trailer]);
+        bytes[trailer + 16..trailer + 48].copy_from_slice(&seal);
+        crate::fs::write(&path, &bytes).unwrap();
+        let loaded = Cache::new(dir.path());
+        assert_eq!(loaded.get(&a), Some((record(b"aaaa"), b"aaaa".to_vec())));
+        assert_eq!(loaded.peek(&b), None);
+        assert_eq!(loaded.peek(&c), None);
+        assert!(!path.exists());
+    }
+
+    #[test]
     fn keys_separate_contents_and_settings() {
         let a = Cache::key(&[1; 32], "deflate-6");
         assert_ne!(a, Cache::key(&[1; 32], "deflate-1"));
@@ -729,6 +816,23 @@ mod tests {
         let cache = Cache::new(dir.path());
         assert!(cache.get(&keys[0]).is_some());
         assert!(cache.get(&keys[1]).is_none());
+        assert!(cache.get(&keys[2]).is_some());
+        // Scan's memos count too: an old one goes first.
+        let memo = dir.path().join("scan").join("0123");
+        crate::fs::create_dir_all(memo.parent().unwrap()).unwrap();
+        crate::fs::write(&memo, [0; 100]).unwrap();
+        File::options()
+            .append(true)
+            .open(&memo)
+            .unwrap()
+            .set_modified(now - Duration::from_secs(10 * 3600))
+            .unwrap();
+        let mut cache = Cache::new(dir.path());
+        cache.max_bytes = sizes[0] + sizes[2] + 1;
+        cache.finish();
+        assert!(!memo.exists());
+        let cache = Cache::new(dir.path());
+        assert!(cache.get(&keys[0]).is_some());
         assert!(cache.get(&keys[2]).is_some());
     }
 

@@ -35,6 +35,8 @@ pub struct Stamps {
     file: PathBuf,
     /// Keyed by the path's bytes: hashing a `PathBuf` walks its components.
     known: Known,
+    /// The body read, to leave the file as it is when saving would write it again.
+    previous: Option<Vec<u8>>,
     seen: Mutex<Vec<Remembered>>,
     /// Files that changed after this are not remembered.
     settled_before: i128,
@@ -49,11 +51,12 @@ impl Stamps {
             .checked_sub(SETTLED)
             .and_then(|time| time.duration_since(SystemTime::UNIX_EPOCH).ok())
             .map_or(0, |since| since.as_nanos() as i128);
+        let previous = crate::fs::read(&file)
+            .ok()
+            .and_then(|bytes| Some(sealed_body(&bytes, MAGIC, &[])?.to_vec()));
         Stamps {
-            known: crate::fs::read(&file)
-                .ok()
-                .and_then(|bytes| parse(&bytes))
-                .unwrap_or_default(),
+            known: previous.as_deref().and_then(parse).unwrap_or_default(),
+            previous,
             file,
             seen: Mutex::new(Vec::new()),
             settled_before: started,
@@ -110,8 +113,40 @@ impl Stamps {
             stamp.encode(&mut body);
             body.extend_from_slice(digest);
         }
-        let _ = write_sealed(&self.file, MAGIC, &[], &body);
+        let _ = save_sealed(&self.file, MAGIC, &[], &body, self.previous.as_deref());
     }
+}
+
+/// Writes a sealed cache file, unless `previous` (the body it was read with, in the same
+/// context) is `body`: the file holds those bytes already. Then it is only touched, at most
+/// once per [`TOUCH_EVERY`](crate::package::cache::TOUCH_EVERY), so that eviction, which goes
+/// by modification time, sees it in use. A rebuild of an unchanged function writes no memo.
+pub(crate) fn save_sealed(
+    path: &Path,
+    magic: &[u8],
+    context: &[u8],
+    body: &[u8],
+    previous: Option<&[u8]>,
+) -> io::Result<()> {
+    if previous != Some(body) {
+        return write_sealed(path, magic, context, body);
+    }
+    // std's, as for the write: the error is never shown.
+    #[allow(clippy::disallowed_methods)]
+    let modified = std::fs::metadata(path)?.modified()?;
+    let now = SystemTime::now();
+    if now
+        .duration_since(modified)
+        .is_ok_and(|age| age > crate::package::cache::TOUCH_EVERY)
+    {
+        // std's: a failure only costs an earlier eviction.
+        #[allow(clippy::disallowed_methods)]
+        std::fs::File::options()
+            .write(true)
+            .open(path)?
+            .set_modified(now)?;
+    }
+    Ok(())
 }
 
 /// Writes a cache file atomically: `magic`, the SHA-256 of `context` and `body` (the seal),
@@ -146,9 +181,8 @@ pub(crate) fn sealed_body<'a>(bytes: &'a [u8], magic: &[u8], context: &[u8]) -> 
     (expected.finalize().as_slice() == seal).then_some(body)
 }
 
-/// Reads a memo; `None` when it is damaged in any way.
-fn parse(bytes: &[u8]) -> Option<Known> {
-    let mut body = sealed_body(bytes, MAGIC, &[])?;
+/// Reads a memo's body (checked by `sealed_body`); `None` when it is damaged in any way.
+fn parse(mut body: &[u8]) -> Option<Known> {
     let mut known = HashMap::new();
     let mut take = |count: usize| -> Option<&[u8]> {
         let (head, rest) = body.split_at_checked(count)?;
@@ -263,5 +297,51 @@ mod tests {
         crate::fs::write(&file, &bytes).unwrap();
         let stamps = Stamps::open(dir.path(), &destination);
         assert_eq!(stamps.digest(Path::new("/x"), &stamp), None);
+    }
+
+    #[test]
+    fn an_unchanged_memo_is_not_written_again_but_kept_in_use() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let destination = dir.path().join("out.zip");
+        let stamp = Stamp::of(&crate::fs::metadata(dir.path()).unwrap());
+        let save = |digests: &[(&str, [u8; 32])]| {
+            let mut stamps = Stamps::open(dir.path(), &destination);
+            stamps.settled_before = i128::MAX;
+            for (path, digest) in digests {
+                stamps.record(Path::new(path), stamp, *digest);
+            }
+            let file = stamps.file.clone();
+            stamps.save();
+            crate::fs::metadata(&file).unwrap()
+        };
+        let first = save(&[("/a", [1; 32]), ("/b", [2; 32])]);
+        // The same files and digests: the file is left as it is.
+        let same = save(&[("/b", [2; 32]), ("/a", [1; 32])]);
+        assert_eq!(
+            (same.ino(), same.mtime_nsec(), same.ctime_nsec()),
+            (first.ino(), first.mtime_nsec(), first.ctime_nsec())
+        );
+        // Unused for longer than eviction's touch interval: touched, still not rewritten.
+        let file = Stamps::open(dir.path(), &destination).file;
+        let long_ago = SystemTime::now() - crate::package::cache::TOUCH_EVERY * 2;
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        let touched = save(&[("/a", [1; 32]), ("/b", [2; 32])]);
+        assert_eq!(touched.ino(), first.ino());
+        assert!(touched.modified().unwrap() > long_ago + crate::package::cache::TOUCH_EVERY);
+        // Another digest, or a file fewer: written anew, and read back as written.
+        let changed = save(&[("/a", [1; 32]), ("/b", [3; 32])]);
+        assert_ne!(changed.ino(), first.ino());
+        let stamps = Stamps::open(dir.path(), &destination);
+        assert_eq!(stamps.digest(Path::new("/b"), &stamp), Some([3; 32]));
+        save(&[("/a", [1; 32])]);
+        let stamps = Stamps::open(dir.path(), &destination);
+        assert_eq!(stamps.digest(Path::new("/b"), &stamp), None);
+        assert_eq!(stamps.digest(Path::new("/a"), &stamp), Some([1; 32]));
     }
 }

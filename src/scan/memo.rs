@@ -45,6 +45,8 @@ pub struct Memo {
     file: Option<PathBuf>,
     context: [u8; 32],
     known: Known,
+    /// The body read, to leave the file as it is when saving would write it again.
+    previous: Option<Vec<u8>>,
     seen: Mutex<Vec<Remembered>>,
     /// Files that changed after this are not remembered.
     settled_before: i128,
@@ -72,11 +74,13 @@ impl Memo {
             name.update(root.as_os_str().as_encoded_bytes());
             cache.join("scan").join(hex::encode(&name.finalize()[..12]))
         });
-        let known = file
+        let previous = file
             .as_ref()
             .and_then(|file| crate::fs::read(file).ok())
-            .and_then(|bytes| parse(&bytes, &context))
-            .unwrap_or_default();
+            .and_then(|bytes| {
+                Some(crate::package::stamps::sealed_body(&bytes, MAGIC, &context)?.to_vec())
+            });
+        let known = previous.as_deref().and_then(parse).unwrap_or_default();
         let settled_before = SystemTime::now()
             .checked_sub(crate::package::stamps::SETTLED)
             .and_then(|time| time.duration_since(SystemTime::UNIX_EPOCH).ok())
@@ -85,6 +89,7 @@ impl Memo {
             file,
             context,
             known,
+            previous,
             seen: Mutex::new(Vec::new()),
             settled_before,
             read: AtomicUsize::new(0),
@@ -159,7 +164,13 @@ impl Memo {
             body.extend_from_slice(&(facts.len() as u32).to_le_bytes());
             body.extend_from_slice(facts);
         }
-        let _ = crate::package::stamps::write_sealed(&file, MAGIC, &self.context, &body);
+        let _ = crate::package::stamps::save_sealed(
+            &file,
+            MAGIC,
+            &self.context,
+            &body,
+            self.previous.as_deref(),
+        );
     }
 }
 
@@ -194,9 +205,8 @@ fn executable_stamp() -> Vec<u8> {
     bytes
 }
 
-/// Reads a memo; `None` when it is damaged in any way or was written in another context.
-fn parse(bytes: &[u8], context: &[u8; 32]) -> Option<Known> {
-    let mut body = crate::package::stamps::sealed_body(bytes, MAGIC, context)?;
+/// Reads a memo's body (checked by `sealed_body`); `None` when it is damaged in any way.
+fn parse(mut body: &[u8]) -> Option<Known> {
     let mut known = HashMap::new();
     let mut take = |count: usize| -> Option<&[u8]> {
         let (head, rest) = body.split_at_checked(count)?;

@@ -4,6 +4,7 @@
 //! file no pattern matches ships. A pattern never drops the handler nor a file a kept package
 //! needs at run time: those stay, with a note naming the pattern.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use globset::{GlobBuilder, GlobMatcher};
@@ -62,7 +63,13 @@ fn service_path(inventory: &Inventory, index: usize) -> String {
 /// Whether a kept package's file is one it cannot do without: a Node package's `main` or
 /// `exports` targets, a Python distribution's top-level module or package `__init__.py`, or a
 /// file the `--shake files` tracer reached from the handler.
-fn needed_by_package(inventory: &Inventory, plan: &Plan, index: usize) -> bool {
+/// `entries` holds each Node package's entry points, made once.
+fn needed_by_package(
+    inventory: &Inventory,
+    plan: &Plan,
+    index: usize,
+    entries: &mut HashMap<usize, Protected>,
+) -> bool {
     if inventory
         .trace()
         .is_some_and(|trace| trace.reached.contains_key(&index))
@@ -89,7 +96,12 @@ fn needed_by_package(inventory: &Inventory, plan: &Plan, index: usize) -> bool {
     file.path
         .strip_prefix(&package.path)
         .and_then(|rest| rest.strip_prefix('/'))
-        .is_some_and(|relative| Protected::of(package.manifest()).file(relative))
+        .is_some_and(|relative| {
+            entries
+                .entry(id.0)
+                .or_insert_with(|| Protected::of(package.manifest()))
+                .file(relative)
+        })
 }
 
 /// Drops the kept files the patterns exclude, with the rule id `user/package-pattern`.
@@ -105,6 +117,7 @@ pub fn apply(
     }
     let compiled = compile(source, patterns)?;
     let handler = inventory.function.handler.file.as_str();
+    let mut entries = HashMap::new();
     for index in 0..inventory.files.len() {
         if !plan.files[index].keep {
             continue;
@@ -124,7 +137,7 @@ pub fn apply(
         let guard = if file.path == handler {
             Some("the handler")
         } else if matches!(file.owner, Owner::Package(_))
-            && needed_by_package(inventory, plan, index)
+            && needed_by_package(inventory, plan, index, &mut entries)
         {
             Some("a file its package needs at run time")
         } else {

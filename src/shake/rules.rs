@@ -176,11 +176,21 @@ pub fn is_licence(name: &str) -> bool {
 }
 
 /// Paths of a package that Node may load as an entry point: `main` and every `exports` target.
+///
+/// Looked up by hash, not by a walk of the targets: shake asks about every file of a package,
+/// and a package can export thousands of targets.
 #[derive(Debug, Default)]
 pub struct Protected {
-    /// Package-relative paths without `./`; a `*` pattern is cut at the `*`.
-    entries: Vec<(String, bool)>,
+    /// Package-relative targets without `./`.
+    exact: HashSet<String>,
+    /// The `*` patterns' targets, cut at the `*`.
+    prefixes: Vec<String>,
+    /// Every folder that holds a target: each `/`-ended beginning of one, without its `/`.
+    folders: HashSet<String>,
 }
+
+/// What an entry point's path may add to a target: Node tries these extensions.
+const ENTRY_EXTENSIONS: [&str; 5] = ["js", "json", "node", "cjs", "mjs"];
 
 impl Protected {
     pub fn of(manifest: &Manifest) -> Protected {
@@ -195,9 +205,20 @@ impl Protected {
 
     fn add(&mut self, target: &str) {
         let target = target.trim_start_matches("./").trim_end_matches('/');
-        match target.split_once('*') {
-            Some((prefix, _)) => self.entries.push((prefix.to_string(), true)),
-            None => self.entries.push((target.to_string(), false)),
+        let target = match target.split_once('*') {
+            Some((prefix, _)) => {
+                if !self.prefixes.iter().any(|known| known == prefix) {
+                    self.prefixes.push(prefix.to_string());
+                }
+                prefix
+            }
+            None => {
+                self.exact.insert(target.to_string());
+                target
+            }
+        };
+        for (at, _) in target.match_indices('/') {
+            self.folders.insert(target[..at].to_string());
         }
     }
 
@@ -217,30 +238,30 @@ impl Protected {
         }
     }
 
-    /// Whether a package-relative file may be an entry point.
+    /// Whether a package-relative file may be an entry point: a target itself, a target with
+    /// an extension Node tries, inside a target (a folder), or under a pattern's beginning.
     pub fn file(&self, path: &str) -> bool {
-        self.entries.iter().any(|(target, pattern)| {
-            if *pattern {
-                return path.starts_with(target.as_str());
-            }
-            path == target
-                || path.strip_prefix(target.as_str()).is_some_and(|rest| {
-                    rest.starts_with('/')
-                        || ["js", "json", "node", "cjs", "mjs"]
-                            .iter()
-                            .any(|ext| rest.strip_prefix('.') == Some(ext))
-                })
-        })
+        self.exact.contains(path)
+            || path
+                .match_indices('/')
+                .any(|(at, _)| self.exact.contains(&path[..at]))
+            || path.rsplit_once('.').is_some_and(|(stem, extension)| {
+                ENTRY_EXTENSIONS.contains(&extension) && self.exact.contains(stem)
+            })
+            || self
+                .prefixes
+                .iter()
+                .any(|prefix| path.starts_with(prefix.as_str()))
     }
 
     /// Whether a package-relative folder holds an entry point.
     pub fn folder(&self, folder: &str) -> bool {
-        let inside = format!("{folder}/");
-        self.entries.iter().any(|(target, pattern)| {
-            target.starts_with(&inside)
-                || target == folder
-                || (*pattern && inside.starts_with(target.as_str()))
-        })
+        self.folders.contains(folder)
+            || self.exact.contains(folder)
+            || self.prefixes.iter().any(|prefix| {
+                // The pattern's beginning is this folder, or one it is in.
+                folder.starts_with(prefix.as_str()) || prefix.strip_suffix('/') == Some(folder)
+            })
     }
 }
 
@@ -527,6 +548,107 @@ mod tests {
         let protected = Protected::of(&manifest(Some("x.min.js"), None));
         assert_eq!(rule("x.min.js", &protected), None);
         assert_eq!(rule("tests/unit.js", &protected), Some("junk/test-folder"));
+    }
+
+    /// The targets' rules spelled out one target at a time, to hold the index to.
+    fn protected_by_walk(targets: &[&str], path: &str, folder: bool) -> bool {
+        targets.iter().any(|target| {
+            let target = target.trim_start_matches("./").trim_end_matches('/');
+            let (target, pattern) = match target.split_once('*') {
+                Some((prefix, _)) => (prefix, true),
+                None => (target, false),
+            };
+            if folder {
+                let inside = format!("{path}/");
+                return target.starts_with(&inside)
+                    || target == path
+                    || (pattern && inside.starts_with(target));
+            }
+            if pattern {
+                return path.starts_with(target);
+            }
+            path == target
+                || path.strip_prefix(target).is_some_and(|rest| {
+                    rest.starts_with('/')
+                        || ENTRY_EXTENSIONS
+                            .iter()
+                            .any(|extension| rest.strip_prefix('.') == Some(extension))
+                })
+        })
+    }
+
+    #[test]
+    fn the_entry_point_index_answers_as_each_target_would() {
+        // invariant: entry-points-protected
+        let targets = [
+            "./lib/index.js",
+            "./dist/cjs",
+            "./dist/esm/",
+            "./locale/*.js",
+            "./fp/*",
+            "./a.b",
+            "./deep/er/file",
+            "./x/y*",
+            ".",
+        ];
+        let exports = Value::Array(targets.iter().map(|target| (*target).into()).collect());
+        let protected = Protected::of(&manifest(Some("main"), Some(exports)));
+        let mut all = targets.to_vec();
+        all.push("main");
+        let paths = [
+            "lib/index.js",
+            "lib/index.js/inner.js",
+            "lib/index.jsx",
+            "lib/index",
+            "lib",
+            "dist/cjs",
+            "dist/cjs.js",
+            "dist/cjs.mjs",
+            "dist/cjs.ts",
+            "dist/cjs/x/y.js",
+            "dist/cjsx/y.js",
+            "dist",
+            "dist/esm/a.js",
+            "dist/esm",
+            "locale",
+            "locale/fr.js",
+            "locale2/fr.js",
+            "fp",
+            "fp/map.js",
+            "fpx/map.js",
+            "a.b",
+            "a.b.js",
+            "a.b.c",
+            "a",
+            "deep",
+            "deep/er",
+            "deep/er/file.node",
+            "deep/er/filex",
+            "x",
+            "x/y",
+            "x/yz/w",
+            "x/z",
+            "main",
+            "main.json",
+            "main/index.js",
+            "mainx",
+            ".js",
+            "",
+        ];
+        for path in paths {
+            for folder in [false, true] {
+                let indexed = if folder {
+                    protected.folder(path)
+                } else {
+                    protected.file(path)
+                };
+                assert_eq!(
+                    indexed,
+                    protected_by_walk(&all, path, folder),
+                    "{path} (as a folder: {folder})"
+                );
+            }
+        }
     }
 
     #[test]
