@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 const USAGE: &str = "usage: cargo xtask bench [--runs N] [--only node|python] [FUNCTION_DIR...]\n\
   Without folders, installs every app of testdata/apps and testdata/bench (pinned lockfiles)\n\
   under target/bench/apps, and of testdata/py-apps (pip) under target/bench/py-apps, and\n\
-  benchmarks them. Folders are Node functions.\n\
+  benchmarks them. Folders are Node functions. With more than one Node app, each is also built\n\
+  warm in one cache shared by all of them.\n\
 \n\
 usage: cargo xtask bench --monorepo [--functions 50,100,200] [--keep-monorepo] [--runs N]\n\
   Installs testdata/apps as above and, for each count, generates target/bench/monorepo-N/: a\n\
@@ -280,6 +281,17 @@ fn bench(args: &[String]) -> Result<()> {
         rows.push(bench_one(&lamina, dir, &work, runs)?);
     }
     let _ = fs_err::remove_dir_all(&work);
+    let shared = if rows.len() > 1 {
+        Some(warm_in_a_shared_cache(
+            &lamina,
+            &dirs,
+            &mut rows,
+            &root.join("target/bench/shared-work"),
+            runs,
+        )?)
+    } else {
+        None
+    };
     let mut python_rows = Vec::new();
     if python {
         // Its own folder, so a Node bench running beside it keeps its files.
@@ -290,7 +302,50 @@ fn bench(args: &[String]) -> Result<()> {
         }
         let _ = fs_err::remove_dir_all(&work);
     }
-    report(&rows, &python_rows)
+    report(&rows, &python_rows, shared)
+}
+
+/// Builds every app once into one cache, then each again, warm, `runs` times: every build
+/// loads the index of the whole cache, so this is a warm build's cost among other functions'
+/// records, as in a CI cache or a developer's `~/.cache/lamina`. Adds
+/// `lamina_warm_shared_seconds` to each row; returns the shared cache's packs' bytes.
+fn warm_in_a_shared_cache(
+    lamina: &Path,
+    dirs: &[PathBuf],
+    rows: &mut [Value],
+    work: &Path,
+    runs: usize,
+) -> Result<u64> {
+    eprintln!("benchmarking warm builds in a cache shared by every app...");
+    let _ = fs_err::remove_dir_all(work);
+    fs_err::create_dir_all(work)?;
+    let cache = work.join("cache");
+    let out = |dir: &Path| {
+        work.join(format!(
+            "out-{}",
+            dir.file_name().unwrap().to_string_lossy()
+        ))
+    };
+    for dir in dirs {
+        run(lamina_build(lamina, dir, out(dir))
+            .env("LAMINA_CACHE_DIR", &cache)
+            .stdout(Stdio::null()))?;
+    }
+    let (packs_bytes, _) = folder_size(&cache.join("lamina-cache-v3/packs"))?;
+    for (dir, row) in dirs.iter().zip(rows.iter_mut()) {
+        let mut warm = Vec::new();
+        for _ in 0..runs {
+            let (seconds, _, _) = measure(
+                lamina_build(lamina, dir, out(dir))
+                    .env("LAMINA_CACHE_DIR", &cache)
+                    .stdout(Stdio::null()),
+            )?;
+            warm.push(seconds);
+        }
+        row["lamina_warm_shared_seconds"] = json!(median(warm));
+    }
+    let _ = fs_err::remove_dir_all(work);
+    Ok(packs_bytes)
 }
 
 /// The Node apps of a testdata folder (those with a lockfile), sorted.
@@ -632,15 +687,15 @@ fn zip_listed(listing: &Path, dir: &Path, dependencies: Option<&str>, work: &Pat
     Ok(fs_err::metadata(&zip)?.len())
 }
 
-fn report(rows: &[Value], python_rows: &[Value]) -> Result<()> {
+fn report(rows: &[Value], python_rows: &[Value], shared_cache_bytes: Option<u64>) -> Result<()> {
     let f = |row: &Value, key: &str| row[key].as_f64().unwrap_or(f64::NAN);
     let mut table = String::from(
-        "| app | input MB | kept MB | zip -r MB | prune+zip MB | lamina MB | lamina ÷ prune+zip size | zip same files MB | lamina ÷ zip size (same files) | writer speed ÷ zip (same files) | writer CPU ÷ zip CPU (same files) | cold build ÷ zip -r time | no-cache build ÷ zip -r time | warm ÷ zip -r time | warm ÷ cold | warm on a fresh copy ÷ cold | scan s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| app | input MB | kept MB | zip -r MB | prune+zip MB | lamina MB | lamina ÷ prune+zip size | zip same files MB | lamina ÷ zip size (same files) | writer speed ÷ zip (same files) | writer CPU ÷ zip CPU (same files) | cold build ÷ zip -r time | no-cache build ÷ zip -r time | warm ÷ zip -r time | warm, shared cache ÷ zip -r time | warm ÷ cold | warm on a fresh copy ÷ cold | scan s | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mb = |bytes: f64| bytes / 1e6;
     for row in rows {
         table.push_str(&format!(
-            "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.1}x | {:.2} | {:.2} | {:.2} | {:.3} | {:.2} | {:.2} | {:.3} | {:.0} |\n",
+            "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.3} | {:.1}x | {:.2} | {:.2} | {:.2} | {:.3} | {:.3} | {:.2} | {:.2} | {:.3} | {:.0} |\n",
             row["app"].as_str().unwrap_or_default(),
             mb(f(row, "input_bytes")),
             mb(f(row, "kept_bytes")),
@@ -655,10 +710,17 @@ fn report(rows: &[Value], python_rows: &[Value]) -> Result<()> {
             f(row, "lamina_cold_seconds") / f(row, "zip_r_seconds"),
             f(row, "lamina_uncached_seconds") / f(row, "zip_r_seconds"),
             f(row, "lamina_warm_seconds") / f(row, "zip_r_seconds"),
+            f(row, "lamina_warm_shared_seconds") / f(row, "zip_r_seconds"),
             f(row, "lamina_warm_seconds") / f(row, "lamina_cold_seconds"),
             f(row, "lamina_warm_copy_seconds") / f(row, "lamina_cold_seconds"),
             f(row, "lamina_scan_seconds"),
             f(row, "lamina_peak_rss_kib") / 1024.0,
+        ));
+    }
+    if let Some(bytes) = shared_cache_bytes {
+        table.push_str(&format!(
+            "\nWarm, shared cache: each app built warm in one cache holding every app's records ({:.1} MB of packs); every build loads the whole cache's index.\n",
+            bytes as f64 / 1e6
         ));
     }
     table.push_str("\n| app | deps zip MB | files zip MB | opened (+ listed) MB | files ÷ deps | files ÷ opened | files kept | trace s | parsed files | files build s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
