@@ -719,9 +719,9 @@ fn preflight(
     use rayon::prelude::*;
     let cache = config.cache.as_ref().map(package::cache::Cache::new);
     planned.par_iter().try_for_each(|(inventory, plan)| {
-        let stamps = cache.as_ref().map(|cache| {
-            cache.stamps(&config.out.join(format!("{}.zip", inventory.function.name)))
-        });
+        let stamps = cache
+            .as_ref()
+            .map(|cache| cache.stamps(&package::function_zip(&config.out, inventory)));
         inventory
             .files
             .par_iter()

@@ -249,13 +249,7 @@ impl Cache {
             let entry = *index.entries.get(key)?;
             let pack = &index.packs[entry.pack];
             if !pack.touched.swap(true, Ordering::Relaxed) {
-                let now = SystemTime::now();
-                if now
-                    .duration_since(pack.used)
-                    .is_ok_and(|age| age > TOUCH_EVERY)
-                {
-                    let _ = pack.file.set_modified(now);
-                }
+                mark_used(&pack.file, pack.used);
             }
             Some((entry, Arc::clone(&pack.file)))
         })
@@ -464,6 +458,16 @@ impl Cache {
         }
         // Records of removed packs must not be looked up again in this process.
         *self.index.write().expect("cache index lock") = None;
+    }
+}
+
+/// Moves a cache file's modification time (`used`, as last read), which eviction takes for its
+/// time of last use, to now: at most once per [`TOUCH_EVERY`], to save a write per build.
+/// Failures only cost an earlier eviction.
+pub(crate) fn mark_used(file: &File, used: SystemTime) {
+    let now = SystemTime::now();
+    if now.duration_since(used).is_ok_and(|age| age > TOUCH_EVERY) {
+        let _ = file.set_modified(now);
     }
 }
 

@@ -20,11 +20,16 @@ pub fn write(
     stage: crate::ecosystem::Stage,
 ) -> Result<(Artifact, Stats)> {
     let mut entries = kept_entries(inventory, plan);
-    let destination = out.join(format!("{}.zip", inventory.function.name));
+    let destination = function_zip(out, inventory);
     let staged =
         crate::ecosystem::of(inventory).stage(inventory, plan, stage, out, &mut entries)?;
     let artifact = zip::write(entries, &destination, options)?;
     Ok((artifact, staged.stats))
+}
+
+/// Where a function's zip goes in `out`: `OUT/<function>.zip`.
+pub fn function_zip(out: &Path, inventory: &Inventory) -> std::path::PathBuf {
+    out.join(format!("{}.zip", inventory.function.name))
 }
 
 /// The archive entries for the files the plan keeps.

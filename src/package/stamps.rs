@@ -51,9 +51,7 @@ impl Stamps {
             .checked_sub(SETTLED)
             .and_then(|time| time.duration_since(SystemTime::UNIX_EPOCH).ok())
             .map_or(0, |since| since.as_nanos() as i128);
-        let previous = crate::fs::read(&file)
-            .ok()
-            .and_then(|bytes| Some(sealed_body(&bytes, MAGIC, &[])?.to_vec()));
+        let previous = read_sealed(&file, MAGIC, &[]);
         Stamps {
             known: previous.as_deref().and_then(parse).unwrap_or_default(),
             previous,
@@ -118,9 +116,9 @@ impl Stamps {
 }
 
 /// Writes a sealed cache file, unless `previous` (the body it was read with, in the same
-/// context) is `body`: the file holds those bytes already. Then it is only touched, at most
-/// once per [`TOUCH_EVERY`](crate::package::cache::TOUCH_EVERY), so that eviction, which goes
-/// by modification time, sees it in use. A rebuild of an unchanged function writes no memo.
+/// context) is `body`: the file holds those bytes already. Then it is only marked as used
+/// ([`cache::mark_used`](crate::package::cache::mark_used)), for eviction, which goes by
+/// modification time. A rebuild of an unchanged function writes no memo.
 pub(crate) fn save_sealed(
     path: &Path,
     magic: &[u8],
@@ -133,20 +131,18 @@ pub(crate) fn save_sealed(
     }
     // std's, as for the write: the error is never shown.
     #[allow(clippy::disallowed_methods)]
-    let modified = std::fs::metadata(path)?.modified()?;
-    let now = SystemTime::now();
-    if now
-        .duration_since(modified)
-        .is_ok_and(|age| age > crate::package::cache::TOUCH_EVERY)
-    {
-        // std's: a failure only costs an earlier eviction.
-        #[allow(clippy::disallowed_methods)]
-        std::fs::File::options()
-            .write(true)
-            .open(path)?
-            .set_modified(now)?;
-    }
+    let file = std::fs::File::open(path)?;
+    crate::package::cache::mark_used(&file, file.metadata()?.modified()?);
     Ok(())
+}
+
+/// The body of the cache file `write_sealed` wrote at `path` with `magic` and `context`;
+/// `None` when it cannot be read, is damaged, or was sealed in another context.
+pub(crate) fn read_sealed(path: &Path, magic: &[u8], context: &[u8]) -> Option<Vec<u8>> {
+    let mut bytes = crate::fs::read(path).ok()?;
+    let start = bytes.len() - sealed_body(&bytes, magic, context)?.len();
+    bytes.drain(..start);
+    Some(bytes)
 }
 
 /// Writes a cache file atomically: `magic`, the SHA-256 of `context` and `body` (the seal),
@@ -173,7 +169,7 @@ pub(crate) fn write_sealed(
 
 /// The body of a file `write_sealed` wrote with the same `magic` and `context`; `None` when
 /// it is damaged in any way or was sealed in another context.
-pub(crate) fn sealed_body<'a>(bytes: &'a [u8], magic: &[u8], context: &[u8]) -> Option<&'a [u8]> {
+fn sealed_body<'a>(bytes: &'a [u8], magic: &[u8], context: &[u8]) -> Option<&'a [u8]> {
     let (seal, body) = bytes.strip_prefix(magic)?.split_at_checked(32)?;
     let mut expected = Sha256::new();
     expected.update(context);
@@ -181,7 +177,7 @@ pub(crate) fn sealed_body<'a>(bytes: &'a [u8], magic: &[u8], context: &[u8]) -> 
     (expected.finalize().as_slice() == seal).then_some(body)
 }
 
-/// Reads a memo's body (checked by `sealed_body`); `None` when it is damaged in any way.
+/// Reads a memo's body (checked by `read_sealed`); `None` when it is damaged in any way.
 fn parse(mut body: &[u8]) -> Option<Known> {
     let mut known = HashMap::new();
     let mut take = |count: usize| -> Option<&[u8]> {

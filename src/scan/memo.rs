@@ -76,10 +76,7 @@ impl Memo {
         });
         let previous = file
             .as_ref()
-            .and_then(|file| crate::fs::read(file).ok())
-            .and_then(|bytes| {
-                Some(crate::package::stamps::sealed_body(&bytes, MAGIC, &context)?.to_vec())
-            });
+            .and_then(|file| crate::package::stamps::read_sealed(file, MAGIC, &context));
         let known = previous.as_deref().and_then(parse).unwrap_or_default();
         let settled_before = SystemTime::now()
             .checked_sub(crate::package::stamps::SETTLED)
@@ -205,7 +202,7 @@ fn executable_stamp() -> Vec<u8> {
     bytes
 }
 
-/// Reads a memo's body (checked by `sealed_body`); `None` when it is damaged in any way.
+/// Reads a memo's body (checked by `read_sealed`); `None` when it is damaged in any way.
 fn parse(mut body: &[u8]) -> Option<Known> {
     let mut known = HashMap::new();
     let mut take = |count: usize| -> Option<&[u8]> {

@@ -308,7 +308,7 @@ fn bench(args: &[String]) -> Result<()> {
 /// Builds every app once into one cache, then each again, warm, `runs` times: every build
 /// loads the index of the whole cache, so this is a warm build's cost among other functions'
 /// records, as in a CI cache or a developer's `~/.cache/lamina`. Adds
-/// `lamina_warm_shared_seconds` to each row; returns the shared cache's packs' bytes.
+/// `lamina_warm_shared_seconds` to each row; returns the shared cache's bytes.
 fn warm_in_a_shared_cache(
     lamina: &Path,
     dirs: &[PathBuf],
@@ -331,7 +331,7 @@ fn warm_in_a_shared_cache(
             .env("LAMINA_CACHE_DIR", &cache)
             .stdout(Stdio::null()))?;
     }
-    let (packs_bytes, _) = folder_size(&cache.join("lamina-cache-v3/packs"))?;
+    let (cache_bytes, _) = folder_size(&cache)?;
     for (dir, row) in dirs.iter().zip(rows.iter_mut()) {
         let mut warm = Vec::new();
         for _ in 0..runs {
@@ -345,7 +345,7 @@ fn warm_in_a_shared_cache(
         row["lamina_warm_shared_seconds"] = json!(median(warm));
     }
     let _ = fs_err::remove_dir_all(work);
-    Ok(packs_bytes)
+    Ok(cache_bytes)
 }
 
 /// The Node apps of a testdata folder (those with a lockfile), sorted.
@@ -719,7 +719,7 @@ fn report(rows: &[Value], python_rows: &[Value], shared_cache_bytes: Option<u64>
     }
     if let Some(bytes) = shared_cache_bytes {
         table.push_str(&format!(
-            "\nWarm, shared cache: each app built warm in one cache holding every app's records ({:.1} MB of packs); every build loads the whole cache's index.\n",
+            "\nWarm, shared cache: each app built warm in one cache holding every app's records ({:.1} MB of cache); every build loads the whole cache's index.\n",
             bytes as f64 / 1e6
         ));
     }
