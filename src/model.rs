@@ -766,6 +766,11 @@ pub struct PackageStats {
     /// of `max`, from the process's CPU-time clock. Always given by lamina today; `None` stays
     /// in the format for a system without such a clock.
     pub cpu_seconds: Option<f64>,
+    /// The zip already at the artifact's path was the one this build makes, byte for byte (a
+    /// rebuild of unchanged files with the same settings): it was left as it is, and nothing
+    /// was compressed, read from the cache or written. `compressed_bytes` and
+    /// `default_level_bytes` are those of the build that wrote it.
+    pub left_in_place: bool,
 }
 
 /// Whether a failed check fails the build or only warns.

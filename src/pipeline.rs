@@ -498,6 +498,15 @@ pub fn run(config: &Config) -> Result<Report> {
             Some(package::output::Staging::begin(&config.out)?)
         }
     };
+    let write_options = package::zip::WriteOptions {
+        compression: config.compression,
+        cache: config.cache.as_ref().map(package::cache::Cache::new),
+        staging: staging
+            .as_ref()
+            .map(|staging| (staging.folder().to_path_buf(), config.out.clone())),
+        known,
+        outputs: Default::default(),
+    };
     // The names layers give their functions by: every function's, planned or built now.
     let function_names: Vec<String> = match &sharded {
         Some((_, shard, _)) => shard
@@ -541,7 +550,7 @@ pub fn run(config: &Config) -> Result<Report> {
                 environments: &environments,
                 packaged: &packaged,
                 function_names: &function_names,
-                known: &known,
+                write_options: &write_options,
             },
         )?,
     };
@@ -624,7 +633,16 @@ pub fn run(config: &Config) -> Result<Report> {
                 files.push(file);
             }
         }
-        staging.commit(&files)?;
+        let outputs = write_options.outputs.into_inner().expect("outputs lock");
+        let in_place: Vec<String> = outputs
+            .in_place
+            .iter()
+            .filter_map(|path| Some(path.strip_prefix(&config.out).ok()?.to_str()?.to_string()))
+            .collect();
+        staging.commit(&files, &in_place)?;
+        let committed: Vec<std::path::PathBuf> =
+            files.iter().map(|file| config.out.join(file)).collect();
+        package::reuse::remember_committed(&outputs, &committed);
     }
     Ok(report)
 }
@@ -748,8 +766,9 @@ struct Packaging<'a> {
     environments: &'a [Option<config::project::Environment>],
     packaged: &'a [bool],
     function_names: &'a [String],
-    /// The digests layer planning read, for the writer (`kept_digests`).
-    known: &'a std::sync::Arc<package::zip::Known>,
+    /// How to write: with the digests layer planning read (`kept_digests`), and what the
+    /// writer left in place for the commit.
+    write_options: &'a package::zip::WriteOptions,
 }
 
 /// Packages the layers, then each function, and verifies each function with its layers.
@@ -764,15 +783,9 @@ fn build(
         environments,
         packaged,
         function_names,
-        known,
+        write_options,
     } = *packaging;
     let out = staging.folder();
-    let write_options = package::zip::WriteOptions {
-        compression: config.compression,
-        cache: config.cache.as_ref().map(package::cache::Cache::new),
-        staging: Some((out.to_path_buf(), config.out.clone())),
-        known: known.clone(),
-    };
     let python = crate::ecosystem::Stage {
         compile: config.compile,
         strip: config.strip,
@@ -780,7 +793,7 @@ fn build(
     };
     let mut layer_zips: Vec<(model::Artifact, u64)> = Vec::new();
     for layer in layer_plan.iter().flat_map(|plan| &plan.layers) {
-        let artifact = write_layer(layer, planned, out, &write_options, python)?;
+        let artifact = write_layer(layer, planned, out, write_options, python)?;
         layer_zips.push((artifact, layer.unzipped_bytes));
     }
     let mut functions = Vec::new();
@@ -794,7 +807,7 @@ fn build(
         let plan = layer_plan.map_or(original, |layers| &layers.plans[index]);
         let attached: Vec<usize> =
             layer_plan.map_or_else(Vec::new, |layers| layers.attached[index].clone());
-        let (artifact, staged) = package::write(inventory, plan, out, &write_options, python)?;
+        let (artifact, staged) = package::write(inventory, plan, out, write_options, python)?;
         let options = verify::Options {
             runtime: Some(inventory.function.runtime),
             arch: inventory.function.arch,

@@ -166,6 +166,14 @@ impl Cache {
         super::stamps::Stamps::open(&self.dir.join("stamps"), destination)
     }
 
+    /// The record of the zip at `destination` (its final name) as last written
+    /// (`reuse.rs`): beside its memo of stamps, evicted like it.
+    pub fn output_record(&self, destination: &Path) -> PathBuf {
+        let mut name = super::stamps::memo_name(destination);
+        name.push_str(".zip");
+        self.dir.join("stamps").join(name)
+    }
+
     fn packs_dir(&self) -> PathBuf {
         self.dir.join("packs")
     }

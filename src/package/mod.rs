@@ -2,6 +2,7 @@
 
 pub mod cache;
 pub mod output;
+pub mod reuse;
 pub mod stamps;
 pub mod zip;
 

@@ -126,8 +126,10 @@ impl Staging {
 
     /// Moves each staged file (paths relative to the staging folder, such as `fn.zip` or
     /// `layers/x.zip`) to its final name, records them in the output marker, and removes the
-    /// staging folder. The renames run without interruption.
-    pub fn commit(mut self, files: &[String]) -> Result<()> {
+    /// staging folder. The renames run without interruption. Those of `files` also in
+    /// `in_place` are already at their final names (a zip the writer left in place,
+    /// `reuse.rs`): only named in the marker.
+    pub fn commit(mut self, files: &[String], in_place: &[String]) -> Result<()> {
         let stage = self.folder().to_path_buf();
         for file in files {
             if let Some(parent) = Path::new(file).parent()
@@ -144,7 +146,7 @@ impl Staging {
         let marker_path = marker_file.into_temp_path();
         let renamed = interrupt::uninterrupted(|| -> Result<()> {
             let mut done: Vec<PathBuf> = Vec::new();
-            for file in files {
+            for file in files.iter().filter(|file| !in_place.contains(file)) {
                 let to = self.out.join(file);
                 if let Err(error) = crate::fs::rename(stage.join(file), &to) {
                     // No zip of a failed call stays under its final name.
@@ -286,7 +288,7 @@ mod tests {
         crate::fs::write(staging.folder().join("f.zip"), b"zip").unwrap();
         crate::fs::write(staging.folder().join("layers/l.zip"), b"layer").unwrap();
         staging
-            .commit(&["f.zip".to_string(), "layers/l.zip".to_string()])
+            .commit(&["f.zip".to_string(), "layers/l.zip".to_string()], &[])
             .unwrap();
         let mut names: Vec<String> = crate::fs::read_dir(&out)
             .unwrap()

@@ -45,8 +45,7 @@ pub struct Stamps {
 impl Stamps {
     /// The memo stored in `folder` for the zip at `destination`.
     pub fn open(folder: &Path, destination: &Path) -> Stamps {
-        let name = hex::encode(&Sha256::digest(destination.as_os_str().as_encoded_bytes())[..12]);
-        let file = folder.join(name);
+        let file = folder.join(memo_name(destination));
         let started = SystemTime::now()
             .checked_sub(SETTLED)
             .and_then(|time| time.duration_since(SystemTime::UNIX_EPOCH).ok())
@@ -113,6 +112,11 @@ impl Stamps {
         }
         let _ = save_sealed(&self.file, MAGIC, &[], &body, self.previous.as_deref());
     }
+}
+
+/// The name of the memo of the zip at `destination` (`reuse.rs` names its record after it).
+pub(crate) fn memo_name(destination: &Path) -> String {
+    hex::encode(&Sha256::digest(destination.as_os_str().as_encoded_bytes())[..12])
 }
 
 /// Writes a sealed cache file, unless `previous` (the body it was read with, in the same

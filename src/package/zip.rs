@@ -29,6 +29,7 @@ use flate2::{Compress, FlushCompress, Status};
 use sha2::{Digest, Sha256};
 
 use super::cache::{Cache, Key, Located, Record};
+use super::reuse::Content;
 use super::stamps::{Stamp, Stamps};
 use crate::error::{Error, Result};
 use crate::model::{Artifact, Compression, PackageStats};
@@ -104,6 +105,8 @@ pub struct WriteOptions {
     /// is read from, with the stamp scan saw and the open file had; `precompress` put their
     /// records in the cache, so an entry found here at the same stamp is not read again.
     pub known: std::sync::Arc<Known>,
+    /// The zips written and those left in place (`reuse.rs`), for the build's commit.
+    pub outputs: std::sync::Mutex<super::reuse::Outputs>,
 }
 
 /// What [`WriteOptions::known`] holds.
@@ -368,6 +371,8 @@ enum Data {
 #[derive(Default)]
 struct Outcome {
     hit: bool,
+    /// The key of the record written, with the cache: what the zip's fingerprint takes.
+    key: Option<Key>,
     /// The key to store the record under, on a miss.
     store: Option<Key>,
     /// With `max`: the size at the default level, to report what `max` saved, and its record
@@ -478,6 +483,59 @@ fn streamed_settings(level: u32) -> String {
     format!("zlib-rs-level-{level}")
 }
 
+/// Whether `entry` is compressed streaming (by zlib-rs through a temporary file) rather than in
+/// memory.
+fn streamed(entry: &Entry) -> bool {
+    entry.bytes > STREAM_THRESHOLD && entry.header.is_none()
+}
+
+/// The cache key of `entry`'s record, its content's digest being `digest`.
+fn entry_key(entry: &Entry, compression: Compression, digest: &[u8; 32]) -> Key {
+    let settings = if streamed(entry) {
+        streamed_settings(streamed_level(compression))
+    } else {
+        settings(method(compression))
+    };
+    Cache::key(digest, &settings)
+}
+
+/// The content digest of a streamed entry: remembered, or from a hashing pass over the file.
+fn streamed_digest(entry: &Entry, stamps: Option<&Stamps>, known: &Known) -> Result<[u8; 32]> {
+    let (_, digest) = content_digest(entry, stamps, known, |file| {
+        let mut hasher = Sha256::new();
+        std::io::copy(file, &mut hasher).map_err(|error| Error::io(&entry.source, error))?;
+        Ok(((), hasher.finalize().into()))
+    })?;
+    Ok(digest)
+}
+
+/// The content digest of `entry` as `prepare` would find it (a link has none), without
+/// compressing: for the zip's fingerprint, before anything is written (`reuse.rs`). `prepare`
+/// is then given it, so no file is hashed twice.
+fn digest_of(
+    entry: &Entry,
+    options: &WriteOptions,
+    stamps: Option<&Stamps>,
+) -> Result<Option<[u8; 32]>> {
+    if entry.link_target.is_some() {
+        return Ok(None);
+    }
+    if streamed(entry) {
+        return streamed_digest(entry, stamps, &options.known).map(Some);
+    }
+    INPUT.with(|cell| {
+        let mut input = cell.borrow_mut();
+        let (_, digest) = content_digest(entry, stamps, &options.known, |file| {
+            Ok((
+                (),
+                Sha256::digest(read_entry(entry, file, &mut input)?).into(),
+            ))
+        })?;
+        input.trim();
+        Ok(Some(digest))
+    })
+}
+
 /// The content digest of `entry`'s file: remembered from an earlier build when scan's stamp
 /// of it is unchanged (then `read` is not called and the data is `None`), else from `read`,
 /// which reads the open file once for both the digest and whatever else it returns. Entries
@@ -560,6 +618,7 @@ fn prepare(
     options: &WriteOptions,
     stamps: Option<&Stamps>,
     folder: &Path,
+    digest: Option<[u8; 32]>,
 ) -> Result<(Record, Data, Outcome)> {
     let mut outcome = Outcome::default();
     if let Some(target) = &entry.link_target {
@@ -572,23 +631,21 @@ fn prepare(
         return Ok((record, Data::Memory(target.as_bytes().to_vec()), outcome));
     }
     let cache = options.cache.as_ref();
-    if entry.bytes > STREAM_THRESHOLD && entry.header.is_none() {
+    if streamed(entry) {
         let level = streamed_level(options.compression);
         // The key needs the digest before compressing: a hashing pass first (20 times faster
         // than deflate), then a compressing pass only on a miss.
         let mut expected = None;
         if let Some(cache) = cache {
-            let digest = content_digest(entry, stamps, &options.known, |file| {
-                let mut hasher = Sha256::new();
-                std::io::copy(file, &mut hasher)
-                    .map_err(|error| Error::io(&entry.source, error))?;
-                Ok(((), hasher.finalize().into()))
-            })?
-            .1;
+            let digest = match digest {
+                Some(digest) => digest,
+                None => streamed_digest(entry, stamps, &options.known)?,
+            };
             expected = Some(digest);
-            let key = Cache::key(&digest, &streamed_settings(level));
+            let key = entry_key(entry, options.compression, &digest);
             if let Some(located) = cache.get_large(&key) {
                 outcome.hit = true;
+                outcome.key = Some(key);
                 let record = located.record;
                 let data = if located.is_content() {
                     Data::Source
@@ -604,11 +661,12 @@ fn prepare(
             // Changed since it was hashed: what was compressed is not what the key names.
             outcome.store = None;
         }
+        outcome.key = cache.map(|_| entry_key(entry, options.compression, &read));
         return Ok((record, data, outcome));
     }
     INPUT.with(|cell| {
         let mut input = cell.borrow_mut();
-        let prepared = prepare_in_memory(entry, options, stamps, outcome, &mut input);
+        let prepared = prepare_in_memory(entry, options, stamps, outcome, &mut input, digest);
         input.trim();
         prepared
     })
@@ -621,6 +679,7 @@ fn prepare_in_memory(
     stamps: Option<&Stamps>,
     mut outcome: Outcome,
     input: &mut Scratch,
+    given: Option<[u8; 32]>,
 ) -> Result<(Record, Data, Outcome)> {
     let method = method(options.compression);
     let cache = options.cache.as_ref();
@@ -631,14 +690,15 @@ fn prepare_in_memory(
         Ok(Sha256::digest(read_entry(entry, file, input)?).into())
     };
     // Whether `input` holds the entry's bytes, and how many.
-    let (mut length, mut digest) = match cache {
-        Some(_) => {
+    let (mut length, mut digest) = match (cache, given) {
+        (Some(_), Some(given)) => (None, Some(given)),
+        (Some(_), None) => {
             let (read, digest) = content_digest(entry, stamps, &options.known, |file| {
                 Ok((file.len() as usize, read(file, input)?))
             })?;
             (read, Some(digest))
         }
-        None => {
+        (None, _) => {
             let file = &mut crate::input::open(&entry.source, Some(entry.bytes))?;
             (Some(read_entry(entry, file, input)?.len()), None)
         }
@@ -664,6 +724,7 @@ fn prepare_in_memory(
     }
     let data = &input.0[..length.unwrap_or(0)];
     let key = |method: Method| key_for(digest, method);
+    outcome.key = key(method);
     let (record, bytes) = match hit {
         Some(hit) => {
             outcome.hit = true;
@@ -1072,6 +1133,47 @@ pub fn write(
     }
     let folder = destination.parent().unwrap_or(Path::new("."));
     crate::fs::create_dir_all(folder)?;
+    let mut stats = PackageStats {
+        compression: options.compression,
+        ..PackageStats::default()
+    };
+    // The zip's final name, the same from build to build: its memo of stamps and its record
+    // (`reuse.rs`) are named after it.
+    let settled = options
+        .staging
+        .as_ref()
+        .and_then(|(stage, out)| Some(out.join(destination.strip_prefix(stage).ok()?)))
+        .unwrap_or_else(|| destination.to_path_buf());
+    let stamps = options.cache.as_ref().map(|cache| cache.stamps(&settled));
+    let record = options
+        .cache
+        .as_ref()
+        .map(|cache| cache.output_record(&settled));
+    let found = match (&record, &stamps) {
+        (Some(record), Some(stamps)) => previous(&entries, &settled, record, options, stamps)?,
+        _ => Previous::Digests(Vec::new()),
+    };
+    let digests = match found {
+        Previous::Digests(digests) => digests,
+        Previous::InPlace(zip) => {
+            if let Some(stamps) = stamps {
+                stamps.save();
+            }
+            outputs(options).in_place.push(settled.clone());
+            stats.left_in_place = true;
+            stats.compressed_bytes = zip.compressed_bytes;
+            stats.default_level_bytes = zip.default_level_bytes;
+            stats.seconds = started.elapsed().as_secs_f64();
+            stats.cpu_seconds = Some((process_cpu_seconds() - cpu_started).max(0.0));
+            return Ok(Artifact {
+                path: settled,
+                sha256: hex::encode(zip.sha256),
+                zipped_bytes: zip.zipped_bytes,
+                entries: entries.len(),
+                stats,
+            });
+        }
+    };
     // Dropped (and so deleted) on any error below: no half-written zip is ever left.
     let temporary = super::output::temporary_file(folder, ".zip.tmp")?;
     let _registered = crate::interrupt::register(temporary.path());
@@ -1083,19 +1185,9 @@ pub fn write(
         hasher: Sha256::new(),
         offset: 0,
     };
-    let mut stats = PackageStats {
-        compression: options.compression,
-        ..PackageStats::default()
-    };
     let mut default_time = Duration::ZERO;
     let mut central = Vec::with_capacity(entries.len());
-    let stamps = options.cache.as_ref().map(|cache| {
-        let settled = options
-            .staging
-            .as_ref()
-            .and_then(|(stage, out)| Some(out.join(destination.strip_prefix(stage).ok()?)));
-        cache.stamps(settled.as_deref().unwrap_or(destination))
-    });
+    let mut fingerprint = super::reuse::Fingerprint::default();
 
     // Compressed on the pool a group of chunks ahead, appended in order (`schedule`).
     let Schedule {
@@ -1111,13 +1203,19 @@ pub fn write(
         for (number, (chunk, _)) in chunks.iter().enumerate() {
             while spawned_groups < groups.len() && spawned_groups <= group_of[number] + 1 {
                 for &task in &groups[spawned_groups] {
-                    let (sender, next) = (sender.clone(), &entries[chunks[task].0.clone()]);
+                    let range = chunks[task].0.clone();
+                    let given = digests.get(range.clone());
+                    let (sender, next) = (sender.clone(), &entries[range]);
                     scope.spawn(move |_| {
                         // A panic is sent on like a result, so the loop below re-raises it
                         // instead of waiting forever for a chunk that never comes.
                         let prepared = std::panic::catch_unwind(AssertUnwindSafe(|| {
                             next.iter()
-                                .map(|entry| prepare(entry, options, stamps_ref, folder))
+                                .enumerate()
+                                .map(|(at, entry)| {
+                                    let digest = given.and_then(|given| given[at]);
+                                    prepare(entry, options, stamps_ref, folder, digest)
+                                })
                                 .collect::<Vec<Result<(Record, Data, Outcome)>>>()
                         }));
                         let _ = sender.send((task, prepared));
@@ -1150,6 +1248,11 @@ pub fn write(
                     mode: entry.mode(),
                     offset,
                 });
+                let content = match &entry.link_target {
+                    Some(target) => Some(Content::Link(target)),
+                    None => outcome.key.as_ref().map(Content::Key),
+                };
+                fingerprint.entry(&entry.path, entry.mode(), content);
                 if entry.link_target.is_some() {
                     continue;
                 }
@@ -1195,15 +1298,85 @@ pub fn write(
     if let Some(stamps) = stamps {
         stamps.save();
     }
+    let sha256: [u8; 32] = hasher.finalize().into();
+    if let (Some(record), Some(fingerprint)) = (record, fingerprint.finish()) {
+        let zip = super::reuse::Zip {
+            fingerprint,
+            sha256,
+            zipped_bytes,
+            entries: entries.len() as u64,
+            compressed_bytes: stats.compressed_bytes,
+            default_level_bytes: stats.default_level_bytes,
+        };
+        if settled == destination {
+            super::reuse::remember(&record, destination, &zip);
+        } else {
+            // Remembered once the build's commit has moved it to `settled`.
+            outputs(options).written.push((settled, record, zip));
+        }
+    }
     stats.seconds = started.elapsed().saturating_sub(default_time).as_secs_f64();
     stats.cpu_seconds = Some((process_cpu_seconds() - cpu_started).max(0.0));
     Ok(Artifact {
         path: destination.to_path_buf(),
-        sha256: hex::encode(hasher.finalize()),
+        sha256: hex::encode(sha256),
         zipped_bytes,
         entries: entries.len(),
         stats,
     })
+}
+
+fn outputs(options: &WriteOptions) -> std::sync::MutexGuard<'_, super::reuse::Outputs> {
+    options.outputs.lock().expect("outputs lock")
+}
+
+/// What `write` finds before compressing anything, with the cache.
+enum Previous {
+    /// The zip at the final name is the one these entries make.
+    InPlace(super::reuse::Zip),
+    /// It is not (or there is none remembered); the entries' digests, if computed on the way
+    /// (one per entry, `None` for a link), or none.
+    Digests(Vec<Option<[u8; 32]>>),
+}
+
+/// Whether the zip already at `settled` is the one `entries` make (`reuse.rs`). The entries'
+/// digests are computed only when a zip with as many entries is remembered there: from the
+/// memo of stamps for unchanged files, else by reading them (handed on to `prepare`).
+fn previous(
+    entries: &[Entry],
+    settled: &Path,
+    record: &Path,
+    options: &WriteOptions,
+    stamps: &Stamps,
+) -> Result<Previous> {
+    use rayon::prelude::*;
+    let Some(remembered) = super::reuse::recall(record)
+        .filter(|remembered| remembered.zip.entries == entries.len() as u64)
+    else {
+        return Ok(Previous::Digests(Vec::new()));
+    };
+    if std::fs::symlink_metadata(settled).is_err() {
+        return Ok(Previous::Digests(Vec::new()));
+    }
+    let digests = entries
+        .par_iter()
+        .map(|entry| digest_of(entry, options, Some(stamps)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut fingerprint = super::reuse::Fingerprint::default();
+    for (entry, digest) in entries.iter().zip(&digests) {
+        let key = digest.map(|digest| entry_key(entry, options.compression, &digest));
+        let content = match &entry.link_target {
+            Some(target) => Some(Content::Link(target)),
+            None => key.as_ref().map(Content::Key),
+        };
+        fingerprint.entry(&entry.path, entry.mode(), content);
+    }
+    if let Some(fingerprint) = fingerprint.finish()
+        && remembered.in_place(settled, record, &fingerprint)
+    {
+        return Ok(Previous::InPlace(remembered.zip));
+    }
+    Ok(Previous::Digests(digests))
 }
 
 #[cfg(test)]
@@ -1229,6 +1402,7 @@ mod tests {
             compression,
             cache: Some(Cache::new(dir.join("cache"))),
             known: Default::default(),
+            outputs: Default::default(),
         }
     }
 
@@ -1311,6 +1485,133 @@ mod tests {
         entries
     }
 
+    /// The file's SHA-256 and inode: what a rebuild that leaves it in place must not change.
+    fn on_disk(zip: &Path) -> (String, u64) {
+        use std::os::unix::fs::MetadataExt;
+        let bytes = crate::fs::read(zip).unwrap();
+        let inode = crate::fs::metadata(zip).unwrap().ino();
+        (hex::encode(Sha256::digest(&bytes)), inode)
+    }
+
+    #[test]
+    fn a_rebuild_of_the_same_entries_leaves_the_zip_in_place_and_any_change_rewrites_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut entries = sample(dir.path());
+        let options = cached(dir.path(), Compression::Default);
+        let destination = dir.path().join("out/f.zip");
+        let first = write(entries.clone(), &destination, &options).unwrap();
+        assert!(!first.stats.left_in_place);
+        let (sha256, inode) = on_disk(&destination);
+        assert_eq!(sha256, first.sha256);
+        let again = write(entries.clone(), &destination, &options).unwrap();
+        assert!(again.stats.left_in_place);
+        assert_eq!((again.stats.cache_hits, again.stats.cache_misses), (0, 0));
+        assert_eq!(again.stats.compressed_bytes, first.stats.compressed_bytes);
+        assert_eq!(
+            (
+                &again.sha256,
+                again.zipped_bytes,
+                again.entries,
+                &again.path
+            ),
+            (
+                &first.sha256,
+                first.zipped_bytes,
+                first.entries,
+                &destination
+            )
+        );
+        assert_eq!(
+            on_disk(&destination),
+            (sha256.clone(), inode),
+            "not rewritten"
+        );
+        let listing: Vec<_> = crate::fs::read_dir(dir.path().join("out"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(listing, ["f.zip"], "no temporary left");
+
+        // Each change rewrites the zip, as a write without the cache writes it.
+        let check = |entries: &Vec<Entry>, options: &WriteOptions, what: &str| {
+            let built = write(entries.clone(), &destination, options).unwrap();
+            assert!(!built.stats.left_in_place, "{what}");
+            let fresh = WriteOptions {
+                compression: options.compression,
+                ..WriteOptions::default()
+            };
+            let uncached = write(entries.clone(), &dir.path().join("check.zip"), &fresh).unwrap();
+            assert_eq!(built.sha256, uncached.sha256, "{what}");
+            assert_eq!(on_disk(&destination).0, uncached.sha256, "{what}");
+            // And the next build leaves that one in place.
+            let again = write(entries.clone(), &destination, options).unwrap();
+            assert!(again.stats.left_in_place, "{what}: again");
+            assert_eq!(again.sha256, uncached.sha256, "{what}: again");
+        };
+        crate::fs::write(&entries[0].source, "module.exports = 2;\n".repeat(200)).unwrap();
+        check(&entries, &options, "content of the same size");
+        entries[0].executable = true;
+        check(&entries, &options, "mode");
+        entries[4].link_target = Some("a/x.json".to_string());
+        check(&entries, &options, "link target");
+        entries[1].path = "a/y.json".to_string();
+        check(&entries, &options, "path");
+        check(
+            &entries,
+            &cached(dir.path(), Compression::Fast),
+            "compression",
+        );
+        // The zip itself replaced by other bytes of the same size: rewritten as it was.
+        let before = on_disk(&destination).0;
+        let size = crate::fs::metadata(&destination).unwrap().len() as usize;
+        crate::fs::write(&destination, vec![b'x'; size]).unwrap();
+        let rebuilt = write(
+            entries.clone(),
+            &destination,
+            &cached(dir.path(), Compression::Fast),
+        )
+        .unwrap();
+        assert!(!rebuilt.stats.left_in_place);
+        assert_eq!(on_disk(&destination).0, before);
+        // Without the cache, nothing is remembered or left in place.
+        let uncached = write(entries.clone(), &destination, &WriteOptions::default()).unwrap();
+        assert!(!uncached.stats.left_in_place);
+        assert_ne!(on_disk(&destination).1, inode);
+    }
+
+    #[test]
+    fn a_staged_zip_is_remembered_only_once_committed_and_then_left_at_its_final_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let entries = sample(dir.path());
+        let (stage, out) = (dir.path().join("stage"), dir.path().join("out"));
+        let options = || WriteOptions {
+            staging: Some((stage.clone(), out.clone())),
+            ..cached(dir.path(), Compression::Default)
+        };
+        let first_options = options();
+        let first = write(entries.clone(), &stage.join("f.zip"), &first_options).unwrap();
+        let outputs = first_options.outputs.into_inner().unwrap();
+        assert_eq!(outputs.written.len(), 1);
+        assert_eq!(outputs.written[0].0, out.join("f.zip"));
+        // Not committed: the next build writes it again.
+        let second_options = options();
+        let second = write(entries.clone(), &stage.join("f.zip"), &second_options).unwrap();
+        assert!(!second.stats.left_in_place);
+        crate::fs::create_dir_all(&out).unwrap();
+        crate::fs::rename(&second.path, out.join("f.zip")).unwrap();
+        let outputs = second_options.outputs.into_inner().unwrap();
+        super::super::reuse::remember_committed(&outputs, &[out.join("f.zip")]);
+        let third_options = options();
+        let third = write(entries.clone(), &stage.join("f.zip"), &third_options).unwrap();
+        assert!(third.stats.left_in_place);
+        assert_eq!(third.path, out.join("f.zip"));
+        assert_eq!(third.sha256, first.sha256);
+        assert!(!stage.join("f.zip").exists());
+        let outputs = third_options.outputs.into_inner().unwrap();
+        assert_eq!(outputs.in_place, [out.join("f.zip")]);
+        assert!(outputs.written.is_empty());
+    }
+
     /// Both backends in one archive: files up to the threshold by libdeflate in memory, one
     /// over it streamed by zlib-rs; cold, warm, uncached and single-threaded writes agree to
     /// the byte, and every entry reads back.
@@ -1337,11 +1638,16 @@ mod tests {
             compression: Compression::Default,
             cache: Some(Cache::new(dir.path().join("cache"))),
             known: Default::default(),
+            outputs: Default::default(),
         };
         let cold = write(entries.clone(), &dir.path().join("cold.zip"), &cache).unwrap();
         assert_eq!((cold.stats.cache_hits, cold.stats.cache_misses), (0, 5));
         let warm = write(entries.clone(), &dir.path().join("warm.zip"), &cache).unwrap();
         assert_eq!((warm.stats.cache_hits, warm.stats.cache_misses), (5, 0));
+        // The streamed entry's key in the fingerprint is the one its record was written under.
+        let again = write(entries.clone(), &dir.path().join("warm.zip"), &cache).unwrap();
+        assert!(again.stats.left_in_place);
+        assert_eq!(again.sha256, warm.sha256);
         let uncached = write(
             entries.clone(),
             &dir.path().join("none.zip"),
@@ -1454,6 +1760,7 @@ mod tests {
                 compression: Compression::Max,
                 cache: None,
                 known: Default::default(),
+                outputs: Default::default(),
             },
         )
         .unwrap();
@@ -1576,7 +1883,7 @@ mod tests {
             };
             let mut stamps = cache.stamps(&destination);
             stamps.settle_all();
-            prepare(&entry, &options, Some(&stamps), dir.path()).unwrap();
+            prepare(&entry, &options, Some(&stamps), dir.path(), None).unwrap();
             stamps.save();
             // Changed after "scan": the entry keeps the stamp scan saw.
             let after = "b".repeat(size);
@@ -1584,7 +1891,7 @@ mod tests {
             let mut stamps = cache.stamps(&destination);
             stamps.settle_all();
             let (record, _, outcome) =
-                prepare(&entry, &options, Some(&stamps), dir.path()).unwrap();
+                prepare(&entry, &options, Some(&stamps), dir.path(), None).unwrap();
             assert_eq!(record.crc32, crc32fast::hash(after.as_bytes()));
             let settings = if size as u64 > STREAM_THRESHOLD {
                 streamed_settings(streamed_level(Compression::Default))
@@ -1652,7 +1959,7 @@ mod tests {
             let mut stamps = cache.stamps(&destination);
             stamps.settle_all();
             let (record, data, outcome) =
-                prepare(&entry, &options, Some(&stamps), dir.path()).unwrap();
+                prepare(&entry, &options, Some(&stamps), dir.path(), None).unwrap();
             stamps.save();
             // Cached, as the write loop would: the next round could find it by a stale digest.
             if let (Some(key), Data::Memory(bytes)) = (outcome.store, &data) {
@@ -1705,7 +2012,8 @@ mod tests {
         // The zip's memo learns the digest (were the file settled), as if it had read it.
         let mut stamps = options.cache.as_ref().unwrap().stamps(&destination);
         stamps.settle_all();
-        let (record, _, outcome) = prepare(&entry, &options, Some(&stamps), dir.path()).unwrap();
+        let (record, _, outcome) =
+            prepare(&entry, &options, Some(&stamps), dir.path(), None).unwrap();
         assert!(outcome.hit && record.crc32 == crc32fast::hash(&contents));
         stamps.save();
         let stamps = options.cache.as_ref().unwrap().stamps(&destination);
@@ -1747,7 +2055,7 @@ mod tests {
                 stamp: None,
                 header: None,
             };
-            let (record, data, _) = prepare(&entry, &options, None, dir.path()).unwrap();
+            let (record, data, _) = prepare(&entry, &options, None, dir.path(), None).unwrap();
             let Data::Memory(bytes) = data else {
                 panic!("{name} was not prepared in memory")
             };

@@ -526,11 +526,20 @@ fn render_function(
     );
     let zipped = match (function.zipped_bytes, slimming.projected_zipped_bytes) {
         (Some(zipped), _) => {
+            let in_place = slimming
+                .packaging
+                .as_ref()
+                .is_some_and(|packaging| packaging.left_in_place);
             let _ = writeln!(
                 out,
-                "  zipped     {:>10}  {}",
+                "  zipped     {:>10}  {}{}",
                 human_bytes(zipped),
-                function.artifact.as_deref().unwrap_or("")
+                function.artifact.as_deref().unwrap_or(""),
+                if in_place {
+                    "  (unchanged: left in place)"
+                } else {
+                    ""
+                }
             );
             Some((zipped, ""))
         }

@@ -185,7 +185,7 @@ fn entry_key(file: &FileEntry, key: &[u8]) -> Vec<u8> {
 }
 
 /// The stamp of the running lamina: a rebuilt or reinstalled binary has another.
-fn executable_stamp() -> Vec<u8> {
+pub(crate) fn executable_stamp() -> Vec<u8> {
     let Some(meta) = std::env::current_exe()
         .ok()
         .and_then(|exe| std::fs::metadata(exe).ok())

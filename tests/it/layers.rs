@@ -197,6 +197,67 @@ fn remembered_digests_never_merge_packages_that_changed() {
     assert_eq!(report["layers"], serde_json::json!([]), "{report:#}");
 }
 
+#[test]
+fn an_unchanged_rebuild_leaves_each_zip_in_place_and_a_change_rewrites_only_its_zip() {
+    use std::os::unix::fs::MetadataExt;
+    let fixture = monorepo();
+    let build = || {
+        let output = crate::harness::lamina_command()
+            .arg("build")
+            .arg(&fixture.root)
+            .arg("--out")
+            .arg(fixture.base.join("out"))
+            .arg("--json")
+            .env("LAMINA_CACHE_DIR", fixture.base.join("cache"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    // Every zip's path in the report, with its inode.
+    let zips = |report: &Value| -> Vec<(String, u64)> {
+        report["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(report["layers"].as_array().unwrap())
+            .map(|zip| {
+                let path = zip["artifact"].as_str().unwrap().to_string();
+                let inode = fs_err::metadata(&path).unwrap().ino();
+                (path, inode)
+            })
+            .collect()
+    };
+    let in_place = |report: &Value| -> Vec<bool> {
+        report["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|function| function["packaging"]["left_in_place"].as_bool().unwrap())
+            .collect()
+    };
+    let cold = build();
+    let before = zips(&cold);
+    assert_eq!(cold["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(in_place(&cold), [false, false]);
+    let warm = build();
+    assert_eq!(in_place(&warm), [true, true]);
+    assert_eq!(zips(&warm), before, "the layer too is left in place");
+    assert_eq!(warm["layers"], cold["layers"]);
+    // `two`'s own copy of twin changes: only `two`'s zip is written again.
+    fixture.file("two/node_modules/twin/patched.js", "// patched again\n");
+    let changed = build();
+    assert_eq!(in_place(&changed), [true, false]);
+    let after = zips(&changed);
+    assert_eq!((&after[0], &after[2]), (&before[0], &before[2]));
+    assert_eq!(after[1].0, before[1].0);
+    assert_ne!(after[1].1, before[1].1, "two.zip written anew");
+    assert_ne!(
+        changed["functions"][1]["sha256"],
+        cold["functions"][1]["sha256"]
+    );
+}
+
 /// The text report counts layers as layers, not bytes (issue 12, what the user reads).
 #[test]
 fn the_text_report_counts_layers_as_layers() {

@@ -49,13 +49,27 @@ fn unzip_test(zip: &std::path::Path) {
     );
 }
 
+/// The SHA-256 and inode of a file: what a build that leaves it in place does not change.
+fn on_disk(path: &std::path::Path) -> (String, u64) {
+    use sha2::Digest;
+    use std::os::unix::fs::MetadataExt;
+    let bytes = fs_err::read(path).unwrap();
+    (
+        hex::encode(sha2::Sha256::digest(&bytes)),
+        fs_err::metadata(path).unwrap().ino(),
+    )
+}
+
 #[test]
 fn warm_builds_reuse_the_cache_and_write_the_same_bytes() {
     // invariant: same-bytes
     let fixture = fixture();
     let cold = fixture.build(&[]);
+    // Without the zip in OUT, so that it is written again, from the cache.
+    fs_err::remove_file(&cold.zip).unwrap();
     let warm = fixture.build(&[]);
     assert_eq!(cold.function()["sha256"], warm.function()["sha256"]);
+    assert_eq!(on_disk(&warm.zip).0, cold.function()["sha256"]);
     // Every file goes through the cache: index.js, two package.json files, a's three files.
     assert_eq!(cold.function()["packaging"]["cache_misses"], 6);
     assert_eq!(cold.function()["packaging"]["cache_hits"], 0);
@@ -85,7 +99,10 @@ fn a_corrupted_cache_entry_is_ignored_and_the_zip_is_still_right() {
             _ => bytes.clear(),
         }
         fs_err::write(&packs[0], bytes).unwrap();
+        // Else the zip in OUT, unchanged, is left there and the cache is not read.
+        fs_err::remove_file(&cold.zip).unwrap();
         let rebuilt = fixture.build(&[]);
+        assert_eq!(rebuilt.function()["packaging"]["left_in_place"], false);
         assert_eq!(cold.function()["sha256"], rebuilt.function()["sha256"]);
         let hits = rebuilt.function()["packaging"]["cache_hits"]
             .as_u64()
@@ -99,6 +116,85 @@ fn a_corrupted_cache_entry_is_ignored_and_the_zip_is_still_right() {
         }
         unzip_test(&rebuilt.zip);
     }
+}
+
+#[test]
+fn an_unchanged_rebuild_leaves_the_zip_in_place_and_anything_else_rewrites_it() {
+    // invariant: same-bytes
+    let fixture = fixture();
+    let cold = fixture.build(&[]);
+    assert_eq!(cold.function()["packaging"]["left_in_place"], false);
+    let (sha256, inode) = on_disk(&cold.zip);
+    assert_eq!(sha256, cold.function()["sha256"]);
+    let packs = cache_files(&fixture);
+    let warm = fixture.build(&[]);
+    let packaging = &warm.function()["packaging"];
+    assert_eq!(packaging["left_in_place"], true, "{packaging:#}");
+    assert_eq!(
+        (&packaging["cache_hits"], &packaging["cache_misses"]),
+        (&0.into(), &0.into())
+    );
+    assert_eq!(
+        packaging["compressed_bytes"],
+        cold.function()["packaging"]["compressed_bytes"]
+    );
+    for field in [
+        "sha256",
+        "zipped_bytes",
+        "artifact",
+        "unzipped_bytes",
+        "findings",
+    ] {
+        assert_eq!(warm.function()[field], cold.function()[field], "{field}");
+    }
+    assert_eq!(
+        on_disk(&warm.zip),
+        (sha256.clone(), inode),
+        "not written again"
+    );
+    assert_eq!(cache_files(&fixture), packs);
+    let text = fixture.lamina(&[
+        "build",
+        fixture.root.to_str().unwrap(),
+        "--out",
+        warm.out.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("cached.zip  (unchanged: left in place)"),
+        "{text}"
+    );
+    // Named in the output marker as before; nothing of the build's own left behind.
+    let mut names: Vec<String> = fs_err::read_dir(&warm.out)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".lamina-output", "cached.zip", "report.json"]);
+    assert_eq!(
+        fs_err::read_to_string(warm.out.join(".lamina-output")).unwrap(),
+        "cached.zip\nreport.json\n"
+    );
+
+    // The zip in OUT replaced by other bytes of the same size: written again, as it was.
+    let size = fs_err::metadata(&cold.zip).unwrap().len() as usize;
+    fs_err::write(&cold.zip, vec![b'x'; size]).unwrap();
+    let replaced = fixture.build(&[]);
+    assert_eq!(replaced.function()["packaging"]["left_in_place"], false);
+    assert_eq!(on_disk(&replaced.zip).0, sha256);
+    unzip_test(&replaced.zip);
+    // Other settings, then a changed input: written, as a build without the cache writes it.
+    let fast = fixture.build(&["--compression", "fast"]);
+    assert_eq!(fast.function()["packaging"]["left_in_place"], false);
+    assert_ne!(fast.function()["sha256"], cold.function()["sha256"]);
+    fixture.file("node_modules/a/big.js", &"exports.x = 2;\n".repeat(2000));
+    let changed = fixture.build(&[]);
+    assert_eq!(changed.function()["packaging"]["left_in_place"], false);
+    assert_ne!(changed.function()["sha256"], cold.function()["sha256"]);
+    let written = on_disk(&changed.zip).0;
+    let uncached = fixture.build(&["--no-cache"]);
+    assert_eq!(on_disk(&uncached.zip).0, written);
+    assert_eq!(uncached.function()["sha256"], changed.function()["sha256"]);
 }
 
 #[test]
