@@ -1,11 +1,17 @@
 //! The content-addressed cache of compressed entries, shared by every function and build.
 //!
 //! Entries live in pack files: each `write` that compressed something adds one pack holding
-//! the new records back to back, then an index (key, offset, sizes, CRC-32 of the content,
-//! method and a SHA-256 seal of the record), then a trailer that seals the index. A pack is
-//! written to a temporary file and renamed, and never changed after. One file per build
-//! instead of one per entry: creating thousands of small files cost a cold build more than
-//! compressing them did.
+//! the new records back to back, then an index: the records' keys, sorted; for each, its
+//! offset, sizes, CRC-32 of the content, method and a SHA-256 seal over the key, those fields
+//! and the record's bytes; a fan-out table (how many keys start with each first byte or a
+//! smaller one); and a trailer that seals the fan-out. A pack is written to a temporary file
+//! and renamed, and never changed after. One file per build instead of one per entry: creating
+//! thousands of small files cost a cold build more than compressing them did.
+//!
+//! A build that looks anything up reads each pack's keys (32 bytes a record) and nothing else
+//! of the index; a key is found by its first byte's run and a binary search, and only then are
+//! its fields read. Nothing is hashed or parsed for the records a build does not use, so
+//! loading a full cache costs a read of its keys, not a map of all its records.
 //!
 //! The key is the SHA-256 of the content, the compression settings and the deflate backend, so a
 //! record can be copied into any archive as it is. A record whose seal does not hold, or a pack
@@ -14,7 +20,7 @@
 //! used when any of its records is. Evicting a pack whose records are still wanted costs one
 //! recompression, which writes them into a fresh pack: live records gather in new packs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
@@ -26,20 +32,26 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 
 /// Bump when the pack layout or what a record means changes.
-const LAYOUT: &str = "lamina-cache-v3";
+const LAYOUT: &str = "lamina-cache-v4";
+/// What every layout's folder is named after: those of other versions are evicted first.
+const LAYOUT_PREFIX: &str = "lamina-cache-v";
 /// Part of every key, so an upgrade of the deflate backend never reuses old bytes (zlib-rs's and
 /// zopfli's; libdeflate's version is in the settings of its keys, `zip::settings`).
 const BACKEND: &str = "flate2-1/zlib-rs-0.6/zopfli-0.8";
 /// The default size cap; `LAMINA_CACHE_MAX_BYTES` overrides it.
 pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
-const PACK_MAGIC: &[u8; 8] = b"LAMINAPK";
-const INDEX_MAGIC: &[u8; 8] = b"LAMINAIX";
+const PACK_MAGIC: &[u8; 8] = b"LAMINAP4";
+const INDEX_MAGIC: &[u8; 8] = b"LAMINAI4";
 /// Magic, then the creation time (seconds, little-endian).
 const HEADER: u64 = 16;
-/// Key, offset, length in the pack, compressed length, uncompressed length, CRC-32, method,
-/// seal.
-const INDEX_ENTRY: usize = 32 + 8 + 8 + 8 + 8 + 4 + 2 + 32;
-/// Index offset, entry count, SHA-256 of the index, magic.
+/// A key in the index.
+const KEY: usize = 32;
+/// A record's fields in the index, after all the keys: offset, length in the pack, compressed
+/// length, uncompressed length, CRC-32, method, seal.
+const FIELDS: usize = 8 + 8 + 8 + 8 + 4 + 2 + 32;
+/// The fan-out table: 256 counts (u32).
+const FAN_OUT: usize = 256 * 4;
+/// Index offset, entry count, SHA-256 of both and the fan-out, magic.
 const TRAILER: usize = 8 + 8 + 32 + 8;
 /// Past this many packs, small ones are merged: every build reads every pack's index, and a
 /// build that compresses only a few files leaves a small pack behind.
@@ -65,7 +77,7 @@ pub struct Record {
 /// A record found in a pack, checked against its seal, ready to be copied.
 pub struct Located {
     pub record: Record,
-    file: Arc<File>,
+    pack: Arc<Pack>,
     offset: u64,
     length: u64,
 }
@@ -83,7 +95,8 @@ impl Located {
         let mut done = 0;
         while done < self.length {
             let take = (self.length - done).min(buffer.len() as u64) as usize;
-            self.file
+            self.pack
+                .file
                 .read_exact_at(&mut buffer[..take], self.offset + done)?;
             out.write_all(&buffer[..take])?;
             done += take as u64;
@@ -104,28 +117,112 @@ pub struct Cache {
     pending: Mutex<Option<Pending>>,
 }
 
+/// The intact packs, sorted by name (so which copy of a record is used does not depend on
+/// the listing's order).
 #[derive(Debug, Default)]
 struct Index {
-    packs: Vec<Pack>,
-    entries: HashMap<Key, Entry, foldhash::fast::RandomState>,
+    packs: Vec<Arc<Pack>>,
 }
 
 #[derive(Debug)]
 struct Pack {
     path: PathBuf,
-    file: Arc<File>,
+    file: File,
     used: SystemTime,
     touched: AtomicBool,
+    /// Found damaged: removed, and never looked in again.
+    damaged: AtomicBool,
+    /// Where the records end and the keys begin.
+    index_offset: u64,
+    /// The keys, sorted, back to back.
+    keys: Vec<u8>,
+    /// For each first byte, how many keys start with it or a smaller one.
+    fan_out: [u32; 256],
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    pack: usize,
     offset: u64,
     /// Bytes in the pack: the compressed length, or 0 for a record that is the content.
     length: u64,
     record: Record,
     seal: [u8; 32],
+}
+
+impl Pack {
+    fn count(&self) -> usize {
+        self.keys.len() / KEY
+    }
+
+    /// The position of `key` among the pack's keys.
+    fn position(&self, key: &Key) -> Option<usize> {
+        let first = usize::from(key[0]);
+        let start = if first == 0 {
+            0
+        } else {
+            self.fan_out[first - 1] as usize
+        };
+        let end = self.fan_out[first] as usize;
+        let key_at = |at: usize| &self.keys[at * KEY..(at + 1) * KEY];
+        let (mut low, mut high) = (start, end);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match key_at(middle).cmp(key.as_slice()) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(middle),
+            }
+        }
+        None
+    }
+
+    /// The fields of the record at `position`, read from the index. Fields that point outside
+    /// the records are an error: the pack is damaged.
+    fn entry(&self, position: usize) -> io::Result<Entry> {
+        let mut raw = [0; FIELDS];
+        let at = self.index_offset + (self.count() * KEY + position * FIELDS) as u64;
+        self.file.read_exact_at(&mut raw, at)?;
+        parse_fields(&raw, self.index_offset)
+    }
+}
+
+/// A record's fields as the index holds them (`FIELDS` bytes), checked to lie within the
+/// records (which end at `index_offset`).
+fn parse_fields(raw: &[u8], index_offset: u64) -> io::Result<Entry> {
+    let u64_at = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
+    let entry = Entry {
+        offset: u64_at(0),
+        length: u64_at(8),
+        record: Record {
+            compressed: u64_at(16),
+            uncompressed: u64_at(24),
+            crc32: u32::from_le_bytes(raw[32..36].try_into().expect("4 bytes")),
+            method: u16::from_le_bytes(raw[36..38].try_into().expect("2 bytes")),
+        },
+        seal: raw[38..70].try_into().expect("32 bytes"),
+    };
+    if entry
+        .offset
+        .checked_add(entry.length)
+        .is_none_or(|end| end > index_offset || entry.offset < HEADER)
+    {
+        return Err(invalid("pack record outside its data"));
+    }
+    Ok(entry)
+}
+
+/// The start of a record's seal: its key and fields (all but the offset, which the bytes
+/// read at it answer for). The record's bytes follow. A key or field changed on disk fails the
+/// seal, so a record is never served under another key or with other sizes.
+fn seal_start(key: &Key, length: u64, record: &Record) -> Sha256 {
+    let mut hasher = Sha256::new();
+    hasher.update(key);
+    hasher.update(length.to_le_bytes());
+    hasher.update(record.compressed.to_le_bytes());
+    hasher.update(record.uncompressed.to_le_bytes());
+    hasher.update(record.crc32.to_le_bytes());
+    hasher.update(record.method.to_le_bytes());
+    hasher
 }
 
 #[derive(Debug)]
@@ -157,7 +254,11 @@ impl Cache {
     pub fn key(content_sha256: &[u8], settings: &str) -> Key {
         let mut hasher = Sha256::new();
         hasher.update(content_sha256);
-        hasher.update(format!("\0{settings}\0{BACKEND}").as_bytes());
+        // `\0{settings}\0{BACKEND}`, without making the string: this runs for every entry.
+        hasher.update([0]);
+        hasher.update(settings.as_bytes());
+        hasher.update([0]);
+        hasher.update(BACKEND.as_bytes());
         hasher.finalize().into()
     }
 
@@ -201,33 +302,40 @@ impl Cache {
     /// The record for `key` as the index describes it, without reading or checking its bytes:
     /// for reporting sizes only.
     pub fn peek(&self, key: &Key) -> Option<Record> {
-        self.with_index(|index| index.entries.get(key).map(|entry| entry.record))
+        self.lookup(key, false).map(|(entry, _)| entry.record)
     }
 
     /// Whether a record for `key` is in the cache or in the pack being filled (records put
     /// by this run are read back only once sealed, but need not be made twice).
     pub fn holds(&self, key: &Key) -> bool {
-        self.peek(key).is_some()
-            || self
-                .pending
-                .lock()
-                .expect("cache pack lock")
-                .as_ref()
-                .is_some_and(|pending| pending.keys.contains(key))
+        self.with_index(|index| {
+            index
+                .packs
+                .iter()
+                .any(|pack| !pack.damaged.load(Ordering::Relaxed) && pack.position(key).is_some())
+        }) || self
+            .pending
+            .lock()
+            .expect("cache pack lock")
+            .as_ref()
+            .is_some_and(|pending| pending.keys.contains(key))
     }
 
     /// The record for `key` with its bytes, if present and intact.
     pub fn get(&self, key: &Key) -> Option<(Record, Vec<u8>)> {
-        let (entry, file) = self.find(key)?;
+        let (entry, pack) = self.find(key)?;
         if entry.length != entry.record.compressed {
             // A record that is the content itself (a large file's): the bytes are not here.
             return None;
         }
         let mut bytes = vec![0; usize::try_from(entry.length).ok()?];
-        let intact = file.read_exact_at(&mut bytes, entry.offset).is_ok()
-            && Sha256::digest(&bytes).as_slice() == entry.seal;
+        let intact = pack.file.read_exact_at(&mut bytes, entry.offset).is_ok() && {
+            let mut seal = seal_start(key, entry.length, &entry.record);
+            seal.update(&bytes);
+            seal.finalize().as_slice() == entry.seal
+        };
         if !intact {
-            self.damaged(entry.pack);
+            damaged(&pack);
             return None;
         }
         Some((entry.record, bytes))
@@ -237,39 +345,48 @@ impl Cache {
     /// too large to hold in memory. The bytes are read twice (check, then copy) because a
     /// record must be known intact before any of it reaches an archive.
     pub fn get_large(&self, key: &Key) -> Option<Located> {
-        let (entry, file) = self.find(key)?;
+        let (entry, pack) = self.find(key)?;
         let located = Located {
             record: entry.record,
-            file,
+            pack: Arc::clone(&pack),
             offset: entry.offset,
             length: entry.length,
         };
-        let mut hasher = Sha256::new();
-        if located.copy_to(&mut hasher).is_err() || hasher.finalize().as_slice() != entry.seal {
-            self.damaged(entry.pack);
+        let mut seal = seal_start(key, entry.length, &entry.record);
+        if located.copy_to(&mut seal).is_err() || seal.finalize().as_slice() != entry.seal {
+            damaged(&pack);
             return None;
         }
         Some(located)
     }
 
-    fn find(&self, key: &Key) -> Option<(Entry, Arc<File>)> {
-        self.with_index(|index| {
-            let entry = *index.entries.get(key)?;
-            let pack = &index.packs[entry.pack];
-            if !pack.touched.swap(true, Ordering::Relaxed) {
-                mark_used(&pack.file, pack.used);
-            }
-            Some((entry, Arc::clone(&pack.file)))
-        })
+    /// The record for `key` and its pack, to be read and checked; the pack counts as used.
+    fn find(&self, key: &Key) -> Option<(Entry, Arc<Pack>)> {
+        self.lookup(key, true)
     }
 
-    /// A pack failed a check: it is removed, and its records are compressed again.
-    fn damaged(&self, pack: usize) {
-        let mut index = self.index.write().expect("cache index lock");
-        if let Some(index) = index.as_mut() {
-            let _ = std::fs::remove_file(&index.packs[pack].path);
-            index.entries.retain(|_, entry| entry.pack != pack);
-        }
+    /// The first intact pack holding `key`, with the record's fields. A pack whose fields
+    /// for it cannot be read or point outside its records is damaged.
+    fn lookup(&self, key: &Key, use_it: bool) -> Option<(Entry, Arc<Pack>)> {
+        self.with_index(|index| {
+            for pack in &index.packs {
+                if pack.damaged.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let Some(position) = pack.position(key) else {
+                    continue;
+                };
+                let Ok(entry) = pack.entry(position) else {
+                    damaged(pack);
+                    continue;
+                };
+                if use_it && !pack.touched.swap(true, Ordering::Relaxed) {
+                    mark_used(&pack.file, pack.used);
+                }
+                return Some((entry, Arc::clone(pack)));
+            }
+            None
+        })
     }
 
     /// Adds a record to the pending pack. Failures only cost a future miss, so they are
@@ -321,7 +438,7 @@ impl Cache {
         }
         let mut sealing = Sealing {
             inner: &mut pack.file,
-            hasher: Sha256::new(),
+            hasher: seal_start(key, length, &record),
             written: 0,
         };
         let copied = io::copy(bytes, &mut sealing);
@@ -369,9 +486,11 @@ impl Cache {
             };
             for (key, entry) in entries {
                 let mut bytes = vec![0; entry.length as usize];
-                if pack.file.read_exact_at(&mut bytes, entry.offset).is_ok()
-                    && Sha256::digest(&bytes).as_slice() == entry.seal
-                {
+                if pack.file.read_exact_at(&mut bytes, entry.offset).is_ok() && {
+                    let mut seal = seal_start(&key, entry.length, &entry.record);
+                    seal.update(&bytes);
+                    seal.finalize().as_slice() == entry.seal
+                } {
                     let _ = self.put_from(&key, entry.record, entry.length, &mut &bytes[..]);
                 }
             }
@@ -394,50 +513,66 @@ impl Cache {
         let Pending {
             mut file,
             offset,
-            index,
+            mut index,
             ..
         } = pending;
-        let mut bytes = Vec::with_capacity(index.len() * INDEX_ENTRY);
-        for (key, at, length, record, seal) in &index {
-            bytes.extend_from_slice(key);
-            bytes.extend_from_slice(&at.to_le_bytes());
-            bytes.extend_from_slice(&length.to_le_bytes());
-            bytes.extend_from_slice(&record.compressed.to_le_bytes());
-            bytes.extend_from_slice(&record.uncompressed.to_le_bytes());
-            bytes.extend_from_slice(&record.crc32.to_le_bytes());
-            bytes.extend_from_slice(&record.method.to_le_bytes());
-            bytes.extend_from_slice(seal);
+        // Sorted by key (`put_from` never adds a key twice), for lookups by binary search.
+        index.sort_by_key(|entry| entry.0);
+        let mut keys = Vec::with_capacity(index.len() * KEY);
+        let mut fan_out = [0u32; 256];
+        for (key, ..) in &index {
+            keys.extend_from_slice(key);
+            fan_out[usize::from(key[0])] += 1;
         }
-        let digest = Sha256::digest(&bytes);
-        file.write_all(&bytes)?;
+        for first in 1..256 {
+            fan_out[first] += fan_out[first - 1];
+        }
+        let mut fields = Vec::with_capacity(index.len() * FIELDS);
+        for (_, at, length, record, seal) in &index {
+            fields.extend_from_slice(&at.to_le_bytes());
+            fields.extend_from_slice(&length.to_le_bytes());
+            fields.extend_from_slice(&record.compressed.to_le_bytes());
+            fields.extend_from_slice(&record.uncompressed.to_le_bytes());
+            fields.extend_from_slice(&record.crc32.to_le_bytes());
+            fields.extend_from_slice(&record.method.to_le_bytes());
+            fields.extend_from_slice(seal);
+        }
+        let fan_out_bytes: Vec<u8> = fan_out
+            .iter()
+            .flat_map(|count| count.to_le_bytes())
+            .collect();
+        let count = index.len() as u64;
+        let digest = trailer_seal(offset, count, &fan_out_bytes);
+        file.write_all(&keys)?;
+        file.write_all(&fields)?;
+        file.write_all(&fan_out_bytes)?;
         file.write_all(&offset.to_le_bytes())?;
-        file.write_all(&(index.len() as u64).to_le_bytes())?;
+        file.write_all(&count.to_le_bytes())?;
         file.write_all(&digest)?;
         file.write_all(INDEX_MAGIC)?;
         let temporary = file.into_inner().map_err(|error| error.into_error())?;
+        // Named by the records' seals, which cover their keys and bytes.
+        let mut name = Sha256::new();
+        for (.., seal) in &index {
+            name.update(seal);
+        }
         let path = self
             .packs_dir()
-            .join(format!("{}.pack", hex::encode(&digest[..12])));
+            .join(format!("{}.pack", hex::encode(&name.finalize()[..12])));
         let file = temporary.persist(&path).map_err(|error| error.error)?;
         let sealed = path.clone();
         let mut loaded = self.index.write().expect("cache index lock");
         if let Some(loaded) = loaded.as_mut() {
-            let pack = loaded.packs.len();
-            loaded.packs.push(Pack {
+            loaded.packs.push(Arc::new(Pack {
                 path,
-                file: Arc::new(file),
+                file,
                 used: SystemTime::now(),
                 touched: AtomicBool::new(true),
-            });
-            for (key, at, length, record, seal) in index {
-                loaded.entries.entry(key).or_insert(Entry {
-                    pack,
-                    offset: at,
-                    length,
-                    record,
-                    seal,
-                });
-            }
+                damaged: AtomicBool::new(false),
+                index_offset: offset,
+                keys,
+                fan_out,
+            }));
         }
         Ok(sealed)
     }
@@ -445,11 +580,22 @@ impl Cache {
     /// Removes least recently used packs until the cache is under its cap.
     /// Memo files (`stamps`'s here, and scan's beside this layout's folder, `scan/memo.rs`)
     /// count towards the cap and are evicted the same way.
+    /// Other layouts' files (an older lamina's, `lamina-cache-v3/…`), which this one never
+    /// reads, count too: unused, they go first.
     fn evict(&self) {
         let mut packs = list_packs(&self.packs_dir());
-        let scan_memos = self.dir.parent().map(|root| root.join("scan"));
+        let root = self.dir.parent();
+        let scan_memos = root.map(|root| root.join("scan"));
         for memos in std::iter::once(self.dir.join("stamps")).chain(scan_memos) {
             packs.extend(list_files(&memos, |name| !name.starts_with('.')));
+        }
+        let listing = root.and_then(|root| crate::fs::read_dir(root).ok());
+        for entry in listing.into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(LAYOUT_PREFIX) && name != LAYOUT {
+                list_tree(&entry.path(), 3, &mut packs);
+            }
         }
         let mut total: u64 = packs.iter().map(|(_, bytes, _)| bytes).sum();
         if total <= self.max_bytes {
@@ -499,6 +645,29 @@ fn list_files(folder: &Path, wanted: impl Fn(&str) -> bool) -> Vec<(SystemTime, 
         .collect()
 }
 
+/// Every file under `folder`, down to `depth` folders: time of last change, size, path. Not
+/// the output marker (`.lamina-output`), which keeps walks out of the folder wherever it is.
+fn list_tree(folder: &Path, depth: usize, into: &mut Vec<(SystemTime, u64, PathBuf)>) {
+    let Ok(listing) = crate::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in listing.flatten() {
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        if meta.is_dir() {
+            if depth > 0 {
+                list_tree(&entry.path(), depth - 1, into);
+            }
+        } else if let Ok(modified) = meta.modified() {
+            into.push((modified, meta.len(), entry.path()));
+        }
+    }
+}
+
 /// A writer that seals (hashes) and counts what passes through.
 struct Sealing<'a, W: Write> {
     inner: &'a mut W,
@@ -519,7 +688,24 @@ impl<W: Write> Write for Sealing<'_, W> {
     }
 }
 
-/// Reads every pack's index. A pack that fails a check is removed.
+/// A pack failed a check: it is removed, and its records are compressed again.
+fn damaged(pack: &Pack) {
+    if !pack.damaged.swap(true, Ordering::Relaxed) {
+        let _ = std::fs::remove_file(&pack.path);
+    }
+}
+
+/// The trailer's seal: over the index's offset, the record count and the fan-out, which
+/// decide where every key and field is read. Keys and fields are sealed with their records.
+fn trailer_seal(index_offset: u64, count: u64, fan_out: &[u8]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(index_offset.to_le_bytes());
+    hasher.update(count.to_le_bytes());
+    hasher.update(fan_out);
+    hasher.finalize().into()
+}
+
+/// Reads every pack's keys. A pack that fails a check is removed.
 fn load(folder: &Path) -> Index {
     let mut index = Index::default();
     let Ok(listing) = crate::fs::read_dir(folder) else {
@@ -535,33 +721,11 @@ fn load(folder: &Path) -> Index {
         .collect();
     // Sorted, so which copy of a record is used does not depend on the listing order.
     paths.sort();
-    // Every pack's trailer first, so the map is made once at its full size: a cache of many
-    // records is loaded by every build, and growing the map as it filled was most of that.
-    let mut opened = Vec::with_capacity(paths.len());
     for path in paths {
         match open_pack(&path) {
-            Ok(pack) => opened.push(pack),
+            Ok(pack) => index.packs.push(Arc::new(pack)),
             Err(_) => {
                 let _ = std::fs::remove_file(&path);
-            }
-        }
-    }
-    let total: u64 = opened.iter().map(|(_, _, count)| count).sum();
-    index.entries.reserve(usize::try_from(total).unwrap_or(0));
-    let mut bytes = Vec::new();
-    for (pack, index_offset, count) in opened {
-        let number = index.packs.len();
-        let entries = &mut index.entries;
-        let read = read_index(&pack, index_offset, count, &mut bytes, |key, mut entry| {
-            entry.pack = number;
-            entries.entry(key).or_insert(entry);
-        });
-        match read {
-            Ok(()) => index.packs.push(pack),
-            Err(_) => {
-                // Its entries already taken are dropped with it.
-                index.entries.retain(|_, entry| entry.pack != number);
-                let _ = std::fs::remove_file(&pack.path);
             }
         }
     }
@@ -572,8 +736,8 @@ fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_string())
 }
 
-/// A pack with its index's offset and entry count, from its header and trailer.
-fn open_pack(path: &Path) -> io::Result<(Pack, u64, u64)> {
+/// A pack with its keys and fan-out, checked against its header and trailer.
+fn open_pack(path: &Path) -> io::Result<Pack> {
     // std's: a pack that cannot be read is removed, and its error is never shown.
     #[allow(clippy::disallowed_methods)]
     let file = File::open(path)?;
@@ -581,79 +745,62 @@ fn open_pack(path: &Path) -> io::Result<(Pack, u64, u64)> {
     let length = meta.len();
     let mut header = [0; HEADER as usize];
     file.read_exact_at(&mut header, 0)?;
-    if &header[..8] != PACK_MAGIC || length < HEADER + TRAILER as u64 {
+    let tail = (FAN_OUT + TRAILER) as u64;
+    if &header[..8] != PACK_MAGIC || length < HEADER + tail {
         return Err(invalid("not a pack"));
     }
-    let mut trailer = [0; TRAILER];
-    file.read_exact_at(&mut trailer, length - TRAILER as u64)?;
+    let mut tail_bytes = vec![0; FAN_OUT + TRAILER];
+    file.read_exact_at(&mut tail_bytes, length - tail)?;
+    let (fan_out_bytes, trailer) = tail_bytes.split_at(FAN_OUT);
     let number = |at: usize| u64::from_le_bytes(trailer[at..at + 8].try_into().expect("8 bytes"));
     let (index_offset, count) = (number(0), number(8));
     if &trailer[48..] != INDEX_MAGIC
-        || count.checked_mul(INDEX_ENTRY as u64)
-            != (length - TRAILER as u64).checked_sub(index_offset)
+        || trailer[16..48] != trailer_seal(index_offset, count, fan_out_bytes)
+        || count.checked_mul((KEY + FIELDS) as u64) != (length - tail).checked_sub(index_offset)
         || index_offset < HEADER
     {
         return Err(invalid("pack length does not match its index"));
     }
-    let pack = Pack {
+    let mut fan_out = [0u32; 256];
+    for (slot, bytes) in fan_out.iter_mut().zip(fan_out_bytes.chunks_exact(4)) {
+        *slot = u32::from_le_bytes(bytes.try_into().expect("4 bytes"));
+    }
+    if fan_out.windows(2).any(|pair| pair[0] > pair[1]) || u64::from(fan_out[255]) != count {
+        return Err(invalid("pack fan-out does not match its index"));
+    }
+    let mut keys = vec![0; count as usize * KEY];
+    file.read_exact_at(&mut keys, index_offset)?;
+    Ok(Pack {
         path: path.to_path_buf(),
-        file: Arc::new(file),
+        file,
         used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
         touched: AtomicBool::new(false),
-    };
-    Ok((pack, index_offset, count))
+        damaged: AtomicBool::new(false),
+        index_offset,
+        keys,
+        fan_out,
+    })
 }
 
-/// Reads a pack's index into `bytes`, checks it against the trailer's seal (the SHA-256 after
-/// the index), and gives each entry to `visit` (its `pack` is 0); on an error, the entries
-/// given so far are not to be used.
-fn read_index(
-    pack: &Pack,
-    index_offset: u64,
-    count: u64,
-    bytes: &mut Vec<u8>,
-    mut visit: impl FnMut(Key, Entry),
-) -> io::Result<()> {
-    bytes.clear();
-    bytes.resize((count as usize) * INDEX_ENTRY + TRAILER, 0);
-    pack.file.read_exact_at(bytes, index_offset)?;
-    let (index, trailer) = bytes.split_at(bytes.len() - TRAILER);
-    if Sha256::digest(index).as_slice() != &trailer[16..48] {
-        return Err(invalid("pack index does not match its seal"));
-    }
-    for raw in index.chunks_exact(INDEX_ENTRY) {
-        let u64_at = |at: usize| u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
-        let entry = Entry {
-            pack: 0,
-            offset: u64_at(32),
-            length: u64_at(40),
-            record: Record {
-                compressed: u64_at(48),
-                uncompressed: u64_at(56),
-                crc32: u32::from_le_bytes(raw[64..68].try_into().expect("4 bytes")),
-                method: u16::from_le_bytes(raw[68..70].try_into().expect("2 bytes")),
-            },
-            seal: raw[70..102].try_into().expect("32 bytes"),
-        };
-        if entry
-            .offset
-            .checked_add(entry.length)
-            .is_none_or(|end| end > index_offset || entry.offset < HEADER)
-        {
-            return Err(invalid("pack record outside its data"));
-        }
-        visit(raw[..32].try_into().expect("32 bytes"), entry);
-    }
-    Ok(())
-}
-
-/// A whole pack: its file and every entry of its index.
+/// A whole pack: its file and every record's key and fields (an error if any field points
+/// outside the records).
 fn read_pack(path: &Path) -> io::Result<(Pack, Vec<(Key, Entry)>)> {
-    let (pack, index_offset, count) = open_pack(path)?;
-    let mut entries = Vec::with_capacity(count as usize);
-    read_index(&pack, index_offset, count, &mut Vec::new(), |key, entry| {
-        entries.push((key, entry))
-    })?;
+    let pack = open_pack(path)?;
+    let count = pack.count();
+    let mut fields = vec![0; count * FIELDS];
+    pack.file
+        .read_exact_at(&mut fields, pack.index_offset + (count * KEY) as u64)?;
+    let entries = pack
+        .keys
+        .chunks_exact(KEY)
+        .zip(fields.chunks_exact(FIELDS))
+        .map(|(key, raw)| {
+            Ok((
+                key.try_into().expect("32 bytes"),
+                parse_fields(raw, pack.index_offset)?,
+            ))
+        })
+        .collect::<io::Result<Vec<_>>>()?;
     Ok((pack, entries))
 }
 
@@ -744,48 +891,94 @@ mod tests {
     }
 
     #[test]
-    fn a_pack_found_damaged_while_loading_takes_none_of_its_records_along() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b, c) = (
+    fn a_key_or_field_changed_on_disk_never_serves_a_record() {
+        let (a, b) = (
             Cache::key(&[1; 32], "deflate-6"),
             Cache::key(&[2; 32], "deflate-6"),
-            Cache::key(&[3; 32], "deflate-6"),
         );
-        let first = Cache::new(dir.path());
-        first.put(&a, record(b"aaaa"), b"aaaa");
-        first.finish();
-        let second = Cache::new(dir.path());
-        second.put(&b, record(b"bbbb"), b"bbbb");
-        second.put(&c, record(b"cccc"), b"cccc");
-        second.finish();
-        let path = packs(&second)
+        for damage in 0..3 {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Cache::new(dir.path());
+            cache.put(&a, record(b"aaaa"), b"aaaa");
+            cache.put(&b, record(b"bbbb"), b"bbbb");
+            cache.finish();
+            let path = packs(&cache).remove(0);
+            let pack = open_pack(&path).unwrap();
+            let (position, index_offset) = (pack.position(&b).unwrap(), pack.index_offset as usize);
+            assert_eq!(pack.position(&a), Some(1 - position));
+            let fields = index_offset + 2 * KEY + position * FIELDS;
+            let mut bytes = crate::fs::read(&path).unwrap();
+            let mut wanted = b;
+            match damage {
+                // b's key with its last bit changed: found, but the record is b's.
+                0 => {
+                    wanted[31] ^= 1;
+                    bytes[index_offset + position * KEY + 31] ^= 1;
+                }
+                // b's uncompressed length.
+                1 => bytes[fields + 24] ^= 1,
+                // b's offset, past the records.
+                _ => bytes[fields..fields + 8].copy_from_slice(&u64::MAX.to_le_bytes()),
+            }
+            crate::fs::write(&path, &bytes).unwrap();
+            let loaded = Cache::new(dir.path());
+            assert_eq!(loaded.get(&wanted), None, "{damage}");
+            assert!(loaded.get_large(&wanted).is_none(), "{damage}");
+            assert!(!path.exists(), "{damage}: the damaged pack is removed");
+            assert_eq!(loaded.get(&a), None, "{damage}: with all its records");
+        }
+    }
+
+    #[test]
+    fn keys_are_found_in_every_pack_by_their_first_byte_and_a_search() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys: Vec<Key> = (0..600u32)
+            .map(|i| Cache::key(&i.to_le_bytes(), "deflate-6"))
+            .collect();
+        // Two packs, records put out of order.
+        for half in keys.chunks(300) {
+            let cache = Cache::new(dir.path());
+            for key in half.iter().rev() {
+                cache.put(key, record(&key[..4]), &key[..4]);
+            }
+            cache.finish();
+        }
+        let cache = Cache::new(dir.path());
+        for key in &keys {
+            assert_eq!(cache.get(key), Some((record(&key[..4]), key[..4].to_vec())));
+        }
+        for missing in (600..700u32).map(|i| Cache::key(&i.to_le_bytes(), "deflate-6")) {
+            assert!(!cache.holds(&missing));
+            assert_eq!(cache.peek(&missing), None);
+        }
+    }
+
+    #[test]
+    fn an_older_layouts_files_are_evicted_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("lamina-cache-v3");
+        for (folder, name) in [("packs", "x.pack"), ("stamps", "memo"), ("ab", "ab12")] {
+            crate::fs::create_dir_all(old.join(folder)).unwrap();
+            crate::fs::write(old.join(folder).join(name), [0; 100]).unwrap();
+        }
+        crate::fs::write(old.join(crate::scan::walk::OUTPUT_MARKER), "*\n").unwrap();
+        let key = Cache::key(&[1; 32], "deflate-6");
+        let mut cache = Cache::new(dir.path());
+        cache.put(&key, record(b"kept"), b"kept");
+        cache.finish();
+        let pack = crate::fs::metadata(&packs(&cache)[0]).unwrap().len();
+        // Room for this layout's pack and less than one old file: the old files, all older,
+        // go; the pack stays.
+        cache.max_bytes = pack + 50;
+        cache.finish();
+        assert!(Cache::new(dir.path()).get(&key).is_some());
+        let left: Vec<_> = walkdir::WalkDir::new(&old)
             .into_iter()
-            .find(|path| {
-                let (pack, offset, count) = open_pack(path).unwrap();
-                let mut keys = Vec::new();
-                read_index(&pack, offset, count, &mut Vec::new(), |key, _| {
-                    keys.push(key)
-                })
-                .unwrap();
-                keys.contains(&c)
-            })
-            .unwrap();
-        // Its second record now lies past the index, under a seal made for it: the index reads
-        // as sealed, and the pack is found damaged only at that record, after the first.
-        let mut bytes = crate::fs::read(&path).unwrap();
-        let trailer = bytes.len() - TRAILER;
-        let index_offset =
-            u64::from_le_bytes(bytes[trailer..trailer + 8].try_into().unwrap()) as usize;
-        let second_entry = index_offset + INDEX_ENTRY;
-        bytes[second_entry + 32..second_entry + 40].copy_from_slice(&u64::MAX.to_le_bytes());
-        let seal = Sha256::digest(&bytes[index_offset..trailer]);
-        bytes[trailer + 16..trailer + 48].copy_from_slice(&seal);
-        crate::fs::write(&path, &bytes).unwrap();
-        let loaded = Cache::new(dir.path());
-        assert_eq!(loaded.get(&a), Some((record(b"aaaa"), b"aaaa".to_vec())));
-        assert_eq!(loaded.peek(&b), None);
-        assert_eq!(loaded.peek(&c), None);
-        assert!(!path.exists());
+            .flatten()
+            .filter(|entry| entry.file_type().is_file())
+            .map(|entry| entry.file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(left, [crate::scan::walk::OUTPUT_MARKER]);
     }
 
     #[test]

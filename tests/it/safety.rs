@@ -326,7 +326,7 @@ fn own_outputs_the_cache_never_ships_and_an_empty_cache_variable_is_no_override(
         .unwrap();
     assert_eq!(empty.status.code(), Some(0), "{}", stderr(&empty));
     assert!(
-        !fixture.root.join("lamina-cache-v3").exists(),
+        !fixture.root.join("lamina-cache-v4").exists(),
         "no cache in the current folder"
     );
     assert!(home.join(".cache/lamina").exists());
