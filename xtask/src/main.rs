@@ -728,7 +728,7 @@ fn report(rows: &[Value], python_rows: &[Value], shared_cache_bytes: Option<u64>
     }
     if let Some(bytes) = shared_cache_bytes {
         table.push_str(&format!(
-            "\nWarm, shared cache: each app built warm in one cache holding every app's records ({:.1} MB of cache); every build loads the whole cache's index.\n",
+            "\nWarm, shared cache: each app built warm in one cache holding every app's records ({:.1} MB of cache), its output folder removed first, so that the zip is written from the cache and every lookup searches every pack's keys.\n",
             bytes as f64 / 1e6
         ));
     }
