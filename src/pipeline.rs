@@ -137,7 +137,9 @@ fn template_handler(
 /// cache, and `known` tells the writer the digest (for the stamp scan saw, if the open file
 /// still had it), so it takes the record without opening the file. A plain file's digest is
 /// also remembered by its stamp (`stamps`), so an unchanged file is not read at all the next
-/// time. Without the cache the writer reads the file again.
+/// time. Without the cache the writer reads the file again. `known` is filled either way:
+/// preflight does not open a file just read at the stamp scan saw, and `lamina plan` takes
+/// the contents it records from it (`shard::kept_contents`).
 fn kept_digests(
     inventory: &Inventory,
     plan: &Plan,
@@ -158,7 +160,7 @@ fn kept_digests(
         // A plain file's digest is its content's: the one the memo remembers.
         let remembered = stamps.zip(file.stamp.as_ref()).filter(|_| recipe.plain());
         let tell_writer = |stamp: package::stamps::Stamp, digest: [u8; 32]| {
-            if precompress.is_some() && recipe.plain() && file.stamp == Some(stamp) {
+            if recipe.plain() && file.stamp == Some(stamp) {
                 known
                     .lock()
                     .expect("known digests lock")
@@ -193,8 +195,10 @@ fn kept_digests(
         if let Some((stamps, stamp)) = remembered {
             stamps.record(&file.source, *stamp, digest);
         }
-        if let Some((cache, compression)) = precompress.filter(|_| recipe.plain()) {
-            package::zip::precompress(cache, compression, &bytes, &digest);
+        if recipe.plain() {
+            if let Some((cache, compression)) = precompress {
+                package::zip::precompress(cache, compression, &bytes, &digest);
+            }
             tell_writer(opened_stamp, digest);
         }
         Ok(Some(digest))
@@ -391,10 +395,12 @@ pub fn plan(config: &Config) -> Result<Planned> {
     for spec in &specs {
         planned.push(scan_function(config, spec, &mut names)?);
     }
-    let (layer_plan, _) = plan_layers(config, &settings, from_project, &planned)?;
+    let (layer_plan, known) = plan_layers(config, &settings, from_project, &planned)?;
+    // What layer planning read is not read again.
+    let known = std::sync::Mutex::new(std::sync::Arc::unwrap_or_clone(known));
     let contents = planned
         .iter()
-        .map(|(inventory, plan)| crate::shard::kept_contents(inventory, plan))
+        .map(|(inventory, plan)| crate::shard::kept_contents(inventory, plan, &known))
         .collect::<Result<Vec<_>>>()?;
     let folders: Vec<std::path::PathBuf> = specs.iter().map(|spec| spec.path.clone()).collect();
     let shard =
@@ -467,13 +473,15 @@ pub fn run(config: &Config) -> Result<Report> {
     let mut environments = Vec::new();
     let mut indices = Vec::new();
     let mut names = BTreeSet::new();
+    // What checking a sharded build's functions against the plan read, for the writer.
+    let shard_known = std::sync::Mutex::new(package::zip::Known::new());
     for (index, spec) in specs.iter().enumerate() {
         if let Some((path, shard, selection)) = &sharded {
             if !selection.scan.contains(&index) {
                 continue;
             }
             let (inventory, plan) = scan_function(config, spec, &mut names)?;
-            shard.verify_function(path, selection, index, &inventory, &plan)?;
+            shard.verify_function(path, selection, index, &inventory, &plan, &shard_known)?;
             planned.push((inventory, plan));
         } else {
             planned.push(scan_function(config, spec, &mut names)?);
@@ -484,7 +492,7 @@ pub fn run(config: &Config) -> Result<Report> {
     let (layer_plan, known) = match &sharded {
         Some((_, shard, selection)) => (
             Some(shard.layer_plan(selection, &indices, &planned)?),
-            Default::default(),
+            std::sync::Arc::new(shard_known.into_inner().expect("known digests lock")),
         ),
         None => plan_layers(config, &settings, from_project, &planned)?,
     };
@@ -634,10 +642,15 @@ pub fn run(config: &Config) -> Result<Report> {
             }
         }
         let outputs = write_options.outputs.into_inner().expect("outputs lock");
-        let in_place: Vec<String> = outputs
+        let in_place: Vec<(String, package::stamps::Stamp)> = outputs
             .in_place
             .iter()
-            .filter_map(|path| Some(path.strip_prefix(&config.out).ok()?.to_str()?.to_string()))
+            .filter_map(|(path, stamp)| {
+                Some((
+                    path.strip_prefix(&config.out).ok()?.to_str()?.to_string(),
+                    *stamp,
+                ))
+            })
             .collect();
         staging.commit(&files, &in_place)?;
         let committed: Vec<std::path::PathBuf> =

@@ -212,8 +212,16 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The hex SHA-256 of every kept file that is not a link, parallel to `Inventory::files`.
-pub fn kept_contents(inventory: &Inventory, plan: &Plan) -> Result<Vec<Option<String>>> {
+/// A file `known` holds at the stamp scan saw (layer planning just read it) is not read again;
+/// one read here is added to `known` (at that stamp, if the open file still had it), so the
+/// writer of a sharded build takes its record from the cache without reading it again.
+pub fn kept_contents(
+    inventory: &Inventory,
+    plan: &Plan,
+    known: &std::sync::Mutex<crate::package::zip::Known>,
+) -> Result<Vec<Option<String>>> {
     use rayon::prelude::*;
+    use sha2::{Digest, Sha256};
     inventory
         .files
         .par_iter()
@@ -222,7 +230,23 @@ pub fn kept_contents(inventory: &Inventory, plan: &Plan) -> Result<Vec<Option<St
             if !decision.keep || file.link_target.is_some() {
                 return Ok(None);
             }
-            crate::input::read(&file.source, Some(file.bytes)).map(|bytes| Some(sha256_hex(&bytes)))
+            if let Some(stamp) = &file.stamp {
+                let known = known.lock().expect("known digests lock");
+                if let Some(digest) = crate::package::zip::known_digest(&known, &file.source, stamp)
+                {
+                    return Ok(Some(hex::encode(digest)));
+                }
+            }
+            let mut opened = crate::input::open(&file.source, Some(file.bytes))?;
+            let opened_stamp = crate::model::Stamp::of(&opened.metadata()?);
+            let digest: [u8; 32] = Sha256::digest(opened.read_all()?).into();
+            if file.stamp == Some(opened_stamp) {
+                known
+                    .lock()
+                    .expect("known digests lock")
+                    .insert(file.source.clone(), (opened_stamp, digest));
+            }
+            Ok(Some(hex::encode(digest)))
         })
         .collect()
 }
@@ -533,6 +557,7 @@ impl ShardPlan {
     ///
     /// A function scanned only because a layer written reads its files (`selection` packages
     /// it not) is held to those files alone: the rest of it does not reach this build.
+    /// The contents it reads are added to `known` (`kept_contents`), for the writer.
     pub fn verify_function(
         &self,
         path: &Path,
@@ -540,6 +565,7 @@ impl ShardPlan {
         index: usize,
         inventory: &Inventory,
         plan: &Plan,
+        known: &std::sync::Mutex<crate::package::zip::Known>,
     ) -> Result<()> {
         let entry = &self.functions[index];
         let read_by_layers: Option<BTreeSet<&str>> =
@@ -577,7 +603,7 @@ impl ShardPlan {
         for (file, decision) in inventory.files.iter().zip(&mut checked.files) {
             decision.keep = decision.keep && wanted(&file.path);
         }
-        let contents = kept_contents(inventory, &checked)?;
+        let contents = kept_contents(inventory, &checked, known)?;
         let now: BTreeMap<&str, usize> = (0..inventory.files.len())
             .filter(|&file| checked.files[file].keep)
             .map(|file| (inventory.files[file].path.as_str(), file))

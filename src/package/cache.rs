@@ -33,7 +33,9 @@ use sha2::{Digest, Sha256};
 
 /// Bump when the pack layout or what a record means changes.
 const LAYOUT: &str = "lamina-cache-v4";
-/// What every layout's folder is named after: those of other versions are evicted first.
+/// `LAYOUT`'s number: the folders of older layouts (`lamina-cache-v1` to `-v3`) are evicted
+/// first.
+const LAYOUT_VERSION: u32 = 4;
 const LAYOUT_PREFIX: &str = "lamina-cache-v";
 /// Part of every key, so an upgrade of the deflate backend never reuses old bytes (zlib-rs's and
 /// zopfli's; libdeflate's version is in the settings of its keys, `zip::settings`).
@@ -580,8 +582,8 @@ impl Cache {
     /// Removes least recently used packs until the cache is under its cap.
     /// Memo files (`stamps`'s here, and scan's beside this layout's folder, `scan/memo.rs`)
     /// count towards the cap and are evicted the same way.
-    /// Other layouts' files (an older lamina's, `lamina-cache-v3/…`), which this one never
-    /// reads, count too: unused, they go first.
+    /// Older layouts' files (an older lamina's, `lamina-cache-v3/…`), which this one never
+    /// reads, count too, and go first.
     fn evict(&self) {
         let mut packs = list_packs(&self.packs_dir());
         let root = self.dir.parent();
@@ -589,12 +591,23 @@ impl Cache {
         for memos in std::iter::once(self.dir.join("stamps")).chain(scan_memos) {
             packs.extend(list_files(&memos, |name| !name.starts_with('.')));
         }
+        // Older layouts' folders (not links to folders), their files first in line.
         let listing = root.and_then(|root| crate::fs::read_dir(root).ok());
         for entry in listing.into_iter().flatten().flatten() {
             let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(LAYOUT_PREFIX) && name != LAYOUT {
-                list_tree(&entry.path(), 3, &mut packs);
+            let older = name
+                .to_str()
+                .and_then(|name| name.strip_prefix(LAYOUT_PREFIX))
+                .filter(|number| number.bytes().all(|byte| byte.is_ascii_digit()))
+                .and_then(|number| number.parse::<u32>().ok())
+                .is_some_and(|number| number < LAYOUT_VERSION);
+            if older && entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                let mut old = Vec::new();
+                list_tree(&entry.path(), 3, &mut old);
+                packs.extend(
+                    old.into_iter()
+                        .map(|(_, bytes, path)| (SystemTime::UNIX_EPOCH, bytes, path)),
+                );
             }
         }
         let mut total: u64 = packs.iter().map(|(_, bytes, _)| bytes).sum();
@@ -962,10 +975,30 @@ mod tests {
             crate::fs::write(old.join(folder).join(name), [0; 100]).unwrap();
         }
         crate::fs::write(old.join(crate::scan::walk::OUTPUT_MARKER), "*\n").unwrap();
+        // Not an older layout: a newer one, a name that only looks like one, and a link.
+        let others = [
+            "lamina-cache-v9",
+            "lamina-cache-vault",
+            "lamina-cache-v2.bak",
+        ];
+        for other in others {
+            crate::fs::create_dir_all(dir.path().join(other)).unwrap();
+            crate::fs::write(dir.path().join(other).join("f"), [0; 10]).unwrap();
+        }
+        let elsewhere = tempfile::tempdir().unwrap();
+        crate::fs::write(elsewhere.path().join("precious"), [0; 10]).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("lamina-cache-v1")).unwrap();
         let key = Cache::key(&[1; 32], "deflate-6");
         let mut cache = Cache::new(dir.path());
         cache.put(&key, record(b"kept"), b"kept");
         cache.finish();
+        // Used long before the old files were last written: they still go first.
+        File::options()
+            .append(true)
+            .open(&packs(&cache)[0])
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(30 * 24 * 3600))
+            .unwrap();
         let pack = crate::fs::metadata(&packs(&cache)[0]).unwrap().len();
         // Room for this layout's pack and less than one old file: the old files, all older,
         // go; the pack stays.
@@ -979,6 +1012,15 @@ mod tests {
             .map(|entry| entry.file_name().to_string_lossy().to_string())
             .collect();
         assert_eq!(left, [crate::scan::walk::OUTPUT_MARKER]);
+        for other in others {
+            assert!(dir.path().join(other).join("f").exists(), "{other}");
+        }
+        assert!(elsewhere.path().join("precious").exists());
+    }
+
+    #[test]
+    fn the_layout_number_is_the_layouts() {
+        assert_eq!(LAYOUT, format!("{LAYOUT_PREFIX}{LAYOUT_VERSION}"));
     }
 
     #[test]

@@ -128,8 +128,14 @@ impl Staging {
     /// `layers/x.zip`) to its final name, records them in the output marker, and removes the
     /// staging folder. The renames run without interruption. Those of `files` also in
     /// `in_place` are already at their final names (a zip the writer left in place,
-    /// `reuse.rs`): only named in the marker.
-    pub fn commit(mut self, files: &[String], in_place: &[String]) -> Result<()> {
+    /// `reuse.rs`): only named in the marker, once checked to have the stamp they had when
+    /// the writer judged them (else something replaced them during the build: an error, and
+    /// nothing is renamed).
+    pub fn commit(
+        mut self,
+        files: &[String],
+        in_place: &[(String, crate::model::Stamp)],
+    ) -> Result<()> {
         let stage = self.folder().to_path_buf();
         for file in files {
             if let Some(parent) = Path::new(file).parent()
@@ -145,8 +151,22 @@ impl Staging {
             .map_err(|error| Error::io(marker_file.path(), error))?;
         let marker_path = marker_file.into_temp_path();
         let renamed = interrupt::uninterrupted(|| -> Result<()> {
+            for (file, stamp) in in_place {
+                let path = self.out.join(file);
+                let now =
+                    std::fs::symlink_metadata(&path).map(|meta| crate::model::Stamp::of(&meta));
+                if now.ok() != Some(*stamp) {
+                    return Err(Error::input(
+                        &path,
+                        "replaced or changed by something else during this build; run the build again",
+                    ));
+                }
+            }
             let mut done: Vec<PathBuf> = Vec::new();
-            for file in files.iter().filter(|file| !in_place.contains(file)) {
+            let moved = files
+                .iter()
+                .filter(|file| !in_place.iter().any(|(kept, _)| kept == *file));
+            for file in moved {
                 let to = self.out.join(file);
                 if let Err(error) = crate::fs::rename(stage.join(file), &to) {
                     // No zip of a failed call stays under its final name.
@@ -277,6 +297,35 @@ mod tests {
         crate::fs::write(staging.folder().join("f.zip"), b"zip").unwrap();
         drop(staging);
         assert!(!dir.path().join("a").exists());
+    }
+
+    #[test]
+    fn a_file_left_in_place_is_only_named_and_one_changed_since_fails_the_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        crate::fs::create_dir_all(&out).unwrap();
+        crate::fs::write(out.join("kept.zip"), b"old").unwrap();
+        let stamp =
+            |path: &Path| crate::model::Stamp::of(&std::fs::symlink_metadata(path).unwrap());
+        let kept = vec![("kept.zip".to_string(), stamp(&out.join("kept.zip")))];
+        let files = ["kept.zip".to_string(), "f.zip".to_string()];
+        let staging = Staging::begin(&out).unwrap();
+        crate::fs::write(staging.folder().join("f.zip"), b"new").unwrap();
+        staging.commit(&files, &kept).unwrap();
+        assert_eq!(crate::fs::read(out.join("kept.zip")).unwrap(), b"old");
+        assert_eq!(crate::fs::read(out.join("f.zip")).unwrap(), b"new");
+        assert_eq!(
+            crate::fs::read_to_string(out.join(".lamina-output")).unwrap(),
+            "f.zip\nkept.zip\n"
+        );
+        // Replaced during a later build: that build fails and renames nothing.
+        let staging = Staging::begin(&out).unwrap();
+        crate::fs::write(staging.folder().join("f.zip"), b"newer").unwrap();
+        crate::fs::remove_file(out.join("kept.zip")).unwrap();
+        crate::fs::write(out.join("kept.zip"), b"xyz").unwrap();
+        let error = staging.commit(&files, &kept).unwrap_err();
+        assert!(error.to_string().contains("kept.zip"), "{error}");
+        assert_eq!(crate::fs::read(out.join("f.zip")).unwrap(), b"new");
     }
 
     #[test]

@@ -52,11 +52,12 @@ pub struct Remembered {
 
 /// What one writer made of its zips: those written (final path, record file, what was written)
 /// to be remembered once moved to their final names ([`remember_committed`]), and those left in
-/// place (final paths), which a build's commit must not move.
+/// place (final paths), which a build's commit must not move, only check.
 #[derive(Debug, Default)]
 pub struct Outputs {
     pub written: Vec<(PathBuf, PathBuf, Zip)>,
-    pub in_place: Vec<PathBuf>,
+    /// With the stamp each must still have when the build commits.
+    pub in_place: Vec<(PathBuf, Stamp)>,
 }
 
 /// The fingerprint of a zip, fed its entries in archive order.
@@ -142,22 +143,41 @@ impl Remembered {
             let _ = super::stamps::save_sealed(file, MAGIC, &[], &body, Some(&body));
             return true;
         }
-        if sha256_of(zip).is_none_or(|sha256| sha256 != self.zip.sha256) {
+        // Hashed through one open file whose stamp is the remembered one, and the name still
+        // that file's afterwards: a zip put in its place meanwhile is not taken for it.
+        let Ok(mut opened) = crate::fs::open(zip) else {
+            return false;
+        };
+        let same = |meta: std::io::Result<std::fs::Metadata>| {
+            meta.is_ok_and(|meta| meta.is_file() && Stamp::of(&meta) == self.stamp)
+        };
+        if !same(opened.metadata())
+            || sha256_of(&mut opened).is_none_or(|sha256| sha256 != self.zip.sha256)
+            || !same(std::fs::symlink_metadata(zip))
+        {
             return false;
         }
-        remember(file, zip, &self.zip);
+        record(file, self.stamp, &self.zip);
         true
+    }
+
+    /// The stamp the zip had when recorded (and must still have).
+    pub fn stamp(&self) -> Stamp {
+        self.stamp
     }
 }
 
 /// Records `written` as the zip now at `zip` (its final name). Failures only cost a rewrite.
 pub fn remember(file: &Path, zip: &Path, written: &Zip) {
-    let Ok(meta) = std::fs::symlink_metadata(zip) else {
-        return;
-    };
+    if let Ok(meta) = std::fs::symlink_metadata(zip) {
+        record(file, Stamp::of(&meta), written);
+    }
+}
+
+fn record(file: &Path, stamp: Stamp, written: &Zip) {
     let remembered = Remembered {
         zip: *written,
-        stamp: Stamp::of(&meta),
+        stamp,
         recorded_at: now(),
     };
     let _ = super::stamps::write_sealed(file, MAGIC, &[], &encode(&remembered));
@@ -179,8 +199,7 @@ fn now() -> i128 {
         .map_or(0, |since| since.as_nanos() as i128)
 }
 
-fn sha256_of(path: &Path) -> Option<[u8; 32]> {
-    let mut file = crate::fs::open(path).ok()?;
+fn sha256_of(file: &mut impl Read) -> Option<[u8; 32]> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; 1 << 20];
     loop {

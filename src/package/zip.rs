@@ -511,7 +511,8 @@ fn streamed_digest(entry: &Entry, stamps: Option<&Stamps>, known: &Known) -> Res
 
 /// The content digest of `entry` as `prepare` would find it (a link has none), without
 /// compressing: for the zip's fingerprint, before anything is written (`reuse.rs`). `prepare`
-/// is then given it, so no file is hashed twice.
+/// is then given it, and reads the file again only when its record is not in the cache (to
+/// compress it) or for `max`'s comparison.
 fn digest_of(
     entry: &Entry,
     options: &WriteOptions,
@@ -1155,11 +1156,14 @@ pub fn write(
     };
     let digests = match found {
         Previous::Digests(digests) => digests,
-        Previous::InPlace(zip) => {
+        Previous::InPlace(remembered) => {
+            let zip = remembered.zip;
             if let Some(stamps) = stamps {
                 stamps.save();
             }
-            outputs(options).in_place.push(settled.clone());
+            outputs(options)
+                .in_place
+                .push((settled.clone(), remembered.stamp()));
             stats.left_in_place = true;
             stats.compressed_bytes = zip.compressed_bytes;
             stats.default_level_bytes = zip.default_level_bytes;
@@ -1333,7 +1337,7 @@ fn outputs(options: &WriteOptions) -> std::sync::MutexGuard<'_, super::reuse::Ou
 /// What `write` finds before compressing anything, with the cache.
 enum Previous {
     /// The zip at the final name is the one these entries make.
-    InPlace(super::reuse::Zip),
+    InPlace(super::reuse::Remembered),
     /// It is not (or there is none remembered); the entries' digests, if computed on the way
     /// (one per entry, `None` for a link), or none.
     Digests(Vec<Option<[u8; 32]>>),
@@ -1374,7 +1378,7 @@ fn previous(
     if let Some(fingerprint) = fingerprint.finish()
         && remembered.in_place(settled, record, &fingerprint)
     {
-        return Ok(Previous::InPlace(remembered.zip));
+        return Ok(Previous::InPlace(remembered));
     }
     Ok(Previous::Digests(digests))
 }
@@ -1574,9 +1578,16 @@ mod tests {
         assert!(!rebuilt.stats.left_in_place);
         assert_eq!(on_disk(&destination).0, before);
         // Without the cache, nothing is remembered or left in place.
-        let uncached = write(entries.clone(), &destination, &WriteOptions::default()).unwrap();
+        let (before, before_inode) = on_disk(&destination);
+        let fast = WriteOptions {
+            compression: Compression::Fast,
+            ..WriteOptions::default()
+        };
+        let uncached = write(entries.clone(), &destination, &fast).unwrap();
         assert!(!uncached.stats.left_in_place);
-        assert_ne!(on_disk(&destination).1, inode);
+        let (after, after_inode) = on_disk(&destination);
+        assert_eq!(after, before);
+        assert_ne!(after_inode, before_inode, "written anew");
     }
 
     #[test]
@@ -1608,7 +1619,8 @@ mod tests {
         assert_eq!(third.sha256, first.sha256);
         assert!(!stage.join("f.zip").exists());
         let outputs = third_options.outputs.into_inner().unwrap();
-        assert_eq!(outputs.in_place, [out.join("f.zip")]);
+        assert_eq!(outputs.in_place.len(), 1);
+        assert_eq!(outputs.in_place[0].0, out.join("f.zip"));
         assert!(outputs.written.is_empty());
     }
 

@@ -133,10 +133,15 @@ fn identical_packages_move_to_a_content_named_layer_and_the_handlers_still_load(
         );
     }
 
-    // An unchanged rebuild keeps the layer's name and bytes: nothing to republish.
+    // An unchanged rebuild keeps the layer's name and bytes: nothing to republish. (Written
+    // again, not left in place.)
     let before = fs_err::read(&layer_zip).unwrap();
+    fs_err::remove_file(&layer_zip).unwrap();
     let again = lamina(&fixture, &["--json"]);
     assert_eq!(again.status.code(), Some(0), "{}", show(&again));
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again["layers"][0]["name"], layer["name"]);
+    assert_eq!(again["layers"][0]["artifact"], layer["artifact"]);
     assert_eq!(fs_err::read(&layer_zip).unwrap(), before);
 }
 

@@ -198,6 +198,34 @@ fn the_monorepo_built_in_shards_matches_the_single_build_byte_for_byte() {
             .any(|name| name.starts_with("nodejs20.x-x86_64-"))
     );
     assert!(names.iter().any(|name| name.starts_with("python3.")));
+
+    // A shard into the single build's output folder, with its cache: each function's zip
+    // there is the one the shard makes, so it is left in place, and no zip there changes.
+    let single_out = work.path().join("single");
+    let before = zips(&single_out);
+    let layers: Vec<&String> = names
+        .iter()
+        .filter(|name| name.starts_with("nodejs") || name.starts_with("python3."))
+        .collect();
+    for name in names.iter().filter(|name| !layers.contains(name)) {
+        let run = shard(
+            &project,
+            &work.path().join("plan.json"),
+            &[name],
+            &single_out,
+            &work.path().join("cache-single"),
+        );
+        assert_eq!(run.status.code(), Some(0), "shard {name}: {}", show(&run));
+        let part: Value = serde_json::from_slice(
+            &fs_err::read(single_out.join("reports").join(format!("{name}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            part["functions"][0]["packaging"]["left_in_place"], true,
+            "{name}"
+        );
+        assert!(zips(&single_out) == before, "shard {name} changed a zip");
+    }
 }
 
 // invariant: sharded-same-bytes
