@@ -170,24 +170,27 @@ fn the_markdown_report_tabulates_functions_and_layers() {
     assert!(text.contains("| shared@1.0.0 | one, two |"), "{text}");
 }
 
+/// `lamina build --json` of the fixture into its `out` with its own cache: the report.
+fn cached_build(fixture: &Fixture) -> Value {
+    let output = crate::harness::lamina_command()
+        .arg("build")
+        .arg(&fixture.root)
+        .arg("--out")
+        .arg(fixture.base.join("out"))
+        .arg("--json")
+        .env("LAMINA_CACHE_DIR", fixture.base.join("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+    serde_json::from_slice::<Value>(&output.stdout).unwrap()
+}
+
 /// Layer planning remembers digests too (with the cache): a change that keeps a file's size and
 /// mtime must still split a package that is no longer identical across functions.
 #[test]
 fn remembered_digests_never_merge_packages_that_changed() {
     let fixture = monorepo();
-    let build = || {
-        let output = crate::harness::lamina_command()
-            .arg("build")
-            .arg(&fixture.root)
-            .arg("--out")
-            .arg(fixture.base.join("out"))
-            .arg("--json")
-            .env("LAMINA_CACHE_DIR", fixture.base.join("cache"))
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(0), "{}", show(&output));
-        serde_json::from_slice::<Value>(&output.stdout).unwrap()
-    };
+    let build = || cached_build(&fixture);
     // Files that changed in the last two seconds are never remembered: let them settle.
     std::thread::sleep(std::time::Duration::from_millis(2100));
     assert_eq!(build()["layers"].as_array().unwrap().len(), 1);
@@ -206,19 +209,7 @@ fn remembered_digests_never_merge_packages_that_changed() {
 fn an_unchanged_rebuild_leaves_each_zip_in_place_and_a_change_rewrites_only_its_zip() {
     use std::os::unix::fs::MetadataExt;
     let fixture = monorepo();
-    let build = || {
-        let output = crate::harness::lamina_command()
-            .arg("build")
-            .arg(&fixture.root)
-            .arg("--out")
-            .arg(fixture.base.join("out"))
-            .arg("--json")
-            .env("LAMINA_CACHE_DIR", fixture.base.join("cache"))
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(0), "{}", show(&output));
-        serde_json::from_slice::<Value>(&output.stdout).unwrap()
-    };
+    let build = || cached_build(&fixture);
     // Every zip's path in the report, with its inode.
     let zips = |report: &Value| -> Vec<(String, u64)> {
         report["functions"]
