@@ -44,13 +44,15 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
     let mut python = (false, false, lamina::model::Bytecode::Both);
     let mut shard = (None, Vec::new());
     let (command, common, out, shake, compression, no_cache, upload_arg) = match cli.command {
+        // `scan` reads the cache (scan's memo: what an earlier build derived from unchanged
+        // files) and writes nothing in it.
         Command::Scan(common) => (
             config::Command::Scan,
             common,
             "lamina-out".into(),
             ShakeArg::Deps,
             CompressionArg::Default,
-            true,
+            false,
             UploadArg::Direct,
         ),
         Command::Build(build) => {

@@ -235,6 +235,7 @@ fn scan_function(
             .cloned()
             .collect(),
         cache: config.cache.clone(),
+        remember: config.command == Command::Build,
     };
     let shake_options = shake::ShakeOptions {
         mode: spec.shake.unwrap_or(config.shake),
@@ -1090,6 +1091,7 @@ pub fn why(config: &config::WhyConfig) -> Result<crate::why::Explanation> {
         trace: config.shake == model::ShakeMode::Files,
         allow_outside: Vec::new(),
         cache: None,
+        remember: false,
     };
     let inventory = scan::scan(&config.path, &options)?;
     let plan = shake::shake(

@@ -90,7 +90,9 @@ pub fn scan(path: &Path, root: PathBuf, options: &ScanOptions) -> Result<Invento
         &memo,
     )?;
     let scan_cache = memo.stats();
-    memo.save();
+    if options.remember {
+        memo.save();
+    }
     for (package, resolved) in packages.iter_mut().zip(resolved) {
         package.dependencies = resolved;
     }

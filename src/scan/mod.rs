@@ -24,6 +24,9 @@ pub struct ScanOptions {
     pub allow_outside: Vec<PathBuf>,
     /// The cache folder, never walked.
     pub cache: Option<PathBuf>,
+    /// Whether scan's memo (`memo.rs`) is written back: by `build`; `scan`, which writes
+    /// nothing, only reads it.
+    pub remember: bool,
 }
 
 /// Where the walk of `root` may go: links anywhere in its project or the folders the user

@@ -362,6 +362,58 @@ fn a_warm_scan_reads_no_unchanged_file_and_sees_every_change() {
     assert_same_as_uncached(&fixture, &installed, &[]);
 }
 
+/// Every file under the cache folder, with its size and modification time.
+fn cache_listing(fixture: &Fixture) -> Vec<(std::path::PathBuf, u64, std::time::SystemTime)> {
+    walkdir::WalkDir::new(fixture.base.join("cache"))
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| {
+            let meta = entry.metadata().unwrap();
+            (
+                entry.path().to_path_buf(),
+                meta.len(),
+                meta.modified().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn scan_reads_what_a_build_remembered_and_writes_nothing() {
+    let fixture = named_fixture();
+    let root = fixture.root.to_str().unwrap();
+    let scan = |cache: &std::path::Path| -> serde_json::Value {
+        let output = crate::harness::lamina_command()
+            .args(["scan", root, "--json"])
+            .env("LAMINA_CACHE_DIR", cache)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    // Before any build: nothing to reuse, and nothing written.
+    let empty = fixture.base.join("empty-cache");
+    let fresh = scan(&empty);
+    assert_eq!(fresh["functions"][0]["scan_cache"]["files_read"], 5);
+    assert!(!empty.exists(), "scan made the cache folder");
+    fixture.build(&[]);
+    let before = cache_listing(&fixture);
+    assert!(!before.is_empty());
+    let warm = scan(&fixture.base.join("cache"));
+    let counts = &warm["functions"][0]["scan_cache"];
+    assert_eq!(
+        (&counts["files_read"], &counts["files_reused"]),
+        (&0.into(), &5.into())
+    );
+    assert_eq!(
+        warm["functions"][0]["packages"],
+        fresh["functions"][0]["packages"]
+    );
+    assert_eq!(cache_listing(&fixture), before, "scan wrote in the cache");
+}
+
 #[test]
 fn warm_builds_with_other_options_equal_builds_without_the_cache() {
     // invariant: same-bytes
