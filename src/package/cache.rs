@@ -93,7 +93,7 @@ impl Located {
 
     /// Copies the record's bytes to `out`.
     pub fn copy_to(&self, out: &mut impl Write) -> io::Result<()> {
-        let mut buffer = vec![0; 1 << 20];
+        let mut buffer = vec![0; self.length.min(1 << 20) as usize];
         let mut done = 0;
         while done < self.length {
             let take = (self.length - done).min(buffer.len() as u64) as usize;
@@ -301,10 +301,11 @@ impl Cache {
         read(index.get_or_insert_with(|| load(&self.packs_dir())))
     }
 
-    /// The record for `key` as the index describes it, without reading or checking its bytes:
-    /// for reporting sizes only.
+    /// The record for `key`, checked against its seal, without keeping its bytes: for
+    /// reporting sizes only. A reported size is a promise too, so fields a damaged pack holds
+    /// are never reported.
     pub fn peek(&self, key: &Key) -> Option<Record> {
-        self.lookup(key, false).map(|(entry, _)| entry.record)
+        self.get_large(key).map(|located| located.record)
     }
 
     /// Whether a record for `key` is in the cache or in the pack being filled (records put
@@ -362,14 +363,10 @@ impl Cache {
         Some(located)
     }
 
-    /// The record for `key` and its pack, to be read and checked; the pack counts as used.
+    /// The first intact pack holding `key`, with the record's fields, to be read and checked;
+    /// the pack counts as used. A pack whose fields for it cannot be read or point outside its
+    /// records is damaged.
     fn find(&self, key: &Key) -> Option<(Entry, Arc<Pack>)> {
-        self.lookup(key, true)
-    }
-
-    /// The first intact pack holding `key`, with the record's fields. A pack whose fields
-    /// for it cannot be read or point outside its records is damaged.
-    fn lookup(&self, key: &Key, use_it: bool) -> Option<(Entry, Arc<Pack>)> {
         self.with_index(|index| {
             for pack in &index.packs {
                 if pack.damaged.load(Ordering::Relaxed) {
@@ -382,7 +379,7 @@ impl Cache {
                     damaged(pack);
                     continue;
                 };
-                if use_it && !pack.touched.swap(true, Ordering::Relaxed) {
+                if !pack.touched.swap(true, Ordering::Relaxed) {
                     mark_used(&pack.file, pack.used);
                 }
                 return Some((entry, Arc::clone(pack)));
@@ -933,6 +930,10 @@ mod tests {
                 // b's offset, past the records.
                 _ => bytes[fields..fields + 8].copy_from_slice(&u64::MAX.to_le_bytes()),
             }
+            crate::fs::write(&path, &bytes).unwrap();
+            // Not even reported: `peek` checks the seal as `get` does.
+            assert_eq!(Cache::new(dir.path()).peek(&wanted), None, "{damage}");
+            assert!(!path.exists(), "{damage}: peek removes the damaged pack");
             crate::fs::write(&path, &bytes).unwrap();
             let loaded = Cache::new(dir.path());
             assert_eq!(loaded.get(&wanted), None, "{damage}");

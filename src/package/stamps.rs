@@ -116,6 +116,10 @@ impl Stamps {
 
 /// The name of the memo of the zip at `destination` (`reuse.rs` names its record after it).
 pub(crate) fn memo_name(destination: &Path) -> String {
+    // Named after the absolute, resolved path, so `--out dist` and `--out ./dist` (or the same
+    // folder reached from another working directory) share one memo, and two projects' `dist`
+    // folders never share one.
+    let destination = crate::scan::absolute_canonical(destination);
     hex::encode(&Sha256::digest(destination.as_os_str().as_encoded_bytes())[..12])
 }
 
@@ -343,5 +347,29 @@ mod tests {
         let stamps = Stamps::open(dir.path(), &destination);
         assert_eq!(stamps.digest(Path::new("/b"), &stamp), None);
         assert_eq!(stamps.digest(Path::new("/a"), &stamp), Some([1; 32]));
+    }
+
+    #[test]
+    fn a_zip_has_one_memo_name_however_its_path_is_spelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("dist");
+        std::fs::create_dir(&out).unwrap();
+        std::os::unix::fs::symlink(&out, dir.path().join("link")).unwrap();
+        let name = memo_name(&out.join("fn.zip"));
+        for spelled in [
+            dir.path().join("dist/./fn.zip"),
+            dir.path().join("link/fn.zip"),
+            dir.path().join("dist/../dist/fn.zip"),
+        ] {
+            assert_eq!(memo_name(&spelled), name, "{}", spelled.display());
+        }
+        // Relative to the working directory: the same as its absolute spelling.
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            memo_name(Path::new("not-there/fn.zip")),
+            memo_name(&cwd.join("not-there/fn.zip"))
+        );
+        // Another folder's zip of the same name: another memo.
+        assert_ne!(memo_name(&dir.path().join("fn.zip")), name);
     }
 }
