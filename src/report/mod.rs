@@ -74,6 +74,8 @@ pub struct PlannedLayerReport {
     pub packages: Vec<String>,
     /// Unzipped bytes the functions no longer ship, less the layer's own.
     pub saved_bytes: u64,
+    /// How the layer zip was written: as a function's `packaging`.
+    pub packaging: crate::model::PackageStats,
 }
 
 /// A written layer's report entry, at the zip's final path.
@@ -112,6 +114,7 @@ pub fn layer_report(
         planned: Some(PlannedLayerReport {
             packages: layer.packages.clone(),
             saved_bytes: layer.saved_bytes,
+            packaging: artifact.stats.clone(),
         }),
     }
 }

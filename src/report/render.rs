@@ -383,7 +383,21 @@ impl Report {
             let _ = writeln!(out);
         }
         for layer in &self.layers {
-            let _ = writeln!(out, "layer {} ({})", layer.name, layer.artifact);
+            let in_place = layer
+                .planned
+                .as_ref()
+                .is_some_and(|planned| planned.packaging.left_in_place);
+            let _ = writeln!(
+                out,
+                "layer {} ({}){}",
+                layer.name,
+                layer.artifact,
+                if in_place {
+                    "  (unchanged: left in place)"
+                } else {
+                    ""
+                }
+            );
             let _ = writeln!(
                 out,
                 "  zipped {}, unzipped {}, {}",

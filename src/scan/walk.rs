@@ -221,6 +221,14 @@ impl Walker<'_> {
                 )
             })
             .collect::<Vec<Result<Tree>>>();
+        // Room for every part's entries at once: growing part by part copied a folder's
+        // entries several times over (about 4 % of a small warm build's samples).
+        tree.entries.reserve(
+            parts
+                .iter()
+                .map(|part| part.as_ref().map_or(0, |part| part.entries.len()))
+                .sum(),
+        );
         // The first error in walk order, whichever thread met it first.
         for part in parts {
             tree.append(part?);
