@@ -9,8 +9,8 @@ use ruff_python_ast::{Expr, Stmt};
 use ruff_python_parser::parse_unchecked_source;
 use ruff_text_size::Ranged;
 
-/// The imports of one file.
-#[derive(Debug, Default, PartialEq, Eq)]
+/// The imports of one file. Serialized, it is what scan's memo remembers of a `.py` file.
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileImports {
     /// Absolute dotted names. `from a.b import c` gives `a.b.c`: `c` may be a submodule, and
     /// when it is an attribute the lookup falls back to `a.b`.

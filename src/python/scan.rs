@@ -111,7 +111,15 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
     }
 
     let top_names = top_level_names(&files);
-    let facts = file_facts(&files, &owners, &by_path, &top_names, options.trace)?;
+    // What each `.py` file imports depends on its text and its module name alone: remembered
+    // by the file's stamp, so a rebuild of unchanged sources parses none of them.
+    let memo =
+        crate::scan::memo::Memo::open(options.cache.as_deref(), &root, "python imports", &[]);
+    let facts = file_facts(&files, &owners, &by_path, &top_names, options.trace, &memo)?;
+    let scan_cache = memo.stats();
+    if options.remember {
+        memo.save();
+    }
 
     let (runtime, runtime_origin) = infer_runtime(
         options.runtime,
@@ -201,7 +209,7 @@ pub fn scan(root: PathBuf, options: &ScanOptions) -> Result<Inventory> {
             trace,
             services,
         })),
-        scan_cache: Default::default(),
+        scan_cache,
     })
 }
 
@@ -946,6 +954,35 @@ fn missing_imports(
     Ok(())
 }
 
+/// The imports of the `.py` file `file` (module `module`), from the memo when its stamp is
+/// unchanged, else read and parsed.
+fn remembered_imports(
+    memo: &crate::scan::memo::Memo,
+    file: &FileEntry,
+    module: &str,
+    package: bool,
+) -> Result<imports::FileImports> {
+    let extract = || -> Result<imports::FileImports> {
+        let bytes = crate::input::read(&file.source, Some(file.bytes))?;
+        Ok(imports::extract(
+            &String::from_utf8_lossy(&bytes),
+            module,
+            package,
+        ))
+    };
+    let mut key = module.as_bytes().to_vec();
+    key.push(u8::from(package));
+    let facts = memo.facts(file, &key, || {
+        extract().map(|found| serde_json::to_vec(&found).expect("imports serialize"))
+    })?;
+    match serde_json::from_slice(&facts) {
+        Ok(found) => Ok(found),
+        // Not what this lamina writes (the memo's seal and context make this unreachable):
+        // read the file.
+        Err(_) => extract(),
+    }
+}
+
 /// Reads what shake needs from single files, in parallel: imports of `.py` files, pyc headers,
 /// console script shebangs, native binary headers; with `trace`, the module names an extension
 /// module's compiled code holds.
@@ -955,6 +992,7 @@ fn file_facts(
     by_path: &HashMap<&str, usize>,
     top_names: &HashSet<String>,
     trace: bool,
+    memo: &crate::scan::memo::Memo,
 ) -> Result<BTreeMap<usize, PythonFile>> {
     let results: Vec<Result<Option<(usize, PythonFile)>>> = (0..files.len())
         .into_par_iter()
@@ -970,9 +1008,7 @@ fn file_facts(
                 let Some((module, package)) = module_of(path) else {
                     return Ok(None);
                 };
-                let bytes = crate::input::read(&file.source, Some(file.bytes))?;
-                let text = String::from_utf8_lossy(&bytes);
-                let found = imports::extract(&text, &module, package);
+                let found = remembered_imports(memo, file, &module, package)?;
                 fact.imports = found
                     .modules
                     .into_iter()

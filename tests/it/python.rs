@@ -2251,3 +2251,61 @@ fn python_bytecode_sourceless_in_a_layer() {
         "5"
     );
 }
+
+/// Scan remembers what each unchanged `.py` file imports, by its stamp (issue 17, warm
+/// rebuilds): a rebuild parses none of them, and a file changed in place (same length and
+/// modification time) is read again, with what it now imports.
+#[test]
+fn a_warm_python_scan_parses_no_unchanged_file_and_sees_every_change() {
+    // invariant: same-bytes
+    let fixture = Fixture::empty("pywarm");
+    fixture.file(
+        "lambda_function.py",
+        "import helper\n\ndef lambda_handler(event, context):\n    return helper.NAME\n",
+    );
+    let (before, after) = (
+        "import alpha\nNAME = alpha.NAME\n",
+        "import beta #\nNAME = beta.NAME\n",
+    );
+    assert_eq!(before.len(), after.len());
+    fixture.file("helper.py", before);
+    Dist::new("alpha", "1.0")
+        .module("alpha", "")
+        .install(&fixture, "package");
+    Dist::new("beta", "1.0")
+        .module("beta", "")
+        .install(&fixture, "package");
+    // Files that changed in the last two seconds are never remembered: let them settle.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let args = ["--runtime", "python3.12"];
+    let counts = |built: &Built| {
+        let counts = &built.function()["scan_cache"];
+        (
+            counts["files_read"].as_u64().unwrap(),
+            counts["files_reused"].as_u64().unwrap(),
+        )
+    };
+    let cold = fixture.build(&args);
+    let (read, reused) = counts(&cold);
+    // lambda_function.py, helper.py, alpha/__init__.py and beta/__init__.py at least.
+    assert!(read >= 4 && reused == 0, "{read} read, {reused} reused");
+    assert_eq!(cold.package("alpha-1.0.dist-info")["status"], "kept");
+    assert_eq!(cold.package("beta-1.0.dist-info")["status"], "dropped");
+    let warm = fixture.build(&args);
+    assert_eq!(counts(&warm), (0, read));
+    assert_eq!(warm.function()["sha256"], cold.function()["sha256"]);
+    assert_eq!(warm.function()["packages"], cold.function()["packages"]);
+
+    fixture.rewrite_keeping_mtime("helper.py", after);
+    let changed = fixture.build(&args);
+    assert_eq!(counts(&changed), (1, read - 1));
+    assert_eq!(changed.package("alpha-1.0.dist-info")["status"], "dropped");
+    assert_eq!(changed.package("beta-1.0.dist-info")["status"], "kept");
+    let uncached = fixture.build(&[&args[..], &["--no-cache"]].concat());
+    assert_eq!(counts(&uncached), (read, 0));
+    assert_eq!(changed.function()["sha256"], uncached.function()["sha256"]);
+    assert_eq!(
+        changed.function()["packages"],
+        uncached.function()["packages"]
+    );
+}
