@@ -383,20 +383,12 @@ impl Report {
             let _ = writeln!(out);
         }
         for layer in &self.layers {
-            let in_place = layer
-                .planned
-                .as_ref()
-                .is_some_and(|planned| planned.packaging.left_in_place);
             let _ = writeln!(
                 out,
                 "layer {} ({}){}",
                 layer.name,
                 layer.artifact,
-                if in_place {
-                    "  (unchanged: left in place)"
-                } else {
-                    ""
-                }
+                in_place_mark(layer.planned.as_ref().map(|planned| &planned.packaging))
             );
             let _ = writeln!(
                 out,
@@ -511,6 +503,15 @@ fn markdown_cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
+/// What follows a zip's path when the build left the zip already there as it was.
+fn in_place_mark(packaging: Option<&crate::model::PackageStats>) -> &'static str {
+    if packaging.is_some_and(|packaging| packaging.left_in_place) {
+        "  (unchanged: left in place)"
+    } else {
+        ""
+    }
+}
+
 fn render_function(
     out: &mut String,
     command: &str,
@@ -540,20 +541,12 @@ fn render_function(
     );
     let zipped = match (function.zipped_bytes, slimming.projected_zipped_bytes) {
         (Some(zipped), _) => {
-            let in_place = slimming
-                .packaging
-                .as_ref()
-                .is_some_and(|packaging| packaging.left_in_place);
             let _ = writeln!(
                 out,
                 "  zipped     {:>10}  {}{}",
                 human_bytes(zipped),
                 function.artifact.as_deref().unwrap_or(""),
-                if in_place {
-                    "  (unchanged: left in place)"
-                } else {
-                    ""
-                }
+                in_place_mark(slimming.packaging.as_ref())
             );
             Some((zipped, ""))
         }

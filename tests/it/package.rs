@@ -316,7 +316,8 @@ fn named_fixture() -> Fixture {
     fixture
 }
 
-fn scan_cache(built: &crate::harness::Built) -> (u64, u64) {
+/// The report's `scan_cache` counts: (files read, files reused).
+pub(crate) fn scan_cache(built: &crate::harness::Built) -> (u64, u64) {
     let counts = &built.function()["scan_cache"];
     (
         counts["files_read"].as_u64().unwrap(),

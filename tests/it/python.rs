@@ -2278,13 +2278,7 @@ fn a_warm_python_scan_parses_no_unchanged_file_and_sees_every_change() {
     // Files that changed in the last two seconds are never remembered: let them settle.
     std::thread::sleep(std::time::Duration::from_millis(2100));
     let args = ["--runtime", "python3.12"];
-    let counts = |built: &Built| {
-        let counts = &built.function()["scan_cache"];
-        (
-            counts["files_read"].as_u64().unwrap(),
-            counts["files_reused"].as_u64().unwrap(),
-        )
-    };
+    let counts = crate::package::scan_cache;
     let cold = fixture.build(&args);
     let (read, reused) = counts(&cold);
     // lambda_function.py, helper.py, alpha/__init__.py and beta/__init__.py at least.
