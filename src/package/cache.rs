@@ -277,6 +277,14 @@ impl Cache {
         self.dir.join("stamps").join(name)
     }
 
+    /// The memo of what the binaries of the zip at `destination` (its final name) are, for
+    /// its next check (`verify/memo.rs`): beside its memo of stamps, evicted like it.
+    pub fn natives_memo(&self, destination: &Path) -> PathBuf {
+        let mut name = super::stamps::memo_name(destination);
+        name.push_str(".natives");
+        self.dir.join("stamps").join(name)
+    }
+
     fn packs_dir(&self) -> PathBuf {
         self.dir.join("packs")
     }

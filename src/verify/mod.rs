@@ -1,12 +1,14 @@
 //! Verify: reads zips (lamina's own or anyone's) without extracting them and checks them against
 //! Lambda's limits, what its extraction needs (paths, modes, links, the zip format), what its
 //! runtimes can load (binaries, wheel tags, the handler) and where layers must put things.
-//! `check` serves `lamina build` (one function zip); `check_artifacts` serves `lamina check`.
+//! `check` and `judge` serve `lamina build` (one function zip, with or without its layers);
+//! `check_artifacts` serves `lamina check`.
 
 pub mod archive;
 pub mod findings;
 pub mod layout;
 pub mod limits;
+pub mod memo;
 pub mod native;
 pub mod paths;
 pub mod wheel;
@@ -93,23 +95,72 @@ pub struct Options {
 /// Reads and checks one zip from memory, as `lamina check` would read it from disk: for the
 /// fuzz target and property tests.
 pub fn inspect_bytes(data: &[u8], limits: &ReadLimits) -> io::Result<Contents> {
-    zipcheck::inspect(&mut io::Cursor::new(data), limits)
+    zipcheck::inspect(
+        &mut io::Cursor::new(data),
+        limits,
+        &mut memo::Natives::default(),
+    )
 }
 
-fn read(path: &Path, options: &Options) -> Result<Contents> {
+/// A zip `lamina build` wrote or left in place, as its writer knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct Written<'a> {
+    /// Of the bytes written (or remembered, for a zip left in place).
+    pub sha256: &'a str,
+    /// Where what its binaries are may be remembered (`memo.rs`): the cache's file for the
+    /// zip's final path; `None` without a cache.
+    pub memo: Option<&'a Path>,
+}
+
+/// One zip read, to be judged alone or with others (`judge`).
+#[derive(Debug, Clone)]
+pub struct ReadZip {
+    /// The file name without `.zip`.
+    pub name: String,
+    pub path: PathBuf,
+    pub contents: Contents,
+    pub sha256: String,
+}
+
+/// Reads one zip. A zip lamina wrote (`written`) is not hashed again, and with a memo its
+/// binaries are read only when their outcomes are not remembered for its SHA-256.
+pub fn read_zip(path: &Path, written: Option<Written<'_>>, options: &Options) -> Result<ReadZip> {
+    let contents = read(path, written, options)?;
+    let sha256 = match written {
+        Some(written) => written.sha256.to_string(),
+        None => sha256(path)?,
+    };
+    Ok(ReadZip {
+        name: stem(path),
+        path: path.to_path_buf(),
+        contents,
+        sha256,
+    })
+}
+
+fn read(path: &Path, written: Option<Written<'_>>, options: &Options) -> Result<Contents> {
     let file = crate::fs::open(path)?;
     let mut reader = KeepBuffer(BufReader::with_capacity(256 << 10, file));
     let limits = ReadLimits {
         all_data: options.read_all_data,
         ..ReadLimits::default()
     };
-    zipcheck::inspect(&mut reader, &limits).map_err(|error| {
+    let mut natives = match written {
+        Some(Written {
+            sha256,
+            memo: Some(file),
+        }) if !limits.all_data => memo::Natives::open(file, sha256, limits.native),
+        _ => memo::Natives::default(),
+    };
+    let contents = zipcheck::inspect(&mut reader, &limits, &mut natives).map_err(|error| {
         if error.kind() == io::ErrorKind::InvalidData {
             Error::input(path, format!("not a readable zip: {error}"))
         } else {
             Error::io(path, error)
         }
-    })
+    })?;
+    natives.save();
+    Ok(contents)
 }
 
 /// A buffered reader whose absolute seeks keep the buffer when the target lies inside it:
@@ -170,8 +221,8 @@ fn platform_findings(contents: &Contents, runtime: Option<Runtime>, arch: Arch) 
 }
 
 /// Checks a function zip that `lamina build` just wrote, with no layers.
-pub fn check(path: &Path, options: &Options) -> Result<Verification> {
-    let contents = read(path, options)?;
+pub fn check(path: &Path, written: Option<Written<'_>>, options: &Options) -> Result<Verification> {
+    let contents = read(path, written, options)?;
     let mut found = contents.findings.clone();
     found.extend(platform_findings(&contents, options.runtime, options.arch));
     if let Some(spec) = &options.handler {
@@ -236,27 +287,44 @@ pub fn check_artifacts(
     layers: &[PathBuf],
     options: &Options,
 ) -> Result<Checked> {
-    let mut read_layers = Vec::new();
-    for path in layers {
-        read_layers.push((stem(path), read(path, options)?, sha256(path)?));
-    }
-    let mut read_functions = Vec::new();
-    for path in functions {
-        read_functions.push((stem(path), read(path, options)?, sha256(path)?));
-    }
-    let views: Vec<Layer<'_>> = read_layers
+    let read_layers = layers
         .iter()
-        .map(|(name, contents, _)| Layer { name, contents })
+        .map(|path| read_zip(path, None, options))
+        .collect::<Result<Vec<_>>>()?;
+    let read_functions = functions
+        .iter()
+        .map(|path| read_zip(path, None, options))
+        .collect::<Result<Vec<_>>>()?;
+    let layers: Vec<&ReadZip> = read_layers.iter().collect();
+    Ok(judge(&read_functions, &layers, options))
+}
+
+/// Checks zips already read: each function with every layer attached in the given order, and
+/// each layer against every function's runtime. A layer shared by many functions of a build is
+/// read once and judged with each (`pipeline.rs`).
+pub fn judge(functions: &[ReadZip], layers: &[&ReadZip], options: &Options) -> Checked {
+    let views: Vec<Layer<'_>> = layers
+        .iter()
+        .map(|layer| Layer {
+            name: &layer.name,
+            contents: &layer.contents,
+        })
         .collect();
-    let layer_names: Vec<String> = read_layers.iter().map(|(name, ..)| name.clone()).collect();
-    let function_names: Vec<String> = read_functions
+    let layer_names: Vec<String> = layers.iter().map(|layer| layer.name.clone()).collect();
+    let function_names: Vec<String> = functions
         .iter()
-        .map(|(name, ..)| name.clone())
+        .map(|function| function.name.clone())
         .collect();
 
     let mut runtimes = BTreeSet::new();
     let mut checked_functions = Vec::new();
-    for ((name, contents, sha256), path) in read_functions.iter().zip(functions) {
+    for ReadZip {
+        name,
+        path,
+        contents,
+        sha256,
+    } in functions
+    {
         let (runtime, runtime_source) = match options.runtime {
             Some(runtime) => (Some(runtime), "flag".to_string()),
             None => match infer_runtime(contents, &views, options.handler.as_deref()) {
@@ -276,23 +344,23 @@ pub fn check_artifacts(
         if let Some(runtime) = runtime {
             found.extend(layout::bootstrap(runtime, contents, &views));
         }
-        let total_unzipped = read_layers
-            .iter()
-            .fold(contents.unzipped_bytes, |sum, (_, layer, _)| {
-                sum.saturating_add(layer.unzipped_bytes)
-            });
+        let total_unzipped = layers.iter().fold(contents.unzipped_bytes, |sum, layer| {
+            sum.saturating_add(layer.contents.unzipped_bytes)
+        });
         let limits = limits::checked_function_limits(
             contents.zipped_bytes,
             total_unzipped,
-            read_layers.len(),
+            layers.len(),
             options.upload,
         );
-        let parts: Vec<(String, u64)> =
-            std::iter::once((name.clone(), contents.unzipped_bytes))
-                .chain(read_layers.iter().map(|(layer, contents, _)| {
-                    (format!("layer {layer}"), contents.unzipped_bytes)
-                }))
-                .collect();
+        let parts: Vec<(String, u64)> = std::iter::once((name.clone(), contents.unzipped_bytes))
+            .chain(layers.iter().map(|layer| {
+                (
+                    format!("layer {}", layer.name),
+                    layer.contents.unzipped_bytes,
+                )
+            }))
+            .collect();
         found.extend(limits::function_findings(&limits, options.upload, &parts));
         findings::sort(&mut found);
         findings::cap(&mut found, &contents.unlisted);
@@ -325,9 +393,13 @@ pub fn check_artifacts(
 
     let overwrites = layout::overwrites(&views);
     let mut checked_layers = Vec::new();
-    for (((name, contents, sha256), path), overwritten) in
-        read_layers.iter().zip(layers).zip(overwrites)
-    {
+    for (layer, overwritten) in layers.iter().zip(overwrites) {
+        let ReadZip {
+            name,
+            path,
+            contents,
+            sha256,
+        } = layer;
         let mut found = contents.findings.clone();
         found.extend(overwritten);
         for program in &contents.programs_not_executable {
@@ -365,11 +437,11 @@ pub fn check_artifacts(
             findings: found,
         });
     }
-    Ok(Checked {
+    Checked {
         arch: options.arch,
         functions: checked_functions,
         layers: checked_layers,
-    })
+    }
 }
 
 /// What verify can say of a function before its zip exists (`lamina scan`).

@@ -12,6 +12,7 @@ use std::io::{self, Read, Seek};
 use crate::model::Finding;
 use crate::verify::archive::{self, Archive, CentralEntry, DEFLATED, STORED};
 use crate::verify::findings::*;
+use crate::verify::memo::{self, Natives};
 use crate::verify::native::{self, Native};
 use crate::verify::paths::{self, Clash, Named, Outcome, Resolver, Tree};
 
@@ -115,7 +116,13 @@ fn mode_text(mode: u32) -> String {
 }
 
 /// Reads and checks one archive.
-pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Result<Contents> {
+/// Reads and checks one archive. Without `limits.all_data`, a binary candidate whose outcome
+/// `memo` remembers for these bytes is not read again; every outcome read is noted in it.
+pub fn inspect<R: Read + Seek>(
+    reader: &mut R,
+    limits: &ReadLimits,
+    memo: &mut Natives,
+) -> io::Result<Contents> {
     let archive = Archive::read(reader)?;
     let mut contents = Contents {
         zipped_bytes: archive.len,
@@ -173,6 +180,27 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
                 || hold(&mut wheel_bytes, WHEELS_CAP, &mut wheels_unread));
         let link = symlink && hold(&mut link_bytes, LINK_TARGETS_CAP, &mut links_unread);
         if !(limits.all_data || candidate || wheel || link || program || manifest) {
+            continue;
+        }
+        // A binary remembered for these bytes counts against the budget as if read.
+        let binary_only = candidate && !(wheel || manifest);
+        if binary_only
+            && !limits.all_data
+            && budget > entry.uncompressed_size
+            && let Some(outcome) = memo.recall(entry.index as u64, &path).cloned()
+        {
+            budget -= entry.uncompressed_size;
+            if let memo::Outcome::Native { format, complete } = &outcome {
+                if !complete {
+                    findings.push(capped_binary(&path, entry.uncompressed_size, limits));
+                }
+                contents.natives.push(Native {
+                    entry: path.clone(),
+                    format: format.clone(),
+                    complete: *complete,
+                });
+            }
+            memo.note(entry.index as u64, &path, outcome);
             continue;
         }
         let keep_limit = if program {
@@ -258,24 +286,30 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
             contents
                 .wheels
                 .push((path.clone(), String::from_utf8_lossy(&kept).into_owned()));
-        } else if candidate
-            && native::looks_native(&kept)
-            && let Some(format) = native::inspect(&kept, !overflow)
-        {
-            if overflow {
-                findings.push(CHECK_CAPPED.at(
-                    at,
-                    format!(
-                        "a binary of {} bytes: only the first {} were read, so the glibc it needs was not checked",
-                        entry.uncompressed_size, limits.native
-                    ),
-                ));
+        } else if candidate {
+            let format = native::looks_native(&kept)
+                .then(|| native::inspect(&kept, !overflow))
+                .flatten();
+            let outcome = match format {
+                Some(format) => {
+                    if overflow {
+                        findings.push(capped_binary(&path, entry.uncompressed_size, limits));
+                    }
+                    contents.natives.push(Native {
+                        entry: path.clone(),
+                        format: format.clone(),
+                        complete: !overflow,
+                    });
+                    memo::Outcome::Native {
+                        format,
+                        complete: !overflow,
+                    }
+                }
+                None => memo::Outcome::Other,
+            };
+            if binary_only {
+                memo.note(entry.index as u64, &path, outcome);
             }
-            contents.natives.push(Native {
-                entry: path.clone(),
-                format,
-                complete: !overflow,
-            });
         }
     }
     if unread > 0 {
@@ -328,6 +362,17 @@ pub fn inspect<R: Read + Seek>(reader: &mut R, limits: &ReadLimits) -> io::Resul
     }
     (contents.findings, contents.unlisted) = findings.finish();
     Ok(contents)
+}
+
+/// The finding for a binary over `limits.native` bytes, of which only the header was read.
+fn capped_binary(path: &str, bytes: u64, limits: &ReadLimits) -> Finding {
+    CHECK_CAPPED.at(
+        Some(path),
+        format!(
+            "a binary of {bytes} bytes: only the first {} were read, so the glibc it needs was not checked",
+            limits.native
+        ),
+    )
 }
 
 /// What extractors do to a name with control characters, for the message.

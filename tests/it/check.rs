@@ -350,10 +350,15 @@ fn zeros_zip(dest: &Path, prefix: &str, files: usize, megabytes: usize) {
 /// A 64-bit little-endian ELF header for x86_64 with no sections: what the reader needs to
 /// classify a binary, and nothing else.
 fn elf_header() -> Vec<u8> {
+    elf_header_for(62)
+}
+
+/// The same for another machine (183: aarch64).
+fn elf_header_for(machine: u16) -> Vec<u8> {
     let mut header = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
     header.extend([0; 8]);
     header.extend(3u16.to_le_bytes()); // ET_DYN
-    header.extend(62u16.to_le_bytes()); // EM_X86_64
+    header.extend(machine.to_le_bytes());
     header.extend(1u32.to_le_bytes());
     header.extend(0u64.to_le_bytes()); // entry
     header.extend(0u64.to_le_bytes()); // program headers
@@ -2037,6 +2042,64 @@ fn build_verification_reads_only_what_it_must_and_still_finds_native_problems() 
         .collect();
     assert!(ids.contains(&"native/macho"), "{ids:?}");
     assert_eq!(built.code, 1);
+}
+
+/// verify/memo.rs: a rebuild takes what each binary is from the memo sealed with the zip's
+/// SHA-256; a binary rewritten in place (same size, another machine) makes another zip, whose
+/// binaries are read again.
+#[test]
+fn a_rebuild_remembers_its_binaries_only_for_the_same_zip() {
+    let fixture = crate::harness::Fixture::new(
+        "natives",
+        serde_json::json!({ "name": "natives", "dependencies": { "n": "1" } }),
+    );
+    fixture
+        .file("index.js", "exports.handler = async () => require('n');\n")
+        .manifest(
+            "node_modules/n",
+            serde_json::json!({ "name": "n", "version": "1.0.0", "main": "n.node" }),
+        );
+    let binary = fixture.root.join("node_modules/n/n.node");
+    fs_err::write(&binary, elf_header_for(62)).unwrap();
+    let findings = |built: &crate::harness::Built| -> Vec<String> {
+        built.function()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|finding| format!("{} {}", finding["id"], finding["entry"]))
+            .collect()
+    };
+    let cold = fixture.build(&[]);
+    assert_eq!(cold.code, 0, "{:#}", cold.report);
+    let memos: Vec<PathBuf> = walkdir::WalkDir::new(fixture.base.join("cache"))
+        .into_iter()
+        .map(|entry| entry.unwrap().into_path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "natives")
+        })
+        .collect();
+    assert_eq!(memos.len(), 1, "one memo for the one zip: {memos:?}");
+    let warm = fixture.build(&[]);
+    assert_eq!(warm.function()["packaging"]["left_in_place"], true);
+    assert_eq!((warm.code, findings(&warm)), (0, findings(&cold)));
+
+    fs_err::write(&binary, elf_header_for(183)).unwrap();
+    let changed = fixture.build(&[]);
+    assert_eq!(changed.function()["packaging"]["left_in_place"], false);
+    assert_eq!(changed.code, 1, "{:#}", changed.report);
+    let wrong = findings(&changed);
+    assert!(
+        wrong
+            .iter()
+            .any(|finding| finding.contains("native/wrong-arch") && finding.contains("n.node")),
+        "{wrong:?}"
+    );
+    let again = fixture.build(&[]);
+    assert_eq!(again.function()["packaging"]["left_in_place"], true);
+    assert_eq!((again.code, findings(&again)), (1, wrong.clone()));
+    let uncached = fixture.build(&["--no-cache"]);
+    assert_eq!((uncached.code, findings(&uncached)), (1, wrong));
 }
 
 // ---------------------------------------------------------------------------------------------
