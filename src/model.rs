@@ -518,6 +518,9 @@ pub struct Pyc {
     pub source: Option<usize>,
     /// A timestamp-based pyc whose recorded source mtime or size no longer matches the source.
     pub stale: bool,
+    /// The SipHash of its source under its magic (`pyc::source_hash`), when it is in
+    /// `__pycache__` and its source exists: what a rewritten header holds.
+    pub source_hash: Option<[u8; 8]>,
 }
 
 impl Inventory {

@@ -68,15 +68,20 @@ impl Stamps {
 
     /// The remembered digest of `path`, if its stamp is unchanged; it is remembered again.
     pub fn digest(&self, path: &Path, stamp: &Stamp) -> Option<[u8; 32]> {
-        let (known, digest) = self.known.get(path.as_os_str().as_bytes())?;
+        self.digest_at(path.as_os_str().as_bytes(), stamp)
+    }
+
+    /// The same for a key that is not only a path: a path's bytes, a NUL (which no path
+    /// holds) and what else the digest depends on (`zip.rs` `memo_key`).
+    pub fn digest_at(&self, key: &[u8], stamp: &Stamp) -> Option<[u8; 32]> {
+        let (known, digest) = self.known.get(key)?;
         if known != stamp {
             return None;
         }
-        self.seen.lock().expect("stamps lock").push((
-            path.as_os_str().as_bytes().to_vec(),
-            *stamp,
-            *digest,
-        ));
+        self.seen
+            .lock()
+            .expect("stamps lock")
+            .push((key.to_vec(), *stamp, *digest));
         Some(*digest)
     }
 
@@ -90,12 +95,16 @@ impl Stamps {
 
     /// Notes the digest read for `path` at `stamp`, to remember it if the file had settled.
     pub fn record(&self, path: &Path, stamp: Stamp, digest: [u8; 32]) {
+        self.record_at(path.as_os_str().as_bytes(), stamp, digest);
+    }
+
+    /// The same under a key that is not only a path (`digest_at`).
+    pub fn record_at(&self, key: &[u8], stamp: Stamp, digest: [u8; 32]) {
         if stamp.changed < self.settled_before && stamp.modified < self.settled_before {
-            self.seen.lock().expect("stamps lock").push((
-                path.as_os_str().as_bytes().to_vec(),
-                stamp,
-                digest,
-            ));
+            self.seen
+                .lock()
+                .expect("stamps lock")
+                .push((key.to_vec(), stamp, digest));
         }
     }
 

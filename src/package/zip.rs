@@ -537,31 +537,49 @@ fn digest_of(
     })
 }
 
+/// What the memo of stamps remembers an entry's digest under: its file's path, and for an
+/// entry with a header put in place (a rewritten pyc, whose first bytes follow from its
+/// source) a NUL, which no path holds, and the header: the bytes that ship are then the same
+/// whenever the file's stamp and the header are.
+fn memo_key(entry: &Entry) -> std::borrow::Cow<'_, [u8]> {
+    let path = std::os::unix::ffi::OsStrExt::as_bytes(entry.source.as_os_str());
+    match &entry.header {
+        None => std::borrow::Cow::Borrowed(path),
+        Some(header) => {
+            let mut key = Vec::with_capacity(path.len() + 1 + header.len());
+            key.extend_from_slice(path);
+            key.push(0);
+            key.extend_from_slice(header);
+            std::borrow::Cow::Owned(key)
+        }
+    }
+}
+
 /// The content digest of `entry`'s file: remembered from an earlier build when scan's stamp
-/// of it is unchanged (then `read` is not called and the data is `None`), else from `read`,
-/// which reads the open file once for both the digest and whatever else it returns. Entries
-/// without a stamp (staged files) or with a header put in place (whose bytes depend on another
-/// file too) are never remembered.
+/// of it is unchanged (and its header, if one is put in place, the same: `memo_key`; then
+/// `read` is not called and the data is `None`), else from `read`, which reads the open file
+/// once for both the digest and whatever else it returns. Entries without a stamp (staged
+/// files) are never remembered.
 fn content_digest<T>(
     entry: &Entry,
     stamps: Option<&Stamps>,
     known: &Known,
     read: impl FnOnce(&mut crate::input::Bounded) -> Result<(T, [u8; 32])>,
 ) -> Result<(Option<T>, [u8; 32])> {
-    let memo = stamps
-        .zip(entry.stamp.as_ref())
-        .filter(|_| entry.header.is_none());
+    let memo = stamps.zip(entry.stamp.as_ref());
+    let key = memo_key(entry);
     if let Some((stamps, stamp)) = memo
-        && let Some(digest) = stamps.digest(&entry.source, stamp)
+        && let Some(digest) = stamps.digest_at(&key, stamp)
     {
         return Ok((None, digest));
     }
     // Read earlier in this build, at the stamp scan saw: the memo learns it as if read here.
+    // Layer planning reads files as they are, without headers.
     if let Some(stamp) = entry.stamp.as_ref().filter(|_| entry.header.is_none())
         && let Some(digest) = known_digest(known, &entry.source, stamp)
     {
         if let Some((stamps, _)) = memo {
-            stamps.record(&entry.source, *stamp, digest);
+            stamps.record_at(&key, *stamp, digest);
         }
         return Ok((None, digest));
     }
@@ -574,7 +592,7 @@ fn content_digest<T>(
     };
     let (data, digest) = read(&mut file)?;
     if let (Some((stamps, _)), Some(stamp)) = (memo, stamp) {
-        stamps.record(&entry.source, stamp, digest);
+        stamps.record_at(&key, stamp, digest);
     }
     Ok((Some(data), digest))
 }

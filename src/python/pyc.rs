@@ -97,17 +97,24 @@ pub fn source_hash(magic: [u8; 4], source: &[u8]) -> [u8; 8] {
 
 /// The 16-byte header of the unchecked-hash pyc for `source` under `magic`.
 pub fn unchecked_header(magic: [u8; 4], source: &[u8]) -> [u8; HEADER_BYTES] {
+    header_with(magic, source_hash(magic, source))
+}
+
+/// The 16-byte unchecked-hash header for a source whose hash is `hash`.
+fn header_with(magic: [u8; 4], hash: [u8; 8]) -> [u8; HEADER_BYTES] {
     let mut header = [0; HEADER_BYTES];
     header[..4].copy_from_slice(&magic);
     header[4..8].copy_from_slice(&UNCHECKED_HASH.to_le_bytes());
-    header[8..].copy_from_slice(&source_hash(magic, source));
+    header[8..].copy_from_slice(&hash);
     header
 }
 
 /// Gives the entry of every pyc the plan rewrites its unchecked-hash header: the zip writer
 /// puts it in place of the file's first 16 bytes as it reads the file, so the bytes that ship
 /// (and that the cache keys) are the rewritten ones, and nothing is written to disk. The code
-/// object after the header is kept byte for byte, so the file keeps its size.
+/// object after the header is kept byte for byte, so the file keeps its size. The source's
+/// hash is the one scan read (remembered by the source's stamp); the writer remembers the
+/// entry's digest by the pyc's stamp and the header together.
 pub fn stage(inventory: &Inventory, plan: &Plan, entries: &mut [Entry]) -> Result<()> {
     let Some(python) = inventory.python() else {
         return Ok(());
@@ -119,8 +126,11 @@ pub fn stage(inventory: &Inventory, plan: &Plan, entries: &mut [Entry]) -> Resul
             let facts = python.files.get(&index)?.pyc?;
             let source = &inventory.files[facts.source?];
             let file = &inventory.files[index];
-            let header = crate::input::read(&source.source, Some(source.bytes))
-                .map(|bytes| unchecked_header(facts.magic, &bytes));
+            let header = match facts.source_hash {
+                Some(hash) => Ok(header_with(facts.magic, hash)),
+                None => crate::input::read(&source.source, Some(source.bytes))
+                    .map(|bytes| unchecked_header(facts.magic, &bytes)),
+            };
             Some(header.map(|header| (file.path.as_str(), header)))
         })
         .collect();
@@ -137,9 +147,8 @@ pub fn stage(inventory: &Inventory, plan: &Plan, entries: &mut [Entry]) -> Resul
                     "not a Python 3.7+ pyc (its header is too short)",
                 ));
             }
+            // The stamp stays the pyc's: the writer's memo keys its digest by the header too.
             entry.header = Some(header);
-            // The stamp is the pyc's; the bytes that ship depend on its source too.
-            entry.stamp = None;
         }
     }
     Ok(())

@@ -983,6 +983,62 @@ fn remembered_imports(
     }
 }
 
+/// What scan reads of a native library: its first bytes (its format), with the trace the
+/// module names its code holds, and for a strippable ELF file its debug sections' bytes.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct NativeFacts {
+    head: Vec<u8>,
+    imports: Vec<String>,
+    debug_bytes: Option<u64>,
+}
+
+/// A SHA-256 over the sorted top-level names and the sorted paths of the `.py` files: what
+/// `binary_module_names` keeps of an extension module's strings depends on nothing else.
+fn module_names_digest(top_names: &HashSet<String>, by_path: &HashMap<&str, usize>) -> [u8; 32] {
+    let mut names: Vec<&str> = top_names.iter().map(String::as_str).collect();
+    names.sort_unstable();
+    let mut sources: Vec<&str> = by_path
+        .keys()
+        .copied()
+        .filter(|path| path.ends_with(".py"))
+        .collect();
+    sources.sort_unstable();
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for name in names {
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.update([1]);
+    for source in sources {
+        hasher.update(source.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize().into()
+}
+
+/// What a native library is, from the memo when its stamp is unchanged (`imports`: the
+/// digest of what its module names are filtered by, when the trace wants them), else read.
+fn remembered_native(
+    memo: &crate::scan::memo::Memo,
+    file: &FileEntry,
+    imports: Option<&[u8; 32]>,
+    read: impl Fn() -> Result<NativeFacts>,
+) -> Result<NativeFacts> {
+    // No module name holds a NUL, so these keys never meet a `.py` file's.
+    let mut key = b"\0native".to_vec();
+    if let Some(digest) = imports {
+        key.extend_from_slice(digest);
+    }
+    let facts = memo.facts(file, &key, || {
+        read().map(|found| serde_json::to_vec(&found).expect("native facts serialize"))
+    })?;
+    match serde_json::from_slice(&facts) {
+        Ok(found) => Ok(found),
+        Err(_) => read(),
+    }
+}
+
 /// Reads what shake needs from single files, in parallel: imports of `.py` files, pyc headers,
 /// console script shebangs, native binary headers; with `trace`, the module names an extension
 /// module's compiled code holds.
@@ -994,6 +1050,10 @@ fn file_facts(
     trace: bool,
     memo: &crate::scan::memo::Memo,
 ) -> Result<BTreeMap<usize, PythonFile>> {
+    // What the module names an extension module holds come to depends on the function's
+    // top-level names and on which `.py` files exist (siblings): remembered with a digest of both.
+    let names = trace.then(|| module_names_digest(top_names, by_path));
+    let names = names.unwrap_or_default();
     let results: Vec<Result<Option<(usize, PythonFile)>>> = (0..files.len())
         .into_par_iter()
         .map(|index| {
@@ -1062,7 +1122,7 @@ fn file_facts(
                     fact.dynamic.push(format!("{error} (does not parse)"));
                 }
             } else if path.ends_with(".pyc") {
-                fact.pyc = read_pyc(files, index, by_path)?;
+                fact.pyc = read_pyc(files, index, by_path, memo)?;
                 if fact.pyc.is_none() {
                     return Ok(None);
                 }
@@ -1073,28 +1133,38 @@ fn file_facts(
                     return Ok(None);
                 }
             } else if is_native(name) {
-                let head = read_head(&file.source, 20)?;
-                fact.native = crate::lambda::binary::from_head(&head);
+                let imports = trace && super::trace::is_module_path(path);
+                let found = remembered_native(memo, file, imports.then_some(&names), || {
+                    let head = read_head(&file.source, 20)?;
+                    let native = crate::lambda::binary::from_head(&head);
+                    let strippable = super::package::strippable(path)
+                        && matches!(native, Some(crate::lambda::binary::Format::Elf { .. }));
+                    let mut found = NativeFacts {
+                        head,
+                        ..NativeFacts::default()
+                    };
+                    if native.is_some() && (imports || strippable) {
+                        let bytes = crate::input::read(&file.source, Some(file.bytes))?;
+                        if imports {
+                            found.imports = super::trace::binary_module_names(
+                                &bytes,
+                                path,
+                                |name| top_names.contains(name.split('.').next().unwrap_or("")),
+                                |candidate| by_path.contains_key(candidate),
+                            );
+                        }
+                        if strippable {
+                            found.debug_bytes = crate::lambda::binary::debug_bytes(&bytes);
+                        }
+                    }
+                    Ok(found)
+                })?;
+                fact.native = crate::lambda::binary::from_head(&found.head);
                 if fact.native.is_none() {
                     return Ok(None);
                 }
-                let imports = trace && super::trace::is_module_path(path);
-                let strippable = super::package::strippable(path)
-                    && matches!(fact.native, Some(crate::lambda::binary::Format::Elf { .. }));
-                if imports || strippable {
-                    let bytes = crate::input::read(&file.source, Some(file.bytes))?;
-                    if imports {
-                        fact.binary_imports = super::trace::binary_module_names(
-                            &bytes,
-                            path,
-                            |name| top_names.contains(name.split('.').next().unwrap_or("")),
-                            |candidate| by_path.contains_key(candidate),
-                        );
-                    }
-                    if strippable {
-                        fact.debug_bytes = crate::lambda::binary::debug_bytes(&bytes);
-                    }
-                }
+                fact.binary_imports = found.imports;
+                fact.debug_bytes = found.debug_bytes;
             } else {
                 return Ok(None);
             }
@@ -1147,13 +1217,19 @@ fn foreign_shebang(head: &[u8]) -> bool {
 }
 
 /// A pyc's header, its source, and whether it still matches that source.
+/// The pyc's header and, for one in `__pycache__` with its source, the source's hash: each
+/// remembered by the stamp of the file it is read from.
 fn read_pyc(
     files: &[FileEntry],
     index: usize,
     by_path: &HashMap<&str, usize>,
+    memo: &crate::scan::memo::Memo,
 ) -> Result<Option<Pyc>> {
     let file = &files[index];
-    let head = read_head(&file.source, pyc::HEADER_BYTES as u64)?;
+    // No module name holds a NUL, so these keys never meet a `.py` file's.
+    let head = memo.facts(file, b"\0pyc header", || {
+        read_head(&file.source, pyc::HEADER_BYTES as u64)
+    })?;
     let Some(header) = pyc::parse_header(&head) else {
         return Ok(None);
     };
@@ -1166,16 +1242,31 @@ fn read_pyc(
     let optimized = in_pycache && name.contains(".opt-");
     let source = by_path.get(source_path.as_str()).copied();
     let mut stale = false;
+    let mut source_hash = None;
     if in_pycache && let Some(source_index) = source {
         let source_file = &files[source_index];
+        let mut key = b"\0pyc source hash ".to_vec();
+        key.extend_from_slice(&header.magic);
+        let hash = memo.facts(source_file, &key, || {
+            let bytes = crate::input::read(&source_file.source, Some(source_file.bytes))?;
+            Ok::<_, Error>(pyc::source_hash(header.magic, &bytes).to_vec())
+        })?;
+        let hash: [u8; 8] = match hash.try_into() {
+            Ok(hash) => hash,
+            // Not what this lamina remembers (its seal makes this unreachable): read it.
+            Err(_) => pyc::source_hash(
+                header.magic,
+                &crate::input::read(&source_file.source, Some(source_file.bytes))?,
+            ),
+        };
         if header.flags == 0 {
             let meta = crate::fs::metadata(&source_file.source)?;
             stale = header.source_mtime != meta.mtime() as u32
                 || header.source_size != meta.size() as u32;
         } else if header.flags & 1 == 1 {
-            let bytes = crate::input::read(&source_file.source, Some(source_file.bytes))?;
-            stale = pyc::source_hash(header.magic, &bytes) != header.source_hash;
+            stale = hash != header.source_hash;
         }
+        source_hash = Some(hash);
     }
     Ok(Some(Pyc {
         magic: header.magic,
@@ -1184,6 +1275,7 @@ fn read_pyc(
         optimized,
         source,
         stale,
+        source_hash,
     }))
 }
 

@@ -2252,6 +2252,76 @@ fn python_bytecode_sourceless_in_a_layer() {
     );
 }
 
+/// A warm rebuild takes a rewritten pyc's header from the hash scan remembered of its source
+/// and its digest from the writer's memo, keyed by the pyc's stamp and that header: a source
+/// rewritten in place (same length and modification time, so its timestamp pyc still looks
+/// valid) gives the header of the new source, as a build without the cache does.
+#[test]
+fn a_warm_rebuild_rewrites_pyc_headers_from_the_source_as_it_is_now() {
+    let (major, minor) = local_python();
+    let runtime = format!("python{major}.{minor}");
+    let fixture = Fixture::empty("pycwarm");
+    fixture.file(
+        "app.py",
+        "import calc\n\ndef handler(e, c):\n    return calc.VALUE\n",
+    );
+    Dist::new("calc", "1.0")
+        .module("calc", "VALUE = 1\n")
+        .install(&fixture, "package");
+    let site = fixture.root.join("package");
+    let compile = Command::new("python3")
+        .args(["-m", "compileall", "-q"])
+        .arg(&site)
+        .status()
+        .unwrap();
+    assert!(compile.success());
+    // Files that changed in the last two seconds are never remembered: let them settle.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let args = ["--runtime", runtime.as_str()];
+    let pyc = format!("calc/__pycache__/__init__.cpython-{major}{minor}.pyc");
+    let header = |built: &crate::harness::Built| -> Vec<u8> {
+        let bytes = fs_err::read(built.extract().join(&pyc)).unwrap();
+        bytes[..16].to_vec()
+    };
+    let cold = fixture.build(&args);
+    assert_eq!(cold.function()["rewritten_pycs"], 1);
+    // Every build writes the same zip path: read what each one wrote before the next.
+    let cold_header = header(&cold);
+    let warm = fixture.build(&args);
+    assert_eq!(warm.function()["packaging"]["left_in_place"], true);
+    let (read, _) = crate::package::scan_cache(&cold);
+    assert_eq!(crate::package::scan_cache(&warm), (0, read));
+    assert_eq!(warm.function()["sha256"], cold.function()["sha256"]);
+
+    let source = fs_err::read_to_string(site.join("calc/__init__.py")).unwrap();
+    let edited = source.replace("VALUE = 1", "VALUE = 2");
+    assert_eq!(edited.len(), source.len());
+    fixture.rewrite_keeping_mtime("package/calc/__init__.py", &edited);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let changed = fixture.build(&args);
+    assert_eq!(changed.function()["rewritten_pycs"], 1, "still looks valid");
+    let changed_header = header(&changed);
+    assert_ne!(changed_header, cold_header);
+    assert_eq!(changed.function()["packaging"]["left_in_place"], false);
+    let again = fixture.build(&args);
+    assert_eq!(again.function()["packaging"]["left_in_place"], true);
+    let uncached = fixture.build(&[&args[..], &["--no-cache"]].concat());
+    assert_eq!(changed.function()["sha256"], uncached.function()["sha256"]);
+    assert_eq!(again.function()["sha256"], uncached.function()["sha256"]);
+    assert_eq!(changed_header, header(&uncached));
+    // The header is CPython's for the source as it is now.
+    let script = "import importlib.util, sys\nsource = open(sys.argv[1], 'rb').read()\nsys.stdout.write(importlib.util.source_hash(source).hex())\n";
+    let expected = Command::new("python3")
+        .args(["-c", script])
+        .arg(site.join("calc/__init__.py"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        hex::encode(&changed_header[8..]),
+        String::from_utf8(expected.stdout).unwrap()
+    );
+}
+
 /// Scan remembers what each unchanged `.py` file imports, by its stamp (issue 17, warm
 /// rebuilds): a rebuild parses none of them, and a file changed in place (same length and
 /// modification time) is read again, with what it now imports.
