@@ -972,14 +972,25 @@ fn remembered_imports(
     };
     let mut key = module.as_bytes().to_vec();
     key.push(u8::from(package));
-    let facts = memo.facts(file, &key, || {
-        extract().map(|found| serde_json::to_vec(&found).expect("imports serialize"))
+    remembered(memo, file, &key, extract)
+}
+
+/// The facts `derive` reads from `file`, from the memo (as JSON, under `key`) when the file's
+/// stamp is unchanged.
+fn remembered<T: serde::Serialize + serde::de::DeserializeOwned>(
+    memo: &crate::scan::memo::Memo,
+    file: &FileEntry,
+    key: &[u8],
+    derive: impl Fn() -> Result<T>,
+) -> Result<T> {
+    let facts = memo.facts(file, key, || {
+        derive().map(|found| serde_json::to_vec(&found).expect("facts serialize"))
     })?;
     match serde_json::from_slice(&facts) {
         Ok(found) => Ok(found),
         // Not what this lamina writes (the memo's seal and context make this unreachable):
         // read the file.
-        Err(_) => extract(),
+        Err(_) => derive(),
     }
 }
 
@@ -1030,13 +1041,7 @@ fn remembered_native(
     if let Some(digest) = imports {
         key.extend_from_slice(digest);
     }
-    let facts = memo.facts(file, &key, || {
-        read().map(|found| serde_json::to_vec(&found).expect("native facts serialize"))
-    })?;
-    match serde_json::from_slice(&facts) {
-        Ok(found) => Ok(found),
-        Err(_) => read(),
-    }
+    remembered(memo, file, &key, read)
 }
 
 /// Reads what shake needs from single files, in parallel: imports of `.py` files, pyc headers,
