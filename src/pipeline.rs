@@ -815,12 +815,12 @@ fn build(
     // Each layer zip is read once, when the first function it is attached to is checked.
     let mut layer_reads: Vec<Option<verify::ReadZip>> = vec![None; layer_zips.len()];
     // What the writer knows of a zip it wrote or left in place, for its check.
-    let written = |artifact: &model::Artifact| {
-        let memo = write_options
+    let written = |artifact: &model::Artifact| verify::Written {
+        sha256: artifact.sha256.clone(),
+        memo: write_options
             .cache
             .as_ref()
-            .map(|cache| cache.natives_memo(&staging.final_path(&artifact.path)));
-        (artifact.sha256.clone(), memo)
+            .map(|cache| cache.natives_memo(&staging.final_path(&artifact.path))),
     };
     for (index, ((inventory, original), environment)) in
         planned.iter().zip(environments).enumerate()
@@ -839,30 +839,22 @@ fn build(
             handler: Some(inventory.function.handler.spec.clone()),
             read_all_data: false,
         };
-        let (sha256, memo) = written(&artifact);
-        let known = Some(verify::Written {
-            sha256: &sha256,
-            memo: memo.as_deref(),
-        });
+        let known = written(&artifact);
         let mut verification = if attached.is_empty() {
-            verify::check(&artifact.path, known, &options)?
+            verify::check(&artifact.path, Some(&known), &options)?
         } else {
             for &layer in &attached {
                 if layer_reads[layer].is_none() {
                     let zip = &layer_zips[layer].0;
-                    let (sha256, memo) = written(zip);
-                    let known = Some(verify::Written {
-                        sha256: &sha256,
-                        memo: memo.as_deref(),
-                    });
-                    layer_reads[layer] = Some(verify::read_zip(&zip.path, known, &options)?);
+                    let known = written(zip);
+                    layer_reads[layer] = Some(verify::read_zip(&zip.path, Some(&known), &options)?);
                 }
             }
             let layers: Vec<&verify::ReadZip> = attached
                 .iter()
                 .filter_map(|&layer| layer_reads[layer].as_ref())
                 .collect();
-            let function = verify::read_zip(&artifact.path, known, &options)?;
+            let function = verify::read_zip(&artifact.path, Some(&known), &options)?;
             let checked = verify::judge(std::slice::from_ref(&function), &layers, &options);
             for (&layer, checked_layer) in attached.iter().zip(checked.layers) {
                 layer_checks[layer].get_or_insert(checked_layer);

@@ -1057,8 +1057,11 @@ fn file_facts(
 ) -> Result<BTreeMap<usize, PythonFile>> {
     // What the module names an extension module holds come to depends on the function's
     // top-level names and on which `.py` files exist (siblings): remembered with a digest of both.
-    let names = trace.then(|| module_names_digest(top_names, by_path));
-    let names = names.unwrap_or_default();
+    let names = if trace {
+        module_names_digest(top_names, by_path)
+    } else {
+        [0; 32]
+    };
     let results: Vec<Result<Option<(usize, PythonFile)>>> = (0..files.len())
         .into_par_iter()
         .map(|index| {
@@ -1221,8 +1224,7 @@ fn foreign_shebang(head: &[u8]) -> bool {
         && interpreter.contains("python")
 }
 
-/// A pyc's header, its source, and whether it still matches that source.
-/// The pyc's header and, for one in `__pycache__` with its source, the source's hash: each
+/// A pyc's header, its source, and whether it still matches that source. The pyc's header and, for one in `__pycache__` with its source, the source's hash: each
 /// remembered by the stamp of the file it is read from.
 fn read_pyc(
     files: &[FileEntry],
@@ -1252,18 +1254,10 @@ fn read_pyc(
         let source_file = &files[source_index];
         let mut key = b"\0pyc source hash ".to_vec();
         key.extend_from_slice(&header.magic);
-        let hash = memo.facts(source_file, &key, || {
+        let hash: [u8; 8] = remembered(memo, source_file, &key, || {
             let bytes = crate::input::read(&source_file.source, Some(source_file.bytes))?;
-            Ok::<_, Error>(pyc::source_hash(header.magic, &bytes).to_vec())
+            Ok(pyc::source_hash(header.magic, &bytes))
         })?;
-        let hash: [u8; 8] = match hash.try_into() {
-            Ok(hash) => hash,
-            // Not what this lamina remembers (its seal makes this unreachable): read it.
-            Err(_) => pyc::source_hash(
-                header.magic,
-                &crate::input::read(&source_file.source, Some(source_file.bytes))?,
-            ),
-        };
         if header.flags == 0 {
             let meta = crate::fs::metadata(&source_file.source)?;
             stale = header.source_mtime != meta.mtime() as u32

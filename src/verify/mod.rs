@@ -103,13 +103,13 @@ pub fn inspect_bytes(data: &[u8], limits: &ReadLimits) -> io::Result<Contents> {
 }
 
 /// A zip `lamina build` wrote or left in place, as its writer knows it.
-#[derive(Debug, Clone, Copy)]
-pub struct Written<'a> {
+#[derive(Debug, Clone)]
+pub struct Written {
     /// Of the bytes written (or remembered, for a zip left in place).
-    pub sha256: &'a str,
+    pub sha256: String,
     /// Where what its binaries are may be remembered (`memo.rs`): the cache's file for the
     /// zip's final path; `None` without a cache.
-    pub memo: Option<&'a Path>,
+    pub memo: Option<PathBuf>,
 }
 
 /// One zip read, to be judged alone or with others (`judge`).
@@ -124,10 +124,10 @@ pub struct ReadZip {
 
 /// Reads one zip. A zip lamina wrote (`written`) is not hashed again, and with a memo its
 /// binaries are read only when their outcomes are not remembered for its SHA-256.
-pub fn read_zip(path: &Path, written: Option<Written<'_>>, options: &Options) -> Result<ReadZip> {
+pub fn read_zip(path: &Path, written: Option<&Written>, options: &Options) -> Result<ReadZip> {
     let contents = read(path, written, options)?;
     let sha256 = match written {
-        Some(written) => written.sha256.to_string(),
+        Some(written) => written.sha256.clone(),
         None => sha256(path)?,
     };
     Ok(ReadZip {
@@ -138,7 +138,7 @@ pub fn read_zip(path: &Path, written: Option<Written<'_>>, options: &Options) ->
     })
 }
 
-fn read(path: &Path, written: Option<Written<'_>>, options: &Options) -> Result<Contents> {
+fn read(path: &Path, written: Option<&Written>, options: &Options) -> Result<Contents> {
     let file = crate::fs::open(path)?;
     let mut reader = KeepBuffer::new(BufReader::with_capacity(256 << 10, file));
     let limits = ReadLimits {
@@ -261,7 +261,7 @@ fn platform_findings(contents: &Contents, runtime: Option<Runtime>, arch: Arch) 
 }
 
 /// Checks a function zip that `lamina build` just wrote, with no layers.
-pub fn check(path: &Path, written: Option<Written<'_>>, options: &Options) -> Result<Verification> {
+pub fn check(path: &Path, written: Option<&Written>, options: &Options) -> Result<Verification> {
     let contents = read(path, written, options)?;
     let mut found = contents.findings.clone();
     found.extend(platform_findings(&contents, options.runtime, options.arch));
