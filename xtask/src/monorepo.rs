@@ -126,6 +126,7 @@ pub(crate) fn bench(
             cold.push(seconds);
             cold_rss = cold_rss.max(rss);
         }
+        crate::settle_written_zips();
         let mut warm = Vec::new();
         let mut warm_rss = 0;
         for _ in 0..runs {
