@@ -224,6 +224,11 @@ pub struct PlanArgs {
     /// `.lamina-*`: a file inside a function folder would be packed.
     #[arg(long, value_name = "PLAN.json", default_value = "lamina-plan.json")]
     pub out: PathBuf,
+    /// Also write, for each function and layer of the plan, `DIR/NAME.key`: the SHA-256 of
+    /// everything in the plan its `build --plan --only NAME` depends on, to key a CI cache by
+    /// (it changes only when that output's bytes can).
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
     #[command(flatten)]
     pub planning: PlanningArgs,
 }

@@ -61,6 +61,8 @@ pub struct Config {
     pub plan: Option<PathBuf>,
     /// `build --only NAME`: with `plan`, build only these functions and layers (empty: all).
     pub only: Vec<String>,
+    /// `plan --keys DIR`: also write each output's cache key there (`NAME.key`).
+    pub keys: Option<PathBuf>,
 }
 
 /// What `lamina check` runs on, already checked.

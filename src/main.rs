@@ -43,6 +43,7 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
     let mut layers = None;
     let mut python = (false, false, lamina::model::Bytecode::Both);
     let mut shard = (None, Vec::new());
+    let mut keys = None;
     let (command, common, out, shake, compression, no_cache, upload_arg) = match cli.command {
         // `scan` reads the cache (scan's memo: what an earlier build derived from unchanged
         // files) and writes nothing in it.
@@ -80,6 +81,7 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
             let planning = plan.planning;
             python = planning_python(&planning)?;
             layers = planning.layers.map(Into::into);
+            keys = plan.keys;
             (
                 config::Command::Plan,
                 plan.common,
@@ -132,6 +134,7 @@ fn config(cli: Cli) -> Result<(Config, FormatArg), lamina::Error> {
         allow_outside: common.allow_outside,
         plan: shard.0,
         only: shard.1,
+        keys,
     };
     let format = match (common.format, common.json) {
         (Some(format), _) => format,

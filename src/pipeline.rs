@@ -374,21 +374,29 @@ pub fn plan(config: &Config) -> Result<Planned> {
     let (specs, settings, from_project) = function_specs(config)?;
     // lamina never packs what it writes: a plan inside a function folder would ship (and
     // change what the next plan sees), unless its name is one the walk never enters.
-    let out = scan::absolute_canonical(&config.out);
-    let own_name = out
-        .file_name()
-        .and_then(|name| name.to_str())
-        .is_some_and(|name| name.starts_with(scan::walk::OWN_PREFIX));
-    for spec in &specs {
-        if let Ok(root) = spec.path.canonicalize()
-            && out.starts_with(&root)
-            && !own_name
-        {
-            return Err(Error::Usage(format!(
-                "--out {}: inside the function folder {}, where the next build would pack it; write the plan elsewhere, or name it .lamina-plan.json",
-                config.out.display(),
-                spec.path.display()
-            )));
+    let outputs = std::iter::once(("--out", &config.out, ".lamina-plan.json")).chain(
+        config
+            .keys
+            .iter()
+            .map(|keys| ("--keys", keys, ".lamina-keys")),
+    );
+    for (flag, given, own) in outputs {
+        let out = scan::absolute_canonical(given);
+        let own_name = out
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with(scan::walk::OWN_PREFIX));
+        for spec in &specs {
+            if let Ok(root) = spec.path.canonicalize()
+                && out.starts_with(&root)
+                && !own_name
+            {
+                return Err(Error::Usage(format!(
+                    "{flag} {}: inside the function folder {}, where the next build would pack it; write it elsewhere, or name it {own}",
+                    given.display(),
+                    spec.path.display()
+                )));
+            }
         }
     }
     let mut planned = Vec::new();
@@ -432,6 +440,16 @@ pub fn plan(config: &Config) -> Result<Planned> {
                 layers.len(),
                 crate::lambda::limits::LAYERS
             ));
+        }
+    }
+    if let Some(keys) = &config.keys {
+        crate::fs::create_dir_all(keys)?;
+        for name in &shard.names {
+            let key = shard.key(name)?;
+            write_atomically(
+                &keys.join(format!("{name}.key")),
+                format!("{key}\n").as_bytes(),
+            )?;
         }
     }
     write_atomically(&config.out, shard.to_json().as_bytes())?;

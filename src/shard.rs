@@ -108,6 +108,13 @@ pub struct FileEntry {
     /// The layer it moved to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<String>,
+    /// Whether it ships executable (its zip entry's mode follows it); written only when it does.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub executable: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// One planned layer.
@@ -324,6 +331,7 @@ impl ShardPlan {
                             Reason::Layer(name) => Some(name.clone()),
                             _ => None,
                         }),
+                        executable: file.executable,
                     })
                     .collect();
                 let function = &inventory.function;
@@ -551,6 +559,46 @@ impl ShardPlan {
         Ok(selection)
     }
 
+    /// The cache key of one output (`name`, a function or layer of `names`): the hex SHA-256
+    /// of everything in the plan that `build --plan --only NAME` builds from and is held to.
+    /// That is the plan's format, lamina and settings, and the entries of the functions the
+    /// shard packages, with the layers they attach. It also covers the file entries those
+    /// layers are read from. Another function's own files are not in it, so a change to them
+    /// leaves this key as it was. The shard's command line (`--compression`, `--out`) is not
+    /// in it either: the CI tool keys by that itself.
+    pub fn key(&self, name: &str) -> Result<String> {
+        let selection = self.select(&[name.to_string()])?;
+        let read: BTreeSet<(&str, &str)> = selection
+            .layers
+            .iter()
+            .flat_map(|&layer| &self.layers[layer].files)
+            .map(|file| (file.function.as_str(), file.file.as_str()))
+            .collect();
+        let sources: Vec<serde_json::Value> = self
+            .functions
+            .iter()
+            .flat_map(|function| {
+                function
+                    .files
+                    .iter()
+                    .filter(|file| read.contains(&(function.name.as_str(), file.path.as_str())))
+                    .map(|file| serde_json::json!({ "function": function.name, "file": file }))
+            })
+            .collect();
+        let keyed = serde_json::json!({
+            "plan_version": self.plan_version,
+            "lamina_version": self.lamina_version,
+            "settings": self.settings,
+            "name": name,
+            "functions": selection.package.iter().map(|&index| &self.functions[index]).collect::<Vec<_>>(),
+            "layers": selection.layers.iter().map(|&index| &self.layers[index]).collect::<Vec<_>>(),
+            "layer_sources": sources,
+        });
+        Ok(sha256_hex(
+            &serde_json::to_vec(&keyed).expect("a plan serializes"),
+        ))
+    }
+
     /// Checks that a function scanned and shaken now keeps exactly the files the plan lists,
     /// each with the plan's bytes, link target and SHA-256; the first that differs is an input
     /// error naming it.
@@ -627,6 +675,14 @@ impl ShardPlan {
                 || file.sha256 != contents[index]
             {
                 return Err(stale(&found.source, "changed".to_string()));
+            }
+            if file.executable != found.executable {
+                let now = if found.executable {
+                    "became"
+                } else {
+                    "is no longer"
+                };
+                return Err(stale(&found.source, format!("{now} executable")));
             }
         }
         if let Some((_, &index)) = now.iter().find(|(path, _)| !planned.contains_key(*path)) {

@@ -217,11 +217,26 @@ pub fn opened_but_missing(
 /// cache `lamina-tools` (its npm downloads beside it); returns its `bin/serverless.js`. The
 /// plugin tests (`integrations.rs`) and the resource-count tests (`stack.rs`) share it.
 pub fn serverless_framework() -> PathBuf {
+    npm_tool("serverless").join("node_modules/serverless/bin/serverless.js")
+}
+
+/// Turborepo and Nx, pinned by `testdata/tools/orchestrators`'s lockfile, installed once into
+/// the cache `lamina-tools`; returns the folder holding their `node_modules`.
+pub fn orchestrators() -> PathBuf {
+    npm_tool("orchestrators")
+}
+
+/// The npm packages of `testdata/tools/<name>`, installed from its lockfile (`npm ci`, no
+/// install scripts) once per content into the cache `lamina-tools`, its npm downloads beside
+/// it; returns the installed folder.
+fn npm_tool(name: &str) -> PathBuf {
     require_tool("npm", "Node.js with npm");
     let cache = &cache_root("lamina-tools");
     let npm_cache = cache.join("npm-cache");
-    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tools/serverless");
-    let dir = installed(cache, "serverless", &tool, "node_modules", "", |dir| {
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/tools")
+        .join(name);
+    installed(cache, name, &tool, "node_modules", "", |dir| {
         let out = Command::new("npm")
             .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
             .current_dir(dir)
@@ -229,11 +244,6 @@ pub fn serverless_framework() -> PathBuf {
             .env("npm_config_update_notifier", "false")
             .output()
             .expect("run npm ci");
-        assert!(
-            out.status.success(),
-            "npm ci of serverless:\n{}",
-            show(&out)
-        );
-    });
-    dir.join("node_modules/serverless/bin/serverless.js")
+        assert!(out.status.success(), "npm ci of {name}:\n{}", show(&out));
+    })
 }

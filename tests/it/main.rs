@@ -16,6 +16,7 @@ mod integrations;
 mod knowledge;
 mod layers;
 mod node;
+mod orchestrators;
 mod package;
 mod python;
 mod reports;

@@ -4,7 +4,7 @@
 //! input, an unknown name or other flags refused (exit 2) with nothing written; the plan the same
 //! bytes wherever the project is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Output;
 
@@ -63,7 +63,7 @@ fn shard(project: &Path, plan: &Path, names: &[&str], out: &Path, cache: &Path) 
 }
 
 /// Every zip under an output folder, by path relative to it, with its bytes.
-fn zips(out: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn zips(out: &Path) -> BTreeMap<String, Vec<u8>> {
     walkdir::WalkDir::new(out)
         .sort_by_file_name()
         .into_iter()
@@ -516,4 +516,138 @@ fn a_plan_inside_a_function_folder_is_refused_and_a_whole_build_from_the_plan_ma
         let b: Vec<Value> = b[kind].as_array().unwrap().iter().map(comparable).collect();
         assert_eq!(a, b, "{kind}");
     }
+}
+
+/// `lamina plan --keys DIR`: each output's key, by name.
+fn keys(project: &Path, work: &Path, tag: &str) -> BTreeMap<String, String> {
+    let dir = work.join(format!("keys-{tag}"));
+    let planned = plan(
+        project,
+        &work.join(format!("plan-{tag}.json")),
+        &work.join(format!("cache-{tag}")),
+        &["--keys", dir.to_str().unwrap()],
+    );
+    let names: Vec<&str> = planned["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| name.as_str().unwrap())
+        .collect();
+    let mut found: Vec<String> = fs_err::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    found.sort();
+    let mut expected: Vec<String> = names.iter().map(|name| format!("{name}.key")).collect();
+    expected.sort();
+    assert_eq!(found, expected, "one key file per name, nothing else");
+    names
+        .iter()
+        .map(|name| {
+            let text = fs_err::read_to_string(dir.join(format!("{name}.key"))).unwrap();
+            let key = text.strip_suffix('\n').unwrap().to_string();
+            assert!(
+                key.len() == 64 && key.bytes().all(|byte| byte.is_ascii_hexdigit()),
+                "{name}: {text:?}"
+            );
+            (name.to_string(), key)
+        })
+        .collect()
+}
+
+/// The names whose key differs between two plans of the same outputs.
+fn changed(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    before
+        .iter()
+        .filter(|(name, key)| after[*name] != **key)
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+// invariant: sharded-same-bytes
+#[test]
+fn an_output_key_changes_when_and_only_when_what_its_shard_builds_from_does() {
+    use std::os::unix::fs::PermissionsExt;
+    let fixture = crate::layers::monorepo();
+    let work = tempfile::tempdir().unwrap();
+    let first = keys(&fixture.root, work.path(), "first");
+    assert_eq!(first.len(), 3, "one, two and their layer: {first:?}");
+    let layer = first
+        .keys()
+        .find(|name| !["one", "two"].contains(&name.as_str()))
+        .unwrap()
+        .clone();
+    let distinct: BTreeSet<&String> = first.values().collect();
+    assert_eq!(distinct.len(), 3, "each output its own key");
+    assert_eq!(first, keys(&fixture.root, work.path(), "again"));
+
+    // One's own file (same size): one's key, and the layer's, whose report is what verify
+    // found with one, the first function attaching it; not two's.
+    let solo = fixture.root.join("one/node_modules/solo/index.js");
+    let text = fs_err::read_to_string(&solo).unwrap();
+    fs_err::write(&solo, text.replace("solo", "SOLO")).unwrap();
+    let after = keys(&fixture.root, work.path(), "solo");
+    assert_eq!(
+        changed(&first, &after),
+        vec![layer.clone(), "one".to_string()]
+    );
+    fs_err::write(&solo, &text).unwrap();
+    assert_eq!(first, keys(&fixture.root, work.path(), "back"));
+
+    // A file of the layer, the same in both functions: every output.
+    let mut originals = Vec::new();
+    for name in ["one", "two"] {
+        let shared = fixture
+            .root
+            .join(format!("{name}/node_modules/shared/index.js"));
+        let text = fs_err::read_to_string(&shared).unwrap();
+        fs_err::write(&shared, text.replace("shared", "SHARED")).unwrap();
+        originals.push((shared, text));
+    }
+    // The layer's name follows its contents: it is another output, with a key of its own.
+    let after = keys(&fixture.root, work.path(), "shared");
+    assert!(!after.contains_key(&layer), "{after:?}");
+    assert_eq!(after.len(), 3, "{after:?}");
+    for name in ["one", "two"] {
+        assert_ne!(first[name], after[name], "{name}");
+    }
+    for (shared, text) in &originals {
+        fs_err::write(shared, text).unwrap();
+    }
+
+    // Two's handler becomes executable: the zip's entry mode follows, so two's key changes
+    // and the first plan no longer builds two.
+    let handler = fixture.root.join("two/index.js");
+    fs_err::set_permissions(&handler, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let after = keys(&fixture.root, work.path(), "chmod");
+    assert_eq!(changed(&first, &after), vec!["two".to_string()]);
+    refused(
+        &fixture.root,
+        &work.path().join("plan-first.json"),
+        &["two"],
+        &[handler.to_str().unwrap(), "became executable since"],
+    );
+    fs_err::set_permissions(&handler, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+    // Keys inside a function folder would ship with it: refused, nothing written.
+    let inside = fixture.root.join("one/keys");
+    let run = lamina(
+        &[
+            os("plan"),
+            fixture.root.as_os_str(),
+            os("--out"),
+            work.path().join("plan-inside.json").as_os_str(),
+            os("--keys"),
+            inside.as_os_str(),
+        ],
+        &work.path().join("cache-inside"),
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", show(&run));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--keys"));
+    assert!(!inside.exists());
+    assert!(!work.path().join("plan-inside.json").exists());
 }
