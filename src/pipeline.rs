@@ -443,17 +443,34 @@ pub fn plan(config: &Config) -> Result<Planned> {
         }
     }
     if let Some(keys) = &config.keys {
-        crate::fs::create_dir_all(keys)?;
-        for name in &shard.names {
-            let key = shard.key(name)?;
-            write_atomically(
-                &keys.join(format!("{name}.key")),
-                format!("{key}\n").as_bytes(),
-            )?;
-        }
+        write_keys(keys, &shard)?;
     }
     write_atomically(&config.out, shard.to_json().as_bytes())?;
     Ok(Planned { plan: shard, over })
+}
+
+/// `plan --keys DIR`: each output's key as `DIR/NAME.key`, and the `.key` files of names the
+/// plan no longer has removed (a layer is named by its contents: a stale key would still
+/// serve its old zip to a CI cache).
+fn write_keys(keys: &std::path::Path, shard: &crate::shard::ShardPlan) -> Result<()> {
+    let computed = shard
+        .names
+        .iter()
+        .map(|name| Ok((format!("{name}.key"), shard.key(name)?)))
+        .collect::<Result<Vec<_>>>()?;
+    crate::fs::create_dir_all(keys)?;
+    for entry in crate::fs::read_dir(keys)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let stale = name.ends_with(".key") && !computed.iter().any(|(file, _)| *file == name);
+        if stale && entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            crate::fs::remove_file(entry.path())?;
+        }
+    }
+    for (file, key) in &computed {
+        write_atomically(&keys.join(file), format!("{key}\n").as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Runs a command over every function of the configuration.

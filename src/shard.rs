@@ -19,8 +19,9 @@ use crate::dedupe::{LayerFile, LayerPlan, PlannedLayer};
 use crate::error::{Error, Result};
 use crate::model::{Arch, Inventory, Plan, Reason, Runtime};
 
-/// The version of the plan's format; a plan of another version is refused.
-pub const PLAN_VERSION: u32 = 1;
+/// The version of the plan's format; a plan of another version is refused. 2: kept files
+/// record their executable bit.
+pub const PLAN_VERSION: u32 = 2;
 
 /// The whole plan file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

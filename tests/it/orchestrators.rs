@@ -34,12 +34,33 @@ fn repo() -> Repo {
     let root = work.join("repo");
     copy(&installed, &root);
     fs_err::create_dir_all(work.join("home")).unwrap();
-    Repo {
+    let repo = Repo {
         _temp: temp,
         work,
         root,
         tools,
-    }
+    };
+    // A git work tree that ignores what builds write, as a real repository does: both tools
+    // hash through git, and Nx leaves ignored files out of a task's file inputs.
+    fs_err::write(
+        repo.root.join(".gitignore"),
+        "lamina-out/\n.turbo/\n.nx/\nnode_modules\n",
+    )
+    .unwrap();
+    let git = [
+        "-c",
+        "user.name=lamina",
+        "-c",
+        "user.email=lamina@example.invalid",
+    ];
+    repo.run("git", &["init", "--quiet", "."], &repo.root);
+    repo.run("git", &["add", "--all"], &repo.root);
+    repo.run(
+        "git",
+        &[&git[..], &["commit", "--quiet", "--message", "functions"]].concat(),
+        &repo.root,
+    );
+    repo
 }
 
 fn copy(from: &Path, to: &Path) {
@@ -76,6 +97,7 @@ impl Repo {
             .env("XDG_CACHE_HOME", home.join(".cache"))
             .env("LAMINA_CACHE_DIR", self.work.join("lamina-cache"))
             .env("TURBO_TELEMETRY_DISABLED", "1")
+            .env("TURBO_DAEMON", "false")
             .env("DO_NOT_TRACK", "1")
             .env("NX_DAEMON", "false")
             .env("NX_NO_CLOUD", "true")
@@ -320,6 +342,7 @@ fn turborepo_caches_each_output_by_its_key_and_builds_the_single_builds_zips() {
 
 /// The recipe's files: `nx.json`, a root `package.json`, and per output a project
 /// (`lamina-shards/NAME/project.json`) whose `lamina-build` target is the shard, with its key
+/// (read by a `runtime` input: git ignores `lamina-out/`, so Nx would not hash it as a file)
 /// and lamina's version as inputs. Nx runs from the workspace's `node_modules`: here a link
 /// to the pinned install.
 fn nx_setup(repo: &Repo, root: &Path, names: &[String]) {
@@ -342,7 +365,7 @@ fn nx_setup(repo: &Repo, root: &Path, names: &[String]) {
                         "command": format!("lamina build ../.. --plan ../../lamina-out/plan.json --only {name} --out lamina-out"),
                         "options": { "cwd": "{projectRoot}" },
                         "inputs": [
-                            format!("{{workspaceRoot}}/lamina-out/keys/{name}.key"),
+                            { "runtime": format!("cat lamina-out/keys/{name}.key") },
                             { "runtime": "lamina --version" },
                         ],
                         "outputs": ["{projectRoot}/lamina-out"],

@@ -246,7 +246,7 @@ fn the_plan_is_the_same_bytes_wherever_the_project_is_and_builds_there() {
     let planned = plan(&fixture.root, &here, &work.path().join("cache-a"), &[]);
     plan(&fixture.root, &again, &work.path().join("cache-b"), &[]);
     assert_eq!(fs_err::read(&here).unwrap(), fs_err::read(&again).unwrap());
-    assert_eq!(planned["plan_version"], 1);
+    assert_eq!(planned["plan_version"], 2);
     assert_eq!(
         planned["names"].as_array().unwrap().len(),
         3,
@@ -536,6 +536,7 @@ fn keys(project: &Path, work: &Path, tag: &str) -> BTreeMap<String, String> {
     let mut found: Vec<String> = fs_err::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".key"))
         .collect();
     found.sort();
     let mut expected: Vec<String> = names.iter().map(|name| format!("{name}.key")).collect();
@@ -583,7 +584,15 @@ fn an_output_key_changes_when_and_only_when_what_its_shard_builds_from_does() {
         .clone();
     let distinct: BTreeSet<&String> = first.values().collect();
     assert_eq!(distinct.len(), 3, "each output its own key");
+    // Planned into a folder holding a key of a name the plan no longer has: that key goes
+    // (it would serve an old zip), other files stay.
+    let again = work.path().join("keys-again");
+    fs_err::create_dir_all(&again).unwrap();
+    fs_err::write(again.join("gone.key"), "0\n").unwrap();
+    fs_err::write(again.join("notes.txt"), "mine\n").unwrap();
     assert_eq!(first, keys(&fixture.root, work.path(), "again"));
+    assert!(!again.join("gone.key").exists());
+    assert!(again.join("notes.txt").is_file());
 
     // One's own file (same size): one's key, and the layer's, whose report is what verify
     // found with one, the first function attaching it; not two's.
@@ -622,6 +631,7 @@ fn an_output_key_changes_when_and_only_when_what_its_shard_builds_from_does() {
     // Two's handler becomes executable: the zip's entry mode follows, so two's key changes
     // and the first plan no longer builds two.
     let handler = fixture.root.join("two/index.js");
+    let mode = fs_err::metadata(&handler).unwrap().permissions();
     fs_err::set_permissions(&handler, std::fs::Permissions::from_mode(0o755)).unwrap();
     let after = keys(&fixture.root, work.path(), "chmod");
     assert_eq!(changed(&first, &after), vec!["two".to_string()]);
@@ -631,7 +641,7 @@ fn an_output_key_changes_when_and_only_when_what_its_shard_builds_from_does() {
         &["two"],
         &[handler.to_str().unwrap(), "became executable since"],
     );
-    fs_err::set_permissions(&handler, std::fs::Permissions::from_mode(0o644)).unwrap();
+    fs_err::set_permissions(&handler, mode).unwrap();
 
     // Keys inside a function folder would ship with it: refused, nothing written.
     let inside = fixture.root.join("one/keys");

@@ -126,7 +126,7 @@ pub(crate) fn bench(
             cold.push(seconds);
             cold_rss = cold_rss.max(rss);
         }
-        crate::settle_written_zips();
+        crate::settle_written_zips(&mut build(&out))?;
         let mut warm = Vec::new();
         let mut warm_rss = 0;
         for _ in 0..runs {
