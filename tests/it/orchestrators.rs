@@ -102,6 +102,7 @@ impl Repo {
             .env("NX_DAEMON", "false")
             .env("NX_NO_CLOUD", "true")
             .env("NX_TUI", "false")
+            .env("NO_COLOR", "1")
             .env("NX_CACHE_DIRECTORY", self.work.join("nx-cache"))
             .env("npm_config_cache", home.join("npm-cache"))
             .env("npm_config_update_notifier", "false");
@@ -185,6 +186,28 @@ fn touch_node_slug(root: &Path) {
     let mut text = fs_err::read_to_string(&handler).unwrap();
     text.push_str("// changed by the test\n");
     fs_err::write(&handler, text).unwrap();
+}
+
+/// A tool's output without terminal colours: with `CI` set, Nx colours it even into a pipe.
+fn plain(output: &[u8]) -> String {
+    let text = String::from_utf8_lossy(output);
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters, ended by a letter.
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 /// The outputs a run took from the cache (`true`) or built, by name.
@@ -280,7 +303,7 @@ fn turbo(repo: &Repo, root: &Path, cache_dir: &Path) -> Hits {
         ],
         root,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = plain(&out.stdout);
     let mut hits = Hits::new();
     for line in stdout.lines() {
         let Some((task, status)) = line.split_once(":lamina-build: cache ") else {
@@ -386,7 +409,7 @@ fn nx(repo: &Repo, root: &Path) -> Hits {
         &["run-many", "-t", "lamina-build", "--outputStyle=static"],
         root,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = plain(&out.stdout);
     let mut hits = Hits::new();
     for line in stdout.lines() {
         let Some(rest) = line.trim_start().strip_prefix("> nx run ") else {
