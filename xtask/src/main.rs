@@ -52,6 +52,10 @@ fn main() -> Result<()> {
         Some("bench") => bench(&args[1..]),
         Some("golden") => golden::golden(&args[1..]),
         Some("dist") => dist::dist(&args[1..]),
+        Some("-h" | "--help") => {
+            println!("{USAGE}\n\n{}", dist::USAGE);
+            Ok(())
+        }
         _ => {
             eprintln!("{USAGE}\n\n{}", dist::USAGE);
             std::process::exit(2);
@@ -232,6 +236,11 @@ fn bench(args: &[String]) -> Result<()> {
                     .context("--functions needs counts, such as 50,100,200")?;
             }
             "--keep-monorepo" => keep_monorepo = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            flag if flag.starts_with('-') => bail!("unknown option {flag}\n{USAGE}"),
             _ => dirs.push(PathBuf::from(arg)),
         }
     }
