@@ -53,14 +53,19 @@ fn main() -> Result<()> {
         Some("golden") => golden::golden(&args[1..]),
         Some("dist") => dist::dist(&args[1..]),
         Some("-h" | "--help") => {
-            println!("{USAGE}\n\n{}", dist::USAGE);
+            println!("{}", usage());
             Ok(())
         }
         _ => {
-            eprintln!("{USAGE}\n\n{}", dist::USAGE);
+            eprintln!("{}", usage());
             std::process::exit(2);
         }
     }
+}
+
+/// Every subcommand's usage, as `--help` and a bad command line print it.
+fn usage() -> String {
+    format!("{USAGE}\n\n{}", dist::USAGE)
 }
 
 fn workspace() -> PathBuf {
